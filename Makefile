@@ -1,0 +1,61 @@
+# Zhengyun — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test test-deps bench lint format lock messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Installs from the lock file, then the project itself without re-resolving.
+$(VENV)/.installed: $(BIN)/python requirements/lock.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements/lock.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test-lock.txt
+	$(BIN)/pip install --quiet -r requirements/test-lock.txt
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/zhengyun migrate --no-input
+	$(BIN)/zhengyun demo
+	exec $(BIN)/zhengyun run --port $(PORT)
+
+# Chromium and a CJK font for the browser test; installed when missing and we may.
+test-deps: $(VENV)/.installed-test
+	@scripts/install-browser.sh
+
+test: test-deps
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/zhengyun makemigrations --check --dry-run
+	@if [ -f ../shared/tools/archcheck.py ]; then $(BIN)/python ../shared/tools/archcheck.py src/zhengyun; fi
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Regenerate the lock files after changing dependencies in pyproject.toml.
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml -o requirements/lock.txt --python-version 3.11 -q
+	$(BIN)/uv pip compile pyproject.toml --extra test -o requirements/test-lock.txt --python-version 3.11 -q
+
+# Update and compile the translation catalogues (English source, Simplified Chinese).
+messages: $(VENV)/.installed
+	cd src/zhengyun && ../../$(BIN)/zhengyun makemessages -l zh_Hans --no-obsolete
+	cd src/zhengyun && ../../$(BIN)/zhengyun compilemessages
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

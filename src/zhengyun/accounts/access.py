@@ -1,0 +1,129 @@
+"""Turns a user's role assignments into query filters: the rules behind ``restrict``.
+
+For each assignment whose role grants the action on the model, the model's ``Scoping``
+says how a row falls inside the assignment's scope; the user sees the union. In the
+console a user may narrow to one active scope; the API uses all of them.
+"""
+
+from django.db.models import Q
+
+from zhengyun.accounts.roles import ScopeKind, allows
+from zhengyun.core.exceptions import PermissionDenied
+
+
+def model_label(model):
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
+def all_assignments(user):
+    """Every role assignment the user holds (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_zy_assignments", None)
+    if cached is None:
+        from zhengyun.accounts.models import RoleAssignment
+
+        cached = list(
+            RoleAssignment.objects.filter(user=user).select_related(
+                "region", "department", "department__region"
+            )
+        )
+        user._zy_assignments = cached
+    return cached
+
+
+def assignments(user):
+    """The assignments in effect: the active scope chosen in the console, else all."""
+    held = all_assignments(user)
+    active = getattr(user, "active_assignment_id", None)
+    if active:
+        chosen = [a for a in held if a.pk == active]
+        return chosen or held
+    return held
+
+
+def forget_assignments(user):
+    """Drop the per-request cache after the user's assignments change."""
+    user.__dict__.pop("_zy_assignments", None)
+
+
+def scope_condition(scoping, assignment):
+    """Rows of a model with ``scoping`` that lie in ``assignment``'s scope; None for none."""
+    if assignment.scope == ScopeKind.PLATFORM or scoping.shared:
+        return Q()
+    if assignment.scope == ScopeKind.REGION:
+        prefix = assignment.region.prefix
+        if not scoping.region_codes:
+            return None
+        condition = Q()
+        for path in scoping.region_codes:
+            condition |= Q(**{f"{path}__startswith": prefix})
+        return condition
+    # Department scope.
+    department = assignment.department
+    condition = None
+    if scoping.department:
+        condition = Q(**{scoping.department: department.pk})
+    if scoping.region_above_department:
+        above = Q(**{f"{scoping.region_above_department}__in": department.region.ancestor_codes()})
+        condition = above if condition is None else condition | above
+    return condition
+
+
+def restriction_filter(user, model, action):
+    """The Q a queryset of ``model`` is filtered by for ``user`` and ``action``; None if the
+    user may see no row at all."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    scoping = model.scoping
+    label = model_label(model)
+    condition = None
+    for assignment in assignments(user):
+        if not allows(assignment.role, label, action):
+            continue
+        part = scope_condition(scoping, assignment)
+        if part is None:
+            continue
+        if not part:  # Q() — everything
+            return Q()
+        condition = part if condition is None else condition | part
+    if scoping.owner and action in scoping.owner_actions:
+        mine = Q(**{scoping.owner: user.pk})
+        condition = mine if condition is None else condition | mine
+    if condition is None and scoping.shared and action == "view":
+        return Q()
+    return condition
+
+
+def can(user, action, obj):
+    """Whether ``user`` may perform ``action`` on the saved object ``obj``."""
+    model = type(obj)
+    return model.objects.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+def require(user, action, obj):
+    """Raise ``PermissionDenied`` unless ``user`` may perform ``action`` on ``obj``.
+
+    For "add", call it after inserting inside the service's transaction: a refusal rolls the
+    insert back, so the same rules decide creation as every other action.
+    """
+    if not can(user, action, obj):
+        raise PermissionDenied(action=f"{model_label(type(obj))}.{action}", obj=obj)
+
+
+def may_any(user, model, action):
+    """Whether ``user`` may perform ``action`` on at least some rows of ``model`` (for menus)."""
+    return restriction_filter(user, model, action) is not None
+
+
+def scope_covers(assignment, scope, region=None, department=None):
+    """Whether a target scope lies inside ``assignment``'s scope (used when granting roles)."""
+    if assignment.scope == ScopeKind.PLATFORM:
+        return True
+    if assignment.scope == ScopeKind.REGION:
+        if scope == ScopeKind.REGION:
+            return region.code.startswith(assignment.region.prefix)
+        if scope == ScopeKind.DEPARTMENT:
+            return department.region.code.startswith(assignment.region.prefix)
+        return False
+    return scope == ScopeKind.DEPARTMENT and department.pk == assignment.department_id

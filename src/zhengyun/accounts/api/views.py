@@ -1,0 +1,88 @@
+"""API views for users, role assignments, personal tokens and the caller's own profile."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from zhengyun.accounts import services
+from zhengyun.accounts.api import serializers
+from zhengyun.accounts.filtersets import RoleAssignmentFilterSet, UserFilterSet
+from zhengyun.accounts.models import ApiToken, RoleAssignment, User
+from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet
+
+
+class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
+    """Users; accounts are deactivated (``is_active``), never deleted, to keep the trail."""
+
+    queryset = User.objects.all()
+    filterset_class = UserFilterSet
+    ordering_fields = ["username", "display_name", "date_joined"]
+    search_fields = ["username", "display_name"]
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return serializers.UserUpdateSerializer
+        return serializers.UserSerializer
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_user(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_user(
+            serializer.instance, actor=self.request.user, changes=serializer.validated_data
+        )
+
+
+class RoleAssignmentViewSet(
+    mixins.CreateModelMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet
+):
+    """Who holds which role over which scope; granting and revoking go through the service."""
+
+    queryset = RoleAssignment.objects.select_related("user", "region", "department")
+    serializer_class = serializers.RoleAssignmentSerializer
+    filterset_class = RoleAssignmentFilterSet
+    ordering_fields = ["created_at", "role"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.assign_role(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.revoke_role(instance, actor=self.request.user)
+
+
+class ApiTokenViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
+    """The caller's personal API tokens. The secret appears only in the creation response."""
+
+    queryset = ApiToken.objects.all()
+    serializer_class = serializers.ApiTokenSerializer
+    ordering_fields = ["created_at", "expires_at"]
+
+    @extend_schema(responses={201: serializers.ApiTokenCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, secret = services.create_api_token(actor=request.user, **serializer.validated_data)
+        token.token = secret
+        return Response(
+            serializers.ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(request=None, responses={200: serializers.ApiTokenSerializer})
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        token = services.revoke_api_token(self.get_object(), actor=request.user)
+        return Response(serializers.ApiTokenSerializer(token).data)
+
+
+class MeView(APIView):
+    """The signed-in user and the scopes they hold."""
+
+    @extend_schema(responses=serializers.MeSerializer)
+    def get(self, request):
+        return Response(serializers.MeSerializer(request.user).data)

@@ -1,0 +1,94 @@
+"""Built-in roles, where each may be assigned, and what each may do.
+
+A grant names a model (``app_label.model``) and the actions allowed on it; *where* the role
+applies comes from the assignment's scope (platform, region subtree or department). The
+three separated administrators (三员: system, security, audit) never share a person.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PLATFORM_OPERATOR = "platform_operator", _("Platform operator")
+    DEPARTMENT_ADMIN = "department_admin", _("Department administrator")
+    DEPARTMENT_STAFF = "department_staff", _("Department staff")
+    DEPARTMENT_LEADER = "department_leader", _("Department leader")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    SECURITY_ADMIN = "security_admin", _("Security administrator")
+    AUDIT_ADMIN = "audit_admin", _("Audit administrator")
+
+
+class ScopeKind(models.TextChoices):
+    PLATFORM = "platform", _("Platform")
+    REGION = "region", _("Region subtree")
+    DEPARTMENT = "department", _("Department")
+
+
+SEPARATED_ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.DEPARTMENT_LEADER})
+
+ALLOWED_SCOPES = {
+    role: (
+        {ScopeKind.DEPARTMENT}
+        if role in DEPARTMENT_ROLES
+        else {ScopeKind.PLATFORM, ScopeKind.REGION}
+    )
+    for role in Role
+}
+
+VIEW = frozenset({"view"})
+CRUD = frozenset({"view", "add", "change", "delete"})
+
+_ORG_VIEW = {
+    "organizations.region": VIEW,
+    "organizations.department": VIEW,
+    "organizations.serviceprovider": VIEW,
+}
+
+GRANTS = {
+    Role.PLATFORM_OPERATOR: {
+        "organizations.region": CRUD,
+        "organizations.department": CRUD,
+        "organizations.serviceprovider": CRUD,
+        "accounts.user": VIEW,
+        "accounts.roleassignment": VIEW,
+        "jobs.jobrun": VIEW,
+    },
+    Role.SYSTEM_ADMIN: {
+        **_ORG_VIEW,
+        "organizations.region": CRUD,
+        "organizations.department": frozenset({"view", "change"}),
+        "accounts.user": VIEW,
+        "jobs.jobrun": VIEW,
+    },
+    Role.SECURITY_ADMIN: {
+        **_ORG_VIEW,
+        "accounts.user": frozenset({"view", "add", "change"}),
+        "accounts.roleassignment": frozenset({"view", "add", "delete"}),
+    },
+    Role.AUDIT_ADMIN: {
+        **_ORG_VIEW,
+        "accounts.user": VIEW,
+        "audit.auditevent": VIEW,
+    },
+    Role.SUPERVISOR: {
+        **_ORG_VIEW,
+        "accounts.user": VIEW,
+        "accounts.roleassignment": VIEW,
+    },
+    Role.DEPARTMENT_ADMIN: {
+        **_ORG_VIEW,
+        "organizations.department": frozenset({"view", "change"}),
+        "accounts.user": frozenset({"view", "add", "change"}),
+        "accounts.roleassignment": frozenset({"view", "add", "delete"}),
+    },
+    Role.DEPARTMENT_LEADER: {**_ORG_VIEW, "accounts.user": VIEW, "accounts.roleassignment": VIEW},
+    Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW},
+}
+
+
+def allows(role, model_label, action):
+    """Whether ``role`` grants ``action`` on models labelled ``model_label``."""
+    return action in GRANTS.get(role, {}).get(model_label, ())

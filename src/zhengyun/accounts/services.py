@@ -1,0 +1,262 @@
+"""Business operations on users, role assignments and API tokens (R-X4 baseline)."""
+
+import datetime
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zhengyun.accounts.access import assignments, forget_assignments, require, scope_covers
+from zhengyun.accounts.models import ApiToken, RoleAssignment, User
+from zhengyun.accounts.roles import SEPARATED_ADMINS, Role, allows
+from zhengyun.audit.services import diff, record, snapshot
+from zhengyun.core import crud
+from zhengyun.core.exceptions import PermissionDenied
+from zhengyun.core.services import full_clean, service
+
+USER_FIELDS = {"display_name", "email", "phone", "is_active"}
+TOKEN_PREFIX = "zy_"
+
+
+@service("accounts.create_user")
+def create_user(
+    *,
+    actor,
+    username,
+    password=None,
+    display_name="",
+    email="",
+    phone="",
+    department=None,
+    service_provider=None,
+    is_active=True,
+    password_hash=None,
+):
+    """Create an account in a department or a service provider.
+
+    ``password_hash`` lets bulk loaders reuse one precomputed hash; otherwise the password is
+    hashed with argon2 (no password: the account cannot sign in until one is set).
+    """
+    user = User(
+        username=username,
+        display_name=display_name,
+        email=email,
+        phone=phone,
+        department=department,
+        service_provider=service_provider,
+        is_active=is_active,
+    )
+    if password_hash:
+        user.password = password_hash
+    elif password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    full_clean(user)
+    user.save()
+    require(actor, "add", user)
+    record(actor=actor, action="accounts.create_user", obj=user, changes=diff({}, snapshot(user)))
+    return user
+
+
+@service("accounts.update_user")
+def update_user(user, *, actor, changes):
+    return crud.update(actor, user, "accounts.update_user", changes, USER_FIELDS)
+
+
+@service("accounts.assign_role")
+def assign_role(*, actor, user, role, scope, region=None, department=None):
+    """Give ``user`` a role over a scope.
+
+    The actor must hold a role that may add assignments over a scope containing the target
+    one, may not grant to themselves, and the three separated administrators (三员) never
+    meet in one person.
+    """
+    action = "accounts.assign_role"
+    if actor.pk == user.pk:
+        raise PermissionDenied(_("You cannot change your own roles."), action=action, obj=user)
+    target = RoleAssignment(
+        user=user, role=role, scope=scope, region=region, department=department, granted_by=actor
+    )
+    full_clean(target)
+    if not any(
+        allows(a.role, "accounts.roleassignment", "add")
+        and scope_covers(a, target.scope, target.region, target.department)
+        for a in assignments(actor)
+    ):
+        raise PermissionDenied(action=action, obj=user)
+    if role in SEPARATED_ADMINS:
+        held = set(
+            RoleAssignment.objects.filter(user=user, role__in=SEPARATED_ADMINS)
+            .exclude(role=role)
+            .values_list("role", flat=True)
+        )
+        if held:
+            raise ValidationError(
+                {
+                    "role": _(
+                        "%(user)s already holds %(held)s; the system, security and audit "
+                        "administrators must be three different people."
+                    )
+                    % {"user": user, "held": Role(held.pop()).label}
+                }
+            )
+    target.save()
+    require(actor, "add", target)
+    forget_assignments(user)
+    record(actor=actor, action=action, obj=target, changes=diff({}, snapshot(target)))
+    return target
+
+
+@service("accounts.revoke_role")
+def revoke_role(assignment, *, actor):
+    """Take a role assignment away (never one's own)."""
+    if assignment.user_id == actor.pk:
+        raise PermissionDenied(
+            _("You cannot change your own roles."), action="accounts.revoke_role", obj=assignment
+        )
+    if not any(
+        allows(a.role, "accounts.roleassignment", "delete")
+        and scope_covers(a, assignment.scope, assignment.region, assignment.department)
+        for a in assignments(actor)
+    ):
+        raise PermissionDenied(action="accounts.revoke_role", obj=assignment)
+    result = crud.delete(actor, assignment, "accounts.revoke_role")
+    forget_assignments(assignment.user)
+    return result
+
+
+def _digest(raw):
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@service("accounts.create_api_token")
+def create_api_token(*, actor, name, days=None):
+    """Issue a personal API token for ``actor``; returns ``(token, secret)``.
+
+    The secret is returned once and only its digest is kept.
+    """
+    days = settings.ZHENGYUN_API_TOKEN_DEFAULT_DAYS if days is None else days
+    if not 1 <= days <= settings.ZHENGYUN_API_TOKEN_MAX_DAYS:
+        raise ValidationError(
+            {
+                "days": _("A token lives between 1 and %(max)d days.")
+                % {"max": settings.ZHENGYUN_API_TOKEN_MAX_DAYS}
+            }
+        )
+    prefix = secrets.token_hex(4)
+    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(
+        user=actor,
+        name=name,
+        prefix=prefix,
+        digest=_digest(secret),
+        expires_at=timezone.now() + datetime.timedelta(days=days),
+    )
+    full_clean(token)
+    token.save()
+    require(actor, "add", token)
+    record(
+        actor=actor,
+        action="accounts.create_api_token",
+        obj=token,
+        changes=diff({}, snapshot(token)),
+    )
+    return token, secret
+
+
+@service("accounts.revoke_api_token")
+def revoke_api_token(token, *, actor):
+    """Revoke a token at once; it is refused from the next request on."""
+    require(actor, "change", token)
+    if token.revoked_at is None:
+        before = snapshot(token)
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record(
+            actor=actor,
+            action="accounts.revoke_api_token",
+            obj=token,
+            changes=diff(before, snapshot(token)),
+        )
+    return token
+
+
+def authenticate_token(raw):
+    """The user a presented token belongs to, or None if it is unknown, revoked or expired."""
+    if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
+        return None
+    prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
+    token = ApiToken.objects.select_related("user").filter(prefix=prefix).first()
+    if token is None or not hmac.compare_digest(token.digest, _digest(raw)):
+        return None
+    if not token.is_usable or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Record use at most once a minute: a write per request would serialise SQLite.
+    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def expire_api_tokens():
+    """Mark tokens past their expiry as expired, one audit event each (periodic job).
+
+    Authentication already refuses them by time; this makes expiry visible to owners and
+    auditors. Returns how many were marked.
+    """
+    now = timezone.now()
+    due = ApiToken.objects.filter(
+        expires_at__lte=now, expired_at__isnull=True, revoked_at__isnull=True
+    ).select_related("user")
+    count = 0
+    for token in due.iterator():
+        with transaction.atomic():
+            marked = ApiToken.objects.filter(pk=token.pk, expired_at__isnull=True).update(
+                expired_at=now
+            )
+            if marked:
+                record(
+                    actor=None,
+                    action="accounts.expire_api_token",
+                    obj=token,
+                    changes={"expired_at": [None, str(now)]},
+                )
+                count += 1
+    return count
+
+
+@service("accounts.bootstrap_security_admin")
+def bootstrap_security_admin(
+    *, actor, username, password=None, password_hash=None, display_name=""
+):
+    """Create the platform's first security administrator (break-glass, from the CLI;
+    ``actor`` is None: the platform itself acts).
+
+    Refused once any security administrator exists: after that, accounts are created by
+    people through ``create_user``. Audited with the platform itself as the actor.
+    """
+    if RoleAssignment.objects.filter(role=Role.SECURITY_ADMIN).exists():
+        raise ValidationError(_("A security administrator already exists."))
+    user = User(username=username, display_name=display_name)
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_password(password)
+    full_clean(user)
+    user.save()
+    assignment = RoleAssignment.objects.create(
+        user=user, role=Role.SECURITY_ADMIN, scope="platform"
+    )
+    record(
+        actor=None,
+        action="accounts.bootstrap_security_admin",
+        obj=assignment,
+        changes=diff({}, snapshot(assignment)),
+    )
+    return user

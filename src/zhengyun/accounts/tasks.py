@@ -1,0 +1,14 @@
+"""Periodic jobs of the accounts app."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from zhengyun.accounts.services import expire_api_tokens
+from zhengyun.jobs.runner import tracked
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@tracked
+def expire_api_tokens_task():
+    """Every five minutes: mark API tokens past their expiry."""
+    return expire_api_tokens()

@@ -1,0 +1,89 @@
+"""The audit event: one row per state change or refused attempt, never changed afterwards."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.core.restrict import RestrictedQuerySet, Scoping
+
+__all__ = ["AuditEvent", "AuditResult"]
+
+
+class AuditResult(models.TextChoices):
+    SUCCESS = "success", _("Success")
+    DENIED = "denied", _("Denied")
+    FAILED = "failed", _("Failed")
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or delete an audit event through the ORM."""
+
+
+class AuditEventQuerySet(RestrictedQuerySet):
+    """Refuses bulk update and delete: the trail only grows."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit events cannot be updated")
+
+    def delete(self):
+        raise AppendOnlyError("audit events cannot be deleted")
+
+
+class AuditEvent(models.Model):
+    """Who did what, to which object, from where, under which request, with what result.
+
+    The actor's name and department are copied, so the record keeps its meaning after the
+    user or department changes.
+    """
+
+    occurred_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    actor_label = models.CharField(_("actor name"), max_length=150)
+    actor_department = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("actor's department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    actor_region_code = models.CharField(_("actor's region code"), max_length=6, blank=True)
+    source_ip = models.GenericIPAddressField(_("source address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    channel = models.CharField(_("channel"), max_length=8)
+    request_id = models.CharField(_("request id"), max_length=64, db_index=True)
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=80, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    result = models.CharField(_("result"), max_length=8, choices=AuditResult.choices)
+    detail = models.CharField(_("detail"), max_length=500, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+    scoping = Scoping(region_codes=("actor_region_code",), department="actor_department")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("audit events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit events cannot be deleted")

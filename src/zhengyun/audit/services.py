@@ -1,0 +1,94 @@
+"""Writing the audit trail. ``record`` is called by every service inside its transaction."""
+
+import datetime
+import decimal
+import uuid
+
+from django.db import models, transaction
+
+from zhengyun.audit.models import AuditEvent, AuditResult
+from zhengyun.core import context
+
+
+def _json_value(value):
+    if isinstance(value, datetime.datetime | datetime.date | decimal.Decimal | uuid.UUID):
+        return str(value)
+    return value
+
+
+def snapshot(obj, fields=None):
+    """The object's concrete field values (foreign keys by id) as a JSON-ready dict."""
+    values = {}
+    for field in obj._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        if field.name in ("password", "digest"):
+            continue
+        values[field.name] = _json_value(getattr(obj, field.attname))
+    return values
+
+
+def diff(before, after):
+    """``{field: [before, after]}`` for the fields whose values differ."""
+    keys = set(before) | set(after)
+    return {k: [before.get(k), after.get(k)] for k in sorted(keys) if before.get(k) != after.get(k)}
+
+
+def record(
+    *, actor, action, obj=None, changes=None, result=AuditResult.SUCCESS, detail="", object_id=None
+):
+    """Append one audit event for ``action`` by ``actor`` (None for the platform itself)."""
+    if object_id is None:
+        object_id = str(obj.pk) if isinstance(obj, models.Model) and obj.pk is not None else ""
+    ctx = context.current()
+    department = getattr(actor, "department", None) if actor is not None else None
+    provider = getattr(actor, "service_provider", None) if actor is not None else None
+    region = department.region if department else (provider.region if provider else None)
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        actor_id, actor_label = actor.pk, actor.get_username()
+    else:
+        actor_id, actor_label = None, "system" if ctx.channel in ("task", "cli") else "anonymous"
+    return AuditEvent.objects.create(
+        actor_id=actor_id,
+        actor_label=actor_label,
+        actor_department=department,
+        actor_region_code=region.code if region else "",
+        source_ip=ctx.source_ip or None,
+        user_agent=ctx.user_agent,
+        channel=ctx.channel,
+        request_id=ctx.request_id,
+        action=action,
+        object_type=_object_type(obj),
+        object_id=object_id,
+        object_repr=str(obj)[:200] if obj is not None else "",
+        changes=changes or {},
+        result=result,
+        detail=str(detail)[:500],
+    )
+
+
+def record_denial(*, actor, action, obj=None, detail=""):
+    """Record a refused attempt in its own transaction (the refused one has rolled back)."""
+    object_id = None
+    # A refused creation was rolled back: do not point at an id that does not exist.
+    if (
+        isinstance(obj, models.Model)
+        and obj.pk is not None
+        and not type(obj)._base_manager.filter(pk=obj.pk).exists()
+    ):
+        object_id = ""
+    with transaction.atomic():
+        return record(
+            actor=actor,
+            action=action,
+            obj=obj,
+            result=AuditResult.DENIED,
+            detail=detail,
+            object_id=object_id,
+        )
+
+
+def _object_type(obj):
+    if isinstance(obj, models.Model):
+        return f"{obj._meta.app_label}.{obj._meta.model_name}"
+    return ""

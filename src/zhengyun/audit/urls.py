@@ -1,0 +1,6 @@
+from django.urls import path
+
+from zhengyun.audit import views
+
+app_name = "audit"
+urlpatterns = [path("events/", views.event_list, name="event-list")]

@@ -1,0 +1,19 @@
+"""Everything the layout needs on every page: menu, scopes, the active scope."""
+
+from zhengyun.accounts.access import all_assignments
+from zhengyun.console.navigation import menu_for
+from zhengyun.organizations.services import current_operator
+
+
+def console(request):
+    user = getattr(request, "user", None)
+    context = {"operator": current_operator()}
+    if user is not None and user.is_authenticated:
+        held = all_assignments(user)
+        active_id = getattr(user, "active_assignment_id", None)
+        context.update(
+            menu=menu_for(user, request.path),
+            scopes=held,
+            active_scope=next((a for a in held if a.pk == active_id), None),
+        )
+    return context

@@ -1,0 +1,45 @@
+"""The console's menu: each entry shows only to users who may view its model somewhere."""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.accounts.access import may_any
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    model: str | None = None  # "app_label.ModelName" the user must be able to view
+
+    def visible_to(self, user):
+        if self.model is None:
+            return True
+        return may_any(user, apps.get_model(self.model), "view")
+
+
+MENU = [
+    MenuItem(_("Home"), "console:home"),
+    MenuItem(_("Regions and departments"), "organizations:tree", "organizations.Department"),
+    MenuItem(_("Departments"), "organizations:department-list", "organizations.Department"),
+    MenuItem(
+        _("Service providers"), "organizations:provider-list", "organizations.ServiceProvider"
+    ),
+    MenuItem(_("Users"), "accounts:user-list", "accounts.RoleAssignment"),
+    MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
+    MenuItem(_("API tokens"), "accounts:token-list"),
+]
+
+
+def menu_for(user, current_path):
+    """The entries ``user`` may open, marking the one the current page belongs to."""
+    items = []
+    for item in MENU:
+        if item.visible_to(user):
+            url = reverse(item.url_name)
+            active = current_path == url if url == "/" else current_path.startswith(url)
+            items.append({"label": item.label, "url": url, "active": active})
+    return items

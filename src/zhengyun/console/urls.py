@@ -1,0 +1,11 @@
+from django.urls import path
+
+from zhengyun.console import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sign-in/", views.SignInView.as_view(), name="login"),
+    path("sign-out/", views.SignOutView.as_view(), name="logout"),
+    path("scope/", views.switch_scope, name="switch-scope"),
+]

@@ -1,0 +1,43 @@
+"""Base API views: reads through the restriction helper, writes through services.
+
+A subclass names its ``queryset`` and the services functions to call; it never filters by
+tenant nor saves a model itself (design rules 1 and 2). Objects the user may not see are
+404 exactly like missing ones; objects they may see but not change come back 403 from the
+service, which audits the denial.
+"""
+
+from rest_framework import mixins, viewsets
+
+
+class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
+    """List and retrieve what ``Model.objects.restrict(user, "view")`` allows."""
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, "view")
+
+
+class ServiceModelViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    RestrictedReadOnlyViewSet,
+):
+    """Create, update and delete by calling ``create_service``, ``update_service`` and
+    ``delete_service`` (services functions taking ``actor`` as a keyword)."""
+
+    create_service = None
+    update_service = None
+    delete_service = None
+
+    def perform_create(self, serializer):
+        serializer.instance = type(self).create_service(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = type(self).update_service(
+            serializer.instance, actor=self.request.user, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        type(self).delete_service(instance, actor=self.request.user)

@@ -1,0 +1,36 @@
+"""``zhengyun serve``: the web console and API on waitress (a production WSGI server)."""
+
+import os
+import signal
+
+from django.core.management.base import BaseCommand
+from waitress import serve
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
+class Command(BaseCommand):
+    help = "Serve the console and API over HTTP."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--threads", type=int, default=8)
+
+    def handle(self, *args, host, port, threads, **options):
+        from zhengyun.wsgi import application
+
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            serve(
+                application,
+                host=host,
+                port=port,
+                threads=threads,
+                ident="zhengyun",
+                clear_untrusted_proxy_headers=True,
+            )
+        except KeyboardInterrupt:
+            self.stdout.write("web server stopped")

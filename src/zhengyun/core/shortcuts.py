@@ -1,0 +1,31 @@
+"""Helpers the console views share: fetch what the user may see, call a service from a form."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+
+from zhengyun.core.exceptions import PermissionDenied
+
+
+def access_or_404(user, queryset, **lookup):
+    """The object ``user`` may view, or 404 — the same answer as for a missing one."""
+    return get_object_or_404(queryset.restrict(user, "view"), **lookup)
+
+
+def call_service_for_form(form, fn, *args, **kwargs):
+    """Run a services function on behalf of a form.
+
+    Validation errors land on the form's fields (or as form errors) and the function
+    returns None; a permission refusal becomes Django's 403.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc)
+        return None
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc

@@ -1,0 +1,12 @@
+"""Recorded job runs, for the operators who keep the platform running."""
+
+from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet
+from zhengyun.jobs.api.serializers import JobRunSerializer
+from zhengyun.jobs.models import JobRun
+
+
+class JobRunViewSet(RestrictedReadOnlyViewSet):
+    queryset = JobRun.objects.all()
+    serializer_class = JobRunSerializer
+    filterset_fields = ["task", "status"]
+    ordering_fields = ["started_at"]

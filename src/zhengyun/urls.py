@@ -1,0 +1,31 @@
+"""URL map: console pages, the REST API under /api/v1/, its schema and docs, health, metrics."""
+
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from zhengyun.core import views as core_views
+
+api_v1 = [
+    path("organizations/", include("zhengyun.organizations.api.urls")),
+    path("accounts/", include("zhengyun.accounts.api.urls")),
+    path("audit/", include("zhengyun.audit.api.urls")),
+    path("jobs/", include("zhengyun.jobs.api.urls")),
+]
+
+urlpatterns = [
+    path("", include("zhengyun.console.urls")),
+    path("organizations/", include("zhengyun.organizations.urls")),
+    path("accounts/", include("zhengyun.accounts.urls")),
+    path("audit/", include("zhengyun.audit.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
+    path("metrics", core_views.metrics, name="metrics"),
+]
+
+handler404 = "zhengyun.core.views.handler404"
+handler500 = "zhengyun.core.views.handler500"
