@@ -1,0 +1,118 @@
+"""The console in a real browser: sign in, read the figures, walk the region tree, switch
+to English — and keep the screenshot shown in the README up to date.
+
+Uses Debian's Chromium (``scripts/install-browser.sh`` installs it and a CJK font).
+Without it the test is skipped locally and fails on CI, so a CI run never silently
+drops the only end-to-end check of the console.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from zhengyun.testing.world import PASSWORD, build_world
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "console.png"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+def _require_chromium():
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing; run scripts/install-browser.sh to install Chromium"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (the browser test may not be skipped on CI)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def live_world(transactional_db):
+    """The test world, committed so that the live server's thread sees it."""
+    return build_world()
+
+
+@pytest.mark.browser
+def test_console_in_a_browser(live_server, live_world):
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+            page.set_default_timeout(TIMEOUT_MS)
+
+            # Sign in; Chinese is the default language.
+            page.goto(live_server.url + reverse("console:login"))
+            expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+            username = page.locator("#id_username")
+            expect(username).to_be_focused()  # autofocus: typing can start at once
+            username.fill(live_world.operator.username)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("#id_password").press("Enter")  # submit with the keyboard
+
+            # Home page with its figure cards.
+            expect(page).to_have_url(live_server.url + reverse("console:home"))
+            cards = page.locator("ul.cards li.figure")
+            expect(cards.first).to_be_visible()
+            expect(page.get_by_test_id("card-value").first).to_have_text(re.compile(r"^\d+$"))
+
+            # The tree from the side navigation.
+            tree_url = reverse("organizations:tree")
+            page.locator(f'nav.side a[href="{tree_url}"]').click()
+            expect(page).to_have_url(live_server.url + tree_url)
+            tree = page.get_by_test_id("tree")
+            province = tree.locator("details").filter(
+                has=page.locator("summary", has_text=live_world.province.name)
+            )
+
+            # Expand the province with the keyboard: focus its summary, press Enter; htmx
+            # loads the prefectures on the toggle.
+            summary = province.locator("> summary")
+            summary.focus()
+            expect(summary).to_be_focused()
+            page.keyboard.press("Enter")
+            expect(province).to_have_attribute("open", "")
+            children = province.locator("> .children")
+            expect(children).to_contain_text(live_world.prefecture_a.name)
+            expect(children).to_contain_text(live_world.prefecture_b.name)
+
+            # Switch to English with the header button.
+            page.get_by_test_id("language-en").click()
+            expect(page.locator("html")).to_have_attribute("lang", "en")
+            expect(page).to_have_url(live_server.url + tree_url)
+            expect(page.locator("main h1")).to_have_text("Regions and departments")
+            expect(page.get_by_test_id("language-zh-hans")).to_be_visible()
+
+            # Open the tree down to a department for the screenshot.
+            province.locator("> summary").click()
+            prefecture = province.locator("details").filter(
+                has=page.locator("summary", has_text=live_world.prefecture_a.name)
+            )
+            prefecture.locator("> summary").click()
+            county = prefecture.locator("details").filter(
+                has=page.locator("summary", has_text=live_world.county_a.name)
+            )
+            county.locator("> summary").click()
+            expect(county.locator(".dept")).to_contain_text(live_world.department_a.name)
+            page.mouse.move(0, 0)  # no hover highlight in the picture
+
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
