@@ -22,7 +22,8 @@ def snapshot(obj, fields=None):
     for field in obj._meta.concrete_fields:
         if fields is not None and field.name not in fields:
             continue
-        if field.name in ("password", "digest"):
+        # Secrets never enter the trail; automatic timestamps are not changes anyone made.
+        if field.name in ("password", "digest") or getattr(field, "auto_now", False):
             continue
         values[field.name] = _json_value(getattr(obj, field.attname))
     return values
