@@ -2,6 +2,17 @@
 
 import structlog
 
+
+def request_id_from_record(logger, method_name, event_dict):
+    """Django logs a request's outcome after the middleware has returned, with the request
+    attached to the record: take the id from there when the context no longer has it."""
+    record = event_dict.get("_record")
+    request_id = getattr(getattr(record, "request", None), "request_id", None)
+    if request_id and "request_id" not in event_dict:
+        event_dict["request_id"] = request_id
+    return event_dict
+
+
 _SHARED = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -29,7 +40,7 @@ def logging_settings(level):
                     structlog.processors.format_exc_info,
                     structlog.processors.JSONRenderer(ensure_ascii=False),
                 ],
-                "foreign_pre_chain": _SHARED,
+                "foreign_pre_chain": [*_SHARED, request_id_from_record],
             }
         },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},

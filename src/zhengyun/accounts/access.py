@@ -111,6 +111,13 @@ def require(user, action, obj):
         raise PermissionDenied(action=f"{model_label(type(obj))}.{action}", obj=obj)
 
 
+def granted(user, model, action):
+    """Whether one of the user's roles grants ``action`` on ``model`` (ignoring rows the
+    user owns personally) — for menus and buttons."""
+    label = model_label(model)
+    return any(allows(a.role, label, action) for a in assignments(user))
+
+
 def may_any(user, model, action):
     """Whether ``user`` may perform ``action`` on at least some rows of ``model`` (for menus)."""
     return restriction_filter(user, model, action) is not None

@@ -6,19 +6,19 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.accounts.access import may_any
+from zhengyun.accounts.access import granted
 
 
 @dataclass(frozen=True)
 class MenuItem:
     label: str
     url_name: str
-    model: str | None = None  # "app_label.ModelName" the user must be able to view
+    model: str | None = None  # "app_label.ModelName" a role of the user must grant view on
 
     def visible_to(self, user):
         if self.model is None:
             return True
-        return may_any(user, apps.get_model(self.model), "view")
+        return granted(user, apps.get_model(self.model), "view")
 
 
 MENU = [

@@ -1,0 +1,84 @@
+"""The audit baseline: every change and every refusal leaves one event, in the same
+transaction, and events are never changed (R-X4 accountability)."""
+
+import pytest
+
+from zhengyun.audit.models import AppendOnlyError, AuditEvent, AuditResult
+from zhengyun.core.exceptions import PermissionDenied
+from zhengyun.organizations import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_change_records_actor_department_and_diff(world):
+    services.update_department(
+        world.department_a, actor=world.admin_a, changes={"short_name": "甲公安"}
+    )
+    event = AuditEvent.objects.get(action="organizations.update_department")
+    assert event.actor_id == world.admin_a.pk
+    assert event.actor_department_id == world.department_a.pk
+    assert event.actor_region_code == "990102"
+    assert event.object_type == "organizations.department"
+    assert event.object_id == str(world.department_a.pk)
+    assert event.changes == {"short_name": ["", "甲公安"]}
+    assert event.result == AuditResult.SUCCESS
+
+
+def test_failed_change_leaves_neither_change_nor_success_event(world):
+    before = AuditEvent.objects.count()
+    with pytest.raises(ValueError):
+        services.update_department(
+            world.department_a, actor=world.operator, changes={"created_at": None}
+        )
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_refusal_is_recorded_even_though_the_change_rolled_back(world):
+    with pytest.raises(PermissionDenied):
+        services.delete_department(world.department_b, actor=world.admin_a)
+    event = AuditEvent.objects.get(result=AuditResult.DENIED)
+    assert event.action == "organizations.department.delete"
+    assert event.object_id == str(world.department_b.pk)
+
+
+def test_events_cannot_be_changed_or_deleted_through_the_orm(world):
+    event = AuditEvent.objects.first()
+    event.detail = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(pk=event.pk).update(detail="rewritten")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+
+
+def test_secrets_never_enter_the_trail(world):
+    from zhengyun.accounts import services as accounts
+
+    accounts.create_api_token(actor=world.staff_a, name="ci")
+    for event in AuditEvent.objects.all():
+        assert "password" not in event.changes and "digest" not in event.changes
+
+
+def test_sign_in_sign_out_and_failed_sign_in_are_recorded(world, client):
+    client.post("/sign-in/", {"username": "staff_a", "password": "wrong"}, REMOTE_ADDR="10.9.8.7")
+    failed = AuditEvent.objects.get(action="accounts.sign_in", result=AuditResult.FAILED)
+    assert failed.source_ip == "10.9.8.7" and "staff_a" in failed.detail
+    from zhengyun.testing.world import PASSWORD
+
+    client.post("/sign-in/", {"username": "staff_a", "password": PASSWORD})
+    client.post("/sign-out/")
+    actions = list(
+        AuditEvent.objects.filter(actor=world.staff_a, result=AuditResult.SUCCESS).values_list(
+            "action", flat=True
+        )
+    )
+    assert "accounts.sign_in" in actions and "accounts.sign_out" in actions
+
+
+def test_only_audit_administrators_read_the_trail(world, api_as):
+    assert api_as(world.auditor).get("/api/v1/audit/events/").json()["count"] > 0
+    for person in (world.operator, world.secadmin, world.sysadmin, world.admin_a):
+        assert api_as(person).get("/api/v1/audit/events/").json()["count"] == 0

@@ -1,0 +1,87 @@
+"""Twelve-factor settings: the embedded default, the distributed switch, the secret key kept
+in the data directory, and a production profile that passes ``check --deploy``."""
+
+import json
+import os
+import subprocess
+import sys
+
+PRINT_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+from huey.contrib.djhuey import HUEY
+print(json.dumps({"db": settings.DATABASES["default"]["ENGINE"],
+                  "db_name": str(settings.DATABASES["default"]["NAME"]),
+                  "queue": type(HUEY).__name__, "key": settings.SECRET_KEY,
+                  "debug": settings.DEBUG}))
+"""
+
+
+def run_python(code, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "ZHENGYUN_SECRET_KEY")
+    }
+    clean.update(env, DJANGO_SETTINGS_MODULE="zhengyun.settings")
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def settings_for(**env):
+    result = run_python(PRINT_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_embedded_default_keeps_everything_in_the_data_dir(tmp_path):
+    first = settings_for(ZHENGYUN_DATA_DIR=str(tmp_path))
+    assert first["db"] == "django.db.backends.sqlite3"
+    assert first["db_name"] == str(tmp_path / "zhengyun.sqlite3")
+    assert first["queue"] == "SqliteHuey"
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert len(first["key"]) >= 50 and first["debug"] is False
+    # The key is generated once and kept: a restart must not sign everyone out.
+    assert settings_for(ZHENGYUN_DATA_DIR=str(tmp_path))["key"] == first["key"]
+
+
+def test_database_and_redis_urls_switch_to_the_distributed_setup(tmp_path):
+    chosen = settings_for(
+        ZHENGYUN_DATA_DIR=str(tmp_path),
+        DATABASE_URL="postgres://zy@db.invalid:5432/zhengyun",
+        REDIS_URL="redis://cache.invalid:6379/0",
+        ZHENGYUN_SECRET_KEY="k" * 60,
+    )
+    assert chosen["db"] == "django.db.backends.postgresql"
+    assert chosen["queue"] == "PriorityRedisHuey"
+    assert chosen["key"] == "k" * 60
+
+
+def test_production_profile_passes_check_deploy(tmp_path):
+    result = run_python(
+        "import sys; from zhengyun.cli import main; "
+        "sys.argv=['zhengyun','check','--deploy','--fail-level','WARNING']; main()",
+        ZHENGYUN_DATA_DIR=str(tmp_path),
+        ZHENGYUN_PROFILE="production",
+        ZHENGYUN_SECRET_KEY="a-production-secret-" + "x7Q2" * 15,
+        ZHENGYUN_ALLOWED_HOSTS="cloud.example.gov.cn",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_development_profile_is_not_deployable(tmp_path):
+    result = run_python(
+        "import sys; from zhengyun.cli import main; "
+        "sys.argv=['zhengyun','check','--deploy','--fail-level','WARNING']; main()",
+        ZHENGYUN_DATA_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "security.W" in result.stderr + result.stdout

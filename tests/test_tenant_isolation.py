@@ -1,0 +1,166 @@
+"""Tenant isolation for every API endpoint, generated from the URL configuration.
+
+Every route under ``/api/v1/`` is found by walking the resolver. For each one, an object
+belonging to department B is made and people of department A (and a supervisor of A's
+prefecture) must neither list it nor reach it by id: every method on its detail URL
+answers 404, exactly as for a missing object. A route added later is covered without
+anyone remembering to — and fails loudly if nobody said how to make its objects.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from zhengyun.accounts import services as accounts
+from zhengyun.accounts.models import RoleAssignment
+from zhengyun.audit.models import AuditEvent
+from zhengyun.demo.loader import credit_code
+from zhengyun.jobs.services import finish_run, start_run
+from zhengyun.organizations import services as organizations
+from zhengyun.organizations.choices import ProviderKind
+
+pytestmark = pytest.mark.django_db
+
+API_PREFIX = "api/v1/"
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry
+
+
+def api_routes():
+    """(route regex, view class, actions) for every API route, formats excluded."""
+    found = []
+    for route, entry in _walk(get_resolver().url_patterns):
+        if not route.startswith(f"^{API_PREFIX}") and not route.startswith(API_PREFIX):
+            continue
+        if "format" in route or route.rstrip("$").endswith(API_PREFIX.rstrip("/") + "/^"):
+            continue
+        view = entry.callback
+        cls = getattr(view, "cls", None)
+        if cls is None or cls.__name__ == "APIRootView":
+            continue
+        found.append((route, cls, getattr(view, "actions", None) or {}))
+    return found
+
+
+def _model_label(cls):
+    queryset = getattr(cls, "queryset", None)
+    return None if queryset is None else queryset.model._meta.label_lower
+
+
+# How to make, for each model the API exposes, one object that belongs to department B.
+def _region(world):
+    return world.county_b
+
+
+def _department(world):
+    return world.department_b
+
+
+def _provider(world):
+    return organizations.create_service_provider(
+        actor=world.operator,
+        name="乙市运维公司",
+        uscc=credit_code("91", "990200", 99),
+        kind=ProviderKind.OUTSOURCED,
+        region=world.prefecture_b,
+    )
+
+
+def _user(world):
+    return world.staff_b
+
+
+def _assignment(world):
+    return RoleAssignment.objects.get(user=world.staff_b)
+
+
+def _token(world):
+    return accounts.create_api_token(actor=world.staff_b, name="b")[0]
+
+
+def _event(world):
+    _token(world)
+    return AuditEvent.objects.filter(actor=world.staff_b).latest("id")
+
+
+def _job_run(world):
+    return finish_run(start_run("platform.task"))
+
+
+OWNED_BY_B = {
+    "organizations.region": _region,
+    "organizations.department": _department,
+    "organizations.serviceprovider": _provider,
+    "accounts.user": _user,
+    "accounts.roleassignment": _assignment,
+    "accounts.apitoken": _token,
+    "audit.auditevent": _event,
+    "jobs.jobrun": _job_run,
+}
+# Reference data every signed-in user may read; the test checks the model says so.
+SHARED = {"organizations.verticalline"}
+# Views without a model: each returns only the caller's own data.
+NOT_TENANT_DATA = {"MeView"}
+
+ROUTES = api_routes()
+VIEWSETS = sorted({cls for _, cls, _ in ROUTES}, key=lambda c: c.__name__)
+
+
+def test_routes_were_found():
+    assert len(VIEWSETS) >= 8
+
+
+@pytest.mark.parametrize("viewset", VIEWSETS, ids=lambda c: c.__name__)
+def test_every_api_model_has_an_isolation_fixture(viewset):
+    label = _model_label(viewset)
+    if label is None:
+        assert viewset.__name__ in NOT_TENANT_DATA, f"{viewset.__name__} has no queryset"
+        return
+    assert label in OWNED_BY_B or label in SHARED, (
+        f"{label} is exposed by {viewset.__name__}: add to OWNED_BY_B how to make an "
+        "object of department B, so isolation is tested"
+    )
+    if label in SHARED:
+        assert viewset.queryset.model.scoping.shared
+
+
+def _url(route, pk=None):
+    path = re.sub(r"\(\?P<pk>[^)]*\)", str(pk), route)
+    return "/" + re.sub(r"[\^$]", "", path)
+
+
+ACTORS = ("staff_a", "admin_a", "leader_a", "supervisor_a")
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize(
+    ("route", "viewset", "actions"),
+    [r for r in ROUTES if _model_label(r[1]) in OWNED_BY_B],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_department_a_never_reaches_department_b(world, api_as, actor, route, viewset, actions):
+    label = _model_label(viewset)
+    target = OWNED_BY_B[label](world)
+    client = api_as(getattr(world, actor))
+    if "(?P<pk>" not in route:
+        if "get" in actions:
+            response = client.get(_url(route), {"page_size": 200})
+            assert response.status_code in (200, 403)
+            if response.status_code == 200:
+                ids = {row["id"] for row in response.json()["results"]}
+                assert target.pk not in ids, f"{actor} lists {label} {target.pk} of B"
+        return
+    url = _url(route, target.pk)
+    for method in list(actions):  # DRF adds "head" to this dict while dispatching
+        response = getattr(client, method)(url, {}, format="json")
+        assert response.status_code == 404, (
+            f"{actor} {method.upper()} {url} gave {response.status_code}, not 404"
+        )
