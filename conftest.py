@@ -19,7 +19,7 @@ def api_as():
 
 def pytest_configure(config):
     # Argon2 is deliberately slow; tests that are not about hashing use a fast hasher.
-    # (test_settings checks that the real settings put argon2 first.)
+    # (accounts' tests check that the real settings put argon2 first.)
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

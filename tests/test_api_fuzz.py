@@ -3,6 +3,8 @@
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from zhengyun.accounts import services as accounts
@@ -14,6 +16,17 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 @pytest.fixture
 def operator_token(world):
     return accounts.create_api_token(actor=world.operator, name="fuzz")[1]
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():
+    """Calls go straight to the WSGI app, not through Django's test client, so do what the
+    client does: keep the request cycle from closing the test's open transaction."""
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.mark.django_db

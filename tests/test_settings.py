@@ -85,3 +85,29 @@ def test_development_profile_is_not_deployable(tmp_path):
     )
     assert result.returncode != 0
     assert "security.W" in result.stderr + result.stdout
+
+
+def test_production_behind_a_gateway_serves_https_and_exempts_probes(tmp_path):
+    code = """
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+call_command("collectstatic", interactive=False, verbosity=0)
+from django.test import Client
+c = Client()
+print(c.get("/healthz").status_code, c.get("/readyz").status_code,
+      c.get("/sign-in/").status_code,
+      c.get("/sign-in/", HTTP_X_FORWARDED_PROTO="https").status_code)
+"""
+    result = run_python(
+        code,
+        ZHENGYUN_DATA_DIR=str(tmp_path),
+        ZHENGYUN_PROFILE="production",
+        ZHENGYUN_SECRET_KEY="a-production-secret-" + "x7Q2" * 15,
+        ZHENGYUN_ALLOWED_HOSTS="testserver",
+    )
+    assert result.returncode == 0, result.stderr
+    healthz, readyz, plain, forwarded = result.stdout.split()[-4:]
+    assert healthz == "200" and plain == "301" and forwarded == "200"
+    assert readyz == "200"

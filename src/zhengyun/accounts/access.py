@@ -118,6 +118,17 @@ def granted(user, model, action):
     return any(allows(a.role, label, action) for a in assignments(user))
 
 
+def require_some(user, action, model_or_obj):
+    """Refuse at once a user whose roles allow ``action`` on no row of the model, so that
+    validation messages never tell them about data they cannot reach."""
+    is_model = isinstance(model_or_obj, type)
+    model = model_or_obj if is_model else type(model_or_obj)
+    if not may_any(user, model, action):
+        raise PermissionDenied(
+            action=f"{model_label(model)}.{action}", obj=None if is_model else model_or_obj
+        )
+
+
 def may_any(user, model, action):
     """Whether ``user`` may perform ``action`` on at least some rows of ``model`` (for menus)."""
     return restriction_filter(user, model, action) is not None

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.accounts.roles import Role
+from zhengyun.core.filters import IdFilter, VisibleChoiceFilter
+from zhengyun.organizations.models import Department, Region, ServiceProvider
 
 
 class UserFilterSet(django_filters.FilterSet):
@@ -13,7 +15,8 @@ class UserFilterSet(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=Role.choices, method="filter_role", label=_("Role"))
 
     # Ids, not drop-downs: a province has thousands of departments.
-    department = django_filters.NumberFilter(field_name="department", label=_("Department id"))
+    department = IdFilter(field_name="department", label=_("Department id"))
+    service_provider = VisibleChoiceFilter(ServiceProvider, label=_("Service provider"))
 
     class Meta:
         model = User
@@ -34,6 +37,10 @@ class UserFilterSet(django_filters.FilterSet):
 
 
 class RoleAssignmentFilterSet(django_filters.FilterSet):
+    user = VisibleChoiceFilter(User, label=_("User"))
+    region = VisibleChoiceFilter(Region, label=_("Region"))
+    department = VisibleChoiceFilter(Department, label=_("Department"))
+
     class Meta:
         model = RoleAssignment
         fields = ["user", "role", "scope", "region", "department"]

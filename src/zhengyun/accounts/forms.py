@@ -1,6 +1,7 @@
 """Console forms for role assignment and API tokens."""
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.accounts.models import RoleAssignment
@@ -25,4 +26,10 @@ class RoleAssignmentForm(forms.ModelForm):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
-    days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, max_value=3650, initial=90)
+    days = forms.IntegerField(
+        label=_("Valid for (days)"),
+        min_value=1,
+        max_value=settings.ZHENGYUN_API_TOKEN_MAX_DAYS,
+        initial=settings.ZHENGYUN_API_TOKEN_DEFAULT_DAYS,
+        required=False,
+    )

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from zhengyun.accounts.roles import ALLOWED_SCOPES, DEPARTMENT_ROLES, Role, ScopeKind
 from zhengyun.core.restrict import RestrictedQuerySet, Scoping
@@ -217,7 +218,7 @@ class ApiToken(models.Model):
     @property
     def status(self):
         if self.revoked_at:
-            return _("revoked")
+            return pgettext_lazy("token status", "revoked")
         if self.expires_at <= timezone.now():
-            return _("expired")
-        return _("active")
+            return pgettext_lazy("token status", "expired")
+        return pgettext_lazy("token status", "active")

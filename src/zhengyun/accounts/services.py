@@ -11,7 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhengyun.accounts.access import assignments, forget_assignments, require, scope_covers
+from zhengyun.accounts.access import (
+    assignments,
+    forget_assignments,
+    require,
+    require_some,
+    scope_covers,
+)
 from zhengyun.accounts.models import ApiToken, RoleAssignment, User
 from zhengyun.accounts.roles import SEPARATED_ADMINS, Role, allows
 from zhengyun.audit.services import diff, record, snapshot
@@ -51,6 +57,7 @@ def create_user(
         service_provider=service_provider,
         is_active=is_active,
     )
+    require_some(actor, "add", user)
     if password_hash:
         user.password = password_hash
     elif password:
@@ -83,6 +90,7 @@ def assign_role(*, actor, user, role, scope, region=None, department=None):
     target = RoleAssignment(
         user=user, role=role, scope=scope, region=region, department=department, granted_by=actor
     )
+    require_some(actor, "add", target)
     full_clean(target)
     if not any(
         allows(a.role, "accounts.roleassignment", "add")
@@ -91,6 +99,8 @@ def assign_role(*, actor, user, role, scope, region=None, department=None):
     ):
         raise PermissionDenied(action=action, obj=user)
     if role in SEPARATED_ADMINS:
+        # Lock the person's row so two concurrent grants cannot both pass the check below.
+        User.objects.select_for_update().filter(pk=user.pk).first()
         held = set(
             RoleAssignment.objects.filter(user=user, role__in=SEPARATED_ADMINS)
             .exclude(role=role)
@@ -149,7 +159,7 @@ def create_api_token(*, actor, name, days=None):
                 % {"max": settings.ZHENGYUN_API_TOKEN_MAX_DAYS}
             }
         )
-    prefix = secrets.token_hex(4)
+    prefix = secrets.token_hex(6)  # 48 bits: collisions are negligible at any real scale
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(
         user=actor,

@@ -16,7 +16,6 @@ from zhengyun.accounts.models import ApiToken, RoleAssignment, User
 from zhengyun.accounts.tables import UserTable
 from zhengyun.core.exceptions import PermissionDenied
 from zhengyun.core.shortcuts import access_or_404, call_service_for_form
-from zhengyun.organizations.models import ServiceProvider
 
 
 @login_required
@@ -25,9 +24,6 @@ def user_list(request):
         "department", "service_provider"
     )
     filterset = UserFilterSet(request.GET, queryset=users, request=request)
-    filterset.form.fields["service_provider"].queryset = ServiceProvider.objects.restrict(
-        request.user, "view"
-    )
     table = UserTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(request, "accounts/user_list.html", {"table": table, "filter": filterset})

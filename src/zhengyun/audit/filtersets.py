@@ -4,6 +4,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.audit.models import AuditEvent
+from zhengyun.core.filters import IdFilter
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
@@ -20,9 +21,7 @@ class AuditEventFilterSet(django_filters.FilterSet):
         field_name="action", lookup_expr="startswith", label=_("Action")
     )
 
-    actor_department = django_filters.NumberFilter(
-        field_name="actor_department", label=_("Actor's department id")
-    )
+    actor_department = IdFilter(field_name="actor_department", label=_("Actor's department id"))
 
     class Meta:
         model = AuditEvent

@@ -7,7 +7,7 @@ Set once per request by the middleware (or per CLI command / task) and read by
 import contextlib
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import structlog
 
@@ -47,8 +47,3 @@ def bound(ctx):
             yield ctx
         finally:
             _current.reset(token)
-
-
-def set_channel(channel):
-    """Mark the current operation as coming through ``channel`` (e.g. the API)."""
-    _current.set(replace(current(), channel=channel))

@@ -6,9 +6,9 @@ Call them inside a ``@service`` function so everything runs in one transaction.
 """
 
 from django.db.models import ProtectedError
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from zhengyun.accounts.access import require
+from zhengyun.accounts.access import require, require_some
 from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean
@@ -17,6 +17,7 @@ from zhengyun.core.services import full_clean
 def create(actor, model, action, **fields):
     """Insert a validated ``model`` row, refuse it if ``actor`` may not add it, audit it."""
     obj = model(**fields)
+    require_some(actor, "add", obj)
     full_clean(obj)
     obj.save()
     require(actor, "add", obj)  # after the insert: a refusal rolls it back
@@ -49,7 +50,11 @@ def delete(actor, obj, action):
     except ProtectedError as exc:
         dependents = sorted({str(o) for o in exc.protected_objects})
         raise Conflict(
-            _("%(object)s is still in use by %(count)d other record(s).")
+            ngettext(
+                "%(object)s is still in use by %(count)d other record.",
+                "%(object)s is still in use by %(count)d other records.",
+                len(dependents),
+            )
             % {"object": label, "count": len(dependents)},
             dependents=dependents[:20],
         ) from None

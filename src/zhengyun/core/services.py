@@ -40,6 +40,15 @@ def service(action):
     return decorate
 
 
+@service("core.ensure_may_add")
+def ensure_may_add(model, *, actor):
+    """Refuse (and audit) before any validation when ``actor`` may add no ``model`` at all:
+    a field error such as "already exists" would otherwise reveal others' data."""
+    from zhengyun.accounts.access import require_some
+
+    require_some(actor, "add", model)
+
+
 def full_clean(obj, exclude=None):
     """Validate a model instance completely (fields, uniqueness, ``clean``) before saving.
 

@@ -18,14 +18,14 @@ class JobRun(models.Model):
     """One execution of a background task: when, how it ended, and what it returned."""
 
     task = models.CharField(_("task"), max_length=100, db_index=True)
-    task_id = models.CharField(_("task id"), max_length=64, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     result = models.CharField(_("result"), max_length=500, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
-    # Platform-level records: only platform- or region-wide operators see them.
+    # Platform-level records: only people whose role covers the whole platform see them.
     scoping = Scoping(region_codes=())
 
     class Meta:

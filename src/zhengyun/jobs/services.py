@@ -5,9 +5,9 @@ from django.utils import timezone
 from zhengyun.jobs.models import JobRun, JobStatus
 
 
-def start_run(task, task_id=""):
+def start_run(task, request_id=""):
     """Record that ``task`` has started."""
-    return JobRun.objects.create(task=task, task_id=task_id or "", status=JobStatus.RUNNING)
+    return JobRun.objects.create(task=task, request_id=request_id, status=JobStatus.RUNNING)
 
 
 def finish_run(run, *, failed=False, result=""):

@@ -4,7 +4,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.organizations.models import Department, Region, ServiceProvider
+from zhengyun.core.filters import IdFilter, VisibleChoiceFilter
+from zhengyun.organizations.models import Department, Region, ServiceProvider, VerticalLine
 
 
 class SearchFilterMixin(django_filters.FilterSet):
@@ -25,6 +26,7 @@ class SearchFilterMixin(django_filters.FilterSet):
 
 class RegionFilterSet(SearchFilterMixin):
     search_fields = ("name", "code")
+    parent = VisibleChoiceFilter(Region, label=_("Parent region"))
     within = django_filters.CharFilter(method="filter_within", label=_("Within region code"))
 
     class Meta:
@@ -38,13 +40,15 @@ class RegionFilterSet(SearchFilterMixin):
 
 class DepartmentFilterSet(SearchFilterMixin):
     search_fields = ("name", "short_name", "uscc")
+    region = VisibleChoiceFilter(Region, label=_("Region"))
+    vertical_line = VisibleChoiceFilter(VerticalLine, label=_("Vertical line"))
     within = django_filters.CharFilter(method="filter_within", label=_("Within region code"))
 
     class Meta:
         model = Department
         fields = ["region", "kind", "vertical_line", "is_active", "uscc"]
 
-    parent = django_filters.NumberFilter(field_name="parent", label=_("Parent department id"))
+    parent = IdFilter(field_name="parent", label=_("Parent department id"))
 
     def filter_within(self, queryset, name, value):
         region = Region.objects.filter(code=value).first()
@@ -55,6 +59,7 @@ class DepartmentFilterSet(SearchFilterMixin):
 
 class ServiceProviderFilterSet(SearchFilterMixin):
     search_fields = ("name", "uscc")
+    region = VisibleChoiceFilter(Region, label=_("Region"))
 
     class Meta:
         model = ServiceProvider

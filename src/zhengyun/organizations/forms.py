@@ -2,7 +2,11 @@
 
 from django import forms
 
-from zhengyun.organizations.models import Department, Region, ServiceProvider, VerticalLine
+from zhengyun.organizations.models import Department, Region, VerticalLine
+
+
+class TreeSearchForm(forms.Form):
+    q = forms.CharField(max_length=100, required=False, strip=True)
 
 
 class DepartmentForm(forms.ModelForm):
@@ -24,13 +28,3 @@ class DepartmentForm(forms.ModelForm):
         self.fields["region"].queryset = Region.objects.restrict(user, "view")
         self.fields["parent"].queryset = Department.objects.restrict(user, "view")
         self.fields["vertical_line"].queryset = VerticalLine.objects.restrict(user, "view")
-
-
-class ServiceProviderForm(forms.ModelForm):
-    class Meta:
-        model = ServiceProvider
-        fields = ["name", "uscc", "kind", "region", "contact", "is_active"]
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["region"].queryset = Region.objects.restrict(user, "view")

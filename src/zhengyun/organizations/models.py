@@ -249,7 +249,7 @@ class Operator(models.Model):
 
     class Meta:
         verbose_name = _("platform operator")
-        verbose_name_plural = _("platform operator")
+        verbose_name_plural = _("platform operators")
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="operator_singleton")]
 
     def __str__(self):

@@ -15,7 +15,7 @@ from zhengyun.core.exceptions import Conflict, PermissionDenied
 from zhengyun.core.shortcuts import access_or_404, call_service_for_form
 from zhengyun.organizations import services
 from zhengyun.organizations.filtersets import DepartmentFilterSet, ServiceProviderFilterSet
-from zhengyun.organizations.forms import DepartmentForm
+from zhengyun.organizations.forms import DepartmentForm, TreeSearchForm
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 from zhengyun.organizations.tables import DepartmentTable, ServiceProviderTable
 
@@ -27,7 +27,8 @@ def tree(request):
     """Top regions the user may see; children load when a node is opened. ``?q=`` searches
     regions and departments by name or code."""
     regions = Region.objects.restrict(request.user, "view")
-    query = request.GET.get("q", "").strip()[:100]
+    search = TreeSearchForm(request.GET)
+    query = search.cleaned_data["q"] if search.is_valid() else ""
     context = {"query": query}
     if query:
         context["found_regions"] = regions.filter(name__icontains=query) | regions.filter(
@@ -66,7 +67,6 @@ def tree_children(request, code):
 def department_list(request):
     departments = Department.objects.restrict(request.user, "view").select_related("region")
     filterset = DepartmentFilterSet(request.GET, queryset=departments, request=request)
-    filterset.form.fields["region"].queryset = Region.objects.restrict(request.user, "view")
     table = DepartmentTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(
@@ -160,7 +160,6 @@ def department_delete(request, pk):
 def provider_list(request):
     providers = ServiceProvider.objects.restrict(request.user, "view").select_related("region")
     filterset = ServiceProviderFilterSet(request.GET, queryset=providers, request=request)
-    filterset.form.fields["region"].queryset = Region.objects.restrict(request.user, "view")
     table = ServiceProviderTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(

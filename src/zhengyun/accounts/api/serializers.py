@@ -1,5 +1,6 @@
 """API representations of users, role assignments and tokens."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from zhengyun.accounts.models import ApiToken, RoleAssignment, User
@@ -80,7 +81,13 @@ class RoleAssignmentSerializer(serializers.ModelSerializer):
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
-    days = serializers.IntegerField(write_only=True, required=False, min_value=1, max_value=3650)
+    days = serializers.IntegerField(
+        write_only=True,
+        required=False,
+        min_value=1,
+        max_value=settings.ZHENGYUN_API_TOKEN_MAX_DAYS,
+        help_text="Lifetime in days; the platform's default when omitted.",
+    )
     status = serializers.CharField(read_only=True)
 
     class Meta:

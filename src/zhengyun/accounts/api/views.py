@@ -10,10 +10,10 @@ from zhengyun.accounts import services
 from zhengyun.accounts.api import serializers
 from zhengyun.accounts.filtersets import RoleAssignmentFilterSet, UserFilterSet
 from zhengyun.accounts.models import ApiToken, RoleAssignment, User
-from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet
+from zhengyun.core.api.viewsets import GuardedCreateMixin, RestrictedReadOnlyViewSet
 
 
-class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
+class UserViewSet(GuardedCreateMixin, mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
     """Users; accounts are deactivated (``is_active``), never deleted, to keep the trail."""
 
     queryset = User.objects.all()
@@ -38,7 +38,7 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, RestrictedRe
 
 
 class RoleAssignmentViewSet(
-    mixins.CreateModelMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet
+    GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet
 ):
     """Who holds which role over which scope; granting and revoking go through the service."""
 

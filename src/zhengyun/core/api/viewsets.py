@@ -8,6 +8,8 @@ service, which audits the denial.
 
 from rest_framework import mixins, viewsets
 
+from zhengyun.core.services import ensure_may_add
+
 
 class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     """List and retrieve what ``Model.objects.restrict(user, "view")`` allows."""
@@ -16,8 +18,17 @@ class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_queryset().restrict(self.request.user, "view")
 
 
+class GuardedCreateMixin(mixins.CreateModelMixin):
+    """Creation refused with 403 before the request body is validated, for people who may
+    add nothing of this kind (validation messages must not leak others' data)."""
+
+    def create(self, request, *args, **kwargs):
+        ensure_may_add(self.get_queryset().model, actor=request.user)
+        return super().create(request, *args, **kwargs)
+
+
 class ServiceModelViewSet(
-    mixins.CreateModelMixin,
+    GuardedCreateMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     RestrictedReadOnlyViewSet,

@@ -169,3 +169,51 @@ def test_list_endpoint_query_count_does_not_grow_with_rows(
         client.get("/api/v1/accounts/users/")
     with django_assert_max_num_queries(8):
         client.get("/api/v1/accounts/role-assignments/")
+
+
+def test_clients_may_ask_for_problem_json(world, api_as):
+    response = api_as(world.staff_a).get(
+        f"{DEPARTMENTS}{world.department_b.pk}/", HTTP_ACCEPT="application/problem+json"
+    )
+    assert_problem(response, 404)
+
+
+def test_no_field_errors_for_people_who_may_not_add_at_all(world, api_as):
+    # Validation would reveal that B's credit code exists; a refusal comes first.
+    response = api_as(world.staff_a).post(
+        DEPARTMENTS,
+        {
+            "name": "x",
+            "uscc": world.department_b.uscc,
+            "region": world.county_a.pk,
+            "kind": "government",
+        },
+        format="json",
+    )
+    assert_problem(response, 403)
+
+
+def test_filtering_by_an_invisible_object_looks_like_a_missing_one(world, api_as):
+    client = api_as(world.staff_a)
+    invisible = client.get(DEPARTMENTS, {"region": world.county_b.pk})
+    missing = client.get(DEPARTMENTS, {"region": 987654})
+    assert invisible.status_code == missing.status_code == 400
+    assert invisible.json()["errors"][0]["code"] == missing.json()["errors"][0]["code"]
+
+
+def test_api_with_a_session_uses_every_scope_not_the_consoles_choice(world, client):
+    from zhengyun.accounts import services
+    from zhengyun.accounts.models import RoleAssignment
+    from zhengyun.accounts.roles import Role
+
+    services.assign_role(
+        actor=world.secadmin,
+        user=world.staff_a,
+        role=Role.SUPERVISOR,
+        scope="region",
+        region=world.province,
+    )
+    client.force_login(world.staff_a)
+    staff_scope = RoleAssignment.objects.get(user=world.staff_a, role=Role.DEPARTMENT_STAFF)
+    client.post("/scope/", {"assignment": staff_scope.pk, "next": "/"})
+    assert client.get(DEPARTMENTS).json()["count"] == 2

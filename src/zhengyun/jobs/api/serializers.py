@@ -6,4 +6,4 @@ from zhengyun.jobs.models import JobRun
 class JobRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobRun
-        fields = ["id", "task", "task_id", "status", "started_at", "finished_at", "result"]
+        fields = ["id", "task", "request_id", "status", "started_at", "finished_at", "result"]
