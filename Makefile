@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-deps bench lint format lock messages clean
+.PHONY: run test test-deps screenshot bench lint format lock messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test-deps: $(VENV)/.installed-test
 
 test: test-deps
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# Refresh the console screenshot shown in the README.
+screenshot: test-deps
+	ZHENGYUN_SCREENSHOT=$(CURDIR)/docs/console.png $(BIN)/pytest -p no:xdist -m browser -q
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)
