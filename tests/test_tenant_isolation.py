@@ -51,8 +51,8 @@ def api_routes():
 
 
 def _model_label(cls):
-    queryset = getattr(cls, "queryset", None)
-    return None if queryset is None else queryset.model._meta.label_lower
+    model = getattr(cls, "model", None)
+    return None if model is None else model._meta.label_lower
 
 
 # How to make, for each model the API exposes, one object that belongs to department B.
@@ -122,14 +122,14 @@ def test_routes_were_found():
 def test_every_api_model_has_an_isolation_fixture(viewset):
     label = _model_label(viewset)
     if label is None:
-        assert viewset.__name__ in NOT_TENANT_DATA, f"{viewset.__name__} has no queryset"
+        assert viewset.__name__ in NOT_TENANT_DATA, f"{viewset.__name__} names no model"
         return
     assert label in OWNED_BY_B or label in SHARED, (
         f"{label} is exposed by {viewset.__name__}: add to OWNED_BY_B how to make an "
         "object of department B, so isolation is tested"
     )
     if label in SHARED:
-        assert viewset.queryset.model.scoping.shared
+        assert viewset.model.scoping.shared
 
 
 def _url(route, pk=None):

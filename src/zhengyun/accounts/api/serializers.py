@@ -9,12 +9,8 @@ from zhengyun.organizations.models import Department, Region, ServiceProvider
 
 
 class UserSerializer(serializers.ModelSerializer):
-    department = RestrictedRelatedField(
-        queryset=Department.objects.all(), allow_null=True, required=False
-    )
-    service_provider = RestrictedRelatedField(
-        queryset=ServiceProvider.objects.all(), allow_null=True, required=False
-    )
+    department = RestrictedRelatedField(Department, allow_null=True, required=False)
+    service_provider = RestrictedRelatedField(ServiceProvider, allow_null=True, required=False)
     password = serializers.CharField(
         write_only=True,
         required=False,
@@ -67,11 +63,9 @@ class UserUpdateSerializer(UserSerializer):
 
 
 class RoleAssignmentSerializer(serializers.ModelSerializer):
-    user = RestrictedRelatedField(queryset=User.objects.all())
-    region = RestrictedRelatedField(queryset=Region.objects.all(), allow_null=True, required=False)
-    department = RestrictedRelatedField(
-        queryset=Department.objects.all(), allow_null=True, required=False
-    )
+    user = RestrictedRelatedField(User)
+    region = RestrictedRelatedField(Region, allow_null=True, required=False)
+    department = RestrictedRelatedField(Department, allow_null=True, required=False)
 
     class Meta:
         model = RoleAssignment

@@ -1,9 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from zhengyun.accounts.api import views
+from zhengyun.core.api.routers import ModelRouter
 
-router = DefaultRouter()
+router = ModelRouter()
 router.register("users", views.UserViewSet)
 router.register("role-assignments", views.RoleAssignmentViewSet)
 router.register("tokens", views.ApiTokenViewSet)

@@ -16,7 +16,7 @@ from zhengyun.core.api.viewsets import GuardedCreateMixin, RestrictedReadOnlyVie
 class UserViewSet(GuardedCreateMixin, mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
     """Users; accounts are deactivated (``is_active``), never deleted, to keep the trail."""
 
-    queryset = User.objects.all()
+    model = User
     filterset_class = UserFilterSet
     ordering_fields = ["username", "display_name", "date_joined"]
     search_fields = ["username", "display_name"]
@@ -42,7 +42,12 @@ class RoleAssignmentViewSet(
 ):
     """Who holds which role over which scope; granting and revoking go through the service."""
 
-    queryset = RoleAssignment.objects.select_related("user", "region", "department")
+    model = RoleAssignment
+    select_related = (
+        "user",
+        "region",
+        "department",
+    )
     serializer_class = serializers.RoleAssignmentSerializer
     filterset_class = RoleAssignmentFilterSet
     ordering_fields = ["created_at", "role"]
@@ -59,7 +64,7 @@ class RoleAssignmentViewSet(
 class ApiTokenViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
     """The caller's personal API tokens. The secret appears only in the creation response."""
 
-    queryset = ApiToken.objects.all()
+    model = ApiToken
     serializer_class = serializers.ApiTokenSerializer
     ordering_fields = ["created_at", "expires_at"]
 

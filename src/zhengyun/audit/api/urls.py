@@ -1,7 +1,6 @@
-from rest_framework.routers import DefaultRouter
-
 from zhengyun.audit.api import views
+from zhengyun.core.api.routers import ModelRouter
 
-router = DefaultRouter()
+router = ModelRouter()
 router.register("events", views.AuditEventViewSet)
 urlpatterns = router.urls

@@ -7,7 +7,7 @@ from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet
 
 
 class AuditEventViewSet(RestrictedReadOnlyViewSet):
-    queryset = AuditEvent.objects.all()
+    model = AuditEvent
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
     ordering_fields = ["id", "occurred_at"]

@@ -1,6 +1,6 @@
 """Base API views: reads through the restriction helper, writes through services.
 
-A subclass names its ``queryset`` and the services functions to call; it never filters by
+A subclass names its ``model`` and the services functions to call; it never filters by
 tenant nor saves a model itself (design rules 1 and 2). Objects the user may not see are
 404 exactly like missing ones; objects they may see but not change come back 403 from the
 service, which audits the denial.
@@ -12,10 +12,18 @@ from zhengyun.core.services import ensure_may_add
 
 
 class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
-    """List and retrieve what ``Model.objects.restrict(user, "view")`` allows."""
+    """List and retrieve what ``model.objects.restrict(user, "view")`` allows.
+
+    Subclasses name a ``model`` (and what to ``select_related``), never a queryset: there is
+    no unrestricted queryset to forget to narrow.
+    """
+
+    model = None
+    select_related = ()
 
     def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, "view")
+        queryset = self.model.objects.restrict(self.request.user, "view")
+        return queryset.select_related(*self.select_related) if self.select_related else queryset
 
 
 class GuardedCreateMixin(mixins.CreateModelMixin):
@@ -23,7 +31,7 @@ class GuardedCreateMixin(mixins.CreateModelMixin):
     add nothing of this kind (validation messages must not leak others' data)."""
 
     def create(self, request, *args, **kwargs):
-        ensure_may_add(self.get_queryset().model, actor=request.user)
+        ensure_may_add(self.model, actor=request.user)
         return super().create(request, *args, **kwargs)
 
 

@@ -1,7 +1,6 @@
-from rest_framework.routers import DefaultRouter
-
+from zhengyun.core.api.routers import ModelRouter
 from zhengyun.jobs.api import views
 
-router = DefaultRouter()
+router = ModelRouter()
 router.register("runs", views.JobRunViewSet)
 urlpatterns = router.urls

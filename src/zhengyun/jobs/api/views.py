@@ -6,7 +6,7 @@ from zhengyun.jobs.models import JobRun
 
 
 class JobRunViewSet(RestrictedReadOnlyViewSet):
-    queryset = JobRun.objects.all()
+    model = JobRun
     serializer_class = JobRunSerializer
     filterset_fields = ["task", "status"]
     ordering_fields = ["started_at"]

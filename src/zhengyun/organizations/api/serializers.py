@@ -9,12 +9,17 @@ class RestrictedRelatedField(serializers.PrimaryKeyRelatedField):
     """A foreign key the requesting user may only point at rows they can see; others are
     "does not exist", the same as missing ones."""
 
+    def __init__(self, model, **kwargs):
+        self.model = model
+        # DRF wants a queryset up front; the real one is built per request below.
+        super().__init__(queryset=model._default_manager.none(), **kwargs)
+
     def get_queryset(self):
-        return super().get_queryset().restrict(self.context["request"].user, "view")
+        return self.model.objects.restrict(self.context["request"].user, "view")
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent = RestrictedRelatedField(queryset=Region.objects.all(), allow_null=True, required=False)
+    parent = RestrictedRelatedField(Region, allow_null=True, required=False)
 
     class Meta:
         model = Region
@@ -29,13 +34,9 @@ class VerticalLineSerializer(serializers.ModelSerializer):
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
-    region = RestrictedRelatedField(queryset=Region.objects.all())
-    parent = RestrictedRelatedField(
-        queryset=Department.objects.all(), allow_null=True, required=False
-    )
-    vertical_line = RestrictedRelatedField(
-        queryset=VerticalLine.objects.all(), allow_null=True, required=False
-    )
+    region = RestrictedRelatedField(Region)
+    parent = RestrictedRelatedField(Department, allow_null=True, required=False)
+    vertical_line = RestrictedRelatedField(VerticalLine, allow_null=True, required=False)
     region_code = serializers.CharField(source="region.code", read_only=True)
 
     class Meta:
@@ -58,7 +59,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 
 class ServiceProviderSerializer(serializers.ModelSerializer):
-    region = RestrictedRelatedField(queryset=Region.objects.all())
+    region = RestrictedRelatedField(Region)
 
     class Meta:
         model = ServiceProvider

@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from zhengyun.core.api.routers import ModelRouter
 from zhengyun.organizations.api import views
 
-router = DefaultRouter()
+router = ModelRouter()
 router.register("regions", views.RegionViewSet)
 router.register("departments", views.DepartmentViewSet)
 router.register("service-providers", views.ServiceProviderViewSet)

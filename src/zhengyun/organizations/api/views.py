@@ -12,7 +12,7 @@ from zhengyun.organizations.models import Department, Region, ServiceProvider, V
 
 
 class RegionViewSet(ServiceModelViewSet):
-    queryset = Region.objects.all()
+    model = Region
     serializer_class = serializers.RegionSerializer
     filterset_class = RegionFilterSet
     ordering_fields = ["code", "name", "level"]
@@ -22,7 +22,8 @@ class RegionViewSet(ServiceModelViewSet):
 
 
 class DepartmentViewSet(ServiceModelViewSet):
-    queryset = Department.objects.select_related("region")
+    model = Department
+    select_related = ("region",)
     serializer_class = serializers.DepartmentSerializer
     filterset_class = DepartmentFilterSet
     ordering_fields = ["name", "uscc", "created_at"]
@@ -32,7 +33,7 @@ class DepartmentViewSet(ServiceModelViewSet):
 
 
 class ServiceProviderViewSet(ServiceModelViewSet):
-    queryset = ServiceProvider.objects.all()
+    model = ServiceProvider
     serializer_class = serializers.ServiceProviderSerializer
     filterset_class = ServiceProviderFilterSet
     ordering_fields = ["name", "created_at"]
@@ -42,6 +43,6 @@ class ServiceProviderViewSet(ServiceModelViewSet):
 
 
 class VerticalLineViewSet(RestrictedReadOnlyViewSet):
-    queryset = VerticalLine.objects.all()
+    model = VerticalLine
     serializer_class = serializers.VerticalLineSerializer
     ordering_fields = ["code", "name"]
