@@ -14,7 +14,7 @@ from huey.contrib.djhuey import HUEY
 print(json.dumps({"db": settings.DATABASES["default"]["ENGINE"],
                   "db_name": str(settings.DATABASES["default"]["NAME"]),
                   "queue": type(HUEY).__name__, "key": settings.SECRET_KEY,
-                  "debug": settings.DEBUG}))
+                  "debug": settings.DEBUG, "cookie": settings.SESSION_COOKIE_NAME}))
 """
 
 
@@ -111,3 +111,13 @@ print(c.get("/healthz").status_code, c.get("/readyz").status_code,
     healthz, readyz, plain, forwarded = result.stdout.split()[-4:]
     assert healthz == "200" and plain == "301" and forwarded == "200"
     assert readyz == "200"
+
+
+def test_copies_on_one_host_keep_separate_sign_ins(tmp_path):
+    first = settings_for(ZHENGYUN_DATA_DIR=str(tmp_path / "a"))["cookie"]
+    second = settings_for(ZHENGYUN_DATA_DIR=str(tmp_path / "b"))["cookie"]
+    assert first != second
+    shared = "postgres://zy@db.invalid:5432/zhengyun"
+    web1 = settings_for(ZHENGYUN_DATA_DIR=str(tmp_path / "c"), DATABASE_URL=shared)
+    web2 = settings_for(ZHENGYUN_DATA_DIR=str(tmp_path / "d"), DATABASE_URL=shared)
+    assert web1["cookie"] == web2["cookie"]  # processes of one instance share sessions

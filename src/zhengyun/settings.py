@@ -7,6 +7,7 @@ onto PostgreSQL and a Redis queue. ``ZHENGYUN_PROFILE=production`` turns on the
 hardening that ``check --deploy`` asks for.
 """
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -160,6 +161,13 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Cookie names follow the database, so two embedded copies on one host (different ports,
+# different data dirs) do not sign each other out, while processes sharing a database agree.
+_INSTANCE = hashlib.sha256(
+    "|".join(str(DATABASES["default"].get(k, "")) for k in ("NAME", "HOST", "PORT")).encode()
+).hexdigest()[:8]
+SESSION_COOKIE_NAME = f"zhengyun_session_{_INSTANCE}"
+CSRF_COOKIE_NAME = f"zhengyun_csrf_{_INSTANCE}"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
