@@ -117,7 +117,6 @@ def test_console_in_a_browser(live_server, live_world):
             page.mouse.move(0, 0)  # no hover highlight in the picture
 
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
             browser.close()

@@ -12,6 +12,7 @@ from django_tables2 import RequestConfig
 from zhengyun.accounts.access import can, may_any
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.core.exceptions import Conflict, PermissionDenied
+from zhengyun.core.services import ensure_may_add
 from zhengyun.core.shortcuts import access_or_404, call_service_for_form
 from zhengyun.organizations import services
 from zhengyun.organizations.filtersets import DepartmentFilterSet, ServiceProviderFilterSet
@@ -109,8 +110,10 @@ def department_detail(request, pk):
 
 @login_required
 def department_create(request):
-    if not may_any(request.user, Department, "add"):
-        raise DjangoPermissionDenied
+    try:
+        ensure_may_add(Department, actor=request.user)  # refused and audited, as in the API
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied from exc
     form = DepartmentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         department = call_service_for_form(

@@ -68,8 +68,12 @@ def test_another_departments_page_is_404(world, client):
 
 
 def test_staff_cannot_open_the_add_department_form(world, client):
+    from zhengyun.audit.models import AuditEvent
+
     client.force_login(world.staff_a)
     assert client.get("/organizations/departments/add/").status_code == 403
+    denial = AuditEvent.objects.get(actor=world.staff_a, result="denied")
+    assert denial.action == "organizations.department.add"
 
 
 def test_tree_search_by_name_and_code(world, client):
