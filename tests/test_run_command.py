@@ -51,10 +51,12 @@ def copies(tmp_path):
         data = tmp_path / name
         copy_env = {**env, "ZHENGYUN_DATA_DIR": str(data), "PORT": str(free_port())}
         cli = [sys.executable, "-m", "zhengyun.cli"]
-        subprocess.run([*cli, "migrate", "--no-input", "-v0"], env=copy_env, check=True,
-                       timeout=120)
-        process = subprocess.Popen([*cli, "run"], env=copy_env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+        subprocess.run(
+            [*cli, "migrate", "--no-input", "-v0"], env=copy_env, check=True, timeout=120
+        )
+        process = subprocess.Popen(
+            [*cli, "run"], env=copy_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         started.append((process, copy_env, data))
     yield started
     for process, _, _ in started:
