@@ -47,6 +47,7 @@ def logging_settings(level):
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.server": {"level": "WARNING"},
-            "huey": {"level": "INFO"},
+            # A handler of our own stops Huey's worker from adding its plain-text one.
+            "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
         },
     }

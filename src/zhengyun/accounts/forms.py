@@ -2,10 +2,11 @@
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.accounts.models import RoleAssignment
-from zhengyun.organizations.models import Department, Region
+from zhengyun.accounts.models import RoleAssignment, User
+from zhengyun.organizations.models import Department, Region, ServiceProvider
 
 
 class RoleAssignmentForm(forms.ModelForm):
@@ -22,6 +23,35 @@ class RoleAssignmentForm(forms.ModelForm):
         # The service validates the whole assignment (it needs the target user); skip the
         # ModelForm's partial model validation here.
         pass
+
+
+class UserCreateForm(forms.ModelForm):
+    """A new account in a department or service provider the creator may see."""
+
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        strip=False,
+        help_text=_("Leave empty to create the account without a password for now."),
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "display_name", "email", "phone", "department", "service_provider"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.restrict(user, "view")
+        self.fields["service_provider"].queryset = ServiceProvider.objects.restrict(user, "view")
+        if user.department_id:
+            self.fields["department"].initial = user.department_id
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if password:
+            password_validation.validate_password(password)
+        return password or None
 
 
 class ApiTokenForm(forms.Form):

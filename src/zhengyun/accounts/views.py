@@ -9,12 +9,13 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from zhengyun.accounts import services
-from zhengyun.accounts.access import may_any
+from zhengyun.accounts.access import granted, may_any
 from zhengyun.accounts.filtersets import UserFilterSet
-from zhengyun.accounts.forms import ApiTokenForm, RoleAssignmentForm
+from zhengyun.accounts.forms import ApiTokenForm, RoleAssignmentForm, UserCreateForm
 from zhengyun.accounts.models import ApiToken, RoleAssignment, User
 from zhengyun.accounts.tables import UserTable
 from zhengyun.core.exceptions import PermissionDenied
+from zhengyun.core.services import ensure_may_add
 from zhengyun.core.shortcuts import access_or_404, call_service_for_form
 
 
@@ -26,7 +27,28 @@ def user_list(request):
     filterset = UserFilterSet(request.GET, queryset=users, request=request)
     table = UserTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
-    return render(request, "accounts/user_list.html", {"table": table, "filter": filterset})
+    return render(
+        request,
+        "accounts/user_list.html",
+        {"table": table, "filter": filterset, "can_add": granted(request.user, User, "add")},
+    )
+
+
+@login_required
+def user_create(request):
+    try:
+        ensure_may_add(User, actor=request.user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied from exc
+    form = UserCreateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        person = call_service_for_form(
+            form, services.create_user, actor=request.user, **form.cleaned_data
+        )
+        if person:
+            messages.success(request, _("Account %(name)s created.") % {"name": person})
+            return redirect("accounts:user-detail", pk=person.pk)
+    return render(request, "accounts/user_form.html", {"form": form})
 
 
 @login_required

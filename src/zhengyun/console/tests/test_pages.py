@@ -187,3 +187,42 @@ def test_list_pages_make_a_bounded_number_of_queries(
     client.get(url)
     with django_assert_max_num_queries(16):
         assert client.get(url).status_code == 200
+
+
+def test_department_admin_adds_a_colleague_from_the_console(world, client):
+    from zhengyun.accounts.models import User
+
+    client.force_login(world.admin_a)
+    form = client.get("/accounts/users/add/").context["form"]
+    assert form.fields["department"].initial == world.department_a.pk
+    response = client.post(
+        "/accounts/users/add/",
+        {
+            "username": "colleague",
+            "display_name": "同事",
+            "department": world.department_a.pk,
+            "password": "Zy-colleague-2026",
+        },
+    )
+    assert response.status_code == 302
+    colleague = User.objects.get(username="colleague")
+    assert colleague.department == world.department_a
+    assert colleague.check_password("Zy-colleague-2026")
+
+
+def test_adding_a_user_elsewhere_or_with_a_weak_password_saves_nothing(world, client):
+    from zhengyun.accounts.models import User
+
+    client.force_login(world.admin_a)
+    weak = client.post(
+        "/accounts/users/add/",
+        {"username": "weak", "password": "123", "department": world.department_a.pk},
+    )
+    assert weak.status_code == 200 and weak.context["form"].errors["password"]
+    elsewhere = client.post(
+        "/accounts/users/add/", {"username": "spy", "department": world.department_b.pk}
+    )
+    assert elsewhere.status_code == 200 and elsewhere.context["form"].errors["department"]
+    assert not User.objects.filter(username__in=["weak", "spy"]).exists()
+    client.force_login(world.staff_a)
+    assert client.get("/accounts/users/add/").status_code == 403
