@@ -15,8 +15,7 @@ from zhengyun.accounts.forms import ApiTokenForm, RoleAssignmentForm, UserCreate
 from zhengyun.accounts.models import ApiToken, RoleAssignment, User
 from zhengyun.accounts.tables import UserTable
 from zhengyun.core.exceptions import PermissionDenied
-from zhengyun.core.services import ensure_may_add
-from zhengyun.core.shortcuts import access_or_404, call_service_for_form
+from zhengyun.core.shortcuts import access_or_404, call_service_for_form, refuse_unless_may_add
 
 
 @login_required
@@ -36,10 +35,7 @@ def user_list(request):
 
 @login_required
 def user_create(request):
-    try:
-        ensure_may_add(User, actor=request.user)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied from exc
+    refuse_unless_may_add(request.user, User)  # audited, as in the API
     form = UserCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         person = call_service_for_form(

@@ -29,3 +29,13 @@ def call_service_for_form(form, fn, *args, **kwargs):
         return None
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(str(exc.message)) from exc
+
+
+def refuse_unless_may_add(user, model):
+    """A console page for creating ``model`` rows: 403 (audited) for people who may add none."""
+    from zhengyun.core.services import ensure_may_add
+
+    try:
+        ensure_may_add(model, actor=user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc

@@ -12,8 +12,7 @@ from django_tables2 import RequestConfig
 from zhengyun.accounts.access import can, may_any
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.core.exceptions import Conflict, PermissionDenied
-from zhengyun.core.services import ensure_may_add
-from zhengyun.core.shortcuts import access_or_404, call_service_for_form
+from zhengyun.core.shortcuts import access_or_404, call_service_for_form, refuse_unless_may_add
 from zhengyun.organizations import services
 from zhengyun.organizations.filtersets import DepartmentFilterSet, ServiceProviderFilterSet
 from zhengyun.organizations.forms import DepartmentForm, TreeSearchForm
@@ -110,10 +109,7 @@ def department_detail(request, pk):
 
 @login_required
 def department_create(request):
-    try:
-        ensure_may_add(Department, actor=request.user)  # refused and audited, as in the API
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied from exc
+    refuse_unless_may_add(request.user, Department)  # audited, as in the API
     form = DepartmentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         department = call_service_for_form(

@@ -41,18 +41,7 @@ class UserUpdateSerializer(UserSerializer):
     """On update, the organisation and sign-in name are fixed."""
 
     class Meta(UserSerializer.Meta):
-        fields = [
-            "id",
-            "username",
-            "display_name",
-            "email",
-            "phone",
-            "department",
-            "service_provider",
-            "is_active",
-            "last_login",
-            "date_joined",
-        ]
+        fields = [f for f in UserSerializer.Meta.fields if f != "password"]
         read_only_fields = [
             "username",
             "department",
