@@ -6,8 +6,11 @@ from zhengyun.organizations.services import current_operator
 
 
 def console(request):
+    # django-tables2 renders with a fresh context, running processors twice per page.
+    if not hasattr(request, "_zy_operator"):
+        request._zy_operator = current_operator()
     user = getattr(request, "user", None)
-    context = {"operator": current_operator()}
+    context = {"operator": request._zy_operator}
     if user is not None and user.is_authenticated:
         held = all_assignments(user)
         active_id = getattr(user, "active_assignment_id", None)

@@ -39,22 +39,29 @@ class RegionFilterSet(SearchFilterMixin):
 
 
 class DepartmentFilterSet(SearchFilterMixin):
+    """The console's department filters: the region by division code (a province has hundreds
+    of regions — too many for a drop-down on every page view)."""
+
     search_fields = ("name", "short_name", "uscc")
-    region = VisibleChoiceFilter(Region, label=_("Region"))
-    vertical_line = VisibleChoiceFilter(VerticalLine, label=_("Vertical line"))
     within = django_filters.CharFilter(method="filter_within", label=_("Within region code"))
+    vertical_line = VisibleChoiceFilter(VerticalLine, label=_("Vertical line"))
+    parent = IdFilter(field_name="parent", label=_("Parent department id"))
 
     class Meta:
         model = Department
-        fields = ["region", "kind", "vertical_line", "is_active", "uscc"]
-
-    parent = IdFilter(field_name="parent", label=_("Parent department id"))
+        fields = ["kind", "vertical_line", "is_active", "uscc"]
 
     def filter_within(self, queryset, name, value):
         region = Region.objects.filter(code=value).first()
         return (
             queryset.filter(region__code__startswith=region.prefix) if region else queryset.none()
         )
+
+
+class DepartmentApiFilterSet(DepartmentFilterSet):
+    """The API adds filtering by region id."""
+
+    region = VisibleChoiceFilter(Region, label=_("Region"))
 
 
 class ServiceProviderFilterSet(SearchFilterMixin):

@@ -4,7 +4,7 @@ from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelVi
 from zhengyun.organizations import services
 from zhengyun.organizations.api import serializers
 from zhengyun.organizations.filtersets import (
-    DepartmentFilterSet,
+    DepartmentApiFilterSet,
     RegionFilterSet,
     ServiceProviderFilterSet,
 )
@@ -25,7 +25,7 @@ class DepartmentViewSet(ServiceModelViewSet):
     model = Department
     select_related = ("region",)
     serializer_class = serializers.DepartmentSerializer
-    filterset_class = DepartmentFilterSet
+    filterset_class = DepartmentApiFilterSet
     ordering_fields = ["name", "uscc", "created_at"]
     create_service = services.create_department
     update_service = services.update_department

@@ -1,5 +1,6 @@
 """``zhengyun serve``: the web console and API on waitress (a production WSGI server)."""
 
+import gc
 import os
 import signal
 
@@ -26,6 +27,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, threads, trusted_proxy, **options):
         from zhengyun.wsgi import application
+
+        # Everything loaded so far lives for the whole process: keep it out of the garbage
+        # collector's full passes, which otherwise add tens of ms to some requests.
+        gc.freeze()
 
         signal.signal(signal.SIGTERM, _stop)
         # Behind the region's TLS gateway, believe its X-Forwarded-* headers and no one else's.
