@@ -7,9 +7,11 @@ onto PostgreSQL and a Redis queue. ``ZHENGYUN_PROFILE=production`` turns on the
 hardening that ``check --deploy`` asks for.
 """
 
+import contextlib
 import hashlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -31,14 +33,14 @@ def _secret_key():
         return key
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        # O_EXCL: when two processes start at once only one key is ever written.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(64))
+        # Write a private temporary file, then link it into place: the link either publishes
+        # a complete key or fails because another process published one first.
+        fd, temporary = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(64))
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+        os.unlink(temporary)
     return path.read_text().strip()
 
 

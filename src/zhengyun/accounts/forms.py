@@ -5,24 +5,27 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.accounts.models import RoleAssignment, User
+from zhengyun.accounts.models import User
+from zhengyun.accounts.roles import Role, ScopeKind
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 
 
-class RoleAssignmentForm(forms.ModelForm):
-    class Meta:
-        model = RoleAssignment
-        fields = ["role", "scope", "region", "department"]
+class RoleAssignmentForm(forms.Form):
+    """What to grant; the service validates the whole assignment against the target user."""
+
+    role = forms.ChoiceField(label=_("role"), choices=Role.choices)
+    scope = forms.ChoiceField(label=_("scope"), choices=ScopeKind.choices)
+    region = forms.ModelChoiceField(
+        label=_("region"), queryset=Region.objects.none(), required=False
+    )
+    department = forms.ModelChoiceField(
+        label=_("department"), queryset=Department.objects.none(), required=False
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = Region.objects.restrict(user, "view")
         self.fields["department"].queryset = Department.objects.restrict(user, "view")
-
-    def _post_clean(self):
-        # The service validates the whole assignment (it needs the target user); skip the
-        # ModelForm's partial model validation here.
-        pass
 
 
 class UserCreateForm(forms.ModelForm):

@@ -1,3 +1,4 @@
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
 from zhengyun.console import views
@@ -6,6 +7,6 @@ app_name = "console"
 urlpatterns = [
     path("", views.home, name="home"),
     path("sign-in/", views.SignInView.as_view(), name="login"),
-    path("sign-out/", views.SignOutView.as_view(), name="logout"),
+    path("sign-out/", LogoutView.as_view(), name="logout"),
     path("scope/", views.switch_scope, name="switch-scope"),
 ]

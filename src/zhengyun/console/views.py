@@ -24,10 +24,6 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-class SignOutView(auth_views.LogoutView):
-    pass
-
-
 @login_required
 @require_POST
 def switch_scope(request):
