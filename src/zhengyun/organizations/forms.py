@@ -9,6 +9,16 @@ class TreeSearchForm(forms.Form):
     q = forms.CharField(max_length=100, required=False, strip=True)
 
 
+class RegionForm(forms.ModelForm):
+    class Meta:
+        model = Region
+        fields = ["code", "name", "level", "parent"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = Region.objects.restrict(user, "view")
+
+
 class DepartmentForm(forms.ModelForm):
     class Meta:
         model = Department

@@ -6,6 +6,7 @@ app_name = "organizations"
 urlpatterns = [
     path("tree/", views.tree, name="tree"),
     path("tree/<str:code>/", views.tree_children, name="tree-children"),
+    path("regions/add/", views.region_create, name="region-add"),
     path("departments/", views.department_list, name="department-list"),
     path("departments/add/", views.department_create, name="department-add"),
     path("departments/<int:pk>/", views.department_detail, name="department-detail"),

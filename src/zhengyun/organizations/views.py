@@ -5,17 +5,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from zhengyun.accounts.access import can, may_any
+from zhengyun.accounts.access import can, granted, may_any
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.core.exceptions import Conflict, PermissionDenied
 from zhengyun.core.shortcuts import access_or_404, call_service_for_form, refuse_unless_may_add
 from zhengyun.organizations import services
 from zhengyun.organizations.filtersets import DepartmentFilterSet, ServiceProviderFilterSet
-from zhengyun.organizations.forms import DepartmentForm, TreeSearchForm
+from zhengyun.organizations.forms import DepartmentForm, RegionForm, TreeSearchForm
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 from zhengyun.organizations.tables import DepartmentTable, ServiceProviderTable
 
@@ -43,6 +44,7 @@ def tree(request):
         )[:SEARCH_LIMIT]
     else:
         context["roots"] = regions.exclude(parent__in=regions.values("pk"))
+    context["can_add_region"] = granted(request.user, Region, "add")
     return render(request, "organizations/tree.html", context)
 
 
@@ -61,6 +63,28 @@ def tree_children(request, code):
             .order_by("name"),
         },
     )
+
+
+@login_required
+def region_create(request):
+    """Add a region; ``?parent=<code>`` starts it under a region of the tree."""
+    refuse_unless_may_add(request.user, Region)
+    parent = (
+        Region.objects.restrict(request.user, "view")
+        .filter(code=request.GET.get("parent", "")[:6])
+        .first()
+    )
+    form = RegionForm(
+        request.POST or None, user=request.user, initial={"parent": parent.pk if parent else None}
+    )
+    if request.method == "POST" and form.is_valid():
+        region = call_service_for_form(
+            form, services.create_region, actor=request.user, **form.cleaned_data
+        )
+        if region:
+            messages.success(request, _("Region %(name)s created.") % {"name": region})
+            return redirect(f"{reverse('organizations:tree')}?q={region.code}")
+    return render(request, "organizations/region_form.html", {"form": form})
 
 
 @login_required

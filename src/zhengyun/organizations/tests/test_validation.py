@@ -161,3 +161,36 @@ def test_delete_protected_department_is_409_listing_dependents(world, api_as):
     assert response.status_code == 409
     assert response.json()["dependents"]
     assert Department.objects.filter(pk=world.department_a.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"code": "99010", "name": "新市", "level": "prefecture"}, "code"),
+        ({"code": "980100", "name": "新市", "level": "prefecture"}, "code"),
+        ({"code": "990100", "name": "重复", "level": "prefecture"}, "code"),
+        ({"code": "990305", "name": "新区", "level": "county"}, "parent"),
+        ({"code": "990300", "name": "市" * 101, "level": "prefecture"}, "name"),
+    ],
+)
+def test_console_region_form_rejects_bad_input_r_n1(world, client, data, field):
+    client.force_login(world.operator)
+    before = Region.objects.count()
+    response = client.post("/organizations/regions/add/", {**data, "parent": world.province.pk})
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert Region.objects.count() == before
+
+
+def test_console_region_form_creates_under_the_chosen_parent(world, client):
+    client.force_login(world.operator)
+    form = client.get("/organizations/regions/add/", {"parent": "990100"}).context["form"]
+    assert form.initial["parent"] == world.prefecture_a.pk
+    response = client.post(
+        "/organizations/regions/add/",
+        {"code": "990105", "name": "丙区", "level": "county", "parent": world.prefecture_a.pk},
+    )
+    assert response.status_code == 302
+    assert Region.objects.get(code="990105").parent == world.prefecture_a
+    client.force_login(world.staff_a)
+    assert client.get("/organizations/regions/add/").status_code == 403
