@@ -44,7 +44,7 @@ def delete(actor, obj, action):
     """Delete ``obj``; a row others depend on is a ``Conflict`` naming them."""
     require(actor, "delete", obj)
     before = snapshot(obj)
-    label = str(obj)
+    label, pk = str(obj), obj.pk  # Django clears the pk once the row is gone
     try:
         obj.delete()
     except ProtectedError as exc:
@@ -58,5 +58,5 @@ def delete(actor, obj, action):
             % {"object": label, "count": len(dependents)},
             dependents=dependents[:20],
         ) from None
-    record(actor=actor, action=action, obj=None, changes=diff(before, {}), detail=label)
+    record(actor=actor, action=action, obj=obj, object_id=str(pk), changes=diff(before, {}))
     return before

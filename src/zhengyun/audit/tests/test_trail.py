@@ -82,3 +82,15 @@ def test_only_audit_administrators_read_the_trail(world, api_as):
     assert api_as(world.auditor).get("/api/v1/audit/events/").json()["count"] > 0
     for person in (world.operator, world.secadmin, world.sysadmin, world.admin_a):
         assert api_as(person).get("/api/v1/audit/events/").json()["count"] == 0
+
+
+def test_a_deletion_names_the_deleted_object(world):
+    from zhengyun.accounts.models import RoleAssignment
+    from zhengyun.accounts.services import revoke_role
+
+    assignment = RoleAssignment.objects.get(user=world.staff_a)
+    pk = assignment.pk
+    revoke_role(assignment, actor=world.admin_a)
+    event = AuditEvent.objects.get(action="accounts.revoke_role")
+    assert (event.object_type, event.object_id) == ("accounts.roleassignment", str(pk))
+    assert event.changes["role"] == ["department_staff", None]
