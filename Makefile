@@ -38,6 +38,7 @@ screenshot: test-deps
 	ZHENGYUN_SCREENSHOT=$(CURDIR)/docs/console.png $(BIN)/pytest -p no:xdist -m browser -q
 
 bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/gm_crypto.py
 	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "huey.contrib.djhuey",
     "zhengyun.core",
+    "zhengyun.crypto",
     "zhengyun.organizations",
     "zhengyun.accounts",
     "zhengyun.audit",
