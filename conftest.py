@@ -1,8 +1,40 @@
 """Fixtures shared by every test directory."""
 
 import pytest
+from django.db import connection
 
+from zhengyun.audit import triggers
 from zhengyun.testing.world import build_world, token_client
+
+
+def _uses_database(item):
+    marker = item.get_closest_marker("django_db")
+    return marker is not None or {"db", "transactional_db", "live_server"} & set(
+        getattr(item, "fixturenames", ())
+    )
+
+
+def _transactional(item):
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    # The audit trail's append-only triggers, in place for every test that touches the
+    # database (a transactional test before it may have lifted them).
+    if _uses_database(item):
+        triggers.install(connection)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    # Emptying the database after a transactional test deletes audit events, which the
+    # triggers refuse: lift them just before pytest-django flushes.
+    if _transactional(item):
+        triggers.remove(connection)
 
 
 @pytest.fixture

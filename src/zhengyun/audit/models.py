@@ -1,11 +1,12 @@
 """The audit event: one row per state change or refused attempt, never changed afterwards."""
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedQuerySet, Scoping
 
-__all__ = ["AuditEvent", "AuditResult"]
+__all__ = ["AuditChainHead", "AuditEvent", "AuditResult"]
 
 
 class AuditResult(models.TextChoices):
@@ -35,7 +36,8 @@ class AuditEvent(models.Model):
     user or department changes.
     """
 
-    occurred_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # Set before hashing (not auto_now_add, which would change it after the hash is made).
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         "accounts.User",
         verbose_name=_("actor"),
@@ -67,6 +69,9 @@ class AuditEvent(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     result = models.CharField(_("result"), max_length=8, choices=AuditResult.choices)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
+    seq = models.BigIntegerField(_("sequence"), unique=True, editable=False)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
     scoping = Scoping(region_codes=("actor_region_code",), department="actor_department")
@@ -87,3 +92,24 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit events cannot be deleted")
+
+
+class AuditChainHead(models.Model):
+    """The end of the hash chain: the last event's sequence number and hash (one row).
+
+    Appending locks this row, so events are chained one after another even when many
+    processes write at once; it also tells ``verify`` how long the trail should be.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_singleton")
+        ]
+
+    def __str__(self):
+        return f"{self.seq}:{self.hash[:12]}"

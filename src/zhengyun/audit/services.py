@@ -2,11 +2,15 @@
 
 import datetime
 import decimal
+import ipaddress
 import uuid
 
 from django.db import models, transaction
+from django.utils import timezone
 
-from zhengyun.audit.models import AuditEvent, AuditResult
+from zhengyun.audit import chain
+from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+from zhengyun.audit.models import AuditChainHead, AuditEvent, AuditResult
 from zhengyun.core import context
 
 
@@ -49,12 +53,13 @@ def record(
         actor_id, actor_label = actor.pk, actor.get_username()
     else:
         actor_id, actor_label = None, "system" if ctx.channel in ("task", "cli") else "anonymous"
-    return AuditEvent.objects.create(
+    event = AuditEvent(
+        occurred_at=timezone.now(),
         actor_id=actor_id,
         actor_label=actor_label,
         actor_department=department,
         actor_region_code=region.code if region else "",
-        source_ip=ctx.source_ip or None,
+        source_ip=_normalised_ip(ctx.source_ip),
         user_agent=ctx.user_agent,
         channel=ctx.channel,
         request_id=ctx.request_id,
@@ -66,6 +71,31 @@ def record(
         result=result,
         detail=str(detail)[:500],
     )
+    return _append(event)
+
+
+def _append(event):
+    """Chain ``event`` after the current head and store both, under the head's row lock."""
+    with transaction.atomic():
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(
+            pk=1, defaults={"seq": 0, "hash": GENESIS_HASH}
+        )
+        event.seq, event.prev_hash = head.seq + 1, head.hash
+        event.hash = event_hash({name: getattr(event, name) for name in CHAINED_FIELDS})
+        event.save(force_insert=True)
+        head.seq, head.hash = event.seq, event.hash
+        head.save(update_fields=["seq", "hash"])
+    return event
+
+
+def _normalised_ip(address):
+    """The address as the database will give it back (PostgreSQL rewrites inet values)."""
+    if not address:
+        return None
+    try:
+        return ipaddress.ip_address(address).compressed
+    except ValueError:
+        return None
 
 
 def record_denial(*, actor, action, obj=None, detail=""):
@@ -93,3 +123,14 @@ def _object_type(obj):
     if isinstance(obj, models.Model):
         return f"{obj._meta.app_label}.{obj._meta.model_name}"
     return ""
+
+
+def verify_trail():
+    """Re-walk the whole chain (streaming, in sequence order) and report the first break."""
+    rows = (
+        AuditEvent.objects.order_by("seq")
+        .values("id", "hash", *CHAINED_FIELDS)
+        .iterator(chunk_size=5000)
+    )
+    head = AuditChainHead.objects.filter(pk=1).first()
+    return chain.verify(rows, head_seq=head.seq if head else None)

@@ -1,0 +1,159 @@
+"""The tamper-evident trail: every event is chained with SM3, the database refuses changes,
+and ``zhengyun audit verify`` names the first event that was changed, deleted, inserted or
+reordered (R-X4 accountability; GB/T 22239 安全审计)."""
+
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from zhengyun.audit import triggers
+from zhengyun.audit.chain import GENESIS_HASH, event_hash
+from zhengyun.audit.models import AuditChainHead, AuditEvent
+from zhengyun.audit.services import record, verify_trail
+
+pytestmark = pytest.mark.django_db
+
+
+def raw(sql, *params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def events():
+    return list(AuditEvent.objects.order_by("seq"))
+
+
+def test_every_event_is_chained_to_the_one_before(world):
+    trail = events()
+    assert [e.seq for e in trail] == list(range(1, len(trail) + 1))
+    assert trail[0].prev_hash == GENESIS_HASH
+    for before, after in zip(trail, trail[1:], strict=False):
+        assert after.prev_hash == before.hash
+    head = AuditChainHead.objects.get()
+    assert (head.seq, head.hash) == (trail[-1].seq, trail[-1].hash)
+    result = verify_trail()
+    assert result.intact and result.checked == len(trail)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditevent SET detail = 'rewritten'",
+        "DELETE FROM audit_auditevent",
+    ],
+)
+def test_the_database_refuses_changes_to_the_trail(world, statement):
+    count = AuditEvent.objects.count()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        raw(statement)
+    assert AuditEvent.objects.count() == count
+    assert verify_trail().intact
+
+
+def _tamper(sql, *params):
+    """What someone with the database's owner account could do: lift the triggers first."""
+    triggers.remove(connection)
+    raw(sql, *params)
+
+
+def test_verify_names_a_changed_event(world):
+    target = events()[5]
+    _tamper("UPDATE audit_auditevent SET detail = 'forged' WHERE id = %s", target.pk)
+    found = verify_trail().first_break
+    assert (found.seq, found.event_id, found.kind) == (target.seq, target.pk, "changed")
+
+
+def test_verify_names_a_deleted_event(world):
+    target = events()[5]
+    _tamper("DELETE FROM audit_auditevent WHERE id = %s", target.pk)
+    found = verify_trail().first_break
+    assert (found.seq, found.kind) == (target.seq + 1, "deleted")
+
+
+def test_verify_notices_events_cut_from_the_end(world):
+    last = events()[-1]
+    _tamper("DELETE FROM audit_auditevent WHERE id = %s", last.pk)
+    found = verify_trail().first_break
+    assert (found.seq, found.kind) == (last.seq - 1, "truncated")
+
+
+def test_verify_names_an_inserted_event_even_with_a_valid_own_hash(world):
+    trail = events()
+    victim = trail[3]
+    # A forger renumbers the tail and slips in an event whose own hash is correct.
+    _tamper("UPDATE audit_auditevent SET seq = seq + 1000000 WHERE seq > %s", victim.seq)
+    forged = {
+        name: getattr(victim, name)
+        for name in (
+            "occurred_at",
+            "actor_id",
+            "actor_label",
+            "actor_department_id",
+            "actor_region_code",
+            "source_ip",
+            "user_agent",
+            "channel",
+            "request_id",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+            "result",
+            "detail",
+        )
+    }
+    forged.update(
+        seq=victim.seq + 1000000 - 1 + 1, action="accounts.forged", prev_hash=trail[0].hash
+    )
+    forged["hash"] = event_hash(forged)
+    AuditEvent(**forged).save(force_insert=True)
+    found = verify_trail().first_break
+    assert found.kind in ("deleted", "inserted")
+    assert found.seq > victim.seq
+
+
+def test_verify_names_reordered_events(world):
+    first, second = events()[2:4]
+    _tamper("UPDATE audit_auditevent SET seq = -1 WHERE id = %s", first.pk)
+    raw("UPDATE audit_auditevent SET seq = %s WHERE id = %s", first.seq, second.pk)
+    raw("UPDATE audit_auditevent SET seq = %s WHERE id = %s", second.seq, first.pk)
+    found = verify_trail().first_break
+    assert (found.seq, found.event_id) == (first.seq, second.pk)
+
+
+def test_the_verify_command_reports_and_fails(world, capsys):
+    call_command("audit", "verify")
+    assert "audit trail intact" in capsys.readouterr().out
+    target = events()[1]
+    _tamper(
+        "UPDATE audit_auditevent SET result = 'success' , detail = 'x' WHERE id = %s", target.pk
+    )
+    with pytest.raises(CommandError) as failed:
+        call_command("audit", "verify")
+    assert failed.value.returncode == 1
+    assert f"sequence {target.seq}" in str(failed.value) and "changed" in str(failed.value)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_extend_one_unbroken_chain():
+    errors = []
+
+    def writer(n):
+        try:
+            for i in range(10):
+                record(actor=None, action=f"test.concurrent.{n}.{i}")
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert AuditEvent.objects.count() == 60
+    assert verify_trail().intact
