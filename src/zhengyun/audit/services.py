@@ -75,16 +75,21 @@ def record(
 
 
 def _append(event):
-    """Chain ``event`` after the current head and store both, under the head's row lock."""
-    with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(
-            pk=1, defaults={"seq": 0, "hash": GENESIS_HASH}
-        )
-        event.seq, event.prev_hash = head.seq + 1, head.hash
+    """Chain ``event`` after the current head and store both, under the head's row lock.
+
+    Inside a service's transaction no savepoint is needed: if the insert fails, the service
+    fails and everything rolls back together.
+    """
+    with transaction.atomic(savepoint=False):
+        heads = AuditChainHead.objects.select_for_update().filter(pk=1)
+        head = heads.values_list("seq", "hash").first()
+        if head is None:  # a database emptied by hand (or by a test) starts a new chain
+            AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS_HASH)
+            head = (0, GENESIS_HASH)
+        event.seq, event.prev_hash = head[0] + 1, head[1]
         event.hash = event_hash({name: getattr(event, name) for name in CHAINED_FIELDS})
         event.save(force_insert=True)
-        head.seq, head.hash = event.seq, event.hash
-        head.save(update_fields=["seq", "hash"])
+        heads.update(seq=event.seq, hash=event.hash)
     return event
 
 
