@@ -265,6 +265,10 @@ CACHES = {
     }
 }
 
+# Sign the audit chain every N events, or every M minutes when any were added.
+ZHENGYUN_AUDIT_CHECKPOINT_EVERY = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_EVERY", "1000"))
+ZHENGYUN_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_MINUTES", "10"))
+
 ZHENGYUN_API_TOKEN_DEFAULT_DAYS = int(os.environ.get("ZHENGYUN_API_TOKEN_DEFAULT_DAYS", "90"))
 ZHENGYUN_API_TOKEN_MAX_DAYS = int(os.environ.get("ZHENGYUN_API_TOKEN_MAX_DAYS", "365"))
 

@@ -68,6 +68,8 @@ class Break:
             "deleted": f"events were deleted before {where}",
             "inserted": f"event at {where} was inserted or reordered",
             "truncated": f"events after sequence {self.seq} were deleted",
+            "checkpoint": f"event at {where} differs from its signed checkpoint "
+            "(the chain was rewritten from there on)",
         }[self.kind]
 
 
@@ -79,16 +81,19 @@ class Verification:
     last_seq: int
     last_hash: str
     first_break: Break | None
+    bad_signature: int | None = None  # sequence of the first checkpoint that fails to verify
 
     @property
     def intact(self):
-        return self.first_break is None
+        return self.first_break is None and self.bad_signature is None
 
 
-def verify(rows, head_seq=None):
+def verify(rows, head_seq=None, checkpoints=None):
     """Walk ``rows`` (mappings of the chained fields plus ``id``, in sequence order) and
     return the first break. ``head_seq`` is the sequence the chain head records, which
-    catches deletions at the end of the trail."""
+    catches deletions at the end of the trail; ``checkpoints`` maps signed sequence numbers
+    to their hashes, which catches a chain recomputed after a change."""
+    checkpoints = checkpoints or {}
     expected_seq, previous_hash, checked = 1, GENESIS_HASH, 0
     for row in rows:
         checked += 1
@@ -106,8 +111,15 @@ def verify(rows, head_seq=None):
             return Verification(
                 checked, expected_seq - 1, previous_hash, Break(seq, row["id"], "changed")
             )
+        if seq in checkpoints and checkpoints[seq] != row["hash"]:
+            return Verification(
+                checked, expected_seq - 1, previous_hash, Break(seq, row["id"], "checkpoint")
+            )
         expected_seq, previous_hash = seq + 1, row["hash"]
     last_seq = expected_seq - 1
-    if head_seq is not None and head_seq > last_seq:
+    signed_beyond = max(checkpoints, default=0)
+    if head_seq is not None:
+        signed_beyond = max(signed_beyond, head_seq)
+    if signed_beyond > last_seq:
         return Verification(checked, last_seq, previous_hash, Break(last_seq, None, "truncated"))
     return Verification(checked, last_seq, previous_hash, None)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedQuerySet, Scoping
 
-__all__ = ["AuditChainHead", "AuditEvent", "AuditResult"]
+__all__ = ["AuditChainHead", "AuditCheckpoint", "AuditEvent", "AuditResult"]
 
 
 class AuditResult(models.TextChoices):
@@ -113,3 +113,34 @@ class AuditChainHead(models.Model):
 
     def __str__(self):
         return f"{self.seq}:{self.hash[:12]}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the chain at one point: "event ``seq`` has hash ``hash``",
+    signed with the platform's SM2 audit key. A chain recomputed after a change no longer
+    matches its checkpoints, and events cut from the end are missed by the last one."""
+
+    seq = models.BigIntegerField(_("sequence"), unique=True)
+    hash = models.CharField(_("hash"), max_length=64)
+    signed_at = models.DateTimeField(_("signed"), default=timezone.now)
+    signature = models.CharField(_("SM2 signature (hex, DER)"), max_length=200)
+    key_fingerprint = models.CharField(_("signing key fingerprint"), max_length=16)
+
+    objects = AuditEventQuerySet.as_manager()
+    scoping = Scoping()
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+
+    def __str__(self):
+        return f"{self.seq}:{self.hash[:12]}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("audit checkpoints cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit checkpoints cannot be deleted")

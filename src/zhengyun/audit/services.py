@@ -1,17 +1,20 @@
 """Writing the audit trail. ``record`` is called by every service inside its transaction."""
 
+import dataclasses
 import datetime
 import decimal
 import ipaddress
 import uuid
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from zhengyun.audit import chain
+from zhengyun.audit import chain, keys
 from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
-from zhengyun.audit.models import AuditChainHead, AuditEvent, AuditResult
+from zhengyun.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditResult
 from zhengyun.core import context
+from zhengyun.crypto import gm
 
 
 def _json_value(value):
@@ -130,12 +133,45 @@ def _object_type(obj):
     return ""
 
 
-def verify_trail():
-    """Re-walk the whole chain (streaming, in sequence order) and report the first break."""
+def sign_checkpoint(*, every=None, interval=None):
+    """Sign the chain head if ``every`` events were added since the last checkpoint, or
+    ``interval`` has passed and any were; returns the new checkpoint or None (periodic job)."""
+    if every is None:
+        every = settings.ZHENGYUN_AUDIT_CHECKPOINT_EVERY
+    if interval is None:
+        interval = datetime.timedelta(minutes=settings.ZHENGYUN_AUDIT_CHECKPOINT_MINUTES)
+    head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first()
+    last = AuditCheckpoint.objects.order_by("-seq").first()
+    if head is None or head[0] == 0 or (last and last.seq >= head[0]):
+        return None
+    due = last is None or head[0] - last.seq >= every or timezone.now() - last.signed_at >= interval
+    if not due:
+        return None
+    key = keys.signing_key()
+    return AuditCheckpoint.objects.create(
+        seq=head[0],
+        hash=head[1],
+        signature=gm.sm2_sign(key, keys.checkpoint_message(*head)).hex(),
+        key_fingerprint=keys.fingerprint(key.public_key()),
+    )
+
+
+def verify_trail(public_key=None):
+    """Re-walk the whole chain (streaming, in sequence order) and report the first break,
+    checking every checkpoint's SM2 signature with ``public_key`` (default: the platform's)."""
+    public_key = public_key or keys.signing_key().public_key()
+    checkpoints, bad_signature = {}, None
+    for cp in AuditCheckpoint.objects.order_by("seq"):
+        if not gm.sm2_verify(
+            public_key, bytes.fromhex(cp.signature), keys.checkpoint_message(cp.seq, cp.hash)
+        ):
+            bad_signature = bad_signature or cp.seq
+        checkpoints[cp.seq] = cp.hash
     rows = (
         AuditEvent.objects.order_by("seq")
         .values("id", "hash", *CHAINED_FIELDS)
         .iterator(chunk_size=5000)
     )
     head = AuditChainHead.objects.filter(pk=1).first()
-    return chain.verify(rows, head_seq=head.seq if head else None)
+    result = chain.verify(rows, head_seq=head.seq if head else None, checkpoints=checkpoints)
+    return dataclasses.replace(result, bad_signature=bad_signature)

@@ -157,3 +157,136 @@ def test_concurrent_writers_extend_one_unbroken_chain():
     assert errors == []
     assert AuditEvent.objects.count() == 60
     assert verify_trail().intact
+
+
+def test_checkpoints_catch_a_chain_recomputed_after_a_change(world):
+    from zhengyun.audit.services import sign_checkpoint
+
+    assert sign_checkpoint(every=1) is not None
+    trail = events()
+    # A forger with the database's owner account rewrites event 3 and recomputes every hash
+    # after it, so the chain alone looks intact again.
+    triggers.remove(connection)
+    previous = trail[1].hash
+    for event in trail[2:]:
+        values = {
+            name: getattr(event, name)
+            for name in (
+                "seq",
+                "occurred_at",
+                "actor_id",
+                "actor_label",
+                "actor_department_id",
+                "actor_region_code",
+                "source_ip",
+                "user_agent",
+                "channel",
+                "request_id",
+                "action",
+                "object_type",
+                "object_id",
+                "object_repr",
+                "changes",
+                "result",
+                "detail",
+            )
+        }
+        if event.seq == 3:
+            values["detail"] = "rewritten"
+        values["prev_hash"] = previous
+        previous = event_hash(values)
+        raw(
+            "UPDATE audit_auditevent SET detail = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            values["detail"],
+            values["prev_hash"],
+            previous,
+            event.pk,
+        )
+    raw("UPDATE audit_auditchainhead SET hash = %s", previous)
+    found = verify_trail().first_break
+    assert (found.seq, found.kind) == (trail[-1].seq, "checkpoint")
+
+
+def test_checkpoint_signatures_are_checked_and_verifiable_by_openssl(world, tmp_path):
+    import shutil
+    import subprocess
+
+    from zhengyun.audit import keys
+    from zhengyun.audit.models import AuditCheckpoint
+    from zhengyun.audit.services import sign_checkpoint
+
+    checkpoint = sign_checkpoint(every=1)
+    assert sign_checkpoint(every=1) is None  # nothing new since
+    if shutil.which("openssl"):
+        (tmp_path / "pub.pem").write_bytes(keys.public_key_pem())
+        (tmp_path / "msg").write_bytes(keys.checkpoint_message(checkpoint.seq, checkpoint.hash))
+        (tmp_path / "sig").write_bytes(bytes.fromhex(checkpoint.signature))
+        checked = subprocess.run(
+            [
+                "openssl",
+                "dgst",
+                "-sm3",
+                "-verify",
+                tmp_path / "pub.pem",
+                "-sigopt",
+                "distid:1234567812345678",
+                "-signature",
+                tmp_path / "sig",
+                tmp_path / "msg",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stderr
+    triggers.remove(connection)
+    raw(
+        "UPDATE audit_auditcheckpoint SET signature = %s WHERE id = %s",
+        AuditCheckpoint.objects.get().signature[:-2] + "00",
+        checkpoint.pk,
+    )
+    assert verify_trail().bad_signature == checkpoint.seq
+
+
+def test_cutting_events_after_the_last_checkpoint_and_the_head_is_noticed(world):
+    from zhengyun.audit.services import sign_checkpoint
+
+    checkpoint = sign_checkpoint(every=1)
+    _tamper("DELETE FROM audit_auditevent WHERE seq >= %s", checkpoint.seq - 1)
+    raw("UPDATE audit_auditchainhead SET seq = %s", checkpoint.seq - 2)
+    assert verify_trail().first_break.kind == "truncated"
+
+
+def test_checkpoints_are_signed_when_due(world):
+    import datetime
+
+    from django.utils import timezone
+
+    from zhengyun.audit.models import AuditCheckpoint
+    from zhengyun.audit.services import sign_checkpoint
+
+    first = sign_checkpoint(every=1000)  # no checkpoint yet: the first is always due
+    assert first is not None
+    record(actor=None, action="test.later")
+    assert sign_checkpoint(every=1000) is None  # one event, and ten minutes have not gone by
+    # Checkpoints cannot be aged by hand (they are append-only): shorten the interval instead.
+    assert sign_checkpoint(every=1000, interval=datetime.timedelta(0)) is not None
+    assert timezone.now() >= AuditCheckpoint.objects.order_by("-seq").first().signed_at
+
+
+def test_the_periodic_job_signs_the_head_every_minute(world):
+    import datetime
+
+    from huey.contrib.djhuey import HUEY
+
+    from zhengyun.audit.models import AuditCheckpoint
+    from zhengyun.audit.tasks import sign_audit_checkpoint_task
+
+    task = next(
+        t for t in HUEY._registry.periodic_tasks if t.name.endswith("sign_audit_checkpoint_task")
+    )
+    assert task.validate_datetime(datetime.datetime(2026, 1, 1, 10, 7))
+    seq = sign_audit_checkpoint_task.call_local()
+    assert AuditCheckpoint.objects.get().seq == seq == AuditEvent.objects.latest("seq").seq
+    from zhengyun.jobs.models import JobRun
+
+    assert JobRun.objects.get().result == str(seq)

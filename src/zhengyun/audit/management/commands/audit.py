@@ -1,26 +1,55 @@
-"""``zhengyun audit verify``: re-walk the audit trail's hash chain and name the first event
-that was changed, deleted, inserted or reordered. Exit status 0 when intact, 1 when not."""
+"""``zhengyun audit verify``: re-walk the audit trail's SM3 hash chain and check every signed
+checkpoint; name the first event that was changed, deleted, inserted or reordered, and any
+checkpoint whose SM2 signature fails. Exit status 0 when intact, 1 when not.
+
+``zhengyun audit checkpoint`` signs the chain head now; ``zhengyun audit public-key`` prints
+the public half of the signing key, for auditors and for OpenSSL.
+"""
 
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from zhengyun.audit.services import verify_trail
+from zhengyun.audit import keys
+from zhengyun.audit.services import sign_checkpoint, verify_trail
+from zhengyun.crypto import gm
 
 
 class Command(BaseCommand):
-    help = "Verify the audit trail's SM3 hash chain."
+    help = "Verify the audit trail, sign a checkpoint, or print the signing public key."
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["verify"])
+        parser.add_argument("action", choices=["verify", "checkpoint", "public-key"])
+        parser.add_argument(
+            "--public-key", type=Path, help="verify checkpoints with this PEM public key instead"
+        )
 
-    def handle(self, *args, action, **options):
+    def handle(self, *args, action, public_key, **options):
+        if action == "public-key":
+            self.stdout.write(keys.public_key_pem().decode(), ending="")
+        elif action == "checkpoint":
+            checkpoint = sign_checkpoint(every=1)
+            self.stdout.write(
+                f"signed sequence {checkpoint.seq}" if checkpoint else "nothing new to sign"
+            )
+        else:
+            self.verify(gm.load_public_key(public_key.read_bytes()) if public_key else None)
+
+    def verify(self, public_key):
         started = time.perf_counter()
-        result = verify_trail()
+        result = verify_trail(public_key)
         seconds = time.perf_counter() - started
-        if not result.intact:
+        problems = []
+        if result.first_break:
+            problems.append(str(result.first_break))
+        if result.bad_signature:
+            problems.append(
+                f"the checkpoint at sequence {result.bad_signature} has an invalid signature"
+            )
+        if problems:
             raise CommandError(
-                f"audit trail broken: {result.first_break} "
+                f"audit trail broken: {'; '.join(problems)} "
                 f"(intact up to sequence {result.last_seq})",
                 returncode=1,
             )
