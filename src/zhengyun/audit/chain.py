@@ -7,6 +7,7 @@ breaks the chain from that point on, and ``verify`` names where.
 
 import datetime
 import json
+import operator
 from dataclasses import dataclass
 
 from zhengyun.crypto.gm import sm3
@@ -36,15 +37,16 @@ CHAINED_FIELDS = (
 )
 
 
-def _canonical_value(value):
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
-    return value
+_chained_values = operator.itemgetter(*CHAINED_FIELDS)
 
 
 def canonical_form(values):
-    """The bytes that are hashed: the chained fields as compact JSON with sorted keys."""
-    document = {name: _canonical_value(values[name]) for name in CHAINED_FIELDS}
+    """The bytes that are hashed: the chained fields as compact JSON with sorted keys (the
+    time in UTC to the microsecond, whatever zone the database hands it back in)."""
+    document = dict(zip(CHAINED_FIELDS, _chained_values(values), strict=True))
+    document["occurred_at"] = (
+        document["occurred_at"].astimezone(datetime.UTC).isoformat(timespec="microseconds")
+    )
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
