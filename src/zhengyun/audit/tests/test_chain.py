@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from zhengyun.audit import triggers
-from zhengyun.audit.chain import GENESIS_HASH, event_hash
+from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from zhengyun.audit.models import AuditChainHead, AuditEvent
 from zhengyun.audit.services import record, verify_trail
 
@@ -79,39 +79,20 @@ def test_verify_notices_events_cut_from_the_end(world):
     assert (found.seq, found.kind) == (last.seq - 1, "truncated")
 
 
-def test_verify_names_an_inserted_event_even_with_a_valid_own_hash(world):
+def test_verify_finds_an_inserted_event_even_with_a_valid_own_hash(world):
     trail = events()
     victim = trail[3]
-    # A forger renumbers the tail and slips in an event whose own hash is correct.
+    # A forger makes room after event 4 and slips in an event whose own hash is correct and
+    # which links to event 4; the real event that now follows no longer links to it.
     _tamper("UPDATE audit_auditevent SET seq = seq + 1000000 WHERE seq > %s", victim.seq)
-    forged = {
-        name: getattr(victim, name)
-        for name in (
-            "occurred_at",
-            "actor_id",
-            "actor_label",
-            "actor_department_id",
-            "actor_region_code",
-            "source_ip",
-            "user_agent",
-            "channel",
-            "request_id",
-            "object_type",
-            "object_id",
-            "object_repr",
-            "changes",
-            "result",
-            "detail",
-        )
-    }
-    forged.update(
-        seq=victim.seq + 1000000 - 1 + 1, action="accounts.forged", prev_hash=trail[0].hash
-    )
+    raw("UPDATE audit_auditevent SET seq = seq - 999999 WHERE seq > 1000000")
+    forged = {name: getattr(victim, name) for name in CHAINED_FIELDS}
+    forged.update(seq=victim.seq + 1, action="accounts.forged", prev_hash=victim.hash)
     forged["hash"] = event_hash(forged)
     AuditEvent(**forged).save(force_insert=True)
     found = verify_trail().first_break
-    assert found.kind in ("deleted", "inserted")
-    assert found.seq > victim.seq
+    assert found.seq == victim.seq + 2
+    assert found.event_id == trail[4].pk and found.kind in ("inserted", "changed")
 
 
 def test_verify_names_reordered_events(world):
@@ -169,28 +150,7 @@ def test_checkpoints_catch_a_chain_recomputed_after_a_change(world):
     triggers.remove(connection)
     previous = trail[1].hash
     for event in trail[2:]:
-        values = {
-            name: getattr(event, name)
-            for name in (
-                "seq",
-                "occurred_at",
-                "actor_id",
-                "actor_label",
-                "actor_department_id",
-                "actor_region_code",
-                "source_ip",
-                "user_agent",
-                "channel",
-                "request_id",
-                "action",
-                "object_type",
-                "object_id",
-                "object_repr",
-                "changes",
-                "result",
-                "detail",
-            )
-        }
+        values = {name: getattr(event, name) for name in CHAINED_FIELDS}
         if event.seq == 3:
             values["detail"] = "rewritten"
         values["prev_hash"] = previous
