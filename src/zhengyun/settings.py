@@ -146,6 +146,7 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "zhengyun.accounts.password_validation.CharacterClassValidator"},
 ]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
