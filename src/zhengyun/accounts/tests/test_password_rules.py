@@ -27,3 +27,17 @@ def test_the_rule_is_explained_where_passwords_are_chosen():
     explained = CharacterClassValidator().get_help_text()
     assert "3" in explained
     assert explained in password_validation.password_validators_help_texts()
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_weak_password_and_creates_nothing(world, api_as):
+    from zhengyun.accounts.models import User
+
+    response = api_as(world.admin_a).post(
+        "/api/v1/accounts/users/",
+        {"username": "weakling", "password": "weakweak", "department": world.department_a.pk},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert {e["field"] for e in response.json()["errors"]} == {"password"}
+    assert not User.objects.filter(username="weakling").exists()
