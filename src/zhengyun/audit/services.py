@@ -10,10 +10,12 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from zhengyun.accounts.access import require_some
 from zhengyun.audit import chain, keys
 from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from zhengyun.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditResult
 from zhengyun.core import context
+from zhengyun.core.services import service
 from zhengyun.crypto import gm
 
 
@@ -175,3 +177,53 @@ def verify_trail(public_key=None):
     head = AuditChainHead.objects.filter(pk=1).first()
     result = chain.verify(rows, head_seq=head.seq if head else None, checkpoints=checkpoints)
     return dataclasses.replace(result, bad_signature=bad_signature)
+
+
+EXPORT_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor_label",
+    "actor_department_id",
+    "actor_region_code",
+    "source_ip",
+    "user_agent",
+    "channel",
+    "request_id",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "result",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+def verification_summary(result):
+    """A JSON-ready account of a verification, shipped with every export."""
+    return {
+        "intact": result.intact,
+        "events_checked": result.checked,
+        "last_seq": result.last_seq,
+        "last_hash": result.last_hash,
+        "first_break": str(result.first_break) if result.first_break else None,
+        "bad_signature_at_seq": result.bad_signature,
+    }
+
+
+@service("audit.export_events")
+def export_events(events, *, actor, export_format):
+    """Let ``actor`` export ``events`` (already restricted to what they may see): verify the
+    whole chain first, record the export, and return the verification summary. Exporting
+    the trail is itself an audited act."""
+    require_some(actor, "view", AuditEvent)
+    summary = verification_summary(verify_trail())
+    record(
+        actor=actor,
+        action="audit.export_events",
+        detail=f"format={export_format}; events={events.count()}; "
+        f"chain={'intact' if summary['intact'] else 'BROKEN'}",
+    )
+    return summary

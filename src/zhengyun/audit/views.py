@@ -1,12 +1,21 @@
-"""The audit administrator's view of the trail: search by time, actor, action, result."""
+"""The audit administrator's view of the trail: search by time, actor, action, result, and
+export what was found as CSV or JSON together with the chain's verification."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django_tables2 import RequestConfig
 
+from zhengyun.audit import export
 from zhengyun.audit.filtersets import AuditEventFilterSet
 from zhengyun.audit.models import AuditEvent
+from zhengyun.audit.services import EXPORT_FIELDS, export_events
 from zhengyun.audit.tables import AuditEventTable
+from zhengyun.core.exceptions import PermissionDenied
+
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 @login_required
@@ -16,3 +25,28 @@ def event_list(request):
     table = AuditEventTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     return render(request, "audit/event_list.html", {"table": table, "filter": filterset})
+
+
+@login_required
+def event_export(request, export_format):
+    """The events the current filters select, oldest first, as a download."""
+    if export_format not in CONTENT_TYPES:
+        raise Http404
+    events = AuditEvent.objects.restrict(request.user, "view")
+    selected = AuditEventFilterSet(request.GET, queryset=events, request=request).qs
+    try:
+        verification = export_events(selected, actor=request.user, export_format=export_format)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    rows = selected.order_by("seq").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
+    body = (
+        export.csv_lines(rows) if export_format == "csv" else export.json_chunks(rows, verification)
+    )
+    response = StreamingHttpResponse(body, content_type=CONTENT_TYPES[export_format])
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{export_format}"'
+    response["X-Audit-Chain"] = (
+        f"intact={str(verification['intact']).lower()}; last-seq={verification['last_seq']}; "
+        f"last-hash={verification['last_hash']}"
+    )
+    return response
