@@ -94,3 +94,24 @@ def test_a_deletion_names_the_deleted_object(world):
     event = AuditEvent.objects.get(action="accounts.revoke_role")
     assert (event.object_type, event.object_id) == ("accounts.roleassignment", str(pk))
     assert event.changes["role"] == ["department_staff", None]
+
+
+def test_signing_in_shows_the_last_sign_in_and_failures_since(world, client):
+    from django.contrib.messages import get_messages
+
+    from zhengyun.testing.world import PASSWORD
+
+    client.post("/sign-in/", {"username": "staff_a", "password": PASSWORD}, REMOTE_ADDR="10.1.1.1")
+    client.post("/sign-out/")
+    for _ in range(2):
+        client.post(
+            "/sign-in/", {"username": "staff_a", "password": "wrong"}, REMOTE_ADDR="10.6.6.6"
+        )
+    response = client.post(
+        "/sign-in/",
+        {"username": "staff_a", "password": PASSWORD},
+        REMOTE_ADDR="10.2.2.2",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    notes = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("10.1.1.1" in n and "2 failed" in n for n in notes), notes
