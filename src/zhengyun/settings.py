@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "zhengyun.accounts.middleware.ActiveScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "zhengyun.accounts.sessions.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -175,6 +176,10 @@ _INSTANCE = hashlib.sha256(
 ).hexdigest()[:8]
 SESSION_COOKIE_NAME = f"zhengyun_session_{_INSTANCE}"
 CSRF_COOKIE_NAME = f"zhengyun_csrf_{_INSTANCE}"
+# Idle sessions end (accounts.sessions); none outlives a working day or the browser.
+ZHENGYUN_IDLE_MINUTES = int(os.environ.get("ZHENGYUN_IDLE_MINUTES", "15"))
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
