@@ -179,26 +179,8 @@ def verify_trail(public_key=None):
     return dataclasses.replace(result, bad_signature=bad_signature)
 
 
-EXPORT_FIELDS = (
-    "seq",
-    "occurred_at",
-    "actor_label",
-    "actor_department_id",
-    "actor_region_code",
-    "source_ip",
-    "user_agent",
-    "channel",
-    "request_id",
-    "action",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "changes",
-    "result",
-    "detail",
-    "prev_hash",
-    "hash",
-)
+# Everything the hash covers, and the hash: anyone can re-verify an export on their own.
+EXPORT_FIELDS = (*CHAINED_FIELDS, "hash")
 
 
 def verification_summary(result):

@@ -60,3 +60,16 @@ def test_only_audit_administrators_export(world, client, person):
 def test_unknown_formats_are_404(world, client):
     client.force_login(world.auditor)
     assert client.get("/audit/events/export.xml").status_code == 404
+
+
+def test_an_exported_event_can_be_re_verified_without_the_platform(world, client):
+    import datetime
+
+    from zhengyun.audit.chain import event_hash
+
+    client.force_login(world.auditor)
+    events = json.loads(body(client.get("/audit/events/export.json")))["events"]
+    for event in events[:5]:
+        event["occurred_at"] = datetime.datetime.fromisoformat(event["occurred_at"])
+        assert event_hash(event) == event["hash"]
+    assert events[1]["prev_hash"] == events[0]["hash"]
