@@ -1,17 +1,20 @@
-"""The console in a real browser: sign in, read the figures, walk the region tree, switch
-to English — and take a screenshot (the README's is refreshed with `make screenshot`).
+"""The console in a real browser: sign in with a second factor, read the figures, walk the
+region tree, switch to English — and take a screenshot (the README's is refreshed with
+`make screenshot`).
 
 Uses Debian's Chromium (``scripts/install-browser.sh`` installs it and a CJK font).
 Without it the test is skipped locally and fails on CI, so a CI run never silently
 drops the only end-to-end check of the console.
 """
 
+import base64
 import os
 import re
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django_otp.oath import TOTP
 
 from zhengyun.testing.world import PASSWORD, build_world
 
@@ -42,6 +45,11 @@ def _require_chromium():
     pytest.skip(message)
 
 
+def current_totp(secret):
+    """The code an authenticator app shows now for the base-32 ``secret``."""
+    return f"{TOTP(base64.b32decode(secret)).token():06d}"
+
+
 @pytest.fixture
 def live_world(transactional_db):
     """The test world, committed so that the live server's thread sees it."""
@@ -69,6 +77,16 @@ def test_console_in_a_browser(live_server, live_world):
             username.fill(live_world.operator.username)
             page.locator("#id_password").fill(PASSWORD)
             page.locator("#id_password").press("Enter")  # submit with the keyboard
+
+            # The operator must have a second factor: enrol an authenticator as a phone app
+            # would, from the key shown beside the QR code, then keep the recovery codes.
+            expect(page).to_have_url(live_server.url + reverse("console:login-enrol"))
+            expect(page.get_by_role("img", name=re.compile("二维码"))).to_be_visible()
+            secret = page.get_by_test_id("totp-secret").inner_text()
+            page.locator("#id_code").fill(current_totp(secret))
+            page.locator("#id_code").press("Enter")
+            expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+            page.get_by_role("link", name="我已妥善保存").click()
 
             # Home page with its figure cards.
             expect(page).to_have_url(live_server.url + reverse("console:home"))

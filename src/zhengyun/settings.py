@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "huey.contrib.djhuey",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "zhengyun.core",
     "zhengyun.crypto",
     "zhengyun.organizations",
@@ -90,6 +92,7 @@ MIDDLEWARE = [
     "zhengyun.accounts.middleware.ActiveScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "zhengyun.accounts.sessions.IdleTimeoutMiddleware",
+    "zhengyun.accounts.password_policy.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -148,7 +151,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "zhengyun.accounts.password_validation.CharacterClassValidator"},
+    {
+        "NAME": "zhengyun.accounts.password_validation.PasswordHistoryValidator",
+        "OPTIONS": {"keep": int(os.environ.get("ZHENGYUN_PASSWORD_HISTORY", "5"))},
+    },
 ]
+# Passwords older than this must be changed at the next sign-in (0: never).
+ZHENGYUN_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("ZHENGYUN_PASSWORD_MAX_AGE_DAYS", "90"))
+# Failed sign-ins (accounts.lockout): an account name is locked after this many failures
+# within the window; a source address after more, since a department's staff often share
+# one extranet address.
+ZHENGYUN_LOCKOUT_FAILURES = int(os.environ.get("ZHENGYUN_LOCKOUT_FAILURES", "5"))
+ZHENGYUN_LOCKOUT_ADDRESS_FAILURES = int(os.environ.get("ZHENGYUN_LOCKOUT_ADDRESS_FAILURES", "20"))
+ZHENGYUN_LOCKOUT_WINDOW_MINUTES = int(os.environ.get("ZHENGYUN_LOCKOUT_WINDOW_MINUTES", "15"))
+ZHENGYUN_LOCKOUT_MINUTES = int(os.environ.get("ZHENGYUN_LOCKOUT_MINUTES", "30"))
+# Console sessions one person may hold at once; signing in again ends the oldest.
+ZHENGYUN_MAX_SESSIONS = int(os.environ.get("ZHENGYUN_MAX_SESSIONS", "3"))
+OTP_TOTP_ISSUER = os.environ.get("ZHENGYUN_OTP_ISSUER", "Zhengyun")
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "console:login"

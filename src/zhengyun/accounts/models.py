@@ -10,7 +10,16 @@ from django.utils.translation import pgettext_lazy
 from zhengyun.accounts.roles import ALLOWED_SCOPES, DEPARTMENT_ROLES, Role, ScopeKind
 from zhengyun.core.restrict import RestrictedQuerySet, Scoping
 
-__all__ = ["ApiToken", "RoleAssignment", "User"]
+__all__ = [
+    "ApiToken",
+    "PasswordHistory",
+    "RecoveryCode",
+    "RoleAssignment",
+    "SignInFailure",
+    "SignInLock",
+    "User",
+    "UserSession",
+]
 
 
 class RestrictedUserManager(UserManager.from_queryset(RestrictedQuerySet)):
@@ -41,6 +50,8 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="users",
     )
+    password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True)
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     objects = RestrictedUserManager()
     scoping = Scoping(
@@ -74,6 +85,10 @@ class User(AbstractUser):
             raise ValidationError(
                 _("A user belongs to one department or to one service provider, not both.")
             )
+
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
 
 class RoleAssignment(models.Model):
@@ -222,3 +237,103 @@ class ApiToken(models.Model):
         if self.expires_at <= timezone.now():
             return pgettext_lazy("token status", "expired")
         return pgettext_lazy("token status", "active")
+
+
+class PasswordHistory(models.Model):
+    """A hash of a password the user had, so recent ones are not chosen again."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("previous password")
+        verbose_name_plural = _("previous passwords")
+
+    def __str__(self):
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d}"
+
+
+class LockKind(models.TextChoices):
+    ACCOUNT = "account", _("account name")
+    ADDRESS = "address", _("source address")
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in, counted against the account name and the source address.
+
+    The name is kept as typed (normalised) whether or not such an account exists, so a lock
+    reveals nothing about which accounts exist.
+    """
+
+    account = models.CharField(max_length=150, db_index=True)
+    address = models.GenericIPAddressField(null=True, db_index=True)
+    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("failed sign-in")
+        verbose_name_plural = _("failed sign-ins")
+
+    def __str__(self):
+        return f"{self.account} from {self.address} @ {self.occurred_at:%H:%M:%S}"
+
+
+class SignInLock(models.Model):
+    """An account name or source address refused sign-in until ``locked_until``."""
+
+    kind = models.CharField(max_length=8, choices=LockKind.choices)
+    key = models.CharField(max_length=150)
+    locked_until = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("sign-in lock")
+        verbose_name_plural = _("sign-in locks")
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="sign_in_lock_once")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.key} until {self.locked_until:%H:%M}"
+
+
+class UserSession(models.Model):
+    """One signed-in console session, so a person can see theirs and end them, and the
+    number each person holds at once is limited."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="console_sessions"
+    )
+    session_key = models.CharField(max_length=40, unique=True)
+    started_at = models.DateTimeField(_("signed in"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last active"), default=timezone.now)
+    source_ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+    second_factor = models.CharField(_("second factor"), max_length=16, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scoping = Scoping(owner="user", owner_actions=frozenset({"view", "delete"}))
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    def __str__(self):
+        return f"{self.user} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the second factor when the phone is lost.
+
+    Only a keyed digest is stored; the codes are shown once when generated.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self):
+        return f"{self.user_id}: {'used' if self.used_at else 'unused'}"

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from zhengyun.accounts import lockout, mfa
 from zhengyun.accounts.access import (
     assignments,
     forget_assignments,
@@ -21,6 +22,7 @@ from zhengyun.accounts.access import (
 )
 from zhengyun.accounts.models import ApiToken, RoleAssignment, User
 from zhengyun.accounts.roles import SEPARATED_ADMINS, Role, allows
+from zhengyun.accounts.user_sessions import end_sessions
 from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import PermissionDenied
@@ -61,18 +63,122 @@ def create_user(
     require_some(actor, "add", user)
     if password_hash:
         user.password = password_hash
+        user.password_changed_at = timezone.now()
     elif password:
-        try:
-            password_validation.validate_password(password, user)
-        except ValidationError as exc:
-            raise ValidationError({"password": exc.messages}) from None
+        _validate_password(password, user)
         user.set_password(password)
+        # A password someone else chose is known to them: the owner replaces it first.
+        user.must_change_password = True
     else:
         user.set_unusable_password()
     full_clean(user)
     user.save()
     require(actor, "add", user)
     record(actor=actor, action="accounts.create_user", obj=user, changes=diff({}, snapshot(user)))
+    return user
+
+
+def _validate_password(password, user, field="password"):
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+
+
+@service("accounts.change_password")
+def change_password(*, actor, current_password, new_password):
+    """A person replaces their own password; every other session of theirs ends.
+
+    The current password is asked again so an unattended session cannot be taken over.
+    """
+    if not actor.check_password(current_password):
+        raise ValidationError({"current_password": _("Your current password is not correct.")})
+    _validate_password(new_password, actor, field="new_password")
+    if new_password == current_password:
+        raise ValidationError({"new_password": _("Choose a password you have not used.")})
+    actor.set_password(new_password)
+    actor.must_change_password = False
+    actor.save(update_fields=["password", "password_changed_at", "must_change_password"])
+    record(actor=actor, action="accounts.change_password", obj=actor)
+    return actor
+
+
+@service("accounts.reset_password")
+def reset_password(user, *, actor, new_password):
+    """Issue a new password for someone who lost theirs; they must change it when they next
+    sign in, their sessions end and any sign-in lock on them is lifted."""
+    if user.pk == actor.pk:
+        raise PermissionDenied(
+            _("Change your own password on your security page."),
+            action="accounts.reset_password",
+            obj=user,
+        )
+    require(actor, "change", user)
+    _validate_password(new_password, user, field="new_password")
+    user.set_password(new_password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+    end_sessions(user)
+    lockout.unlock(user.get_username())
+    record(actor=actor, action="accounts.reset_password", obj=user)
+    return user
+
+
+@service("accounts.unlock_user")
+def unlock_user(user, *, actor):
+    """Lift a sign-in lock on someone's account before its period ends."""
+    require(actor, "change", user)
+    lockout.unlock(user.get_username())
+    record(actor=actor, action="accounts.unlock_user", obj=user)
+    return user
+
+
+@service("accounts.end_sessions")
+def end_user_sessions(user, *, actor, keep=None):
+    """End a person's console sessions (all, or all but the session key ``keep``).
+
+    Anyone may end their own; those who may change the account may end someone else's —
+    for example when a laptop is lost.
+    """
+    if user.pk != actor.pk:
+        require(actor, "change", user)
+    ended = end_sessions(user, keep=keep)
+    record(actor=actor, action="accounts.end_sessions", obj=user, detail=f"ended={ended}")
+    return ended
+
+
+@service("accounts.enrol_totp")
+def enrol_totp(*, actor, code):
+    """Confirm the authenticator app the actor is adding; True when ``code`` matched."""
+    confirmed = mfa.confirm_totp(actor, code)
+    if confirmed:
+        record(actor=actor, action="accounts.enrol_totp", obj=actor)
+    return confirmed
+
+
+@service("accounts.new_recovery_codes")
+def new_recovery_codes(*, actor):
+    """Fresh recovery codes for the actor (the old ones stop working); shown once."""
+    codes = mfa.new_recovery_codes(actor)
+    record(actor=actor, action="accounts.new_recovery_codes", obj=actor)
+    return codes
+
+
+@service("accounts.remove_second_factor")
+def remove_second_factor(user, *, actor):
+    """Remove someone's authenticator and recovery codes.
+
+    A person may remove their own only when their roles do not require one; those who may
+    change the account do it for someone who lost their phone, who then enrols again at
+    the next sign-in.
+    """
+    if user.pk == actor.pk:
+        if mfa.mfa_required(user):
+            raise ValidationError(_("Your roles require a second factor; replace it instead."))
+    else:
+        require(actor, "change", user)
+    mfa.remove_second_factor(user)
+    record(actor=actor, action="accounts.remove_second_factor", obj=user)
     return user
 
 
@@ -261,6 +367,7 @@ def bootstrap_security_admin(
     user = User(username=username, display_name=display_name)
     if password_hash:
         user.password = password_hash
+        user.password_changed_at = timezone.now()
     else:
         user.set_password(password)
     full_clean(user)

@@ -1,4 +1,5 @@
-"""Sessions end after a period without activity (GB/T 22239 level 3: 登录连接超时自动退出).
+"""Sessions end after a period without activity (GB/T 22239 level 3: 登录连接超时自动退出),
+and when ended from elsewhere (``user_sessions``).
 
 Automatic requests — the console's periodic refresh of figures, marked with the
 ``X-Zhengyun-Poll`` header — do not count as activity, so an unattended screen still signs
@@ -14,6 +15,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.utils.translation import gettext as _
+
+from zhengyun.accounts import user_sessions
 
 ACTIVITY_KEY = "zhengyun_last_activity"
 POLL_HEADER = "X-Zhengyun-Poll"
@@ -31,18 +34,24 @@ class IdleTimeoutMiddleware:
             now = time.time()
             last = request.session.get(ACTIVITY_KEY, now)
             if now - last > settings.ZHENGYUN_IDLE_MINUTES * 60:
-                logout(request)  # audited as a sign-out
-                messages.info(
+                return self._sign_out(
                     request,
                     _("You were signed out after %(minutes)d minutes without activity.")
                     % {"minutes": settings.ZHENGYUN_IDLE_MINUTES},
                 )
-                if request.headers.get("HX-Request"):
-                    # htmx follows this header with a full page load of the sign-in page.
-                    return HttpResponse(
-                        status=204, headers={"HX-Redirect": resolve_url(settings.LOGIN_URL)}
-                    )
-                return redirect_to_login(request.get_full_path())
+            if not user_sessions.touch(request):
+                return self._sign_out(request, _("This session was signed out elsewhere."))
             if not request.headers.get(POLL_HEADER):
                 request.session[ACTIVITY_KEY] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _sign_out(request, message):
+        logout(request)  # audited as a sign-out
+        messages.info(request, message)
+        if request.headers.get("HX-Request"):
+            # htmx follows this header with a full page load of the sign-in page.
+            return HttpResponse(
+                status=204, headers={"HX-Redirect": resolve_url(settings.LOGIN_URL)}
+            )
+        return redirect_to_login(request.get_full_path())

@@ -1,6 +1,6 @@
-"""Sign-in, sign-out and failed sign-in attempts go to the audit trail; after signing in a
-person is told when and from where they last signed in, and of failed attempts since
-(GB/T 22239 level 3 身份鉴别)."""
+"""Sign-in, sign-out and failed sign-in attempts go to the audit trail; each sign-in is
+recorded as a session (``user_sessions``); after signing in a person is told when and from
+where they last signed in, and of failed attempts since (GB/T 22239 level 3 身份鉴别)."""
 
 from django.contrib import messages
 from django.contrib.auth import signals
@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from zhengyun.accounts import user_sessions
 from zhengyun.audit.models import AuditEvent, AuditResult
 from zhengyun.audit.services import record
 
@@ -23,8 +24,17 @@ def audit_sign_in(sender, request, user, **kwargs):
         .order_by("-seq")
         .first()
     )
-    record(actor=user, action="accounts.sign_in", obj=user)
-    if previous is None or request is None:
+    factor = getattr(request, "zhengyun_second_factor", "")
+    record(
+        actor=user,
+        action="accounts.sign_in",
+        obj=user,
+        detail=f"second_factor={factor}" if factor else "",
+    )
+    if request is None:
+        return
+    user_sessions.start(request, user, second_factor=factor)
+    if previous is None:
         return
     failed = AuditEvent.objects.filter(
         action="accounts.sign_in",
@@ -46,6 +56,8 @@ def audit_sign_in(sender, request, user, **kwargs):
 def audit_sign_out(sender, request, user, **kwargs):
     if user is not None:
         record(actor=user, action="accounts.sign_out", obj=user)
+    if request is not None and request.session.session_key:
+        user_sessions.forget(request.session.session_key)
 
 
 @receiver(signals.user_login_failed)

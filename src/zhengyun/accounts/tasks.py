@@ -3,6 +3,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from zhengyun.accounts import lockout
 from zhengyun.accounts.services import expire_api_tokens
 from zhengyun.jobs.runner import tracked
 
@@ -12,3 +13,10 @@ from zhengyun.jobs.runner import tracked
 def expire_api_tokens_task():
     """Every five minutes: mark API tokens past their expiry."""
     return expire_api_tokens()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+@tracked
+def prune_sign_in_failures_task():
+    """Every ten minutes: forget failed sign-ins and locks too old to matter."""
+    lockout.prune()

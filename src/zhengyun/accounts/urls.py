@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zhengyun.accounts import views
+from zhengyun.accounts import security_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -8,6 +8,16 @@ urlpatterns = [
     path("users/add/", views.user_create, name="user-add"),
     path("users/<int:pk>/", views.user_detail, name="user-detail"),
     path("roles/<int:pk>/revoke/", views.revoke_role, name="role-revoke"),
+    path("me/security/", security_views.security, name="security"),
+    path("me/password/", security_views.password_change, name="password"),
+    path("me/authenticator/", security_views.totp_enrol, name="totp-enrol"),
+    path("me/recovery-codes/", security_views.recovery_codes, name="recovery-codes"),
+    path(
+        "me/second-factor/remove/",
+        security_views.remove_second_factor,
+        name="second-factor-remove",
+    ),
+    path("me/sessions/end/", security_views.end_sessions, name="sessions-end"),
     path("tokens/", views.token_list, name="token-list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -1,8 +1,7 @@
-"""Sign-in and sign-out, the scope switcher and the per-role home page."""
+"""The scope switcher and the per-role home page."""
 
 import datetime
 
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,11 +16,6 @@ from zhengyun.accounts.roles import Role
 from zhengyun.audit.models import AuditEvent, AuditResult
 from zhengyun.jobs.models import JobRun, JobStatus
 from zhengyun.organizations.models import Department, Region, ServiceProvider
-
-
-class SignInView(auth_views.LoginView):
-    template_name = "console/login.html"
-    redirect_authenticated_user = True
 
 
 @login_required

@@ -14,6 +14,7 @@ from django.db import transaction
 from stdnum.cn import uscc
 
 from zhengyun.accounts import services as accounts
+from zhengyun.accounts.mfa import MFA_REQUIRED_ROLES
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.accounts.roles import Role, ScopeKind
 from zhengyun.organizations import services as organizations
@@ -357,6 +358,11 @@ def sign_in_lines():
         if persona.username in seen:
             continue
         seen.add(persona.username)
-        roles = [p.role.label for p in PERSONAS if p.username == persona.username]
-        lines.append(f"  {persona.username:<13} {' + '.join(str(r) for r in roles)}")
+        roles = [p.role for p in PERSONAS if p.username == persona.username]
+        note = " *" if MFA_REQUIRED_ROLES & set(roles) else ""
+        lines.append(f"  {persona.username:<13} {' + '.join(str(r.label) for r in roles)}{note}")
+    lines.append(
+        "  * a second factor is required: at the first sign-in, scan the QR code shown with "
+        "any TOTP authenticator app"
+    )
     return lines

@@ -4,6 +4,7 @@ in each county, and a person for every role — created through the services."""
 from dataclasses import dataclass
 
 from zhengyun.accounts import services as accounts
+from zhengyun.accounts.models import User
 from zhengyun.accounts.roles import Role, ScopeKind
 from zhengyun.demo.loader import credit_code
 from zhengyun.organizations import services as organizations
@@ -89,7 +90,7 @@ def build_world():
         )
         return user
 
-    return World(
+    world = World(
         province=province,
         prefecture_a=prefecture_a,
         prefecture_b=prefecture_b,
@@ -109,6 +110,12 @@ def build_world():
         admin_b=person("admin_b", Role.DEPARTMENT_ADMIN, ScopeKind.DEPARTMENT, department_b),
         staff_b=person("staff_b", Role.DEPARTMENT_STAFF, ScopeKind.DEPARTMENT, department_b),
     )
+    # Everyone here has long since replaced the password they were issued.
+    User.objects.update(must_change_password=False)
+    for value in vars(world).values():
+        if isinstance(value, User):
+            value.must_change_password = False
+    return world
 
 
 def token_client(user, name="test"):
