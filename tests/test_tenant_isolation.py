@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from zhengyun.accounts import services as accounts
-from zhengyun.accounts.models import RoleAssignment
+from zhengyun.accounts.models import RoleAssignment, UserSession
 from zhengyun.audit.models import AuditEvent
 from zhengyun.demo.loader import credit_code
 from zhengyun.jobs.services import finish_run, start_run
@@ -86,6 +86,10 @@ def _token(world):
     return accounts.create_api_token(actor=world.staff_b, name="b")[0]
 
 
+def _session(world):
+    return UserSession.objects.create(user=world.staff_b, session_key="b" * 32)
+
+
 def _event(world):
     _token(world)
     return AuditEvent.objects.filter(actor=world.staff_b).latest("id")
@@ -102,13 +106,14 @@ OWNED_BY_B = {
     "accounts.user": _user,
     "accounts.roleassignment": _assignment,
     "accounts.apitoken": _token,
+    "accounts.usersession": _session,
     "audit.auditevent": _event,
     "jobs.jobrun": _job_run,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {"organizations.verticalline"}
 # Views without a model: each returns only the caller's own data.
-NOT_TENANT_DATA = {"MeView"}
+NOT_TENANT_DATA = {"MeView", "PasswordChangeView"}
 
 ROUTES = api_routes()
 VIEWSETS = sorted({cls for _, cls, _ in ROUTES}, key=lambda c: c.__name__)

@@ -92,7 +92,7 @@ MIDDLEWARE = [
     "zhengyun.accounts.middleware.ActiveScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "zhengyun.accounts.sessions.IdleTimeoutMiddleware",
-    "zhengyun.accounts.password_policy.PasswordChangeRequiredMiddleware",
+    "zhengyun.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]

@@ -97,3 +97,14 @@ class PasswordChangeForm(forms.Form):
         ):
             self.add_error("new_password_again", _("The two new passwords differ."))
         return data
+
+
+class PasswordResetForm(forms.Form):
+    """A password issued to someone who lost theirs; they must change it at sign-in."""
+
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )

@@ -36,10 +36,11 @@ def source_address():
         return None
 
 
-def locked_until(username):
-    """When the lock on this name or the current source address ends; None if not locked."""
+def locked_until(username, address=True):
+    """When the lock on this name (or, with ``address``, the current source address) ends;
+    None if not locked."""
     keys = [(LockKind.ACCOUNT, account_key(username))]
-    address = source_address()
+    address = source_address() if address else None
     if address:
         keys.append((LockKind.ADDRESS, address))
     now = timezone.now()

@@ -2,19 +2,14 @@
 身份鉴别: 口令定期更换, R-X4).
 
 Until the password is changed, a signed-in person reaches only the password page and
-sign-out; the API refuses their session with a problem document.
+sign-out (``middleware.PasswordChangeRequiredMiddleware``).
 """
 
 import datetime
 
 from django.conf import settings
-from django.http import JsonResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-
-from zhengyun.core.api.problems import PROBLEM_CONTENT_TYPE, problem
 
 
 def expires_at(user):
@@ -33,26 +28,3 @@ def change_reason(user):
     if expiry is not None and expiry <= timezone.now():
         return _("Your password has expired. Choose a new one to continue.")
     return ""
-
-
-class PasswordChangeRequiredMiddleware:
-    """Sends a person whose password must change to the password page."""
-
-    ALWAYS_ALLOWED = ("accounts:password", "console:logout", "set_language")
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and request.path not in {reverse(name) for name in self.ALWAYS_ALLOWED}
-            and change_reason(user)
-        ):
-            if request.path.startswith("/api/"):
-                body = problem(403, _("Change your password first."), code="password_change")
-                return JsonResponse(body, status=403, content_type=PROBLEM_CONTENT_TYPE)
-            return redirect("accounts:password")
-        return self.get_response(request)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhengyun.accounts import lockout, mfa
+from zhengyun.accounts import lockout, mfa, password_policy
 from zhengyun.accounts.access import (
     assignments,
     forget_assignments,
@@ -20,7 +20,7 @@ from zhengyun.accounts.access import (
     require_some,
     scope_covers,
 )
-from zhengyun.accounts.models import ApiToken, RoleAssignment, User
+from zhengyun.accounts.models import ApiToken, RoleAssignment, User, UserSession
 from zhengyun.accounts.roles import SEPARATED_ADMINS, Role, allows
 from zhengyun.accounts.user_sessions import end_sessions
 from zhengyun.audit.services import diff, record, snapshot
@@ -145,6 +145,31 @@ def end_user_sessions(user, *, actor, keep=None):
     ended = end_sessions(user, keep=keep)
     record(actor=actor, action="accounts.end_sessions", obj=user, detail=f"ended={ended}")
     return ended
+
+
+@service("accounts.end_session")
+def end_session(session, *, actor):
+    """Sign out one of the actor's own console sessions."""
+    require(actor, "delete", session)
+    end_sessions(session.user, only=session.session_key)
+    record(actor=actor, action="accounts.end_session", obj=session.user)
+
+
+@service("accounts.view_sign_in_security")
+def sign_in_security(user, *, actor):
+    """A summary of the person's sign-in state, for themselves and for whoever may change
+    the account."""
+    if user.pk != actor.pk:
+        require(actor, "change", user)
+    return {
+        "locked_until": lockout.locked_until(user.get_username(), address=False),
+        "second_factor": mfa.has_second_factor(user),
+        "second_factor_required": mfa.mfa_required(user),
+        "password_changed_at": user.password_changed_at,
+        "password_expires_at": password_policy.expires_at(user),
+        "must_change_password": user.must_change_password,
+        "sessions": UserSession.objects.filter(user=user).count(),
+    }
 
 
 @service("accounts.enrol_totp")

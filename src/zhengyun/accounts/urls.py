@@ -7,6 +7,11 @@ urlpatterns = [
     path("users/", views.user_list, name="user-list"),
     path("users/add/", views.user_create, name="user-add"),
     path("users/<int:pk>/", views.user_detail, name="user-detail"),
+    path(
+        "users/<int:pk>/sign-in/<slug:what>/",
+        views.user_sign_in_help,
+        name="user-sign-in-help",
+    ),
     path("roles/<int:pk>/revoke/", views.revoke_role, name="role-revoke"),
     path("me/security/", security_views.security, name="security"),
     path("me/password/", security_views.password_change, name="password"),

@@ -73,11 +73,14 @@ def touch(request):
     return bool(UserSession.objects.filter(session_key=key).update(last_seen_at=now))
 
 
-def end_sessions(user, keep=None):
-    """End the user's sessions, except the one with key ``keep``; returns how many ended."""
+def end_sessions(user, keep=None, only=None):
+    """End the user's sessions — all, all but the key ``keep``, or only the key ``only`` —
+    and return how many ended."""
     sessions = UserSession.objects.filter(user=user)
     if keep:
         sessions = sessions.exclude(session_key=keep)
+    if only:
+        sessions = sessions.filter(session_key=only)
     return _delete(sessions)
 
 

@@ -3,15 +3,22 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from zhengyun.accounts import services
 from zhengyun.accounts.access import granted, may_any
 from zhengyun.accounts.filtersets import UserFilterSet
-from zhengyun.accounts.forms import ApiTokenForm, RoleAssignmentForm, UserCreateForm
+from zhengyun.accounts.forms import (
+    ApiTokenForm,
+    PasswordResetForm,
+    RoleAssignmentForm,
+    UserCreateForm,
+)
 from zhengyun.accounts.models import ApiToken, RoleAssignment, User
 from zhengyun.accounts.tables import UserTable
 from zhengyun.core.exceptions import PermissionDenied
@@ -72,6 +79,10 @@ def user_detail(request, pk):
         .exclude(user=request.user)
         .values_list("pk", flat=True)
     )
+    may_help = (
+        person.pk != request.user.pk
+        and User.objects.restrict(request.user, "change").filter(pk=person.pk).exists()
+    )
     return render(
         request,
         "accounts/user_detail.html",
@@ -82,8 +93,46 @@ def user_detail(request, pk):
             "may_revoke": may_revoke,
             "may_assign": person.pk != request.user.pk
             and may_any(request.user, RoleAssignment, "add"),
+            "sign_in": services.sign_in_security(person, actor=request.user) if may_help else None,
+            "reset_form": PasswordResetForm(),
         },
     )
+
+
+# What an administrator can do for someone who cannot sign in: action -> (service, message).
+HELP_ACTIONS = {
+    "unlock": (services.unlock_user, gettext_lazy("Sign-in lock lifted.")),
+    "end-sessions": (services.end_user_sessions, gettext_lazy("Sessions signed out.")),
+    "remove-second-factor": (
+        services.remove_second_factor,
+        gettext_lazy("Second factor removed; they will add a new one at the next sign-in."),
+    ),
+}
+
+
+@login_required
+@require_POST
+def user_sign_in_help(request, pk, what):
+    """Lift a lock, sign out every session, remove a lost second factor or issue a password."""
+    person = access_or_404(request.user, User.objects, pk=pk)
+    if what == "reset-password":
+        form = PasswordResetForm(request.POST)
+        if form.is_valid() and call_service_for_form(
+            form, services.reset_password, person, actor=request.user, **form.cleaned_data
+        ):
+            messages.success(request, _("Password issued; they must change it at sign-in."))
+        else:
+            messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("accounts:user-detail", pk=pk)
+    if what not in HELP_ACTIONS:
+        raise Http404
+    action, done = HELP_ACTIONS[what]
+    try:
+        action(person, actor=request.user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    messages.success(request, done)
+    return redirect("accounts:user-detail", pk=pk)
 
 
 @login_required

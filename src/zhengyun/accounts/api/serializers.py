@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from zhengyun.accounts.models import ApiToken, RoleAssignment, User
+from zhengyun.accounts.models import ApiToken, RoleAssignment, User, UserSession
 from zhengyun.organizations.api.serializers import RestrictedRelatedField
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 
@@ -125,3 +125,38 @@ class MeSerializer(serializers.ModelSerializer):
         return ScopeSerializer(
             user.role_assignments.select_related("region", "department"), many=True
         ).data
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    new_password = serializers.CharField(
+        max_length=128,
+        style={"input_type": "password"},
+        help_text="Issued to the person, who must change it at the next sign-in.",
+    )
+
+
+class EndedSessionsSerializer(serializers.Serializer):
+    ended = serializers.IntegerField(help_text="How many console sessions were signed out.")
+
+
+class SignInSecuritySerializer(serializers.Serializer):
+    """What an administrator needs to help someone who cannot sign in."""
+
+    locked_until = serializers.DateTimeField(allow_null=True)
+    second_factor = serializers.BooleanField()
+    second_factor_required = serializers.BooleanField()
+    password_changed_at = serializers.DateTimeField(allow_null=True)
+    password_expires_at = serializers.DateTimeField(allow_null=True)
+    must_change_password = serializers.BooleanField()
+    sessions = serializers.IntegerField()
+
+
+class UserSessionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UserSession
+        fields = ["id", "started_at", "last_seen_at", "source_ip", "user_agent", "second_factor"]

@@ -7,4 +7,9 @@ router = ModelRouter()
 router.register("users", views.UserViewSet)
 router.register("role-assignments", views.RoleAssignmentViewSet)
 router.register("tokens", views.ApiTokenViewSet)
-urlpatterns = [path("me/", views.MeView.as_view(), name="me"), *router.urls]
+router.register("sessions", views.UserSessionViewSet)
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
+    *router.urls,
+]

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from zhengyun.accounts import services
 from zhengyun.accounts.api import serializers
 from zhengyun.accounts.filtersets import RoleAssignmentFilterSet, UserFilterSet
-from zhengyun.accounts.models import ApiToken, RoleAssignment, User
+from zhengyun.accounts.models import ApiToken, RoleAssignment, User, UserSession
 from zhengyun.core.api.viewsets import GuardedCreateMixin, RestrictedReadOnlyViewSet
 
 
@@ -35,6 +35,48 @@ class UserViewSet(GuardedCreateMixin, mixins.UpdateModelMixin, RestrictedReadOnl
         serializer.instance = services.update_user(
             serializer.instance, actor=self.request.user, changes=serializer.validated_data
         )
+
+    @extend_schema(responses=serializers.SignInSecuritySerializer)
+    @action(detail=True, methods=["get"], url_path="sign-in-security")
+    def sign_in_security(self, request, pk=None):
+        """Lock, second factor, password age and session count of this person."""
+        person = self.get_object()
+        return Response(
+            serializers.SignInSecuritySerializer(
+                services.sign_in_security(person, actor=request.user)
+            ).data
+        )
+
+    @extend_schema(request=None, responses=serializers.UserSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk=None):
+        """Lift a sign-in lock before its period ends."""
+        person = services.unlock_user(self.get_object(), actor=request.user)
+        return Response(serializers.UserSerializer(person).data)
+
+    @extend_schema(request=serializers.PasswordResetSerializer, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    def reset_password(self, request, pk=None):
+        """Issue a new password; the person changes it at the next sign-in."""
+        person = self.get_object()
+        body = serializers.PasswordResetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.reset_password(person, actor=request.user, **body.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=serializers.EndedSessionsSerializer)
+    @action(detail=True, methods=["post"], url_path="end-sessions")
+    def end_sessions(self, request, pk=None):
+        """Sign this person out of every console session (a lost laptop)."""
+        ended = services.end_user_sessions(self.get_object(), actor=request.user)
+        return Response({"ended": ended})
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"], url_path="remove-second-factor")
+    def remove_second_factor(self, request, pk=None):
+        """Remove a lost authenticator; the person enrols again at the next sign-in."""
+        services.remove_second_factor(self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RoleAssignmentViewSet(
@@ -83,6 +125,29 @@ class ApiTokenViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
     def revoke(self, request, pk=None):
         token = services.revoke_api_token(self.get_object(), actor=request.user)
         return Response(serializers.ApiTokenSerializer(token).data)
+
+
+class UserSessionViewSet(mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):
+    """The caller's own console sessions; deleting one signs it out."""
+
+    model = UserSession
+    serializer_class = serializers.UserSessionSerializer
+    ordering_fields = ["started_at", "last_seen_at"]
+
+    def perform_destroy(self, instance):
+        services.end_session(instance, actor=self.request.user)
+
+
+class PasswordChangeView(APIView):
+    """Change the caller's own password; their console sessions are signed out."""
+
+    @extend_schema(request=serializers.PasswordChangeSerializer, responses={204: None})
+    def post(self, request):
+        body = serializers.PasswordChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.change_password(actor=request.user, **body.validated_data)
+        services.end_user_sessions(request.user, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):
