@@ -16,6 +16,8 @@ import pytest
 from django.urls import reverse
 from django_otp.oath import TOTP
 
+from zhengyun.accounts import services as accounts
+from zhengyun.crypto import gm
 from zhengyun.testing.world import PASSWORD, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -136,5 +138,47 @@ def test_console_in_a_browser(live_server, live_world):
 
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_a_usb_key_adapter_signs_the_sign_in_challenge(live_server, live_world):
+    """A USB key's browser adapter (here a stand-in holding an SM2 key) is offered the
+    challenge through ``window.zhengyunSm2Signer`` and its signature signs the person in."""
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    key = gm.sm2_generate_key()
+
+    def sign(challenge):
+        return base64.b64encode(gm.sm2_sign(key, challenge.encode())).decode()
+
+    accounts.register_sm2_key(
+        actor=live_world.staff_a,
+        name="UKey",
+        public_key=gm.public_key_to_pem(key.public_key()).decode(),
+        challenge="registration",
+        signature=sign("registration"),
+    )
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context(locale="zh-CN")
+            signed = []
+            context.expose_function(
+                "zhengyunSm2Signer", lambda challenge: signed.append(challenge) or sign(challenge)
+            )
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(live_server.url + reverse("console:login"))
+            page.locator("#id_username").fill(live_world.staff_a.username)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("#id_password").press("Enter")
+            expect(page).to_have_url(live_server.url + reverse("console:login-verify"))
+            page.get_by_role("button", name="使用 USB Key 签名").click()
+            expect(page).to_have_url(live_server.url + reverse("console:home"))
+            assert signed and signed[0].startswith("zhengyun-sm2-v1|sign-in|")
         finally:
             browser.close()

@@ -108,3 +108,19 @@ class PasswordResetForm(forms.Form):
         max_length=128,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+
+class SM2KeyForm(forms.Form):
+    """An SM2 public key to add, and its signature over the challenge shown."""
+
+    name = forms.CharField(label=_("Name"), max_length=60, initial=_("USB key"))
+    public_key = forms.CharField(
+        label=_("Public key (PEM)"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
+    )
+    signature = forms.CharField(
+        label=_("Signature (base64)"),
+        max_length=200,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )

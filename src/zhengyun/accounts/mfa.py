@@ -1,7 +1,8 @@
 """Second factors (GB/T 22239 level 3: 两种或两种以上组合的鉴别技术, R-X4).
 
 A time-based one-time password (TOTP, RFC 6238, via django-otp) from an authenticator app,
-enrolled with a QR code, and one-time recovery codes for a lost phone. The three separated
+enrolled with a QR code, one-time recovery codes for a lost phone, and SM2 keys that sign a
+challenge (``sm2_factor``). The three separated
 administrators and the platform operator must have a second factor; for everyone else it is
 optional. Only an SM3 digest of each recovery code is stored.
 """
@@ -15,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from zhengyun.accounts.models import RecoveryCode, RoleAssignment
+from zhengyun.accounts.models import RecoveryCode, RoleAssignment, SM2Credential
 from zhengyun.accounts.roles import SEPARATED_ADMINS, Role
 from zhengyun.crypto import gm
 
@@ -36,7 +37,7 @@ def totp_enrolled(user):
 
 
 def has_second_factor(user):
-    return totp_enrolled(user)
+    return totp_enrolled(user) or SM2Credential.objects.filter(user=user).exists()
 
 
 def pending_totp_device(user):
@@ -118,6 +119,7 @@ def recovery_codes_left(user):
 def remove_second_factor(user):
     TOTPDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
+    SM2Credential.objects.filter(user=user).delete()
 
 
 def _digest(user, code):

@@ -15,6 +15,7 @@ __all__ = [
     "PasswordHistory",
     "RecoveryCode",
     "RoleAssignment",
+    "SM2Credential",
     "SignInFailure",
     "SignInLock",
     "User",
@@ -337,3 +338,28 @@ class RecoveryCode(models.Model):
 
     def __str__(self):
         return f"{self.user_id}: {'used' if self.used_at else 'unused'}"
+
+
+class SM2Credential(models.Model):
+    """A person's SM2 public key — a file key or a USB key (UKey) — that signs a sign-in
+    challenge as a cryptographic second factor (GB/T 22239 level 3, GB/T 39786)."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="sm2_credentials"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    public_key = models.TextField(_("public key"))
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("added"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scoping = Scoping(owner="user", owner_actions=frozenset({"view", "delete"}))
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("SM2 key")
+        verbose_name_plural = _("SM2 keys")
+
+    def __str__(self):
+        return f"{self.name} ({self.fingerprint[:16]})"

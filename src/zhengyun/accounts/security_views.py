@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from zhengyun.accounts import mfa, password_policy, services, user_sessions
-from zhengyun.accounts.forms import PasswordChangeForm
-from zhengyun.accounts.models import UserSession
+from zhengyun.accounts import mfa, password_policy, services, sm2_factor, user_sessions
+from zhengyun.accounts.forms import PasswordChangeForm, SM2KeyForm
+from zhengyun.accounts.models import SM2Credential, UserSession
 from zhengyun.accounts.signin import RECOVERY_CODES, CodeForm
-from zhengyun.core.shortcuts import call_service_for_form
+from zhengyun.core.shortcuts import access_or_404, call_service_for_form
 
 
 @login_required
@@ -27,6 +27,7 @@ def security(request):
             "totp_enrolled": mfa.totp_enrolled(user),
             "mfa_required": mfa.mfa_required(user),
             "recovery_left": mfa.recovery_codes_left(user),
+            "sm2_keys": SM2Credential.objects.restrict(user, "view").filter(user=user),
             "sessions": sessions,
             "current_key": request.session.session_key,
         },
@@ -88,6 +89,39 @@ def recovery_codes(request):
     if not codes:
         return redirect("accounts:security")
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
+
+
+@login_required
+def sm2_key_add(request):
+    """Register an SM2 key (USB key or key file) by signing a one-time challenge with it."""
+    form = SM2KeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        challenge = sm2_factor.take_challenge(request, "register")
+        added = call_service_for_form(
+            form,
+            services.register_sm2_key,
+            actor=request.user,
+            challenge=challenge,
+            **form.cleaned_data,
+        )
+        if added:
+            messages.success(request, _("SM2 key %(name)s added.") % {"name": added.name})
+            return redirect("accounts:security")
+    challenge = sm2_factor.issue_challenge(request, "register", request.user.get_username())
+    return render(request, "accounts/sm2_key_add.html", {"form": form, "challenge": challenge})
+
+
+@login_required
+@require_POST
+def sm2_key_remove(request, pk):
+    credential = access_or_404(request.user, SM2Credential.objects, pk=pk)
+    try:
+        services.remove_sm2_key(credential, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("SM2 key removed."))
+    return redirect("accounts:security")
 
 
 @login_required

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhengyun.accounts import lockout, mfa, password_policy
+from zhengyun.accounts import lockout, mfa, password_policy, sm2_factor
 from zhengyun.accounts.access import (
     assignments,
     forget_assignments,
@@ -20,7 +20,7 @@ from zhengyun.accounts.access import (
     require_some,
     scope_covers,
 )
-from zhengyun.accounts.models import ApiToken, RoleAssignment, User, UserSession
+from zhengyun.accounts.models import ApiToken, RoleAssignment, SM2Credential, User, UserSession
 from zhengyun.accounts.roles import SEPARATED_ADMINS, Role, allows
 from zhengyun.accounts.user_sessions import end_sessions
 from zhengyun.audit.services import diff, record, snapshot
@@ -187,6 +187,34 @@ def new_recovery_codes(*, actor):
     codes = mfa.new_recovery_codes(actor)
     record(actor=actor, action="accounts.new_recovery_codes", obj=actor)
     return codes
+
+
+@service("accounts.register_sm2_key")
+def register_sm2_key(*, actor, name, public_key, challenge, signature):
+    """Add the actor's SM2 key (file or USB key) as a second factor, on proof of possession."""
+    credential = sm2_factor.register(actor, name, public_key, challenge, signature)
+    record(
+        actor=actor,
+        action="accounts.register_sm2_key",
+        obj=credential,
+        detail=f"fingerprint={credential.fingerprint}",
+    )
+    return credential
+
+
+@service("accounts.remove_sm2_key")
+def remove_sm2_key(credential, *, actor):
+    """Remove one of the actor's SM2 keys, unless it is the last factor their roles need."""
+    require(actor, "delete", credential)
+    user = credential.user
+    if (
+        mfa.mfa_required(user)
+        and not mfa.totp_enrolled(user)
+        and not SM2Credential.objects.filter(user=user).exclude(pk=credential.pk).exists()
+    ):
+        raise ValidationError(_("Your roles require a second factor; add another one first."))
+    record(actor=actor, action="accounts.remove_sm2_key", obj=credential)
+    credential.delete()
 
 
 @service("accounts.remove_second_factor")

@@ -1,5 +1,5 @@
-"""Console sign-in: the password, then a second factor where the person has or needs one
-(GB/T 22239 level 3 身份鉴别, R-X4).
+"""Console sign-in: the password, then a second factor where the person has or needs one —
+a TOTP code, a recovery code or an SM2 signature (GB/T 22239 level 3 身份鉴别, R-X4).
 
 Between the two steps the session holds only a pending sign-in, valid for five minutes; the
 person is signed in (``login``) once every step has passed. Failures at either step count
@@ -21,8 +21,8 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from zhengyun.accounts import lockout, mfa, services
-from zhengyun.accounts.models import User
+from zhengyun.accounts import lockout, mfa, services, sm2_factor
+from zhengyun.accounts.models import SM2Credential, User
 from zhengyun.audit.models import AuditResult
 from zhengyun.audit.services import record
 
@@ -127,13 +127,24 @@ class CodeForm(forms.Form):
     )
 
 
+class SignatureForm(forms.Form):
+    signature = forms.CharField(
+        label=gettext_lazy("Signature (base64)"),
+        max_length=sm2_factor.MAX_SIGNATURE_CHARACTERS,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+
+
 def verify(request):
-    """Second step: a code from the authenticator app, or a recovery code."""
+    """Second step: a code from the authenticator app or a recovery code, or the signature
+    of an SM2 key over a one-time challenge."""
     user = pending_user(request)
     if user is None:
         return _start_again(request)
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = CodeForm(request.POST if "code" in request.POST else None)
+    sm2_form = SignatureForm(request.POST if "signature" in request.POST else None)
+    attempted = form if form.is_bound else sm2_form if sm2_form.is_bound else None
+    if attempted is not None and attempted.is_valid():
         name = user.get_username()
         until = lockout.locked_until(name)
         if until:
@@ -141,7 +152,12 @@ def verify(request):
             request.session.pop(PENDING, None)
             messages.error(request, locked_message(until))
             return redirect("console:login")
-        factor = mfa.verify(user, form.cleaned_data["code"])
+        if attempted is form:
+            factor = mfa.verify(user, form.cleaned_data["code"])
+        else:
+            challenge = sm2_factor.take_challenge(request, "sign-in")
+            signed = sm2_factor.verify(user, challenge, sm2_form.cleaned_data["signature"])
+            factor = "sm2" if signed else None
         if factor:
             next_url = request.session[PENDING]["next"]
             if factor == "recovery":
@@ -155,8 +171,25 @@ def verify(request):
         auth_signals.user_login_failed.send(
             sender=__name__, credentials={"username": name}, request=request
         )
-        form.add_error("code", _("That code is not valid. Check the time on your phone."))
-    return render(request, "accounts/sign_in_verify.html", {"form": form})
+        if attempted is form:
+            form.add_error("code", _("That code is not valid. Check the time on your phone."))
+        else:
+            sm2_form.add_error(
+                "signature", _("The signature does not match your keys and this challenge.")
+            )
+    has_sm2 = SM2Credential.objects.filter(user=user).exists()
+    return render(
+        request,
+        "accounts/sign_in_verify.html",
+        {
+            "form": form,
+            "sm2_form": sm2_form,
+            "has_totp": mfa.totp_enrolled(user),
+            "challenge": sm2_factor.issue_challenge(request, "sign-in", user.get_username())
+            if has_sm2
+            else None,
+        },
+    )
 
 
 def enrol(request):

@@ -16,6 +16,8 @@ urlpatterns = [
     path("me/security/", security_views.security, name="security"),
     path("me/password/", security_views.password_change, name="password"),
     path("me/authenticator/", security_views.totp_enrol, name="totp-enrol"),
+    path("me/sm2-keys/add/", security_views.sm2_key_add, name="sm2-key-add"),
+    path("me/sm2-keys/<int:pk>/remove/", security_views.sm2_key_remove, name="sm2-key-remove"),
     path("me/recovery-codes/", security_views.recovery_codes, name="recovery-codes"),
     path(
         "me/second-factor/remove/",

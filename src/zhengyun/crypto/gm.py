@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes as std_hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from tongsuopy.crypto import hashes, serialization
 from tongsuopy.crypto.asymciphers import ec
-from tongsuopy.crypto.exceptions import InternalError, InvalidSignature
+from tongsuopy.crypto.exceptions import InternalError, InvalidSignature, UnsupportedAlgorithm
 
 SM4_KEY_BYTES = 16
 GCM_NONCE_BYTES = 12
@@ -104,3 +104,22 @@ def load_private_key(pem: bytes):
 
 def load_public_key(pem: bytes):
     return serialization.load_pem_public_key(pem)
+
+
+def load_sm2_public_key(pem: bytes):
+    """An SM2 public key from PEM; ValueError for anything else (RSA, NIST curves, junk)."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError, InternalError, UnsupportedAlgorithm) as exc:
+        raise ValueError("not a PEM public key of a supported kind") from exc
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SM2):
+        raise ValueError("not an SM2 public key")
+    return key
+
+
+def public_key_fingerprint(public_key) -> str:
+    """SM3 of the DER SubjectPublicKeyInfo, in hex: names a key without showing it."""
+    der = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return sm3(der).hex()

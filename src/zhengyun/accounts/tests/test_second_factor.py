@@ -61,7 +61,9 @@ def test_the_operator_must_enrol_before_being_signed_in(world, client):
     assert client.get("/accounts/me/recovery-codes/").status_code == 302  # shown only once
     assert not any(c in str(RecoveryCode.objects.values_list("digest")) for c in codes)
     assert AuditEvent.objects.filter(action="accounts.enrol_totp", actor=world.operator)
-    sign_in = AuditEvent.objects.filter(action="accounts.sign_in", actor=world.operator).last()
+    sign_in = AuditEvent.objects.filter(action="accounts.sign_in", actor=world.operator).latest(
+        "seq"
+    )
     assert sign_in.detail == "second_factor=totp"
 
 

@@ -64,9 +64,7 @@ def test_only_account_managers_help_and_every_refusal_is_audited(world, api_as, 
     response = client.get(url) if what == "sign-in-security/" else client.post(url)
     assert response.status_code == 403
     assert lockout.locked_until("admin_a") is not None
-    assert AuditEvent.objects.filter(
-        actor=getattr(world, who), result=AuditResult.DENIED
-    ).exists()
+    assert AuditEvent.objects.filter(actor=getattr(world, who), result=AuditResult.DENIED).exists()
 
 
 def test_people_list_and_end_their_own_sessions_through_the_api(world, api_as):
