@@ -7,7 +7,7 @@ console a user may narrow to one active scope; the API uses all of them.
 
 from django.db.models import Q
 
-from zhengyun.accounts.roles import ScopeKind, allows
+from zhengyun.accounts.roles import SEPARATED_ADMINS, ScopeKind, allows
 from zhengyun.core.exceptions import PermissionDenied
 
 
@@ -23,13 +23,37 @@ def all_assignments(user):
     if cached is None:
         from zhengyun.accounts.models import RoleAssignment
 
-        cached = list(
-            RoleAssignment.objects.filter(user=user).select_related(
-                "region", "department", "department__region"
-            )
+        cached = _separated(
+            user,
+            list(
+                RoleAssignment.objects.filter(user=user).select_related(
+                    "region", "department", "department__region"
+                )
+            ),
         )
         user._zy_assignments = cached
     return cached
+
+
+def _separated(user, held):
+    """``held`` without any of the three administrator roles if the person holds more than
+    one of them (三员分立, re-checked at every request).
+
+    Granting refuses the combination, so it can only come from outside the platform — a
+    hand-made database row; the person then works as neither, and each request is audited.
+    """
+    combined = {a.role for a in held} & SEPARATED_ADMINS
+    if len(combined) < 2:
+        return held
+    from zhengyun.audit.services import record_denial
+
+    record_denial(
+        actor=user,
+        action="accounts.separation_of_duties",
+        obj=user,
+        detail="holds " + " + ".join(sorted(combined)) + "; both set aside",
+    )
+    return [a for a in held if a.role not in SEPARATED_ADMINS]
 
 
 def assignments(user):
