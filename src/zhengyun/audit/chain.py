@@ -38,6 +38,8 @@ CHAINED_FIELDS = (
 
 
 _chained_values = operator.itemgetter(*CHAINED_FIELDS)
+# One encoder for every event: building one per call costs as much as a third of the hash.
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical_form(values):
@@ -47,7 +49,7 @@ def canonical_form(values):
     document["occurred_at"] = (
         document["occurred_at"].astimezone(datetime.UTC).isoformat(timespec="microseconds")
     )
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _encoder.encode(document).encode()
 
 
 def event_hash(values):

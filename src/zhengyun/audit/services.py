@@ -83,18 +83,25 @@ def _append(event):
     """Chain ``event`` after the current head and store both, under the head's row lock.
 
     Inside a service's transaction no savepoint is needed: if the insert fails, the service
-    fails and everything rolls back together.
+    fails and everything rolls back together. The head is read and moved with two plain
+    statements: every state change in the platform passes through here.
     """
-    with transaction.atomic(savepoint=False):
-        heads = AuditChainHead.objects.select_for_update().filter(pk=1)
-        head = heads.values_list("seq", "hash").first()
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, hash FROM {table} WHERE id = 1{lock}")  # noqa: S608
+        head = cursor.fetchone()
         if head is None:  # a database emptied by hand (or by a test) starts a new chain
             AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS_HASH)
             head = (0, GENESIS_HASH)
         event.seq, event.prev_hash = head[0] + 1, head[1]
         event.hash = event_hash({name: getattr(event, name) for name in CHAINED_FIELDS})
         event.save(force_insert=True)
-        heads.update(seq=event.seq, hash=event.hash)
+        cursor.execute(
+            f"UPDATE {table} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
+            [event.seq, event.hash],
+        )
     return event
 
 
