@@ -6,6 +6,7 @@ its cookie is refused from the next request on, whichever process serves it.
 """
 
 import datetime
+import time
 from importlib import import_module
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from zhengyun.accounts.models import UserSession
 from zhengyun.audit.services import record
 from zhengyun.core import context
 
+SIGNED_IN_KEY = "zhengyun_signed_in_at"
 # How often a request refreshes its session's "last active" time (a write per request would
 # serialise SQLite for nothing).
 TOUCH_EVERY = datetime.timedelta(minutes=1)
@@ -39,6 +41,7 @@ def start(request, user, second_factor=""):
     """Record the session that just signed in, and end the oldest beyond the limit."""
     if request.session.session_key is None:
         request.session.save()  # signing in over another person's session flushed its key
+    request.session[SIGNED_IN_KEY] = time.time()  # for the session's absolute limit
     ctx = context.current()
     dead = UserSession.objects.filter(user=user).exclude(pk__in=_live(user).values("pk"))
     _delete(dead)

@@ -62,7 +62,7 @@ def test_the_operator_must_enrol_before_being_signed_in(world, client):
     assert not any(c in str(RecoveryCode.objects.values_list("digest")) for c in codes)
     assert AuditEvent.objects.filter(action="accounts.enrol_totp", actor=world.operator)
     sign_in = AuditEvent.objects.filter(action="accounts.sign_in", actor=world.operator).latest(
-        "seq"
+        "id"
     )
     assert sign_in.detail == "second_factor=totp"
 

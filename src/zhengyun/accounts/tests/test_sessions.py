@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 
 from zhengyun.accounts.sessions import ACTIVITY_KEY
+from zhengyun.accounts.user_sessions import SIGNED_IN_KEY
 from zhengyun.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -49,3 +50,16 @@ def test_the_idle_period_is_configurable(world, client):
     client.force_login(world.staff_a)
     idle_for(client, 30)
     assert client.get("/").status_code == 200
+
+
+def test_a_busy_session_still_ends_a_working_day_after_signing_in(world, client):
+    client.force_login(world.staff_a)
+    session = client.session
+    session[SIGNED_IN_KEY] = time.time() - 11.9 * 3600
+    session.save()
+    assert client.get("/").status_code == 200
+    session = client.session
+    session[SIGNED_IN_KEY] = time.time() - 12.1 * 3600
+    session.save()
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302 and client.get("/").status_code == 302

@@ -87,7 +87,7 @@ def test_a_key_registered_and_then_used_to_sign_in(world, client, key):
     assert response["Location"] == "/" and signed_in(client)
     credential.refresh_from_db()
     assert credential.last_used_at is not None
-    event = AuditEvent.objects.filter(action="accounts.sign_in", actor=world.staff_a).latest("seq")
+    event = AuditEvent.objects.filter(action="accounts.sign_in", actor=world.staff_a).latest("id")
     assert event.detail == "second_factor=sm2"
 
 
