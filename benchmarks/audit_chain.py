@@ -4,10 +4,11 @@ without it (side by side, same process), and the speed of ``audit verify``.
     python benchmarks/audit_chain.py [--appends 3000] [--verify-events 200000]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/zhengyun_bench python benchmarks/...
 
-Each append runs in its own transaction, as a service's would. The verification trail is
-written in bulk (chained in Python, inserted in batches) and then verified from the
-database. On PostgreSQL the named database (its name must contain "bench") is created
-afresh and dropped at the end.
+Each append runs in its own transaction, as a service's would, from one writer and from
+four threads at once (several web and worker processes appending together). The
+verification trail is written in bulk (chained in Python, inserted in batches) and then
+verified from the database. On PostgreSQL the named database (its name must contain
+"bench") is created afresh and dropped at the end.
 """
 
 import argparse
@@ -15,10 +16,12 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from urllib.parse import urlsplit
 
 ROUNDS = 3
+WRITERS = 4
 
 
 def postgres_admin(url):
@@ -75,21 +78,24 @@ def main():
 
         plain_seq = [10**12]  # far above the chain's numbers
 
+        def plain_event(seq):
+            return AuditEvent(
+                occurred_at=timezone.now(),
+                actor_label="system",
+                channel="cli",
+                request_id="bench",
+                action="bench.plain",
+                result="success",
+                detail="x" * 40,
+                seq=seq,
+                prev_hash="0" * 64,
+                hash="0" * 64,
+            )
+
         def unchained():
             plain_seq[0] += 1
             with transaction.atomic():
-                AuditEvent(
-                    occurred_at=timezone.now(),
-                    actor_label="system",
-                    channel="cli",
-                    request_id="bench",
-                    action="bench.plain",
-                    result="success",
-                    detail="x" * 40,
-                    seq=plain_seq[0],
-                    prev_hash="0" * 64,
-                    hash="0" * 64,
-                ).save(force_insert=True)
+                plain_event(plain_seq[0]).save(force_insert=True)
 
         def rate(operation):
             started = time.perf_counter()
@@ -97,12 +103,40 @@ def main():
                 operation()
             return args.appends / (time.perf_counter() - started)
 
-        rates = {"chained": [], "plain": []}
+        def concurrent_rate(operation):
+            """Appends per second from WRITERS threads at once, as from several workers."""
+
+            def writer():
+                try:
+                    for _ in range(args.appends // WRITERS):
+                        operation()
+                finally:
+                    connection.close()
+
+            threads = [threading.Thread(target=writer) for _ in range(WRITERS)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return (args.appends // WRITERS) * WRITERS / (time.perf_counter() - started)
+
+        lock = threading.Lock()
+
+        def unchained_threadsafe():
+            with lock:  # only the made-up sequence number is shared
+                plain_seq[0] += 1
+                seq = plain_seq[0]
+            with transaction.atomic():
+                plain_event(seq).save(force_insert=True)
+
+        rates = {"chained": [], "plain": [], "chained_concurrent": [], "plain_concurrent": []}
         for _ in range(ROUNDS):  # interleaved, so both see the same machine
             rates["plain"].append(rate(unchained))
             rates["chained"].append(rate(chained))
-        chained_rate = statistics.median(rates["chained"])
-        plain_rate = statistics.median(rates["plain"])
+            rates["plain_concurrent"].append(concurrent_rate(unchained_threadsafe))
+            rates["chained_concurrent"].append(concurrent_rate(chained))
+        median = {name: statistics.median(values) for name, values in rates.items()}
 
         # A long trail for verify: remove the benchmark's events, then chain N in bulk.
         from zhengyun.audit import triggers
@@ -136,23 +170,41 @@ def main():
             pk=1, defaults={"seq": args.verify_events, "hash": previous}
         )
         started = time.perf_counter()
-        result = verify_trail()
+        result = verify_trail(workers=os.cpu_count() or 1)  # as `zhengyun audit verify`
         seconds = time.perf_counter() - started
         assert result.intact and result.checked == args.verify_events
 
         print("| database | measure | median | unit |")
         print("|---|---|---|---|")
         row = "| {} | {} | {} | {} |"
-        print(
-            row.format(
-                database,
-                "append, chained (own transaction each)",
-                f"{chained_rate:,.0f}",
-                "events/s",
+        for label, chained_key, plain_key in (
+            ("one writer", "chained", "plain"),
+            (f"{WRITERS} writers at once", "chained_concurrent", "plain_concurrent"),
+        ):
+            print(
+                row.format(
+                    database,
+                    f"append, chained, {label} (own transaction each)",
+                    f"{median[chained_key]:,.0f}",
+                    "events/s",
+                )
             )
-        )
-        print(f"| {database} | append, same insert without chain | {plain_rate:,.0f} | events/s |")
-        print(f"| {database} | chained / plain | {chained_rate / plain_rate:.0%} | |")
+            print(
+                row.format(
+                    database,
+                    f"append, same insert without chain, {label}",
+                    f"{median[plain_key]:,.0f}",
+                    "events/s",
+                )
+            )
+            print(
+                row.format(
+                    database,
+                    f"chained / plain, {label}",
+                    f"{median[chained_key] / median[plain_key]:.0%}",
+                    "",
+                )
+            )
         print(
             f"| {database} | verify {args.verify_events:,} events | "
             f"{args.verify_events / seconds:,.0f} | events/s ({seconds:.1f} s) |"

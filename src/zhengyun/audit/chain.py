@@ -92,13 +92,14 @@ class Verification:
         return self.first_break is None and self.bad_signature is None
 
 
-def verify(rows, head_seq=None, checkpoints=None):
+def verify(rows, head_seq=None, checkpoints=None, start_seq=1, start_hash=GENESIS_HASH):
     """Walk ``rows`` (mappings of the chained fields plus ``id``, in sequence order) and
     return the first break. ``head_seq`` is the sequence the chain head records, which
     catches deletions at the end of the trail; ``checkpoints`` maps signed sequence numbers
-    to their hashes, which catches a chain recomputed after a change."""
+    to their hashes, which catches a chain recomputed after a change. ``start_seq`` and
+    ``start_hash`` let a stretch of the chain be walked on its own."""
     checkpoints = checkpoints or {}
-    expected_seq, previous_hash, checked = 1, GENESIS_HASH, 0
+    expected_seq, previous_hash, checked = start_seq, start_hash, 0
     for row in rows:
         checked += 1
         seq = row["seq"]

@@ -6,6 +6,7 @@ checkpoint whose SM2 signature fails. Exit status 0 when intact, 1 when not.
 the public half of the signing key, for auditors and for OpenSSL.
 """
 
+import os
 import time
 from pathlib import Path
 
@@ -24,8 +25,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--public-key", type=Path, help="verify checkpoints with this PEM public key instead"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="processes that walk a long trail in stretches (default: one per processor)",
+        )
 
-    def handle(self, *args, action, public_key, **options):
+    def handle(self, *args, action, public_key, workers, **options):
         if action == "public-key":
             self.stdout.write(keys.public_key_pem().decode(), ending="")
         elif action == "checkpoint":
@@ -34,11 +41,12 @@ class Command(BaseCommand):
                 f"signed sequence {checkpoint.seq}" if checkpoint else "nothing new to sign"
             )
         else:
-            self.verify(gm.load_public_key(public_key.read_bytes()) if public_key else None)
+            key = gm.load_public_key(public_key.read_bytes()) if public_key else None
+            self.verify(key, max(1, workers))
 
-    def verify(self, public_key):
+    def verify(self, public_key, workers):
         started = time.perf_counter()
-        result = verify_trail(public_key)
+        result = verify_trail(public_key, workers=workers)
         seconds = time.perf_counter() - started
         problems = []
         if result.first_break:
