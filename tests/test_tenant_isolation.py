@@ -90,6 +90,32 @@ def _session(world):
     return UserSession.objects.create(user=world.staff_b, session_key="b" * 32)
 
 
+def _delegation(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    leader = accounts.create_user(
+        actor=world.admin_b, username="leader_b", department=world.department_b
+    )
+    role = accounts.assign_role(
+        actor=world.admin_b,
+        user=leader,
+        role="department_leader",
+        scope="department",
+        department=world.department_b,
+    )
+    now = timezone.now()
+    return accounts.delegate_role(
+        actor=leader,
+        assignment=role,
+        delegate=world.staff_b,
+        starts_at=now,
+        ends_at=now + timedelta(days=3),
+        reason="away",
+    )
+
+
 def _event(world):
     _token(world)
     return AuditEvent.objects.filter(actor=world.staff_b).latest("id")
@@ -107,13 +133,14 @@ OWNED_BY_B = {
     "accounts.roleassignment": _assignment,
     "accounts.apitoken": _token,
     "accounts.usersession": _session,
+    "accounts.delegation": _delegation,
     "audit.auditevent": _event,
     "jobs.jobrun": _job_run,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {"organizations.verticalline"}
 # Views without a model: each returns only the caller's own data.
-NOT_TENANT_DATA = {"MeView", "PasswordChangeView"}
+NOT_TENANT_DATA = {"MeView", "MyPermissionsView", "PasswordChangeView"}
 
 ROUTES = api_routes()
 VIEWSETS = sorted({cls for _, cls, _ in ROUTES}, key=lambda c: c.__name__)

@@ -16,23 +16,50 @@ def model_label(model):
 
 
 def all_assignments(user):
-    """Every role assignment the user holds (cached on the user object for the request)."""
+    """Every role assignment the user holds, and those lent to them by delegations in force
+    (cached on the user object for the request)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     cached = getattr(user, "_zy_assignments", None)
     if cached is None:
         from zhengyun.accounts.models import RoleAssignment
 
-        cached = _separated(
-            user,
-            list(
-                RoleAssignment.objects.filter(user=user).select_related(
-                    "region", "department", "department__region"
-                )
-            ),
+        held = list(
+            RoleAssignment.objects.filter(user=user).select_related(
+                "region", "department", "department__region"
+            )
         )
+        cached = _separated(user, held + _lent_to(user))
         user._zy_assignments = cached
     return cached
+
+
+def _lent_to(user):
+    """The delegators' assignments in force for ``user`` now, each marked with its
+    ``delegation`` (the delegator must still hold the role and be active)."""
+    from django.utils import timezone
+
+    from zhengyun.accounts.models import Delegation
+
+    now = timezone.now()
+    delegations = Delegation.objects.filter(
+        delegate=user,
+        revoked_at__isnull=True,
+        starts_at__lte=now,
+        ends_at__gt=now,
+        assignment__user__is_active=True,
+    ).select_related(
+        "assignment__user",
+        "assignment__region",
+        "assignment__department",
+        "assignment__department__region",
+    )
+    lent = []
+    for delegation in delegations:
+        assignment = delegation.assignment
+        assignment.delegation = delegation
+        lent.append(assignment)
+    return lent
 
 
 def _separated(user, held):

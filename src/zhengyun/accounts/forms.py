@@ -5,8 +5,8 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.accounts.models import User
-from zhengyun.accounts.roles import Role, ScopeKind
+from zhengyun.accounts.models import RoleAssignment, User
+from zhengyun.accounts.roles import DELEGABLE_ROLES, Role, ScopeKind
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 
 
@@ -124,3 +124,31 @@ class SM2KeyForm(forms.Form):
         max_length=200,
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
     )
+
+
+class DelegationForm(forms.Form):
+    """Lend one of your department leader or administrator roles to a colleague."""
+
+    assignment = forms.ModelChoiceField(label=_("Role"), queryset=RoleAssignment.objects.none())
+    delegate = forms.ModelChoiceField(label=_("Delegate"), queryset=User.objects.none())
+    starts_at = forms.DateTimeField(
+        label=_("From"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Until"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        own = (
+            RoleAssignment.objects.restrict(user, "view")
+            .filter(user=user, role__in=DELEGABLE_ROLES)
+            .select_related("department")
+        )
+        self.fields["assignment"].queryset = own
+        self.fields["delegate"].queryset = (
+            User.objects.restrict(user, "view")
+            .filter(is_active=True, department__in=own.values("department"))
+            .exclude(pk=user.pk)
+        )

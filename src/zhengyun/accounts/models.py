@@ -12,6 +12,7 @@ from zhengyun.core.restrict import RestrictedQuerySet, Scoping
 
 __all__ = [
     "ApiToken",
+    "Delegation",
     "PasswordHistory",
     "RecoveryCode",
     "RoleAssignment",
@@ -363,3 +364,49 @@ class SM2Credential(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.fingerprint[:16]})"
+
+
+class Delegation(models.Model):
+    """A department role lent for a period: a leader away on business lets a deputy approve
+    in their place. The delegate holds the role, over the same department, only between
+    ``starts_at`` and ``ends_at`` and while the delegator still holds it."""
+
+    assignment = models.ForeignKey(
+        RoleAssignment,
+        verbose_name=_("delegated role"),
+        on_delete=models.CASCADE,
+        related_name="delegations",
+    )
+    delegate = models.ForeignKey(
+        User, verbose_name=_("delegate"), on_delete=models.CASCADE, related_name="delegations"
+    )
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scoping = Scoping(
+        region_codes=("assignment__department__region__code",),
+        department="assignment__department",
+        owner="delegate",
+    )
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="delegation_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.assignment} → {self.delegate}"
+
+    def in_force(self, at=None):
+        at = at or timezone.now()
+        return self.revoked_at is None and self.starts_at <= at < self.ends_at

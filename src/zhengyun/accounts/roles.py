@@ -29,6 +29,10 @@ class ScopeKind(models.TextChoices):
 SEPARATED_ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 DEPARTMENT_ROLES = frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.DEPARTMENT_LEADER})
 
+# Roles a holder may lend to a colleague of the same department for a period.
+DELEGABLE_ROLES = frozenset({Role.DEPARTMENT_LEADER, Role.DEPARTMENT_ADMIN})
+MAX_DELEGATION_DAYS = 90
+
 ALLOWED_SCOPES = {
     role: (
         {ScopeKind.DEPARTMENT}
@@ -67,6 +71,7 @@ GRANTS = {
         **_ORG_VIEW,
         "accounts.user": frozenset({"view", "add", "change"}),
         "accounts.roleassignment": frozenset({"view", "add", "delete"}),
+        "accounts.delegation": VIEW,
     },
     Role.AUDIT_ADMIN: {
         **_ORG_VIEW,
@@ -77,14 +82,21 @@ GRANTS = {
         **_ORG_VIEW,
         "accounts.user": VIEW,
         "accounts.roleassignment": VIEW,
+        "accounts.delegation": VIEW,
     },
     Role.DEPARTMENT_ADMIN: {
         **_ORG_VIEW,
         "organizations.department": frozenset({"view", "change"}),
         "accounts.user": frozenset({"view", "add", "change"}),
         "accounts.roleassignment": frozenset({"view", "add", "delete"}),
+        "accounts.delegation": VIEW,
     },
-    Role.DEPARTMENT_LEADER: {**_ORG_VIEW, "accounts.user": VIEW, "accounts.roleassignment": VIEW},
+    Role.DEPARTMENT_LEADER: {
+        **_ORG_VIEW,
+        "accounts.user": VIEW,
+        "accounts.roleassignment": VIEW,
+        "accounts.delegation": VIEW,
+    },
     Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW},
 }
 

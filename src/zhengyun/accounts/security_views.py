@@ -1,17 +1,28 @@
-"""A person's own sign-in security: password, second factor, recovery codes and sessions."""
+"""A person's own account: sign-in security (password, second factors, recovery codes,
+sessions) and what they may do and why."""
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from zhengyun.accounts import mfa, password_policy, services, sm2_factor, user_sessions
-from zhengyun.accounts.forms import PasswordChangeForm, SM2KeyForm
-from zhengyun.accounts.models import SM2Credential, UserSession
+from zhengyun.accounts import (
+    explain,
+    mfa,
+    password_policy,
+    services,
+    sm2_factor,
+    user_sessions,
+)
+from zhengyun.accounts.forms import DelegationForm, PasswordChangeForm, SM2KeyForm
+from zhengyun.accounts.models import Delegation, SM2Credential, UserSession
+from zhengyun.accounts.roles import Role
 from zhengyun.accounts.signin import RECOVERY_CODES, CodeForm
+from zhengyun.core.exceptions import PermissionDenied
 from zhengyun.core.shortcuts import access_or_404, call_service_for_form
 
 
@@ -32,6 +43,40 @@ def security(request):
             "current_key": request.session.session_key,
         },
     )
+
+
+@login_required
+def permissions(request):
+    """What the person may do and why; the delegations they gave and received, and lending
+    one of their roles."""
+    user = request.user
+    form = DelegationForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        lent = call_service_for_form(form, services.delegate_role, actor=user, **form.cleaned_data)
+        if lent:
+            messages.success(request, _("Role lent: %(d)s.") % {"d": lent})
+            return redirect("accounts:permissions")
+    context = explain.report(user)
+    context["set_aside"] = [Role(role).label for role in context["set_aside"]]
+    visible = Delegation.objects.restrict(user, "view").select_related(
+        "assignment__user", "assignment__department", "delegate"
+    )
+    context["given"] = visible.filter(assignment__user=user)
+    context["received"] = visible.filter(delegate=user)
+    context["form"] = form if form.fields["assignment"].queryset.exists() else None
+    return render(request, "accounts/permissions.html", context)
+
+
+@login_required
+@require_POST
+def delegation_revoke(request, pk):
+    delegation = access_or_404(request.user, Delegation.objects, pk=pk)
+    try:
+        services.revoke_delegation(delegation, actor=request.user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    messages.success(request, _("Delegation ended."))
+    return redirect("accounts:permissions")
 
 
 @login_required

@@ -20,8 +20,21 @@ from zhengyun.accounts.access import (
     require_some,
     scope_covers,
 )
-from zhengyun.accounts.models import ApiToken, RoleAssignment, SM2Credential, User, UserSession
-from zhengyun.accounts.roles import SEPARATED_ADMINS, Role, allows
+from zhengyun.accounts.models import (
+    ApiToken,
+    Delegation,
+    RoleAssignment,
+    SM2Credential,
+    User,
+    UserSession,
+)
+from zhengyun.accounts.roles import (
+    DELEGABLE_ROLES,
+    MAX_DELEGATION_DAYS,
+    SEPARATED_ADMINS,
+    Role,
+    allows,
+)
 from zhengyun.accounts.user_sessions import end_sessions
 from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
@@ -303,6 +316,70 @@ def revoke_role(assignment, *, actor):
     result = crud.delete(actor, assignment, "accounts.revoke_role")
     forget_assignments(assignment.user)
     return result
+
+
+@service("accounts.delegate_role")
+def delegate_role(*, actor, assignment, delegate, starts_at, ends_at, reason):
+    """Lend one of the actor's department roles to a colleague for a period (at most
+    ``MAX_DELEGATION_DAYS``): a leader away lets a deputy approve in their place."""
+    action = "accounts.delegate_role"
+    if assignment.user_id != actor.pk:
+        raise PermissionDenied(_("You can delegate only roles you hold."), action=action)
+    if assignment.role not in DELEGABLE_ROLES:
+        raise ValidationError(
+            {"assignment": _("Only a department leader's or administrator's role is delegated.")}
+        )
+    if delegate.pk == actor.pk or delegate.department_id != assignment.department_id:
+        raise ValidationError(
+            {"delegate": _("Choose a colleague in the department this role covers.")}
+        )
+    if not delegate.is_active:
+        raise ValidationError({"delegate": _("This account is deactivated.")})
+    if ends_at <= max(starts_at, timezone.now()):
+        raise ValidationError({"ends_at": _("The period must end after it starts, later on.")})
+    if ends_at - starts_at > datetime.timedelta(days=MAX_DELEGATION_DAYS):
+        raise ValidationError(
+            {
+                "ends_at": _("A delegation lasts at most %(days)d days.")
+                % {"days": MAX_DELEGATION_DAYS}
+            }
+        )
+    delegation = Delegation(
+        assignment=assignment,
+        delegate=delegate,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason,
+    )
+    full_clean(delegation)
+    delegation.save()
+    forget_assignments(delegate)
+    record(actor=actor, action=action, obj=delegation, changes=diff({}, snapshot(delegation)))
+    return delegation
+
+
+@service("accounts.revoke_delegation")
+def revoke_delegation(delegation, *, actor):
+    """End a delegation now: the delegator may, and so may whoever may revoke the role."""
+    assignment = delegation.assignment
+    if assignment.user_id != actor.pk and not any(
+        allows(a.role, "accounts.roleassignment", "delete")
+        and scope_covers(a, assignment.scope, assignment.region, assignment.department)
+        for a in assignments(actor)
+        if getattr(a, "delegation", None) is None  # a lent role cannot end its own loan
+    ):
+        raise PermissionDenied(action="accounts.revoke_delegation", obj=delegation)
+    if delegation.revoked_at is None:
+        before = snapshot(delegation)
+        delegation.revoked_at = timezone.now()
+        delegation.save(update_fields=["revoked_at"])
+        record(
+            actor=actor,
+            action="accounts.revoke_delegation",
+            obj=delegation,
+            changes=diff(before, snapshot(delegation)),
+        )
+    return delegation
 
 
 def _digest(raw):

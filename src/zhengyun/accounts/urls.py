@@ -14,6 +14,12 @@ urlpatterns = [
     ),
     path("roles/<int:pk>/revoke/", views.revoke_role, name="role-revoke"),
     path("me/security/", security_views.security, name="security"),
+    path("me/permissions/", security_views.permissions, name="permissions"),
+    path(
+        "delegations/<int:pk>/revoke/",
+        security_views.delegation_revoke,
+        name="delegation-revoke",
+    ),
     path("me/password/", security_views.password_change, name="password"),
     path("me/authenticator/", security_views.totp_enrol, name="totp-enrol"),
     path("me/sm2-keys/add/", security_views.sm2_key_add, name="sm2-key-add"),

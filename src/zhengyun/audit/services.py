@@ -124,7 +124,7 @@ def record_denial(*, actor, action, obj=None, detail=""):
     if (
         isinstance(obj, models.Model)
         and obj.pk is not None
-        and not type(obj)._base_manager.filter(pk=obj.pk).exists()
+        and not obj._meta.model._base_manager.filter(pk=obj.pk).exists()
     ):
         object_id = ""
     with transaction.atomic():

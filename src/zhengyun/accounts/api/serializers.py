@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from zhengyun.accounts.models import ApiToken, RoleAssignment, User, UserSession
+from zhengyun.accounts.models import ApiToken, Delegation, RoleAssignment, User, UserSession
 from zhengyun.organizations.api.serializers import RestrictedRelatedField
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 
@@ -160,3 +160,59 @@ class UserSessionSerializer(serializers.ModelSerializer):
     class Meta:
         model = UserSession
         fields = ["id", "started_at", "last_seen_at", "source_ip", "user_agent", "second_factor"]
+
+
+class RightSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text="app_label.modelname, as in the API's paths")
+    label = serializers.CharField()
+    actions = serializers.ListField(child=serializers.CharField())
+
+
+class ReasonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="assignment.pk")
+    role = serializers.CharField(source="assignment.role")
+    role_label = serializers.CharField(source="assignment.get_role_display")
+    scope = serializers.CharField(source="assignment.scope")
+    scope_label = serializers.CharField(source="assignment.scope_label")
+    granted_by = serializers.CharField(source="assignment.granted_by", allow_null=True)
+    granted_at = serializers.DateTimeField(source="assignment.created_at")
+    rights = RightSerializer(many=True)
+
+
+class PermissionsSerializer(serializers.Serializer):
+    """What the caller may do and why: by role assignment, as owner, and as anyone."""
+
+    assignments = ReasonSerializer(many=True)
+    own = RightSerializer(many=True)
+    everyone = RightSerializer(many=True)
+    set_aside = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Administrator roles held together against the separation of duties; "
+        "they grant nothing.",
+    )
+
+
+class DelegationSerializer(serializers.ModelSerializer):
+    assignment = RestrictedRelatedField(
+        RoleAssignment, help_text="One of the caller's own department leader or admin roles."
+    )
+    delegate = RestrictedRelatedField(User, help_text="A colleague in the same department.")
+    in_force = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Delegation
+        fields = [
+            "id",
+            "assignment",
+            "delegate",
+            "starts_at",
+            "ends_at",
+            "reason",
+            "created_at",
+            "revoked_at",
+            "in_force",
+        ]
+        read_only_fields = ["created_at", "revoked_at"]
+
+    def get_in_force(self, delegation) -> bool:
+        return delegation.in_force()

@@ -8,8 +8,10 @@ router.register("users", views.UserViewSet)
 router.register("role-assignments", views.RoleAssignmentViewSet)
 router.register("tokens", views.ApiTokenViewSet)
 router.register("sessions", views.UserSessionViewSet)
+router.register("delegations", views.DelegationViewSet)
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
+    path("me/permissions/", views.MyPermissionsView.as_view(), name="me-permissions"),
     *router.urls,
 ]

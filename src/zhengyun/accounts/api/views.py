@@ -6,10 +6,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from zhengyun.accounts import services
+from zhengyun.accounts import explain, services
 from zhengyun.accounts.api import serializers
 from zhengyun.accounts.filtersets import RoleAssignmentFilterSet, UserFilterSet
-from zhengyun.accounts.models import ApiToken, RoleAssignment, User, UserSession
+from zhengyun.accounts.models import ApiToken, Delegation, RoleAssignment, User, UserSession
 from zhengyun.core.api.viewsets import GuardedCreateMixin, RestrictedReadOnlyViewSet
 
 
@@ -127,6 +127,27 @@ class ApiTokenViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
         return Response(serializers.ApiTokenSerializer(token).data)
 
 
+class DelegationViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
+    """Department roles lent for a period; the delegator or an administrator revokes them.
+    Anyone may ask to delegate: the service accepts only the caller's own delegable role."""
+
+    model = Delegation
+    select_related = ("assignment", "delegate")
+    serializer_class = serializers.DelegationSerializer
+    ordering_fields = ["starts_at", "ends_at", "created_at"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.delegate_role(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    @extend_schema(request=None, responses=serializers.DelegationSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        delegation = services.revoke_delegation(self.get_object(), actor=request.user)
+        return Response(self.get_serializer(delegation).data)
+
+
 class UserSessionViewSet(mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):
     """The caller's own console sessions; deleting one signs it out."""
 
@@ -148,6 +169,14 @@ class PasswordChangeView(APIView):
         services.change_password(actor=request.user, **body.validated_data)
         services.end_user_sessions(request.user, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyPermissionsView(APIView):
+    """What the caller may do and why: each right with the role assignment it comes from."""
+
+    @extend_schema(responses=serializers.PermissionsSerializer)
+    def get(self, request):
+        return Response(serializers.PermissionsSerializer(explain.report(request.user)).data)
 
 
 class MeView(APIView):
