@@ -9,6 +9,7 @@ from django.utils.translation import pgettext_lazy
 
 from zhengyun.accounts.roles import ALLOWED_SCOPES, DEPARTMENT_ROLES, Role, ScopeKind
 from zhengyun.core.restrict import RestrictedQuerySet, Scoping
+from zhengyun.crypto.fields import EncryptedTextField
 
 __all__ = [
     "ApiToken",
@@ -35,7 +36,8 @@ class User(AbstractUser):
     """
 
     display_name = models.CharField(_("name"), max_length=60, blank=True)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Personal data: stored encrypted (SM4-GCM under a wrapped data key).
+    phone = EncryptedTextField(_("mobile number"), max_length=20, blank=True)
     department = models.ForeignKey(
         "organizations.Department",
         verbose_name=_("department"),

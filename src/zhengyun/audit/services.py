@@ -3,6 +3,7 @@
 import dataclasses
 import datetime
 import decimal
+import hmac
 import ipaddress
 import json
 import multiprocessing
@@ -19,6 +20,7 @@ from zhengyun.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, A
 from zhengyun.core import context
 from zhengyun.core.services import service
 from zhengyun.crypto import gm
+from zhengyun.crypto.fields import EncryptedTextField
 
 
 def _json_value(value):
@@ -36,8 +38,18 @@ def snapshot(obj, fields=None):
         # Secrets never enter the trail; automatic timestamps are not changes anyone made.
         if field.name in ("password", "digest") or getattr(field, "auto_now", False):
             continue
-        values[field.name] = _json_value(getattr(obj, field.attname))
+        value = _json_value(getattr(obj, field.attname))
+        if isinstance(field, EncryptedTextField) and value:
+            value = _masked(value)
+        values[field.name] = value
     return values
+
+
+def _masked(value):
+    """Personal data stays out of the trail, which is never erased: a keyed digest shows
+    that it changed without revealing it."""
+    mark = hmac.new(settings.SECRET_KEY.encode(), str(value).encode(), "sm3").hexdigest()[:8]
+    return f"[encrypted #{mark}]"
 
 
 def diff(before, after):
