@@ -116,6 +116,23 @@ def _delegation(world):
     )
 
 
+def _alert(world):
+    from django.utils import timezone
+
+    from zhengyun.audit.models import AuditAlert
+
+    now = timezone.now()
+    return AuditAlert.objects.create(
+        pattern="repeated_denials",
+        subject="staff_b",
+        count=5,
+        first_at=now,
+        last_at=now,
+        region_code=world.county_b.code,
+        department=world.department_b,
+    )
+
+
 def _event(world):
     _token(world)
     return AuditEvent.objects.filter(actor=world.staff_b).latest("id")
@@ -135,6 +152,7 @@ OWNED_BY_B = {
     "accounts.usersession": _session,
     "accounts.delegation": _delegation,
     "audit.auditevent": _event,
+    "audit.auditalert": _alert,
     "jobs.jobrun": _job_run,
 }
 # Reference data every signed-in user may read; the test checks the model says so.

@@ -167,6 +167,18 @@ ZHENGYUN_LOCKOUT_WINDOW_MINUTES = int(os.environ.get("ZHENGYUN_LOCKOUT_WINDOW_MI
 ZHENGYUN_LOCKOUT_MINUTES = int(os.environ.get("ZHENGYUN_LOCKOUT_MINUTES", "30"))
 # Console sessions one person may hold at once; signing in again ends the oldest.
 ZHENGYUN_MAX_SESSIONS = int(os.environ.get("ZHENGYUN_MAX_SESSIONS", "3"))
+# Patterns in the audit trail raised as alerts for the audit administrators (audit.alerts):
+# at least ``threshold`` matching events with the same ``by`` value within ``minutes``.
+ZHENGYUN_AUDIT_ALERTS = [
+    {"name": "repeated_denials", "result": "denied", "by": "actor_label", "threshold": 5,
+     "minutes": 10},
+    {"name": "failed_sign_ins", "action": "accounts.sign_in", "result": "failed",
+     "by": "source_ip", "threshold": 10, "minutes": 10},
+    {"name": "account_locked", "action": "accounts.lock", "by": "detail", "threshold": 1,
+     "minutes": 10},
+    {"name": "separation_of_duties", "action": "accounts.separation_of_duties",
+     "by": "actor_label", "threshold": 1, "minutes": 10},
+]  # fmt: skip
 OTP_TOTP_ISSUER = os.environ.get("ZHENGYUN_OTP_ISSUER", "Zhengyun")
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"

@@ -77,6 +77,7 @@ GRANTS = {
         **_ORG_VIEW,
         "accounts.user": VIEW,
         "audit.auditevent": VIEW,
+        "audit.auditalert": frozenset({"view", "change"}),  # change: acknowledge
     },
     Role.SUPERVISOR: {
         **_ORG_VIEW,

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedQuerySet, Scoping
 
-__all__ = ["AuditChainHead", "AuditCheckpoint", "AuditEvent", "AuditResult"]
+__all__ = ["AuditAlert", "AuditChainHead", "AuditCheckpoint", "AuditEvent", "AuditResult"]
 
 
 class AuditResult(models.TextChoices):
@@ -144,3 +144,45 @@ class AuditCheckpoint(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("audit checkpoints cannot be deleted")
+
+
+class AuditAlert(models.Model):
+    """A pattern in the trail that an audit administrator should look at — repeated denials
+    by one person, failed sign-ins from one address — raised by the periodic check
+    (``audit.alerts``) and acknowledged by an audit administrator."""
+
+    pattern = models.CharField(_("pattern"), max_length=40)
+    subject = models.CharField(_("about"), max_length=200)
+    count = models.PositiveIntegerField(_("events"))
+    first_at = models.DateTimeField(_("first"))
+    last_at = models.DateTimeField(_("last"))
+    region_code = models.CharField(max_length=6, blank=True)
+    department = models.ForeignKey(
+        "organizations.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    scoping = Scoping(region_codes=("region_code",), department="department")
+
+    class Meta:
+        ordering = ["-raised_at"]
+        verbose_name = _("audit alert")
+        verbose_name_plural = _("audit alerts")
+
+    def __str__(self):
+        return f"{self.pattern}: {self.subject} ×{self.count}"

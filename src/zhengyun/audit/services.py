@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.utils import timezone
 
-from zhengyun.accounts.access import require_some
+from zhengyun.accounts.access import require, require_some
 from zhengyun.audit import chain, keys
 from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from zhengyun.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditResult
@@ -323,3 +323,15 @@ def export_events(events, *, actor, export_format):
         f"chain={'intact' if summary['intact'] else 'BROKEN'}",
     )
     return summary
+
+
+@service("audit.acknowledge_alert")
+def acknowledge_alert(alert, *, actor):
+    """An audit administrator has looked at ``alert``; a new one is raised if it goes on."""
+    require(actor, "change", alert)
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = actor
+        alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        record(actor=actor, action="audit.acknowledge_alert", obj=alert)
+    return alert

@@ -3,17 +3,20 @@ export what was found as CSV or JSON together with the chain's verification."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import F
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from zhengyun.audit import export
 from zhengyun.audit.filtersets import AuditEventFilterSet
-from zhengyun.audit.models import AuditEvent
-from zhengyun.audit.services import EXPORT_FIELDS, export_events
+from zhengyun.audit.models import AuditAlert, AuditEvent
+from zhengyun.audit.services import EXPORT_FIELDS, acknowledge_alert, export_events
 from zhengyun.audit.tables import AuditEventTable
 from zhengyun.core.exceptions import PermissionDenied
+from zhengyun.core.shortcuts import access_or_404
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
@@ -50,3 +53,23 @@ def event_export(request, export_format):
         f"last-hash={verification['last_hash']}"
     )
     return response
+
+
+@login_required
+def alert_list(request):
+    """Alerts raised on patterns in the trail; open ones first."""
+    alerts = AuditAlert.objects.restrict(request.user, "view").order_by(
+        F("acknowledged_at").desc(nulls_first=True), "-last_at"
+    )[:200]
+    return render(request, "audit/alert_list.html", {"alerts": alerts})
+
+
+@login_required
+@require_POST
+def alert_acknowledge(request, pk):
+    alert = access_or_404(request.user, AuditAlert.objects, pk=pk)
+    try:
+        acknowledge_alert(alert, actor=request.user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    return redirect("audit:alert-list")

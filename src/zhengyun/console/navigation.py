@@ -30,6 +30,7 @@ MENU = [
     ),
     MenuItem(_("Users"), "accounts:user-list", "accounts.RoleAssignment"),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
+    MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),
     MenuItem(_("What I may do"), "accounts:permissions"),
     MenuItem(_("Sign-in security"), "accounts:security"),
     MenuItem(_("API tokens"), "accounts:token-list"),

@@ -13,7 +13,7 @@ from zhengyun.accounts.access import all_assignments, assignments, may_any
 from zhengyun.accounts.middleware import SESSION_KEY
 from zhengyun.accounts.models import User
 from zhengyun.accounts.roles import Role
-from zhengyun.audit.models import AuditEvent, AuditResult
+from zhengyun.audit.models import AuditAlert, AuditEvent, AuditResult
 from zhengyun.jobs.models import JobRun, JobStatus
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 
@@ -81,6 +81,17 @@ def home_cards(user):
                 "label": _("Denied attempts, last 24 hours"),
                 "value": events.filter(result=AuditResult.DENIED).count(),
                 "url": "audit:event-list",
+                "warn": True,
+            }
+        )
+    if may_any(user, AuditAlert, "view"):
+        cards.append(
+            {
+                "label": _("Open audit alerts"),
+                "value": AuditAlert.objects.restrict(user, "view")
+                .filter(acknowledged_at__isnull=True)
+                .count(),
+                "url": "audit:alert-list",
                 "warn": True,
             }
         )

@@ -43,8 +43,11 @@ class LocalMasterKey:
     """A 128-bit SM4 master key in a file readable by the platform's account only."""
 
     def __init__(self, path=None):
-        self.path = Path(path or os.environ.get("ZHENGYUN_MASTER_KEY_FILE") or _default_path())
+        configured = path or os.environ.get("ZHENGYUN_MASTER_KEY_FILE")
+        self.path = Path(configured or _default_path())
         if not self.path.exists():
+            if configured:  # a wrong path must not quietly start a new, empty key
+                raise KeyUnavailable(f"master key file {self.path} does not exist")
             _write_once(self.path, gm.sm4_key().hex())
         self.key = bytes.fromhex(self.path.read_text().strip())
         self.key_id = gm.sm3(b"zhengyun-master-key:" + self.key).hex()[:16]

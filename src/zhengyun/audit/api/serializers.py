@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from zhengyun.audit.models import AuditEvent
+from zhengyun.audit.models import AuditAlert, AuditEvent
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -24,4 +24,22 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "changes",
             "result",
             "detail",
+        ]
+
+
+class AuditAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditAlert
+        fields = [
+            "id",
+            "pattern",
+            "subject",
+            "count",
+            "first_at",
+            "last_at",
+            "region_code",
+            "department",
+            "raised_at",
+            "acknowledged_at",
+            "acknowledged_by",
         ]

@@ -115,3 +115,25 @@ def test_signing_in_shows_the_last_sign_in_and_failures_since(world, client):
     )
     notes = [str(m) for m in get_messages(response.wsgi_request)]
     assert any("10.1.1.1" in n and "2 failed" in n for n in notes), notes
+
+
+def test_the_auditor_searches_by_department_region_and_object(world, api_as, client):
+    from zhengyun.accounts import services as accounts
+
+    accounts.create_api_token(actor=world.staff_a, name="甲区令牌")
+    accounts.create_api_token(actor=world.staff_b, name="乙区令牌")
+    api = api_as(world.auditor)
+
+    def actors(**query):
+        rows = api.get("/api/v1/audit/events/", {**query, "page_size": 200}).json()["results"]
+        return {row["actor_label"] for row in rows}
+
+    in_a = actors(department="甲区公安")
+    assert "staff_a" in in_a and "staff_b" not in in_a
+    assert "staff_a" in actors(within="990100") and "staff_b" not in actors(within="990100")
+    assert "staff_b" in actors(within="990000")  # the province holds both
+    assert actors(object="乙区令牌") == {"staff_b"}
+    assert actors(within="99") == set()  # not a division code: nothing, not an error
+    client.force_login(world.auditor)
+    page = client.get("/audit/events/", {"object": "甲区令牌"}).content.decode()
+    assert "甲区令牌" in page and "乙区令牌" not in page

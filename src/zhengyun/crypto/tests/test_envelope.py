@@ -127,3 +127,11 @@ def test_numbers_written_before_encryption_are_encrypted_by_the_migration(world)
     migration.encrypt_existing(apps, None)
     assert stored_phone(person).startswith("zy1:")
     assert User.objects.get(pk=person.pk).phone == MOBILE
+
+
+def test_a_configured_master_key_file_that_is_missing_is_an_error(world, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHENGYUN_MASTER_KEY_FILE", str(tmp_path / "no-such.key"))
+    envelope.forget_keys()
+    with pytest.raises(envelope.KeyUnavailable, match="does not exist"):
+        newcomer(world)
+    assert not (tmp_path / "no-such.key").exists()
