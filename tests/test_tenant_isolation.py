@@ -133,6 +133,12 @@ def _alert(world):
     )
 
 
+def _oidc_client(world):
+    return accounts.register_oidc_client(
+        actor=world.admin_b, name="乙区系统", redirect_uris="https://b.example/cb"
+    )[0]
+
+
 def _event(world):
     _token(world)
     return AuditEvent.objects.filter(actor=world.staff_b).latest("id")
@@ -151,6 +157,7 @@ OWNED_BY_B = {
     "accounts.apitoken": _token,
     "accounts.usersession": _session,
     "accounts.delegation": _delegation,
+    "accounts.oidcclient": _oidc_client,
     "audit.auditevent": _event,
     "audit.auditalert": _alert,
     "jobs.jobrun": _job_run,

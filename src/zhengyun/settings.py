@@ -27,21 +27,45 @@ PROFILE = os.environ.get("ZHENGYUN_PROFILE", "development")
 PRODUCTION = PROFILE == "production"
 
 
-def _secret_key():
-    """Take the key from the environment, else keep one generated key in the data dir."""
-    if key := os.environ.get("ZHENGYUN_SECRET_KEY"):
-        return key
-    path = DATA_DIR / "secret_key"
+def _generated_once(name, make):
+    """The content of ``name`` in the data dir, written by ``make()`` the first time."""
+    path = DATA_DIR / name
     if not path.exists():
         # Write a private temporary file, then link it into place: the link either publishes
         # a complete key or fails because another process published one first.
-        fd, temporary = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
+        fd, temporary = tempfile.mkstemp(dir=DATA_DIR, prefix=f".{name}.")
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(64))
+            f.write(make())
         with contextlib.suppress(FileExistsError):
             os.link(temporary, path)
         os.unlink(temporary)
     return path.read_text().strip()
+
+
+def _secret_key():
+    """Take the key from the environment, else keep one generated key in the data dir."""
+    if key := os.environ.get("ZHENGYUN_SECRET_KEY"):
+        return key
+    return _generated_once("secret_key", lambda: secrets.token_urlsafe(64))
+
+
+def _oidc_signing_key():
+    """The RSA key that signs ID tokens (RS256, what every OIDC client library verifies)."""
+    if path := os.environ.get("ZHENGYUN_OIDC_KEY_FILE"):
+        return Path(path).read_text()
+
+    def make():
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+
+    return _generated_once("oidc_signing_key.pem", make)
 
 
 def _list(name, default=""):
@@ -77,6 +101,8 @@ INSTALLED_APPS = [
     "zhengyun.jobs",
     "zhengyun.console",
     "zhengyun.demo",
+    # After the platform's apps, so the console's consent page replaces the toolkit's.
+    "oauth2_provider",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +205,55 @@ ZHENGYUN_AUDIT_ALERTS = [
     {"name": "separation_of_duties", "action": "accounts.separation_of_duties",
      "by": "actor_label", "threshold": 1, "minutes": 10},
 ]  # fmt: skip
+# The OIDC provider for the region's applications (accounts.oidc, django-oauth-toolkit).
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(),
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OAUTH2_VALIDATOR_CLASS": "zhengyun.accounts.oidc.PlatformClaims",
+    "PKCE_REQUIRED": True,
+    "SCOPES": {
+        "openid": _("Sign you in with your platform account"),
+        "profile": _("Your name and user name"),
+        "email": _("Your e-mail address"),
+        "department": _("Your department, its credit code and region"),
+        "roles": _("Your roles on the platform"),
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "REQUEST_APPROVAL_PROMPT": "auto",  # ask once per application and scopes
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    # The OAuth 2.0 Security BCP (RFC 9700): no implicit or password grants, PKCE with S256
+    # only, tokens never in URLs, the issuer in authorization responses, tokens hashed, and a
+    # replayed refresh token revokes its whole family.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    **{
+        f"COMPLIANT_BCP_RFC9700_{rule}": True
+        for rule in (
+            "IMPLICIT_GRANT",
+            "PASSWORD_GRANT",
+            "PKCE_METHOD",
+            "ACCESS_TOKEN_TRANSPORT",
+            "AUTHZ_RESPONSE_ISS",
+            "TOKEN_STORAGE",
+            "REFRESH_TOKEN",
+        )
+    },
+}
+# django-oauth-toolkit's models are swappable; Django asks for the settings by name.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+# Applications one department may register as OIDC clients.
+ZHENGYUN_OIDC_CLIENTS_PER_DEPARTMENT = int(
+    os.environ.get("ZHENGYUN_OIDC_CLIENTS_PER_DEPARTMENT", "20")
+)
 OTP_TOTP_ISSUER = os.environ.get("ZHENGYUN_OTP_ISSUER", "Zhengyun")
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"

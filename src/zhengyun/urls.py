@@ -3,6 +3,7 @@
 from django.urls import include, path
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider import urls as oauth_urls
 
 from zhengyun.core import views as core_views
 
@@ -19,6 +20,15 @@ urlpatterns = [
     path("accounts/", include("zhengyun.accounts.urls")),
     path("audit/", include("zhengyun.audit.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
+    # The OIDC provider; clients are registered through the platform's own service, not
+    # django-oauth-toolkit's management pages.
+    path(
+        "o/",
+        include(
+            (oauth_urls.base_urlpatterns + oauth_urls.oidc_urlpatterns, "oauth2_provider"),
+            namespace="oauth2_provider",
+        ),
+    ),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -152,3 +152,22 @@ class DelegationForm(forms.Form):
             .filter(is_active=True, department__in=own.values("department"))
             .exclude(pk=user.pk)
         )
+
+
+class OidcClientForm(forms.Form):
+    """An application to register as an OIDC client of the platform."""
+
+    name = forms.CharField(label=_("Application name"), max_length=255)
+    grant = forms.ChoiceField(
+        label=_("Used for"),
+        choices=[
+            ("authorization-code", _("People sign in to it")),
+            ("client-credentials", _("A service calls the platform")),
+        ],
+    )
+    redirect_uris = forms.CharField(
+        label=_("Redirect URIs"),
+        max_length=2000,
+        required=False,
+        help_text=_("Where people return after signing in; separate several with spaces."),
+    )

@@ -14,6 +14,7 @@ from zhengyun.crypto.fields import EncryptedTextField
 __all__ = [
     "ApiToken",
     "Delegation",
+    "OidcClient",
     "PasswordHistory",
     "RecoveryCode",
     "RoleAssignment",
@@ -412,3 +413,39 @@ class Delegation(models.Model):
     def in_force(self, at=None):
         at = at or timezone.now()
         return self.revoked_at is None and self.starts_at <= at < self.ends_at
+
+
+class OidcClient(models.Model):
+    """An application registered to sign people in through the platform (OIDC), owned by
+    the department that registered it (or the platform, for shared applications)."""
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="registration"
+    )
+    department = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="oidc_clients",
+    )
+    registered_by = models.ForeignKey(
+        User,
+        verbose_name=_("registered by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("registered"), auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scoping = Scoping(region_codes=("department__region__code",), department="department")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("OIDC client")
+        verbose_name_plural = _("OIDC clients")
+
+    def __str__(self):
+        return self.application.name

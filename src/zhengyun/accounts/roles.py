@@ -56,6 +56,7 @@ GRANTS = {
         "organizations.region": CRUD,
         "organizations.department": CRUD,
         "organizations.serviceprovider": CRUD,
+        "accounts.oidcclient": CRUD,
         "accounts.user": VIEW,
         "accounts.roleassignment": VIEW,
         "jobs.jobrun": VIEW,
@@ -91,6 +92,7 @@ GRANTS = {
         "accounts.user": frozenset({"view", "add", "change"}),
         "accounts.roleassignment": frozenset({"view", "add", "delete"}),
         "accounts.delegation": VIEW,
+        "accounts.oidcclient": frozenset({"view", "add", "delete"}),
     },
     Role.DEPARTMENT_LEADER: {
         **_ORG_VIEW,

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import Application
 
 from zhengyun.accounts import lockout, mfa, password_policy, sm2_factor
 from zhengyun.accounts.access import (
@@ -23,6 +25,7 @@ from zhengyun.accounts.access import (
 from zhengyun.accounts.models import (
     ApiToken,
     Delegation,
+    OidcClient,
     RoleAssignment,
     SM2Credential,
     User,
@@ -380,6 +383,75 @@ def revoke_delegation(delegation, *, actor):
             changes=diff(before, snapshot(delegation)),
         )
     return delegation
+
+
+OIDC_GRANTS = {
+    "authorization-code": "authorization-code",  # people sign in (PKCE required)
+    "client-credentials": "client-credentials",  # service-to-service calls
+}
+
+
+@service("accounts.register_oidc_client")
+def register_oidc_client(
+    *, actor, name, grant="authorization-code", redirect_uris="", department=None
+):
+    """Register an application as an OIDC client of the platform; returns ``(client,
+    secret)`` — the secret is shown once and stored only hashed.
+
+    Department administrators register for their own department, within
+    ``ZHENGYUN_OIDC_CLIENTS_PER_DEPARTMENT``; the operator also for any department or for
+    the platform (no department).
+    """
+    department = department or actor.department
+    if grant not in OIDC_GRANTS:
+        raise ValidationError({"grant": _("Choose sign-in or service-to-service.")})
+    client = OidcClient(department=department, registered_by=actor)
+    require_some(actor, "add", client)
+    if department is not None:
+        count = OidcClient.objects.filter(department=department).count()
+        if count >= settings.ZHENGYUN_OIDC_CLIENTS_PER_DEPARTMENT:
+            raise ValidationError(
+                _("A department registers at most %(n)d applications.")
+                % {"n": settings.ZHENGYUN_OIDC_CLIENTS_PER_DEPARTMENT}
+            )
+    secret = generate_client_secret()
+    application = Application(
+        name=name,
+        user=actor,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=OIDC_GRANTS[grant],
+        redirect_uris=redirect_uris if grant == "authorization-code" else "",
+        client_secret=secret,
+        algorithm=Application.RS256_ALGORITHM,
+    )
+    try:
+        application.full_clean(exclude=["client_id", "client_secret", "user"])
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from None
+    application.save()
+    client.application = application
+    client.save()
+    require(actor, "add", client)
+    record(
+        actor=actor,
+        action="accounts.register_oidc_client",
+        obj=client,
+        detail=f"client_id={application.client_id} grant={grant}",
+    )
+    return client, secret
+
+
+@service("accounts.remove_oidc_client")
+def remove_oidc_client(client, *, actor):
+    """Remove a client: its tokens stop working at once."""
+    require(actor, "delete", client)
+    record(
+        actor=actor,
+        action="accounts.remove_oidc_client",
+        obj=client,
+        detail=f"client_id={client.application.client_id}",
+    )
+    client.application.delete()
 
 
 def _digest(raw):

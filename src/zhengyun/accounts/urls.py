@@ -31,6 +31,8 @@ urlpatterns = [
         name="second-factor-remove",
     ),
     path("me/sessions/end/", security_views.end_sessions, name="sessions-end"),
+    path("applications/", views.oidc_clients, name="oidc-clients"),
+    path("applications/<int:pk>/remove/", views.oidc_client_remove, name="oidc-client-remove"),
     path("tokens/", views.token_list, name="token-list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
 ]

@@ -15,11 +15,12 @@ from zhengyun.accounts.access import granted, may_any
 from zhengyun.accounts.filtersets import UserFilterSet
 from zhengyun.accounts.forms import (
     ApiTokenForm,
+    OidcClientForm,
     PasswordResetForm,
     RoleAssignmentForm,
     UserCreateForm,
 )
-from zhengyun.accounts.models import ApiToken, RoleAssignment, User
+from zhengyun.accounts.models import ApiToken, OidcClient, RoleAssignment, User
 from zhengyun.accounts.tables import UserTable
 from zhengyun.core.exceptions import PermissionDenied
 from zhengyun.core.shortcuts import access_or_404, call_service_for_form, refuse_unless_may_add
@@ -175,3 +176,49 @@ def token_revoke(request, pk):
         raise DjangoPermissionDenied(str(exc.message)) from exc
     messages.success(request, _("Token revoked."))
     return redirect("accounts:token-list")
+
+
+@login_required
+def oidc_clients(request):
+    """The applications that sign people in through the platform; registering one shows its
+    secret once."""
+    may_add = may_any(request.user, OidcClient, "add")
+    form = OidcClientForm(request.POST or None)
+    secret = None
+    if request.method == "POST":
+        refuse_unless_may_add(request.user, OidcClient)
+        if form.is_valid():
+            registered = call_service_for_form(
+                form, services.register_oidc_client, actor=request.user, **form.cleaned_data
+            )
+            if registered:
+                secret = {"client_id": registered[0].application.client_id, "secret": registered[1]}
+                form = OidcClientForm()
+    clients = OidcClient.objects.restrict(request.user, "view").select_related(
+        "application", "department"
+    )
+    removable = set(
+        OidcClient.objects.restrict(request.user, "delete").values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "accounts/oidc_clients.html",
+        {
+            "clients": clients,
+            "form": form if may_add else None,
+            "secret": secret,
+            "removable": removable,
+        },
+    )
+
+
+@login_required
+@require_POST
+def oidc_client_remove(request, pk):
+    client = access_or_404(request.user, OidcClient.objects.select_related("application"), pk=pk)
+    try:
+        services.remove_oidc_client(client, actor=request.user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+    messages.success(request, _("Application removed; its tokens no longer work."))
+    return redirect("accounts:oidc-clients")

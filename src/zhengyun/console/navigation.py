@@ -29,6 +29,7 @@ MENU = [
         _("Service providers"), "organizations:provider-list", "organizations.ServiceProvider"
     ),
     MenuItem(_("Users"), "accounts:user-list", "accounts.RoleAssignment"),
+    MenuItem(_("Applications"), "accounts:oidc-clients", "accounts.OidcClient"),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),
     MenuItem(_("What I may do"), "accounts:permissions"),

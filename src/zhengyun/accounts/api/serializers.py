@@ -3,7 +3,14 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from zhengyun.accounts.models import ApiToken, Delegation, RoleAssignment, User, UserSession
+from zhengyun.accounts.models import (
+    ApiToken,
+    Delegation,
+    OidcClient,
+    RoleAssignment,
+    User,
+    UserSession,
+)
 from zhengyun.organizations.api.serializers import RestrictedRelatedField
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 
@@ -216,3 +223,40 @@ class DelegationSerializer(serializers.ModelSerializer):
 
     def get_in_force(self, delegation) -> bool:
         return delegation.in_force()
+
+
+class OidcClientSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="application.name", max_length=255)
+    client_id = serializers.CharField(source="application.client_id", read_only=True)
+    grant = serializers.ChoiceField(
+        choices=["authorization-code", "client-credentials"],
+        default="authorization-code",
+        help_text="authorization-code: people sign in (PKCE); client-credentials: a service.",
+    )
+    redirect_uris = serializers.CharField(
+        source="application.redirect_uris",
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Space-separated; required for authorization-code.",
+    )
+    department = RestrictedRelatedField(Department, allow_null=True, required=False)
+
+    class Meta:
+        model = OidcClient
+        fields = ["id", "name", "client_id", "grant", "redirect_uris", "department", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def to_representation(self, client):
+        data = super().to_representation(client)
+        data["grant"] = client.application.authorization_grant_type
+        return data
+
+
+class OidcClientCreatedSerializer(OidcClientSerializer):
+    """Returned once, on registration: the only time the client secret is shown."""
+
+    client_secret = serializers.CharField(read_only=True)
+
+    class Meta(OidcClientSerializer.Meta):
+        fields = [*OidcClientSerializer.Meta.fields, "client_secret"]

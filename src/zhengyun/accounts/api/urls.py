@@ -9,6 +9,7 @@ router.register("role-assignments", views.RoleAssignmentViewSet)
 router.register("tokens", views.ApiTokenViewSet)
 router.register("sessions", views.UserSessionViewSet)
 router.register("delegations", views.DelegationViewSet)
+router.register("oidc-clients", views.OidcClientViewSet)
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
     path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),

@@ -9,8 +9,16 @@ from rest_framework.views import APIView
 from zhengyun.accounts import explain, services
 from zhengyun.accounts.api import serializers
 from zhengyun.accounts.filtersets import RoleAssignmentFilterSet, UserFilterSet
-from zhengyun.accounts.models import ApiToken, Delegation, RoleAssignment, User, UserSession
+from zhengyun.accounts.models import (
+    ApiToken,
+    Delegation,
+    OidcClient,
+    RoleAssignment,
+    User,
+    UserSession,
+)
 from zhengyun.core.api.viewsets import GuardedCreateMixin, RestrictedReadOnlyViewSet
+from zhengyun.core.services import ensure_may_add
 
 
 class UserViewSet(GuardedCreateMixin, mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
@@ -146,6 +154,39 @@ class DelegationViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
     def revoke(self, request, pk=None):
         delegation = services.revoke_delegation(self.get_object(), actor=request.user)
         return Response(self.get_serializer(delegation).data)
+
+
+class OidcClientViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):
+    """Applications registered to sign people in through the platform (OIDC clients)."""
+
+    model = OidcClient
+    select_related = ("application", "department")
+    serializer_class = serializers.OidcClientSerializer
+    ordering_fields = ["created_at"]
+
+    @extend_schema(responses={201: serializers.OidcClientCreatedSerializer})
+    def create(self, request, *args, **kwargs):
+        ensure_may_add(OidcClient, actor=request.user)
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        client, secret = services.register_oidc_client(
+            actor=request.user,
+            name=data["application"]["name"],
+            grant=data["grant"],
+            redirect_uris=data.get("application", {}).get("redirect_uris", ""),
+            department=data.get("department"),
+        )
+        client.client_secret = secret
+        return Response(
+            serializers.OidcClientCreatedSerializer(
+                client, context=self.get_serializer_context()
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def perform_destroy(self, instance):
+        services.remove_oidc_client(instance, actor=self.request.user)
 
 
 class UserSessionViewSet(mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):
