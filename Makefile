@@ -40,6 +40,7 @@ screenshot: test-deps
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/gm_crypto.py
 	$(BIN)/python benchmarks/sign_in.py
+	$(BIN)/python benchmarks/oidc_tokens.py
 	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test

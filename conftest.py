@@ -54,4 +54,7 @@ def pytest_configure(config):
     # (accounts' tests check that the real settings put argon2 first.)
     from django.conf import settings
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "zhengyun.accounts.hashers.MachineSecretHasher",  # OIDC client secrets, as in use
+    ]

@@ -167,6 +167,7 @@ AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "zhengyun.accounts.hashers.MachineSecretHasher",  # OIDC client secrets only
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -230,6 +231,8 @@ OAUTH2_PROVIDER = {
     # only, tokens never in URLs, the issuer in authorization responses, tokens hashed, and a
     # replayed refresh token revokes its whole family.
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Client secrets are 128 random characters: a keyed SM3 digest, not argon2, per token.
+    "CLIENT_SECRET_HASHER": "zy_sm3_secret",
     **{
         f"COMPLIANT_BCP_RFC9700_{rule}": True
         for rule in (

@@ -113,3 +113,14 @@ def test_the_console_registers_an_application_and_shows_its_secret_once(world, c
     assert bad.context["form"].errors and OidcClient.objects.count() == 1
     client.force_login(world.staff_a)
     assert client.post("/accounts/applications/", {"name": "y"}).status_code == 403
+
+
+def test_client_secrets_are_stored_as_keyed_sm3_digests(world):
+    from django.contrib.auth.hashers import check_password
+
+    client, secret = services.register_oidc_client(
+        actor=world.admin_a, name="办案系统", redirect_uris="https://a.example/cb"
+    )
+    stored = client.application.client_secret
+    assert stored.startswith("zy_sm3_secret$") and secret not in stored
+    assert check_password(secret, stored) and not check_password(secret + "x", stored)
