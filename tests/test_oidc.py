@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from zhengyun.accounts import services as accounts
+from zhengyun.audit.models import AuditEvent
 from zhengyun.testing.world import PASSWORD, build_world
 
 # Never contacted: the test reads the redirect the browser would follow.
@@ -113,6 +114,8 @@ def test_a_person_signs_into_a_registered_application(live_server, live_world, a
     }
     assert claims["region_code"] == live_world.county_a.code
     assert claims["roles"] == ["department_staff"]
+    issued = AuditEvent.objects.filter(action="accounts.oidc_token", actor=live_world.staff_a)
+    assert issued.exists()  # signing into an application is in the trail
     info = client.get(discovery["userinfo_endpoint"]).json()
     assert (
         info["sub"] == claims["sub"] and info["department"]["uscc"] == claims["department"]["uscc"]
@@ -212,6 +215,7 @@ def test_a_service_gets_a_token_with_client_credentials(live_server, live_world)
         timeout=10,
     )
     assert response.status_code == 200 and response.json()["token_type"] == "Bearer"
+    assert not AuditEvent.objects.filter(action="accounts.oidc_token").exists()
     wrong = requests.post(
         f"{live_server.url}/o/token/",
         data={"grant_type": "client_credentials"},

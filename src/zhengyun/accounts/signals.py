@@ -7,6 +7,7 @@ from django.contrib.auth import signals
 from django.dispatch import receiver
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from oauth2_provider.signals import app_authorized
 
 from zhengyun.accounts import user_sessions
 from zhengyun.audit.models import AuditEvent, AuditResult
@@ -68,4 +69,20 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
         action="accounts.sign_in",
         result=AuditResult.FAILED,
         detail=_failed_detail(credentials.get("username", "")),
+    )
+
+
+@receiver(app_authorized)
+def audit_oidc_token(sender, request, token, **kwargs):
+    """A person signing into an application (a token issued for them). Tokens services
+    obtain for themselves (client credentials) are machine traffic at hundreds a second and
+    are not recorded one by one; registering and removing the client are."""
+    if token.user is None:
+        return
+    application = token.application
+    record(
+        actor=token.user,
+        action="accounts.oidc_token",
+        obj=application,
+        detail=f"client_id={application.client_id} grant={application.authorization_grant_type}",
     )
