@@ -28,10 +28,16 @@ def live_world(transactional_db):
     return build_world()
 
 
+SIGNED_OUT = "http://127.0.0.1:9/signed-out"
+
+
 @pytest.fixture
 def app(live_world):
     client, secret = accounts.register_oidc_client(
-        actor=live_world.admin_a, name="甲区公安局办案系统", redirect_uris=REDIRECT
+        actor=live_world.admin_a,
+        name="甲区公安局办案系统",
+        redirect_uris=REDIRECT,
+        post_logout_redirect_uris=SIGNED_OUT,
     )
     return client.application.client_id, secret
 
@@ -223,3 +229,35 @@ def test_a_service_gets_a_token_with_client_credentials(live_server, live_world)
         timeout=10,
     )
     assert wrong.status_code == 401
+
+
+def test_an_application_signs_the_person_out_of_the_platform(live_server, live_world, app):
+    base = live_server.url
+    client_id, secret = app
+    browser = signed_in_browser(base, "staff_a")
+    client, verifier, url = start(base, client_id, secret)
+    token = client.fetch_token(
+        f"{base}/o/token/", authorization_response=authorize(browser, url), code_verifier=verifier
+    )
+    logout = (
+        f"{base}/o/logout/?id_token_hint={token['id_token']}&client_id={client_id}"
+        f"&post_logout_redirect_uri={SIGNED_OUT}&state=s1"
+    )
+    confirm = browser.get(logout, allow_redirects=False)
+    assert confirm.status_code == 200 and 'data-testid="logout-confirm"' in confirm.text
+    fields = {
+        html.unescape(name): html.unescape(value)
+        for name, value in re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', confirm.text
+        )
+    }
+    done = browser.post(
+        logout, data={**fields, "allow": "1"}, headers={"Referer": logout}, allow_redirects=False
+    )
+    assert done.status_code == 302 and done.headers["Location"].startswith(SIGNED_OUT)
+    assert browser.get(f"{base}/", allow_redirects=False).status_code == 302  # signed out
+    assert client.get(f"{base}/o/userinfo/").status_code == 401  # and its tokens are gone
+    elsewhere = logout.replace(SIGNED_OUT, "http://evil.test/")
+    assert "evil.test" not in browser.get(elsewhere, allow_redirects=False).headers.get(
+        "Location", ""
+    )

@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import urls as oauth_urls
 
+from zhengyun.accounts.oidc import guarded
 from zhengyun.core import views as core_views
 
 api_v1 = [
@@ -25,7 +26,7 @@ urlpatterns = [
     path(
         "o/",
         include(
-            (oauth_urls.base_urlpatterns + oauth_urls.oidc_urlpatterns, "oauth2_provider"),
+            (guarded(oauth_urls.base_urlpatterns + oauth_urls.oidc_urlpatterns), "oauth2_provider"),
             namespace="oauth2_provider",
         ),
     ),

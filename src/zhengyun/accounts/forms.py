@@ -171,3 +171,9 @@ class OidcClientForm(forms.Form):
         required=False,
         help_text=_("Where people return after signing in; separate several with spaces."),
     )
+    post_logout_redirect_uris = forms.CharField(
+        label=_("Sign-out return URIs"),
+        max_length=2000,
+        required=False,
+        help_text=_("Where people may return after signing out; separate with spaces."),
+    )

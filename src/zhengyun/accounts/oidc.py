@@ -7,6 +7,10 @@ ID tokens and userinfo carry the person's department (name and unified social cr
 code), its region code and their roles, each under its own scope.
 """
 
+import functools
+
+from django.http import JsonResponse
+from django.urls import URLPattern
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from zhengyun.accounts.models import RoleAssignment
@@ -39,3 +43,28 @@ class PlatformClaims(OAuth2Validator):
                 set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
             ),
         }
+
+
+def refuse_nul_bytes(view):
+    """An OAuth ``invalid_request`` for any parameter holding a NUL byte, which PostgreSQL
+    cannot even compare against a text column."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        values = [*request.GET.values(), *request.POST.values()]
+        if any("\x00" in value for value in values):
+            return JsonResponse(
+                {"error": "invalid_request", "error_description": "NUL bytes are not allowed"},
+                status=400,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def guarded(patterns):
+    """The toolkit's URL patterns with every view behind ``refuse_nul_bytes``."""
+    return [
+        URLPattern(p.pattern, refuse_nul_bytes(p.callback), p.default_args, p.name)
+        for p in patterns
+    ]

@@ -393,7 +393,13 @@ OIDC_GRANTS = {
 
 @service("accounts.register_oidc_client")
 def register_oidc_client(
-    *, actor, name, grant="authorization-code", redirect_uris="", department=None
+    *,
+    actor,
+    name,
+    grant="authorization-code",
+    redirect_uris="",
+    post_logout_redirect_uris="",
+    department=None,
 ):
     """Register an application as an OIDC client of the platform; returns ``(client,
     secret)`` — the secret is shown once and stored only hashed.
@@ -421,6 +427,9 @@ def register_oidc_client(
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=OIDC_GRANTS[grant],
         redirect_uris=redirect_uris if grant == "authorization-code" else "",
+        post_logout_redirect_uris=post_logout_redirect_uris
+        if grant == "authorization-code"
+        else "",
         client_secret=secret,
         algorithm=Application.RS256_ALGORITHM,
     )

@@ -2,6 +2,7 @@
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
+from oauth2_provider.models import clear_expired
 
 from zhengyun.accounts import lockout
 from zhengyun.accounts.services import expire_api_tokens
@@ -20,3 +21,10 @@ def expire_api_tokens_task():
 def prune_sign_in_failures_task():
     """Every ten minutes: forget failed sign-ins and locks too old to matter."""
     lockout.prune()
+
+
+@db_periodic_task(crontab(minute="7", hour="*"))
+@tracked
+def clear_expired_oidc_tokens_task():
+    """Every hour: delete OIDC tokens and codes past their expiry."""
+    clear_expired()

@@ -240,11 +240,27 @@ class OidcClientSerializer(serializers.ModelSerializer):
         max_length=2000,
         help_text="Space-separated; required for authorization-code.",
     )
+    post_logout_redirect_uris = serializers.CharField(
+        source="application.post_logout_redirect_uris",
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Space-separated; where people may return after signing out.",
+    )
     department = RestrictedRelatedField(Department, allow_null=True, required=False)
 
     class Meta:
         model = OidcClient
-        fields = ["id", "name", "client_id", "grant", "redirect_uris", "department", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "client_id",
+            "grant",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "department",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
     def to_representation(self, client):

@@ -174,7 +174,8 @@ class OidcClientViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, Restricted
             actor=request.user,
             name=data["application"]["name"],
             grant=data["grant"],
-            redirect_uris=data.get("application", {}).get("redirect_uris", ""),
+            redirect_uris=data["application"].get("redirect_uris", ""),
+            post_logout_redirect_uris=data["application"].get("post_logout_redirect_uris", ""),
             department=data.get("department"),
         )
         client.client_secret = secret
