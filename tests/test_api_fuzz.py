@@ -15,7 +15,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 @pytest.fixture
 def operator_token(world):
-    return accounts.create_api_token(actor=world.operator, name="fuzz")[1]
+    return accounts.create_api_token(actor=world.operator, name="fuzz", scope="write")[1]
 
 
 @pytest.fixture(autouse=True)

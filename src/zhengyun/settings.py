@@ -333,7 +333,10 @@ REST_FRAMEWORK = {
         "zhengyun.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "zhengyun.accounts.authentication.TokenScopePermission",
+    ],
     "DEFAULT_PAGINATION_CLASS": "zhengyun.core.api.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -362,6 +365,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Two fields are called "scope": a role's reach and a token's rights.
+    "ENUM_NAME_OVERRIDES": {
+        "ScopeKindEnum": "zhengyun.accounts.roles.ScopeKind",
+        "TokenScopeEnum": "zhengyun.accounts.models.TokenScope",
+    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,

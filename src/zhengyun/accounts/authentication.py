@@ -2,8 +2,9 @@
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 
+from zhengyun.accounts.models import ApiToken, TokenScope
 from zhengyun.accounts.services import authenticate_token
 
 
@@ -23,10 +24,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
-        user = authenticate_token(raw)
-        if user is None:
+        token = authenticate_token(raw)
+        if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid, revoked or expired token."))
-        return user, raw
+        return token.user, token
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
@@ -38,3 +39,15 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "zy_<prefix>_<secret>"}
+
+
+class TokenScopePermission(permissions.BasePermission):
+    """A read-only personal token may read, never change (any other credential passes)."""
+
+    message = _("This token may only read. Create a read-and-write token to make changes.")
+
+    def has_permission(self, request, view):
+        token = request.auth
+        if isinstance(token, ApiToken) and token.scope == TokenScope.READ:
+            return request.method in permissions.SAFE_METHODS
+        return True

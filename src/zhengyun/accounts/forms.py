@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.accounts.models import RoleAssignment, User
+from zhengyun.accounts.models import RoleAssignment, TokenScope, User
 from zhengyun.accounts.roles import DELEGABLE_ROLES, Role, ScopeKind
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 
@@ -56,7 +56,12 @@ class UserCreateForm(forms.ModelForm):
 
 
 class ApiTokenForm(forms.Form):
+    """A personal API token; it reads only unless asked to write."""
+
     name = forms.CharField(label=_("Name"), max_length=60)
+    scope = forms.ChoiceField(
+        label=_("May"), choices=TokenScope.choices, initial=TokenScope.READ, required=False
+    )
     days = forms.IntegerField(
         label=_("Valid for (days)"),
         min_value=1,
@@ -64,6 +69,9 @@ class ApiTokenForm(forms.Form):
         initial=settings.ZHENGYUN_API_TOKEN_DEFAULT_DAYS,
         required=False,
     )
+
+    def clean_scope(self):
+        return self.cleaned_data["scope"] or TokenScope.READ
 
 
 class PasswordChangeForm(forms.Form):

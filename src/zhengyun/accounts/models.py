@@ -205,13 +205,23 @@ class RoleAssignment(models.Model):
             )
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", _("read only")
+    WRITE = "write", _("read and write")
+
+
 class ApiToken(models.Model):
-    """A personal API token. Only its SHA-256 digest is stored; the secret is shown once."""
+    """A personal API token. Only its SHA-256 digest is stored; the secret is shown once.
+    A read-only token is refused any request that would change something, whatever its
+    owner's roles allow."""
 
     user = models.ForeignKey(
         User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
     )
     name = models.CharField(_("name"), max_length=60)
+    scope = models.CharField(
+        _("scope"), max_length=8, choices=TokenScope.choices, default=TokenScope.READ
+    )
     prefix = models.CharField(_("prefix"), max_length=12, unique=True, editable=False)
     digest = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

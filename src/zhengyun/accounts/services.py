@@ -28,6 +28,7 @@ from zhengyun.accounts.models import (
     OidcClient,
     RoleAssignment,
     SM2Credential,
+    TokenScope,
     User,
     UserSession,
 )
@@ -468,7 +469,7 @@ def _digest(raw):
 
 
 @service("accounts.create_api_token")
-def create_api_token(*, actor, name, days=None):
+def create_api_token(*, actor, name, days=None, scope=TokenScope.READ):
     """Issue a personal API token for ``actor``; returns ``(token, secret)``.
 
     The secret is returned once and only its digest is kept.
@@ -486,6 +487,7 @@ def create_api_token(*, actor, name, days=None):
     token = ApiToken(
         user=actor,
         name=name,
+        scope=scope,
         prefix=prefix,
         digest=_digest(secret),
         expires_at=timezone.now() + datetime.timedelta(days=days),
@@ -520,7 +522,8 @@ def revoke_api_token(token, *, actor):
 
 
 def authenticate_token(raw):
-    """The user a presented token belongs to, or None if it is unknown, revoked or expired."""
+    """The presented token (its ``user`` loaded), or None if it is unknown, revoked or
+    expired."""
     if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
         return None
     prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
@@ -533,7 +536,7 @@ def authenticate_token(raw):
     # Record use at most once a minute: a write per request would serialise SQLite.
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def expire_api_tokens():

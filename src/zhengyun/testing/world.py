@@ -122,7 +122,7 @@ def token_client(user, name="test"):
     """A DRF test client authenticated with a real personal API token of ``user``."""
     from rest_framework.test import APIClient
 
-    _, secret = accounts.create_api_token(actor=user, name=name)
+    _, secret = accounts.create_api_token(actor=user, name=name, scope="write")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client

@@ -85,6 +85,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "name",
+            "scope",
             "prefix",
             "created_at",
             "expires_at",
