@@ -1,6 +1,7 @@
 """The console in a real browser: sign in with a second factor, read the figures, walk the
 region tree, switch to English — and take a screenshot (the README's is refreshed with
-`make screenshot`).
+`make screenshot`); sign in with a USB key's adapter; register an application and sign into
+it through OIDC.
 
 Uses Debian's Chromium (``scripts/install-browser.sh`` installs it and a CJK font).
 Without it the test is skipped locally and fails on CI, so a CI run never silently
@@ -180,5 +181,69 @@ def test_a_usb_key_adapter_signs_the_sign_in_challenge(live_server, live_world):
             page.get_by_role("button", name="使用 USB Key 签名").click()
             expect(page).to_have_url(live_server.url + reverse("console:home"))
             assert signed and signed[0].startswith("zhengyun-sm2-v1|sign-in|")
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_a_department_registers_an_application_and_signs_into_it(live_server, live_world):
+    """The OIDC round trip in a real browser: a department administrator registers an
+    application in the console, then signs into it with their platform account."""
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    callback = "http://127.0.0.1:9/callback"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(live_server.url + reverse("console:login"))
+            page.locator("#id_username").fill(live_world.admin_a.username)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("#id_password").press("Enter")
+            expect(page).to_have_url(live_server.url + reverse("console:home"))
+
+            page.goto(live_server.url + reverse("accounts:oidc-clients"))
+            page.get_by_label("应用名称").fill("甲区公安局办案系统")
+            page.get_by_label("回调地址").fill(callback)
+            page.get_by_role("button", name="登记").click()
+            client_id = page.get_by_test_id("client-id").inner_text()
+            secret = page.get_by_test_id("client-secret").inner_text()
+
+            # The application sends the person to the platform; the browser comes back to
+            # the application's address, which the test answers in its place.
+            returned = []
+            page.route(
+                "http://127.0.0.1:9/**",
+                lambda route: (
+                    returned.append(route.request.url)
+                    or route.fulfill(status=200, body="signed in")
+                ),
+            )
+            client = OAuth2Session(
+                client_id, secret, scope="openid profile department roles",
+                redirect_uri=callback, code_challenge_method="S256",
+            )  # fmt: skip
+            verifier = generate_token(48)
+            url, _ = client.create_authorization_url(
+                live_server.url + "/o/authorize/", code_verifier=verifier
+            )
+            page.goto(url)
+            expect(page.get_by_test_id("consent")).to_contain_text("甲区公安局办案系统")
+            page.get_by_role("button", name="允许").click()
+            expect(page.locator("body")).to_have_text("signed in")
+            token = client.fetch_token(
+                live_server.url + "/o/token/",
+                authorization_response=returned[0],
+                code_verifier=verifier,
+            )
+            info = client.get(live_server.url + "/o/userinfo/").json()
+            assert token["id_token"] and info["preferred_username"] == "admin_a"
+            assert info["department"]["uscc"] == live_world.department_a.uscc
         finally:
             browser.close()
