@@ -121,3 +121,12 @@ def test_copies_on_one_host_keep_separate_sign_ins(tmp_path):
     web1 = settings_for(ZHENGYUN_DATA_DIR=str(tmp_path / "c"), DATABASE_URL=shared)
     web2 = settings_for(ZHENGYUN_DATA_DIR=str(tmp_path / "d"), DATABASE_URL=shared)
     assert web1["cookie"] == web2["cookie"]  # processes of one instance share sessions
+
+
+def test_audit_retention_can_be_raised_but_never_below_180_days(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; " \
+        "print(settings.ZHENGYUN_AUDIT_RETENTION_DAYS)"  # fmt: skip
+    raised = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_AUDIT_RETENTION_DAYS="365")
+    assert raised.returncode == 0 and raised.stdout.strip().endswith("365")
+    lowered = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_AUDIT_RETENTION_DAYS="30")
+    assert lowered.returncode != 0 and "at least 180 days" in lowered.stderr

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.logging_config import logging_settings
@@ -389,6 +390,11 @@ CACHES = {
 }
 
 # Sign the audit chain every N events, or every M minutes when any were added.
+# Audit events may be purged only once older than this; it can be raised, never lowered below
+# the 180 days GB/T 22239 asks for.
+ZHENGYUN_AUDIT_RETENTION_DAYS = int(os.environ.get("ZHENGYUN_AUDIT_RETENTION_DAYS", "180"))
+if ZHENGYUN_AUDIT_RETENTION_DAYS < 180:
+    raise ImproperlyConfigured("ZHENGYUN_AUDIT_RETENTION_DAYS must be at least 180 days")
 ZHENGYUN_AUDIT_CHECKPOINT_EVERY = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_EVERY", "1000"))
 ZHENGYUN_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_MINUTES", "10"))
 

@@ -74,6 +74,8 @@ class Break:
             "truncated": f"events after sequence {self.seq} were deleted",
             "checkpoint": f"event at {where} differs from its signed checkpoint "
             "(the chain was rewritten from there on)",
+            "purge": f"events up to sequence {self.seq} were removed without a signed "
+            "checkpoint to prove them, or before the retention period",
         }[self.kind]
 
 

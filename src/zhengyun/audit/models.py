@@ -6,7 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedQuerySet, Scoping
 
-__all__ = ["AuditAlert", "AuditChainHead", "AuditCheckpoint", "AuditEvent", "AuditResult"]
+__all__ = [
+    "AuditAlert",
+    "AuditChainHead",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditPurge",
+    "AuditResult",
+]
 
 
 class AuditResult(models.TextChoices):
@@ -186,3 +193,27 @@ class AuditAlert(models.Model):
 
     def __str__(self):
         return f"{self.pattern}: {self.subject} ×{self.count}"
+
+
+class AuditPurge(models.Model):
+    """Events up to ``through_seq`` removed once older than the retention period. The signed
+    checkpoint at that sequence still proves the hash the removed stretch ended with, and
+    the remaining trail is verified from it. Recorded before the events go: the database
+    lets only events at or below a recorded purge point be deleted."""
+
+    through_seq = models.BigIntegerField(_("through sequence"), unique=True)
+    through_hash = models.CharField(_("hash"), max_length=64)
+    before = models.DateTimeField(_("events before"))
+    purged_at = models.DateTimeField(_("purged"), default=timezone.now)
+    events = models.PositiveIntegerField(_("events removed"))
+
+    objects = AuditEventQuerySet.as_manager()
+    scoping = Scoping()
+
+    class Meta:
+        ordering = ["-through_seq"]
+        verbose_name = _("audit purge")
+        verbose_name_plural = _("audit purges")
+
+    def __str__(self):
+        return f"purged through {self.through_seq}"

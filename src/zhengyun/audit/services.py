@@ -10,13 +10,21 @@ import multiprocessing
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connections, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from zhengyun.accounts.access import require, require_some
 from zhengyun.audit import chain, keys
 from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
-from zhengyun.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent, AuditResult
+from zhengyun.audit.models import (
+    AuditChainHead,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditPurge,
+    AuditResult,
+)
 from zhengyun.core import context
 from zhengyun.core.services import service
 from zhengyun.crypto import gm
@@ -202,21 +210,87 @@ def verify_trail(public_key=None, workers=1, parallel_from=PARALLEL_FROM):
         checkpoints[cp.seq] = cp.hash
     head = AuditChainHead.objects.filter(pk=1).first()
     head_seq = head.seq if head else None
+    start_seq, start_hash = 1, GENESIS_HASH
+    purge = AuditPurge.objects.order_by("-through_seq").first()
+    if purge is not None:
+        if not _purge_is_proven(purge, checkpoints):
+            return chain.Verification(
+                0, purge.through_seq, purge.through_hash,
+                chain.Break(purge.through_seq, None, "purge"), bad_signature,
+            )  # fmt: skip
+        # The removed stretch is proven by its signed checkpoint; walk on from there.
+        start_seq, start_hash = purge.through_seq + 1, purge.through_hash
+        checkpoints = {seq: h for seq, h in checkpoints.items() if seq > purge.through_seq}
     result = None
-    if workers > 1 and head_seq and head_seq >= parallel_from:
-        result = _verify_in_stretches(head_seq, checkpoints, workers)
+    if workers > 1 and head_seq and head_seq - start_seq + 1 >= parallel_from:
+        result = _verify_in_stretches(start_seq, start_hash, head_seq, checkpoints, workers)
     if result is None:
-        result = chain.verify(_chain_rows(), head_seq=head_seq, checkpoints=checkpoints)
+        result = chain.verify(
+            _chain_rows(start_seq),
+            head_seq=head_seq,
+            checkpoints=checkpoints,
+            start_seq=start_seq,
+            start_hash=start_hash,
+        )
     return dataclasses.replace(result, bad_signature=bad_signature)
 
 
-def _verify_in_stretches(head_seq, checkpoints, workers):
-    """The verification of an intact chain, walked in ``workers`` stretches at once; None
-    if any stretch or seam between them is not intact (the caller then walks it in one)."""
-    size = -(-head_seq // workers)
-    starts = list(range(1, head_seq + 1, size))
+def _purge_is_proven(purge, checkpoints):
+    """A purge stands if a checkpoint with a valid signature vouches for the hash it ends
+    at, and the events were past the retention period when they went."""
+    checkpoint = AuditCheckpoint.objects.filter(seq=purge.through_seq).first()
+    retention = datetime.timedelta(days=settings.ZHENGYUN_AUDIT_RETENTION_DAYS)
+    return (
+        checkpoint is not None
+        and checkpoints.get(purge.through_seq) == purge.through_hash
+        and checkpoint.signed_at <= purge.before <= purge.purged_at - retention
+    )
+
+
+def purge_trail(before, now=None):
+    """Remove the events older than ``before`` up to the last signed checkpoint before it
+    (the platform's retention job or ``zhengyun audit purge``); returns the purge record,
+    or None when there is nothing to remove. Refuses anything younger than the retention
+    period. Nobody can clear the trail: only whole stretches past retention and closed by a
+    signed checkpoint go, and the purge itself is recorded and audited."""
+    now = now or timezone.now()
+    days = settings.ZHENGYUN_AUDIT_RETENTION_DAYS
+    if before > now - datetime.timedelta(days=days):
+        raise ValidationError(
+            _("Audit events are kept for %(days)d days; choose a date before %(date)s.")
+            % {"days": days, "date": (now - datetime.timedelta(days=days)).date()}
+        )
+    checkpoint = AuditCheckpoint.objects.filter(signed_at__lte=before).order_by("-seq").first()
+    done = AuditPurge.objects.order_by("-through_seq").first()
+    if checkpoint is None or (done and done.through_seq >= checkpoint.seq):
+        return None
+    with transaction.atomic():
+        removed = AuditEvent.objects.filter(seq__lte=checkpoint.seq)
+        purge = AuditPurge.objects.create(
+            through_seq=checkpoint.seq,
+            through_hash=checkpoint.hash,
+            before=before,
+            purged_at=now,
+            events=removed.count(),
+        )
+        removed._raw_delete(removed.db)  # the triggers allow it below the recorded purge
+        record(
+            actor=None,
+            action="audit.purge",
+            obj=purge,
+            detail=f"through_seq={purge.through_seq} events={purge.events} before={before}",
+        )
+    return purge
+
+
+def _verify_in_stretches(first_seq, first_hash, head_seq, checkpoints, workers):
+    """The verification of an intact chain from ``first_seq`` (whose previous hash must be
+    ``first_hash``), walked in ``workers`` stretches at once; None if any stretch or seam
+    between them is not intact (the caller then walks it in one)."""
+    size = -(-(head_seq - first_seq + 1) // workers)
+    starts = list(range(first_seq, head_seq + 1, size))
     seams = dict(AuditEvent.objects.filter(seq__in=starts).values_list("seq", "prev_hash"))
-    if len(seams) != len(starts) or seams[1] != GENESIS_HASH:
+    if len(seams) != len(starts) or seams[first_seq] != first_hash:
         return None
     jobs = []
     for start in starts:
@@ -235,7 +309,7 @@ def _verify_in_stretches(head_seq, checkpoints, workers):
     with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
         stretches = pool.starmap(_verify_stretch, jobs)
     checked = 0
-    for (_start, end, *_), stretch in zip(jobs, stretches, strict=True):
+    for (_start, end, *_rest), stretch in zip(jobs, stretches, strict=True):
         if not stretch.intact or stretch.last_seq < (end or head_seq):
             return None
         if end is not None and seams[end + 1] != stretch.last_hash:  # the seam holds

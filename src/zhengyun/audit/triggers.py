@@ -1,6 +1,7 @@
-"""Database triggers that refuse UPDATE and DELETE on the audit trail and its checkpoints
-(and TRUNCATE on PostgreSQL), so not even the platform's own database account can rewrite
-them quietly.
+"""Database triggers that refuse UPDATE and DELETE on the audit trail, its checkpoints and
+its purge records (and TRUNCATE on PostgreSQL), so not even the platform's own database
+account can rewrite them quietly. The one deletion allowed is of events at or below a
+recorded retention purge (``services.purge_trail``).
 
 Used by the migrations that install them and by the tests, which must lift them to empty a
 test database between transactional tests.
@@ -8,7 +9,10 @@ test database between transactional tests.
 
 from django.core.exceptions import ImproperlyConfigured
 
-TABLES = ("audit_auditevent", "audit_auditcheckpoint")
+EVENTS = "audit_auditevent"
+PURGES = "audit_auditpurge"
+TABLES = (EVENTS, "audit_auditcheckpoint", PURGES)
+PURGED_THROUGH = f"(SELECT COALESCE(MAX(through_seq), 0) FROM {PURGES})"  # noqa: S608
 
 
 def _sqlite(table, install):
@@ -17,10 +21,12 @@ def _sqlite(table, install):
             f"DROP TRIGGER IF EXISTS {table}_no_update",
             f"DROP TRIGGER IF EXISTS {table}_no_delete",
         ]
+    purgeable = f"WHEN OLD.seq > {PURGED_THROUGH}" if table == EVENTS else ""
     return [
-        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb.upper()} ON {table}
-            BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END"""
-        for verb in ("update", "delete")
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+            BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} {purgeable}
+            BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END""",
     ]
 
 
@@ -30,11 +36,17 @@ def _postgres(table, install):
             f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
             f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
         ]
+    function = "audit_events_guard" if table == EVENTS else "audit_append_only"
     return [
         """CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
            BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$ LANGUAGE plpgsql""",
+        f"""CREATE OR REPLACE FUNCTION audit_events_guard() RETURNS trigger AS $$
+           BEGIN
+             IF TG_OP = 'DELETE' AND OLD.seq <= {PURGED_THROUGH} THEN RETURN OLD; END IF;
+             RAISE EXCEPTION 'audit records are append-only';
+           END $$ LANGUAGE plpgsql""",
         f"""CREATE OR REPLACE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}
-            FOR EACH ROW EXECUTE FUNCTION audit_append_only()""",
+            FOR EACH ROW EXECUTE FUNCTION {function}()""",
         f"""CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
             FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()""",
     ]

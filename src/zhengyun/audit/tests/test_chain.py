@@ -259,12 +259,14 @@ def test_a_long_trail_is_walked_in_parallel_stretches_with_the_same_findings():
     for i in range(41):
         record(actor=None, action=f"test.long.{i}")
     # Three processes walk 1–14, 15–28 and 29–41; their seams are checked.
-    stretched = _verify_in_stretches(41, {}, workers=3)
+    stretched = _verify_in_stretches(1, GENESIS_HASH, 41, {}, workers=3)
     assert stretched.intact and (stretched.checked, stretched.last_seq) == (41, 41)
     assert verify_trail(workers=3, parallel_from=1) == verify_trail()
 
     _tamper("UPDATE audit_auditevent SET detail = 'forged' WHERE seq = 20")
-    assert _verify_in_stretches(41, {}, workers=3) is None  # so it is walked again in one
+    assert (
+        _verify_in_stretches(1, GENESIS_HASH, 41, {}, workers=3) is None
+    )  # so it is walked again in one
     broken = verify_trail(workers=3, parallel_from=1)
     forged = AuditEvent.objects.get(seq=20).pk
     assert str(broken.first_break) == f"event at sequence 20 (event id {forged}) was changed"
@@ -291,8 +293,8 @@ def test_a_deleted_seam_or_a_rewritten_stretch_is_caught_in_parallel():
             event.pk,
         )
     raw("UPDATE audit_auditchainhead SET hash = %s", previous)
-    assert _verify_in_stretches(30, {}, workers=2) is None
+    assert _verify_in_stretches(1, GENESIS_HASH, 30, {}, workers=2) is None
     assert verify_trail(workers=2, parallel_from=1).first_break.seq == first.seq
     raw("DELETE FROM audit_auditevent WHERE seq = 16")
-    assert _verify_in_stretches(30, {}, workers=2) is None
+    assert _verify_in_stretches(1, GENESIS_HASH, 30, {}, workers=2) is None
     assert verify_trail(workers=2, parallel_from=1).first_break.kind == "deleted"
