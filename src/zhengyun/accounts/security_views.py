@@ -4,7 +4,6 @@ sessions) and what they may do and why."""
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -22,8 +21,7 @@ from zhengyun.accounts.forms import DelegationForm, PasswordChangeForm, SM2KeyFo
 from zhengyun.accounts.models import Delegation, SM2Credential, UserSession
 from zhengyun.accounts.roles import Role
 from zhengyun.accounts.signin import RECOVERY_CODES, CodeForm
-from zhengyun.core.exceptions import PermissionDenied
-from zhengyun.core.shortcuts import access_or_404, call_service_for_form
+from zhengyun.core.shortcuts import access_or_404, call_service, call_service_for_form
 
 
 @login_required
@@ -71,10 +69,7 @@ def permissions(request):
 @require_POST
 def delegation_revoke(request, pk):
     delegation = access_or_404(request.user, Delegation.objects, pk=pk)
-    try:
-        services.revoke_delegation(delegation, actor=request.user)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
+    call_service(services.revoke_delegation, delegation, actor=request.user)
     messages.success(request, _("Delegation ended."))
     return redirect("accounts:permissions")
 

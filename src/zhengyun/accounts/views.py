@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -22,8 +21,12 @@ from zhengyun.accounts.forms import (
 )
 from zhengyun.accounts.models import ApiToken, OidcClient, RoleAssignment, User
 from zhengyun.accounts.tables import UserTable
-from zhengyun.core.exceptions import PermissionDenied
-from zhengyun.core.shortcuts import access_or_404, call_service_for_form, refuse_unless_may_add
+from zhengyun.core.shortcuts import (
+    access_or_404,
+    call_service,
+    call_service_for_form,
+    refuse_unless_may_add,
+)
 
 
 @login_required
@@ -128,10 +131,7 @@ def user_sign_in_help(request, pk, what):
     if what not in HELP_ACTIONS:
         raise Http404
     action, done = HELP_ACTIONS[what]
-    try:
-        action(person, actor=request.user)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
+    call_service(action, person, actor=request.user)
     messages.success(request, done)
     return redirect("accounts:user-detail", pk=pk)
 
@@ -140,10 +140,7 @@ def user_sign_in_help(request, pk, what):
 @require_POST
 def revoke_role(request, pk):
     assignment = access_or_404(request.user, RoleAssignment.objects.select_related("user"), pk=pk)
-    try:
-        services.revoke_role(assignment, actor=request.user)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
+    call_service(services.revoke_role, assignment, actor=request.user)
     messages.success(request, _("Role revoked."))
     return redirect("accounts:user-detail", pk=assignment.user_id)
 
@@ -170,10 +167,7 @@ def token_list(request):
 @require_POST
 def token_revoke(request, pk):
     token = access_or_404(request.user, ApiToken.objects, pk=pk)
-    try:
-        services.revoke_api_token(token, actor=request.user)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
+    call_service(services.revoke_api_token, token, actor=request.user)
     messages.success(request, _("Token revoked."))
     return redirect("accounts:token-list")
 
@@ -216,9 +210,6 @@ def oidc_clients(request):
 @require_POST
 def oidc_client_remove(request, pk):
     client = access_or_404(request.user, OidcClient.objects.select_related("application"), pk=pk)
-    try:
-        services.remove_oidc_client(client, actor=request.user)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
+    call_service(services.remove_oidc_client, client, actor=request.user)
     messages.success(request, _("Application removed; its tokens no longer work."))
     return redirect("accounts:oidc-clients")

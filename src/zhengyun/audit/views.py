@@ -2,7 +2,6 @@
 export what was found as CSV or JSON together with the chain's verification."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import F
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -15,8 +14,7 @@ from zhengyun.audit.filtersets import AuditEventFilterSet
 from zhengyun.audit.models import AuditAlert, AuditEvent
 from zhengyun.audit.services import EXPORT_FIELDS, acknowledge_alert, export_events
 from zhengyun.audit.tables import AuditEventTable
-from zhengyun.core.exceptions import PermissionDenied
-from zhengyun.core.shortcuts import access_or_404
+from zhengyun.core.shortcuts import access_or_404, call_service
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
@@ -37,10 +35,9 @@ def event_export(request, export_format):
         raise Http404
     events = AuditEvent.objects.restrict(request.user, "view")
     selected = AuditEventFilterSet(request.GET, queryset=events, request=request).qs
-    try:
-        verification = export_events(selected, actor=request.user, export_format=export_format)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
+    verification = call_service(
+        export_events, selected, actor=request.user, export_format=export_format
+    )
     rows = selected.order_by("seq").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
     body = (
         export.csv_lines(rows) if export_format == "csv" else export.json_chunks(rows, verification)
@@ -68,8 +65,5 @@ def alert_list(request):
 @require_POST
 def alert_acknowledge(request, pk):
     alert = access_or_404(request.user, AuditAlert.objects, pk=pk)
-    try:
-        acknowledge_alert(alert, actor=request.user)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc.message)) from exc
+    call_service(acknowledge_alert, alert, actor=request.user)
     return redirect("audit:alert-list")

@@ -31,6 +31,15 @@ def call_service_for_form(form, fn, *args, **kwargs):
         raise DjangoPermissionDenied(str(exc.message)) from exc
 
 
+def call_service(fn, *args, **kwargs):
+    """Run a services function for a console view; a permission refusal (already audited)
+    becomes Django's 403."""
+    try:
+        return fn(*args, **kwargs)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc
+
+
 def refuse_unless_may_add(user, model):
     """A console page for creating ``model`` rows: 403 (audited) for people who may add none."""
     from zhengyun.core.services import ensure_may_add
