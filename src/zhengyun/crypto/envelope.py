@@ -120,7 +120,10 @@ def _unwrapped(data_key):
 
 
 def create_data_key():
-    """A fresh data key for new values from now on; earlier ones stay readable."""
+    """A fresh data key for new values from now on; earlier ones stay readable. Audited,
+    whether asked for or made on first use."""
+    # Imported here: the audit trail's own module encrypts fields through this one.
+    from zhengyun.audit.services import record
     from zhengyun.crypto.models import DataKey
 
     current, _ = master_keys()
@@ -129,6 +132,11 @@ def create_data_key():
         DataKey.objects.filter(active=True).update(active=False)
         row = DataKey.objects.create(
             wrapped=current.wrap(key), master_key_id=current.key_id, active=True
+        )
+        record(
+            actor=None,
+            action="crypto.new_data_key",
+            detail=f"data_key={row.pk} master_key={current.key_id}",
         )
     with _lock:
         _data_keys[row.pk] = key

@@ -3,7 +3,6 @@ level 3: 鉴别技术中至少一种使用密码技术, R-X2). The keys and sign
 OpenSSL 3 command line, an implementation nobody here wrote, as a USB key's would."""
 
 import base64
-import shutil
 import subprocess
 
 import pytest
@@ -13,12 +12,10 @@ from zhengyun.accounts import services, sm2_factor
 from zhengyun.accounts.models import SM2Credential
 from zhengyun.audit.models import AuditEvent
 from zhengyun.crypto import gm
+from zhengyun.crypto.tests.test_gm import openssl
 from zhengyun.testing.world import PASSWORD
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the OpenSSL 3 CLI"),
-]
+pytestmark = [pytest.mark.django_db, openssl]
 
 
 def openssl(*args, data=None):

@@ -74,6 +74,8 @@ def test_the_data_key_is_stored_only_wrapped(world):
     assert key not in bytes(row.wrapped)
     master, _ = envelope.master_keys()
     assert master.unwrap(bytes(row.wrapped)) == key
+    # Made on first use, and audited like one asked for.
+    assert AuditEvent.objects.filter(action="crypto.new_data_key").count() == 1
 
 
 def test_a_new_data_key_serves_new_values_and_old_ones_stay_readable(world):

@@ -24,7 +24,6 @@ class Command(BaseCommand):
     def handle(self, *args, action, **options):
         if action == "new-data-key":
             key_id, _ = envelope.create_data_key()
-            record(actor=None, action="crypto.new_data_key", detail=f"data_key={key_id}")
             self.stdout.write(f"data key {key_id} is now used for new values")
         elif action == "rewrap":
             moved = envelope.rewrap()
