@@ -5,6 +5,8 @@ whose nonces come from the library's cryptographic generator. Pure-Python SM2 is
 Signatures are DER-encoded and use the standard signer ID ``1234567812345678``
 (GB/T 35276), so they verify with OpenSSL 3:
 ``openssl dgst -sm3 -verify pub.pem -sigopt distid:1234567812345678 -signature sig msg``.
+SM2 ciphertexts (GB/T 32918.4) are in the ASN.1 form of GM/T 0009 that OpenSSL 3 reads and
+writes: ``openssl pkeyutl -decrypt -inkey key.pem -in ciphertext``.
 """
 
 import os
@@ -12,6 +14,7 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes as std_hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from tongsuopy.backends.tongsuo.backend import backend as tongsuo
 from tongsuopy.crypto import hashes, serialization
 from tongsuopy.crypto.asymciphers import ec
 from tongsuopy.crypto.exceptions import InternalError, InvalidSignature, UnsupportedAlgorithm
@@ -82,6 +85,46 @@ def sm2_verify(public_key, signature: bytes, data: bytes) -> bool:
         # Tongsuo reports a malformed DER signature as an internal error; it is just invalid.
         return False
     return True
+
+
+def sm2_encrypt(public_key, plaintext: bytes) -> bytes:
+    """Encrypt ``plaintext`` to the holder of ``public_key`` (C1, C3, C2 in DER).
+
+    ``tongsuopy`` offers no SM2 encryption of its own, so Tongsuo's EVP interface is called
+    directly through the library's binding; the ephemeral key comes from Tongsuo's generator.
+    """
+    if not plaintext:
+        raise ValueError("nothing to encrypt")
+    lib = tongsuo._lib
+    return _evp_pkey_crypt(public_key, lib.EVP_PKEY_encrypt_init, lib.EVP_PKEY_encrypt, plaintext)
+
+
+def sm2_decrypt(private_key, ciphertext: bytes) -> bytes:
+    """Reverse ``sm2_encrypt``; raises ``DecryptionError`` for a wrong key or altered bytes."""
+    lib = tongsuo._lib
+    try:
+        return _evp_pkey_crypt(
+            private_key, lib.EVP_PKEY_decrypt_init, lib.EVP_PKEY_decrypt, ciphertext
+        )
+    except ValueError:
+        raise DecryptionError("ciphertext is not for this key or was altered") from None
+
+
+def _evp_pkey_crypt(key, init, operation, data):
+    lib, ffi = tongsuo._lib, tongsuo._ffi
+    if not isinstance(getattr(key, "curve", None), ec.SM2):
+        raise TypeError("an SM2 key is needed")
+    ctx = ffi.gc(lib.EVP_PKEY_CTX_new(key._evp_pkey, ffi.NULL), lib.EVP_PKEY_CTX_free)
+    tongsuo.openssl_assert(ctx != ffi.NULL and init(ctx) == 1)
+    size = ffi.new("size_t *")
+    if operation(ctx, ffi.NULL, size, data, len(data)) != 1:
+        tongsuo._consume_errors()
+        raise ValueError("the operation was refused")
+    out = ffi.new("unsigned char[]", size[0])
+    if operation(ctx, out, size, data, len(data)) != 1:
+        tongsuo._consume_errors()
+        raise ValueError("the operation was refused")
+    return ffi.buffer(out)[: size[0]]
 
 
 def private_key_to_pem(private_key) -> bytes:

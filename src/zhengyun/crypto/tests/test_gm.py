@@ -62,6 +62,26 @@ def test_sm2_sign_verify_and_pem_round_trip():
     assert gm.sm2_sign(key, b"x") != gm.sm2_sign(key, b"x")
 
 
+def test_sm2_encryption_round_trip_and_refusals():
+    key = gm.sm2_generate_key()
+    message = "居民身份证号 110101199003077777".encode()
+    sealed = gm.sm2_encrypt(key.public_key(), message)
+    assert message not in sealed
+    assert gm.sm2_decrypt(key, sealed) == message
+    # A fresh ephemeral key every time: the same message never gives the same ciphertext.
+    assert gm.sm2_encrypt(key.public_key(), message) != sealed
+    with pytest.raises(gm.DecryptionError):
+        gm.sm2_decrypt(gm.sm2_generate_key(), sealed)
+    tampered = bytearray(sealed)
+    tampered[-1] ^= 1
+    with pytest.raises(gm.DecryptionError):
+        gm.sm2_decrypt(key, bytes(tampered))
+    with pytest.raises(gm.DecryptionError):
+        gm.sm2_decrypt(key, b"not a ciphertext")
+    with pytest.raises(ValueError):
+        gm.sm2_encrypt(key.public_key(), b"")
+
+
 # Interoperability with an implementation nobody here wrote: skipped on a workstation without
 # the OpenSSL 3 command line, never on CI.
 openssl = pytest.mark.skipif(
@@ -130,3 +150,32 @@ def test_we_verify_openssl_sm2_signatures(tmp_path):
     # OpenSSL's private key loads here too, and what it signs for us OpenSSL accepts.
     ours = gm.load_private_key((tmp_path / "key.pem").read_bytes())
     assert gm.sm2_verify(public, gm.sm2_sign(ours, message), message)
+
+
+@openssl
+def test_sm2_ciphertexts_cross_with_openssl(tmp_path):
+    key = gm.sm2_generate_key()
+    (tmp_path / "key.pem").write_bytes(gm.private_key_to_pem(key))
+    (tmp_path / "pub.pem").write_bytes(gm.public_key_to_pem(key.public_key()))
+    ours = "加密给 OpenSSL".encode()
+    (tmp_path / "ours").write_bytes(gm.sm2_encrypt(key.public_key(), ours))
+    opened = run_openssl(
+        "pkeyutl", "-decrypt", "-inkey", str(tmp_path / "key.pem"), "-in", str(tmp_path / "ours")
+    )
+    assert opened.returncode == 0 and opened.stdout == ours, opened.stderr
+
+    theirs = b"encrypted by openssl"
+    (tmp_path / "theirs").write_bytes(theirs)
+    sealed = run_openssl(
+        "pkeyutl",
+        "-encrypt",
+        "-pubin",
+        "-inkey",
+        str(tmp_path / "pub.pem"),
+        "-in",
+        str(tmp_path / "theirs"),
+        "-out",
+        str(tmp_path / "sealed"),
+    )
+    assert sealed.returncode == 0, sealed.stderr
+    assert gm.sm2_decrypt(key, (tmp_path / "sealed").read_bytes()) == theirs
