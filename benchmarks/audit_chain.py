@@ -5,13 +5,16 @@ without it (side by side, same process), and the speed of ``audit verify``.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/zhengyun_bench python benchmarks/...
 
 Each append runs in its own transaction, as a service's would, from one writer and from
-four threads at once (several web and worker processes appending together). The
+four threads at once (several web and worker processes appending together). A chained
+append is counted once the event is sealed into the chain: the sealer runs in a process of
+its own, as in a worker, and the clock stops when the last event is sealed. The
 verification trail is written in bulk (chained in Python, inserted in batches) and then
 verified from the database. On PostgreSQL the named database (its name must contain
 "bench") is created afresh and dropped at the end.
 """
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -39,6 +42,16 @@ def postgres_admin(url):
         autocommit=True,
     )
     return admin, name
+
+
+def run_sealer(stop):
+    """A worker's sealer, in a process of its own, until ``stop`` is set."""
+    from zhengyun.audit.sealer import Sealer
+
+    sealer = Sealer()
+    sealer.start()
+    stop.wait()
+    sealer.stop()
 
 
 def main():
@@ -76,6 +89,10 @@ def main():
             with transaction.atomic():
                 record(actor=None, action="bench.append", detail="x" * 40)
 
+        def until_sealed():
+            while AuditEvent.objects.filter(hash="").exists():
+                time.sleep(0.005)
+
         plain_seq = [10**12]  # far above the chain's numbers
 
         def plain_event(seq):
@@ -97,13 +114,15 @@ def main():
             with transaction.atomic():
                 plain_event(plain_seq[0]).save(force_insert=True)
 
-        def rate(operation):
+        def rate(operation, then=None):
             started = time.perf_counter()
             for _ in range(args.appends):
                 operation()
+            if then:
+                then()
             return args.appends / (time.perf_counter() - started)
 
-        def concurrent_rate(operation):
+        def concurrent_rate(operation, then=None):
             """Appends per second from WRITERS threads at once, as from several workers."""
 
             def writer():
@@ -119,6 +138,8 @@ def main():
                 thread.start()
             for thread in threads:
                 thread.join()
+            if then:
+                then()
             return (args.appends // WRITERS) * WRITERS / (time.perf_counter() - started)
 
         lock = threading.Lock()
@@ -130,12 +151,22 @@ def main():
             with transaction.atomic():
                 plain_event(seq).save(force_insert=True)
 
+        connection.close()  # the sealer's process opens its own
+        stop_sealing = multiprocessing.get_context("fork").Event()
+        sealing = multiprocessing.get_context("fork").Process(
+            target=run_sealer, args=(stop_sealing,)
+        )
+        sealing.start()
         rates = {"chained": [], "plain": [], "chained_concurrent": [], "plain_concurrent": []}
-        for _ in range(ROUNDS):  # interleaved, so both see the same machine
-            rates["plain"].append(rate(unchained))
-            rates["chained"].append(rate(chained))
-            rates["plain_concurrent"].append(concurrent_rate(unchained_threadsafe))
-            rates["chained_concurrent"].append(concurrent_rate(chained))
+        try:
+            for _ in range(ROUNDS):  # interleaved, so both see the same machine
+                rates["plain"].append(rate(unchained))
+                rates["chained"].append(rate(chained, then=until_sealed))
+                rates["plain_concurrent"].append(concurrent_rate(unchained_threadsafe))
+                rates["chained_concurrent"].append(concurrent_rate(chained, then=until_sealed))
+        finally:
+            stop_sealing.set()
+            sealing.join()
         median = {name: statistics.median(values) for name, values in rates.items()}
 
         # A long trail for verify: remove the benchmark's events, then chain N in bulk.

@@ -22,7 +22,7 @@ def _failed_detail(username):
 def audit_sign_in(sender, request, user, **kwargs):
     previous = (
         AuditEvent.objects.filter(actor=user, action="accounts.sign_in", result=AuditResult.SUCCESS)
-        .order_by("-seq")
+        .order_by("-id")
         .first()
     )
     factor = getattr(request, "zhengyun_second_factor", "")
@@ -40,7 +40,7 @@ def audit_sign_in(sender, request, user, **kwargs):
     failed = AuditEvent.objects.filter(
         action="accounts.sign_in",
         result=AuditResult.FAILED,
-        seq__gt=previous.seq,
+        id__gt=previous.id,
         detail=_failed_detail(user.get_username()),
     ).count()
     when = formats.date_format(timezone.localtime(previous.occurred_at), "DATETIME_FORMAT")

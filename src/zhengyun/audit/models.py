@@ -76,9 +76,10 @@ class AuditEvent(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     result = models.CharField(_("result"), max_length=8, choices=AuditResult.choices)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
-    seq = models.BigIntegerField(_("sequence"), unique=True, editable=False)
-    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
-    hash = models.CharField(_("hash"), max_length=64, editable=False)
+    # Empty until the sealer gives the event its place in the chain (``audit.sealer``).
+    seq = models.BigIntegerField(_("sequence"), unique=True, null=True, editable=False)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, default="", editable=False)
+    hash = models.CharField(_("hash"), max_length=64, default="", editable=False)
 
     objects = AuditEventQuerySet.as_manager()
     scoping = Scoping(region_codes=("actor_region_code",), department="actor_department")
@@ -87,7 +88,10 @@ class AuditEvent(models.Model):
         ordering = ["-id"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["id"], condition=models.Q(hash=""), name="audit_event_unsealed"),
+        ]
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhengyun.accounts.access import require, require_some
-from zhengyun.audit import chain, keys
-from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+from zhengyun.audit import chain, keys, rows, sealer
+from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH
 from zhengyun.audit.models import (
     AuditChainHead,
     AuditCheckpoint,
@@ -98,32 +98,8 @@ def record(
         result=result,
         detail=str(detail)[:500],
     )
-    return _append(event)
-
-
-def _append(event):
-    """Chain ``event`` after the current head and store both, under the head's row lock.
-
-    Inside a service's transaction no savepoint is needed: if the insert fails, the service
-    fails and everything rolls back together. The head is read and moved with two plain
-    statements: every state change in the platform passes through here.
-    """
-    connection = transaction.get_connection()
-    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(f"SELECT seq, hash FROM {table} WHERE id = 1{lock}")  # noqa: S608
-        head = cursor.fetchone()
-        if head is None:  # a database emptied by hand (or by a test) starts a new chain
-            AuditChainHead.objects.create(pk=1, seq=0, hash=GENESIS_HASH)
-            head = (0, GENESIS_HASH)
-        event.seq, event.prev_hash = head[0] + 1, head[1]
-        event.hash = event_hash({name: getattr(event, name) for name in CHAINED_FIELDS})
-        event.save(force_insert=True)
-        cursor.execute(
-            f"UPDATE {table} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
-            [event.seq, event.hash],
-        )
+    # Unsealed: the worker's sealer gives it its place in the chain (``audit.sealer``).
+    event.save(force_insert=True)
     return event
 
 
@@ -171,6 +147,7 @@ def sign_checkpoint(*, every=None, interval=None):
         every = settings.ZHENGYUN_AUDIT_CHECKPOINT_EVERY
     if interval is None:
         interval = datetime.timedelta(minutes=settings.ZHENGYUN_AUDIT_CHECKPOINT_MINUTES)
+    sealer.seal_all()
     head = AuditChainHead.objects.filter(pk=1).values_list("seq", "hash").first()
     last = AuditCheckpoint.objects.order_by("-seq").first()
     if head is None or head[0] == 0 or (last and last.seq >= head[0]):
@@ -200,6 +177,7 @@ def verify_trail(public_key=None, workers=1, parallel_from=PARALLEL_FROM):
     threads and must not fork); only if that finds anything wrong is it walked again in one
     pass, which names the first break exactly.
     """
+    sealer.seal_all()  # events recorded until now are verified too
     public_key = public_key or keys.signing_key().public_key()
     checkpoints, bad_signature = {}, None
     for cp in AuditCheckpoint.objects.order_by("seq"):
@@ -332,39 +310,21 @@ def _verify_stretch(start, end, start_hash, checkpoints, head_seq):
         connections.close_all()
 
 
-_ROW_FIELDS = ("id", "hash", *CHAINED_FIELDS)
-
-
 def _chain_rows(first=None, last=None, batch=5000):
-    """Every event's chained fields (from sequence ``first`` to ``last``, if given), in
-    sequence order, as the ORM would give them back.
-
-    Read with a plain cursor: building model values for each of millions of rows would cost
-    more than hashing them. Only the two columns the drivers return raw are converted.
-    """
+    """Every sealed event's chained fields (from sequence ``first`` to ``last``, if given),
+    in sequence order, as the ORM would give them back."""
     connection = transaction.get_connection()
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _row_columns())
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    loads = json.loads
+    where, params = "WHERE seq IS NOT NULL", []
+    if first is not None:
+        where, params = "WHERE seq >= %s", [first]
+    if last is not None:
+        where, params = "WHERE seq BETWEEN %s AND %s", [first, last]
+    as_row, loads = rows.as_row, json.loads
     with connection.chunked_cursor() as cursor:
-        where, params = "", []
-        if first is not None:
-            where, params = " WHERE seq >= %s", [first]
-        if last is not None:
-            where, params = " WHERE seq BETWEEN %s AND %s", [first, last]
-        cursor.execute(f"SELECT {columns} FROM {table}{where} ORDER BY seq", params)  # noqa: S608
+        cursor.execute(rows.select_sql(connection, f"{where} ORDER BY seq"), params)
         while chunk := cursor.fetchmany(batch):
             for values in chunk:
-                row = dict(zip(_ROW_FIELDS, values, strict=True))
-                row["changes"] = loads(row["changes"])
-                if row["occurred_at"].tzinfo is None:  # SQLite keeps UTC without a zone
-                    row["occurred_at"] = row["occurred_at"].replace(tzinfo=datetime.UTC)
-                yield row
-
-
-def _row_columns():
-    fields = {f.attname: f for f in AuditEvent._meta.concrete_fields}
-    return [fields[name] for name in _ROW_FIELDS]
+                yield as_row(values, loads)
 
 
 # Everything the hash covers, and the hash: anyone can re-verify an export on their own.
@@ -390,6 +350,8 @@ def export_events(events, *, actor, export_format):
     the trail is itself an audited act."""
     require_some(actor, "view", AuditEvent)
     summary = verification_summary(verify_trail())
+    # The export holds the events sealed by now: the verified chain, broken or not.
+    summary["sealed_through"] = AuditChainHead.objects.values_list("seq", flat=True).first() or 0
     record(
         actor=actor,
         action="audit.export_events",

@@ -38,7 +38,9 @@ def event_export(request, export_format):
     verification = call_service(
         export_events, selected, actor=request.user, export_format=export_format
     )
-    rows = selected.order_by("seq").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
+    # What was verified: the chain as sealed when the export began (not the export's own event).
+    verified = selected.filter(seq__lte=verification["sealed_through"]).order_by("seq")
+    rows = verified.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
     body = (
         export.csv_lines(rows) if export_format == "csv" else export.json_chunks(rows, verification)
     )

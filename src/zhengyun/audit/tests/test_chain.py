@@ -5,13 +5,14 @@ reordered (R-X4 accountability; GB/T 22239 安全审计)."""
 import threading
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from zhengyun.audit import triggers
+from zhengyun.audit import sealer, triggers
 from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from zhengyun.audit.models import AuditChainHead, AuditEvent
 from zhengyun.audit.services import record, verify_trail
+from zhengyun.testing.cli import run_as
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +23,7 @@ def raw(sql, *params):
 
 
 def events():
+    sealer.seal_all()
     return list(AuditEvent.objects.order_by("seq"))
 
 
@@ -35,6 +37,63 @@ def test_every_event_is_chained_to_the_one_before(world):
     assert (head.seq, head.hash) == (trail[-1].seq, trail[-1].hash)
     result = verify_trail()
     assert result.intact and result.checked == len(trail)
+
+
+def test_an_event_is_recorded_unsealed_and_sealed_in_order(world):
+    sealer.seal_all()
+    first = record(actor=None, action="test.first")
+    second = record(actor=None, action="test.second")
+    stored = AuditEvent.objects.get(pk=first.pk)
+    assert (stored.seq, stored.prev_hash, stored.hash) == (None, "", "")
+    assert sealer.seal_all() == 2
+    head = AuditChainHead.objects.get()
+    first, second = AuditEvent.objects.get(pk=first.pk), AuditEvent.objects.get(pk=second.pk)
+    assert second.seq == first.seq + 1 == head.seq and second.prev_hash == first.hash
+    values = {name: getattr(second, name) for name in CHAINED_FIELDS}
+    assert second.hash == event_hash(values) == head.hash
+    assert sealer.seal_all() == 0
+    assert verify_trail().intact
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # Sealing may give an unsealed event its place and nothing more...
+        "UPDATE audit_auditevent SET detail = 'x', seq = 999999, prev_hash = 'a', hash = 'b' "
+        "WHERE hash = ''",
+        "UPDATE audit_auditevent SET detail = 'rewritten' WHERE hash = ''",
+        "UPDATE audit_auditevent SET seq = 999999 WHERE hash = ''",
+        # ... and a sealed event cannot be sealed again.
+        "UPDATE audit_auditevent SET seq = seq + 999999, hash = 'b' WHERE hash <> ''",
+    ],
+)
+def test_only_sealing_may_touch_an_unsealed_event(world, statement):
+    sealer.seal_all()
+    record(actor=None, action="test.unsealed")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        raw(statement)
+    assert sealer.seal_all() == 1
+    assert verify_trail().intact
+
+
+def test_the_sealing_exception_names_every_other_column():
+    columns = {f.column for f in AuditEvent._meta.concrete_fields}
+    assert set(triggers.SEALED_AS_IS) == columns - set(triggers.SEAL_COLUMNS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_seals_in_the_background():
+    background = sealer.Sealer(poll_seconds=0.05)
+    background.start()
+    try:
+        event = record(actor=None, action="test.background")
+        for _ in range(100):
+            if AuditEvent.objects.get(pk=event.pk).hash:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        background.stop()
+    assert AuditEvent.objects.get(pk=event.pk).seq == AuditChainHead.objects.get().seq
 
 
 @pytest.mark.parametrize(
@@ -104,15 +163,14 @@ def test_verify_names_reordered_events(world):
     assert (found.seq, found.event_id) == (first.seq, second.pk)
 
 
-def test_the_verify_command_reports_and_fails(world, capsys):
-    call_command("audit", "verify")
-    assert "audit trail intact" in capsys.readouterr().out
+def test_the_verify_command_reports_and_fails(world):
+    assert "audit trail intact" in run_as(world.auditor, "audit", "verify")
     target = events()[1]
     _tamper(
         "UPDATE audit_auditevent SET result = 'success' , detail = 'x' WHERE id = %s", target.pk
     )
     with pytest.raises(CommandError) as failed:
-        call_command("audit", "verify")
+        run_as(world.auditor, "audit", "verify")
     assert failed.value.returncode == 1
     assert f"sequence {target.seq}" in str(failed.value) and "changed" in str(failed.value)
 
@@ -258,6 +316,7 @@ def test_a_long_trail_is_walked_in_parallel_stretches_with_the_same_findings():
 
     for i in range(41):
         record(actor=None, action=f"test.long.{i}")
+    sealer.seal_all()
     # Three processes walk 1–14, 15–28 and 29–41; their seams are checked.
     stretched = _verify_in_stretches(1, GENESIS_HASH, 41, {}, workers=3)
     assert stretched.intact and (stretched.checked, stretched.last_seq) == (41, 41)
@@ -278,6 +337,7 @@ def test_a_deleted_seam_or_a_rewritten_stretch_is_caught_in_parallel():
 
     for i in range(30):
         record(actor=None, action=f"test.seam.{i}")
+    sealer.seal_all()
     # Stretch two recomputed from its own first event on: valid inside, but the seam breaks.
     first = AuditEvent.objects.get(seq=16)
     _tamper("UPDATE audit_auditevent SET prev_hash = %s WHERE seq = 16", "f" * 64)

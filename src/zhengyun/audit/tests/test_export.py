@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from zhengyun.audit import triggers
+from zhengyun.audit import sealer, triggers
 from zhengyun.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,7 @@ def test_csv_export_carries_every_selected_event_and_the_chain_status(world, cli
 def test_json_export_reports_a_broken_chain(world, client):
     from django.db import connection
 
+    sealer.seal_all()
     first = AuditEvent.objects.order_by("seq").first()
     triggers.remove(connection)
     with connection.cursor() as cursor:

@@ -6,13 +6,14 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from zhengyun.audit import triggers
+from zhengyun.audit import sealer, triggers
 from zhengyun.audit.models import AuditEvent, AuditPurge
 from zhengyun.audit.services import purge_trail, record, sign_checkpoint, verify_trail
+from zhengyun.testing.cli import run_as
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,7 @@ def test_the_database_still_refuses_what_was_not_purged(world):
     ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             raw(statement)
+    sealer.seal_all()
     assert AuditEvent.objects.filter(seq__gt=purge.through_seq).exists()
 
 
@@ -82,7 +84,7 @@ def test_a_purge_without_a_signed_checkpoint_behind_it_is_reported(world):
 
 def test_the_command_refuses_a_recent_date_and_needs_one(world):
     with pytest.raises(CommandError, match="180"):
-        call_command("audit", "purge", "--before", timezone.now().date().isoformat())
+        run_as(world.auditor, "audit", "purge", "--before", timezone.now().date().isoformat())
     with pytest.raises(CommandError, match="--before"):
-        call_command("audit", "purge")
+        run_as(world.auditor, "audit", "purge")
     assert not AuditPurge.objects.exists()
