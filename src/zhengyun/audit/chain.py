@@ -44,11 +44,12 @@ _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 def canonical_form(values):
     """The bytes that are hashed: the chained fields as compact JSON with sorted keys (the
-    time in UTC to the microsecond, whatever zone the database hands it back in)."""
+    time in UTC to the microsecond, whatever zone the database hands it back in; a string
+    is taken as already written that way)."""
     document = dict(zip(CHAINED_FIELDS, _chained_values(values), strict=True))
-    document["occurred_at"] = (
-        document["occurred_at"].astimezone(datetime.UTC).isoformat(timespec="microseconds")
-    )
+    moment = document["occurred_at"]
+    if not isinstance(moment, str):  # PostgreSQL can hand the time over already written so
+        document["occurred_at"] = moment.astimezone(datetime.UTC).isoformat(timespec="microseconds")
     return _encoder.encode(document).encode()
 
 

@@ -2,6 +2,7 @@
 and ``zhengyun audit verify`` names the first event that was changed, deleted, inserted or
 reordered (R-X4 accountability; GB/T 22239 安全审计)."""
 
+import datetime
 import threading
 
 import pytest
@@ -53,6 +54,33 @@ def test_an_event_is_recorded_unsealed_and_sealed_in_order(world):
     assert second.hash == event_hash(values) == head.hash
     assert sealer.seal_all() == 0
     assert verify_trail().intact
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),  # on the second: no microseconds
+        datetime.datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(
+            2026, 3, 1, 8, 0, 0, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=8))
+        ),
+    ],
+)
+def test_the_sealed_hash_is_the_canonical_one_whatever_the_time(world, moment):
+    """The sealer reads the time as the database writes it; the hash must be the one
+    anybody computes from the event as exported."""
+    event = AuditEvent(
+        occurred_at=moment,
+        actor_label="system",
+        channel="cli",
+        request_id="r",
+        action="test.moment",
+        result="success",
+    )
+    event.save(force_insert=True)
+    sealer.seal_all()
+    event = AuditEvent.objects.get(pk=event.pk)
+    assert event.hash == event_hash({name: getattr(event, name) for name in CHAINED_FIELDS})
 
 
 @pytest.mark.parametrize(
