@@ -73,12 +73,16 @@ GRANTS = {
         "accounts.user": frozenset({"view", "add", "change"}),
         "accounts.roleassignment": frozenset({"view", "add", "delete"}),
         "accounts.delegation": VIEW,
+        # add: a new data key; change: re-wrap the data keys with a new master key.
+        "gmcrypto.datakey": frozenset({"view", "add", "change"}),
     },
     Role.AUDIT_ADMIN: {
         **_ORG_VIEW,
         "accounts.user": VIEW,
         "audit.auditevent": VIEW,
         "audit.auditalert": frozenset({"view", "change"}),  # change: acknowledge
+        "audit.auditcheckpoint": frozenset({"view", "add"}),  # add: sign the chain head now
+        "audit.auditpurge": frozenset({"view", "add"}),  # add: purge past retention
     },
     Role.SUPERVISOR: {
         **_ORG_VIEW,

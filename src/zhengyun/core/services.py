@@ -49,6 +49,16 @@ def ensure_may_add(model, *, actor):
     require_some(actor, "add", model)
 
 
+@service("core.ensure_may")
+def ensure_may(model, action, *, actor):
+    """Refuse (and audit) unless one of ``actor``'s roles allows ``action`` on some ``model``:
+    the gate of acts on the platform as a whole that have no service of their own, such as
+    verifying the audit trail from the command line."""
+    from zhengyun.accounts.access import require_some
+
+    require_some(actor, action, model)
+
+
 def full_clean(obj, exclude=None):
     """Validate a model instance completely (fields, uniqueness, ``clean``) before saving.
 

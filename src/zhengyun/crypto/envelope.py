@@ -119,9 +119,9 @@ def _unwrapped(data_key):
         return _data_keys[data_key.pk]
 
 
-def create_data_key():
+def create_data_key(actor=None):
     """A fresh data key for new values from now on; earlier ones stay readable. Audited,
-    whether asked for or made on first use."""
+    whether asked for (by ``actor``) or made on first use (by the platform)."""
     # Imported here: the audit trail's own module encrypts fields through this one.
     from zhengyun.audit.services import record
     from zhengyun.crypto.models import DataKey
@@ -134,7 +134,7 @@ def create_data_key():
             wrapped=current.wrap(key), master_key_id=current.key_id, active=True
         )
         record(
-            actor=None,
+            actor=actor,
             action="crypto.new_data_key",
             detail=f"data_key={row.pk} master_key={current.key_id}",
         )

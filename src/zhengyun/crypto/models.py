@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from zhengyun.core.restrict import RestrictedQuerySet, Scoping
+
 
 class DataKey(models.Model):
     """An SM4 data key, wrapped (SM4-GCM) by the master key named by ``master_key_id``.
@@ -12,6 +14,11 @@ class DataKey(models.Model):
     master_key_id = models.CharField(_("master key"), max_length=16)
     active = models.BooleanField(_("active"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    # The platform's keys belong to no region or department: only a role held over the whole
+    # platform reaches them (the security administrator's, ``roles.GRANTS``).
+    scoping = Scoping()
 
     class Meta:
         verbose_name = _("data key")

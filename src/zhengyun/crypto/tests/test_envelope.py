@@ -2,7 +2,6 @@
 rotation without re-encrypting anything (GB/T 39786; GB/T 22239 level 3 数据保密性; R-X3)."""
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
 from zhengyun.accounts import services
@@ -10,6 +9,7 @@ from zhengyun.accounts.models import User
 from zhengyun.audit.models import AuditEvent
 from zhengyun.crypto import envelope, gm
 from zhengyun.crypto.models import DataKey
+from zhengyun.testing.cli import run_as
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_the_data_key_is_stored_only_wrapped(world):
 
 def test_a_new_data_key_serves_new_values_and_old_ones_stay_readable(world):
     before = newcomer(world)
-    call_command("crypto", "new-data-key")
+    run_as(world.secadmin, "crypto", "new-data-key")
     after = newcomer(world, phone="13800000000", name="later")
     assert stored_phone(before).split(":")[1] != stored_phone(after).split(":")[1]
     envelope.forget_keys()
@@ -106,7 +106,7 @@ def test_rotating_the_master_key_rewraps_data_keys_and_changes_no_value(
     monkeypatch.setenv("ZHENGYUN_PREVIOUS_MASTER_KEY_FILES", str(old_master.path))
     envelope.forget_keys()
     assert User.objects.get(pk=person.pk).phone == MOBILE  # readable during the change
-    call_command("crypto", "rewrap")
+    run_as(world.secadmin, "crypto", "rewrap")
     new_master, _ = envelope.master_keys()
     assert set(DataKey.objects.values_list("master_key_id", flat=True)) == {new_master.key_id}
 

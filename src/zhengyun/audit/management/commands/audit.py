@@ -6,6 +6,10 @@ checkpoint whose SM2 signature fails. Exit status 0 when intact, 1 when not.
 the public half of the signing key, for auditors and for OpenSSL; ``zhengyun audit purge
 --before YYYY-MM-DD`` removes events past the retention period (ZHENGYUN_AUDIT_RETENTION_DAYS,
 at least 180) up to the last signed checkpoint before that date.
+
+Except ``public-key``, each is done by a person signed in with ``--as USERNAME`` whose roles
+allow it — an audit administrator's work (三员, ``accounts.cli``): verify needs ``view`` on
+audit events, checkpoint ``add`` on audit checkpoints, purge ``add`` on audit purges.
 """
 
 import datetime
@@ -14,15 +18,19 @@ import time
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.db import transaction
 from django.utils import timezone
 
+from zhengyun.accounts.cli import OperatorCommand
 from zhengyun.audit import keys
-from zhengyun.audit.services import purge_trail, sign_checkpoint, verify_trail
+from zhengyun.audit.models import AuditCheckpoint, AuditEvent, AuditPurge
+from zhengyun.audit.services import purge_trail, record, sign_checkpoint, verify_trail
+from zhengyun.core.services import ensure_may
 from zhengyun.crypto import gm
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Verify the audit trail, sign a checkpoint, print the signing key, or purge."
 
     def add_arguments(self, parser):
@@ -41,25 +49,43 @@ class Command(BaseCommand):
             default=os.cpu_count() or 1,
             help="processes that walk a long trail in stretches (default: one per processor)",
         )
+        self.add_operator_arguments(parser)
 
     def handle(self, *args, action, public_key, workers, before, **options):
-        if action == "purge":
-            self.purge(before)
-        elif action == "public-key":
+        if action == "public-key":  # public: anyone may check the signatures with it
             self.stdout.write(keys.public_key_pem().decode(), ending="")
+        elif action == "purge":
+            self.purge(before, options)
         elif action == "checkpoint":
-            checkpoint = sign_checkpoint(every=1)
-            self.stdout.write(
-                f"signed sequence {checkpoint.seq}" if checkpoint else "nothing new to sign"
-            )
+            self.checkpoint(options)
         else:
             key = gm.load_public_key(public_key.read_bytes()) if public_key else None
-            self.verify(key, max(1, workers))
+            person = self.operator(options)
+            ensure_may(AuditEvent, "view", actor=person)
+            self.verify(person, key, max(1, workers))
 
-    def purge(self, before):
+    def checkpoint(self, options):
+        person = self.operator(options)
+        ensure_may(AuditCheckpoint, "add", actor=person)
+        with transaction.atomic():
+            checkpoint = sign_checkpoint(every=1)
+            if checkpoint:
+                record(
+                    actor=person,
+                    action="audit.sign_checkpoint",
+                    obj=checkpoint,
+                    detail=f"seq={checkpoint.seq}",
+                )
+        self.stdout.write(
+            f"signed sequence {checkpoint.seq}" if checkpoint else "nothing new to sign"
+        )
+
+    def purge(self, before, options):
         if before is None:
             raise CommandError("purge needs --before YYYY-MM-DD")
         moment = timezone.make_aware(datetime.datetime.combine(before, datetime.time()))
+        person = self.operator(options)
+        ensure_may(AuditPurge, "add", actor=person)
         try:
             purge = purge_trail(moment)
         except ValidationError as exc:
@@ -72,10 +98,16 @@ class Command(BaseCommand):
                 f"proven by the signed checkpoint with hash {purge.through_hash}"
             )
 
-    def verify(self, public_key, workers):
+    def verify(self, person, public_key, workers):
         started = time.perf_counter()
         result = verify_trail(public_key, workers=workers)
         seconds = time.perf_counter() - started
+        record(
+            actor=person,
+            action="audit.verify_trail",
+            detail=f"chain={'intact' if result.intact else 'BROKEN'}; "
+            f"events={result.checked}; last_seq={result.last_seq}",
+        )
         problems = []
         if result.first_break:
             problems.append(str(result.first_break))

@@ -4,39 +4,33 @@
 ``rewrap``        after installing a new master key (the old one listed in
                   ZHENGYUN_PREVIOUS_MASTER_KEY_FILES), wrap every data key with the new one
 ``status``        the current master key and how many data keys each master key wraps
+
+Each is done by a person signed in with ``--as USERNAME`` whose roles allow it on data keys
+— the security administrator's work (三员, ``accounts.cli``): status needs ``view``,
+new-data-key ``add``, rewrap ``change``.
 """
 
-from collections import Counter
-
-from django.core.management.base import BaseCommand
-
-from zhengyun.audit.services import record
-from zhengyun.crypto import envelope
-from zhengyun.crypto.models import DataKey
+from zhengyun.accounts.cli import OperatorCommand
+from zhengyun.crypto import services
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Manage the keys that encrypt personal data."
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["new-data-key", "rewrap", "status"])
+        self.add_operator_arguments(parser)
 
     def handle(self, *args, action, **options):
+        person = self.operator(options)
         if action == "new-data-key":
-            key_id, _ = envelope.create_data_key()
+            key_id = services.new_data_key(actor=person)
             self.stdout.write(f"data key {key_id} is now used for new values")
         elif action == "rewrap":
-            moved = envelope.rewrap()
-            current, _ = envelope.master_keys()
-            record(
-                actor=None,
-                action="crypto.rewrap",
-                detail=f"master_key={current.key_id} moved={moved}",
-            )
-            self.stdout.write(f"{moved} data keys now wrapped by master key {current.key_id}")
+            master, moved = services.rewrap_data_keys(actor=person)
+            self.stdout.write(f"{moved} data keys now wrapped by master key {master}")
         else:
-            current, _ = envelope.master_keys()
-            self.stdout.write(f"current master key {current.key_id}")
-            counts = Counter(DataKey.objects.values_list("master_key_id", flat=True))
-            for master, count in sorted(counts.items()):
-                self.stdout.write(f"  {count} data keys wrapped by {master}")
+            master, counts = services.key_status(actor=person)
+            self.stdout.write(f"current master key {master}")
+            for wrapped_by, count in counts.items():
+                self.stdout.write(f"  {count} data keys wrapped by {wrapped_by}")
