@@ -39,6 +39,7 @@ screenshot: test-deps
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/gm_crypto.py
+	$(BIN)/python benchmarks/audit_chain.py
 	$(BIN)/python benchmarks/sign_in.py
 	$(BIN)/python benchmarks/oidc_tokens.py
 	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)

@@ -1,8 +1,8 @@
 """Second factors (GB/T 22239 level 3: 两种或两种以上组合的鉴别技术, R-X4).
 
 A time-based one-time password (TOTP, RFC 6238, via django-otp) from an authenticator app,
-enrolled with a QR code, one-time recovery codes for a lost phone, and SM2 keys that sign a
-challenge (``sm2_factor``). The three separated
+enrolled with a QR code, its secret stored encrypted; one-time recovery codes for a lost
+phone; and SM2 keys that sign a challenge (``sm2_factor``). The three separated
 administrators and the platform operator must have a second factor; for everyone else it is
 optional. Only an SM3 digest of each recovery code is stored.
 """
@@ -14,9 +14,8 @@ import unicodedata
 import segno
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from zhengyun.accounts.models import RecoveryCode, RoleAssignment, SM2Credential
+from zhengyun.accounts.models import AuthenticatorApp, RecoveryCode, RoleAssignment, SM2Credential
 from zhengyun.accounts.roles import SEPARATED_ADMINS, Role
 from zhengyun.crypto import gm
 
@@ -33,7 +32,7 @@ def mfa_required(user):
 
 
 def totp_enrolled(user):
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()
 
 
 def has_second_factor(user):
@@ -42,9 +41,9 @@ def has_second_factor(user):
 
 def pending_totp_device(user):
     """The unconfirmed authenticator being enrolled, created with a fresh secret if none."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    device = AuthenticatorApp.objects.filter(user=user, confirmed=False).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+        device = AuthenticatorApp.objects.create(user=user, name="authenticator", confirmed=False)
     return device
 
 
@@ -67,11 +66,11 @@ def normalise_code(code):
 @transaction.atomic
 def confirm_totp(user, code):
     """Confirm the authenticator being enrolled if ``code`` is its current one."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+    device = AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=False).first()
     code = normalise_code(code)
     if device is None or not (code.isdigit() and device.verify_token(code)):
         return False
-    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    AuthenticatorApp.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return True
@@ -85,7 +84,7 @@ def verify(user, code):
     """
     code = normalise_code(code)
     if code.isdigit() and len(code) == 6:
-        for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        for device in AuthenticatorApp.objects.filter(user=user, confirmed=True):
             if device.verify_token(code):
                 return "totp"
         return None
@@ -117,7 +116,7 @@ def recovery_codes_left(user):
 
 
 def remove_second_factor(user):
-    TOTPDevice.objects.filter(user=user).delete()
+    AuthenticatorApp.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
     SM2Credential.objects.filter(user=user).delete()
 

@@ -225,12 +225,13 @@ def _purge_is_proven(purge, checkpoints):
     )
 
 
-def purge_trail(before, now=None):
+def purge_trail(before, now=None, *, actor=None):
     """Remove the events older than ``before`` up to the last signed checkpoint before it
     (the platform's retention job or ``zhengyun audit purge``); returns the purge record,
     or None when there is nothing to remove. Refuses anything younger than the retention
     period. Nobody can clear the trail: only whole stretches past retention and closed by a
-    signed checkpoint go, and the purge itself is recorded and audited."""
+    signed checkpoint go, and the purge itself is recorded and audited (as ``actor``'s, or
+    the platform's own)."""
     now = now or timezone.now()
     days = settings.ZHENGYUN_AUDIT_RETENTION_DAYS
     if before > now - datetime.timedelta(days=days):
@@ -253,7 +254,7 @@ def purge_trail(before, now=None):
         )
         removed._raw_delete(removed.db)  # the triggers allow it below the recorded purge
         record(
-            actor=None,
+            actor=actor,
             action="audit.purge",
             obj=purge,
             detail=f"through_seq={purge.through_seq} events={purge.events} before={before}",

@@ -160,14 +160,24 @@ def rewrap():
 
 def encrypt(plaintext, context):
     """The stored form of ``plaintext`` (a str) for the column named by ``context``."""
-    key_id, key = _current_data_key()
-    sealed = gm.sm4_gcm_encrypt(key, plaintext.encode(), context.encode())
-    return f"{PREFIX}:{key_id}:{base64.b64encode(sealed).decode()}"
+    return encrypt_bytes(plaintext.encode(), context)
 
 
 def decrypt(stored, context):
     """The plaintext of a stored value; raises ``gm.DecryptionError`` if it was altered or
     belongs to another column."""
+    return decrypt_bytes(stored, context).decode()
+
+
+def encrypt_bytes(plaintext, context):
+    """As ``encrypt``, for bytes (a secret key: shorter stored than its hex would be)."""
+    key_id, key = _current_data_key()
+    sealed = gm.sm4_gcm_encrypt(key, plaintext, context.encode())
+    return f"{PREFIX}:{key_id}:{base64.b64encode(sealed).decode()}"
+
+
+def decrypt_bytes(stored, context):
+    """As ``decrypt``, for what ``encrypt_bytes`` stored."""
     from zhengyun.crypto.models import DataKey
 
     try:
@@ -184,7 +194,7 @@ def decrypt(stored, context):
         if row is None:
             raise KeyUnavailable(f"data key {key_id} does not exist")
         key = _unwrapped(row)
-    return gm.sm4_gcm_decrypt(key, sealed, context.encode()).decode()
+    return gm.sm4_gcm_decrypt(key, sealed, context.encode())
 
 
 def is_encrypted(value):

@@ -6,9 +6,9 @@ from unittest import mock
 
 from django.core.management import call_command
 from django_otp.oath import TOTP, hotp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from zhengyun.accounts import mfa, services
+from zhengyun.accounts.models import AuthenticatorApp
 from zhengyun.testing.world import PASSWORD
 
 
@@ -16,7 +16,7 @@ def next_code(user):
     """A code the person's authenticator app shows that has not been used yet (a used one is
     refused): the earliest step the platform still accepts, so several sign-ins may follow
     one another within a test."""
-    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    device = AuthenticatorApp.objects.get(user=user, confirmed=True)
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     now = totp.t()
     step = max(now - device.tolerance, device.last_t + 1)

@@ -4,13 +4,14 @@
 import time
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from zhengyun.accounts import mfa, services
-from zhengyun.accounts.models import RecoveryCode
+from zhengyun.accounts.models import AuthenticatorApp, RecoveryCode
 from zhengyun.audit.models import AuditEvent, AuditResult
+from zhengyun.crypto import envelope
 from zhengyun.testing.world import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def code_for(device, steps_ahead=0):
 def enrolled(user):
     device = mfa.pending_totp_device(user)
     assert services.enrol_totp(actor=user, code=code_for(device))
-    return TOTPDevice.objects.get(pk=device.pk)
+    return AuthenticatorApp.objects.get(pk=device.pk)
 
 
 def signed_in(client):
@@ -47,7 +48,7 @@ def test_the_operator_must_enrol_before_being_signed_in(world, client):
     assert client.get("/")["Location"].startswith("/sign-in/")  # nothing reachable yet
     page = client.get("/sign-in/enrol/", HTTP_ACCEPT_LANGUAGE="en")
     assert b"<svg" in page.content and b"Your roles require a second factor" in page.content
-    device = TOTPDevice.objects.get(user=world.operator, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=world.operator, confirmed=False)
     assert mfa.secret_text(device).encode() in page.content
 
     wrong = client.post("/sign-in/enrol/", {"code": "000000"}, HTTP_ACCEPT_LANGUAGE="en")
@@ -70,6 +71,18 @@ def test_the_operator_must_enrol_before_being_signed_in(world, client):
 @pytest.mark.parametrize("who", ["secadmin", "sysadmin", "auditor", "operator"])
 def test_every_separated_administrator_and_the_operator_needs_a_second_factor(world, who):
     assert mfa.mfa_required(getattr(world, who))
+
+
+def test_the_authenticator_secret_is_stored_only_encrypted(world):
+    device = enrolled(world.staff_a)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT key FROM otp_totp_totpdevice WHERE id = %s", [device.pk])
+        stored = cursor.fetchone()[0]
+    assert stored.startswith("zy1:") and device.bin_key.hex() not in stored
+    assert len(device.bin_key) == 20
+    # A secret copied into another column does not open: it is bound to this one.
+    with pytest.raises(Exception, match="not authentic"):
+        envelope.decrypt_bytes(stored, "accounts.user.phone")
 
 
 def test_others_sign_in_with_the_password_alone_until_they_add_a_factor(world, client):
@@ -155,7 +168,7 @@ def test_anyone_adds_an_authenticator_from_their_security_page(world, client):
     page = client.get("/accounts/me/security/", HTTP_ACCEPT_LANGUAGE="en")
     assert b"No second factor yet" in page.content
     client.get("/accounts/me/authenticator/")
-    device = TOTPDevice.objects.get(user=world.staff_a, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=world.staff_a, confirmed=False)
     response = client.post("/accounts/me/authenticator/", {"code": code_for(device)})
     assert response["Location"] == "/accounts/me/recovery-codes/"
     assert mfa.totp_enrolled(world.staff_a) and mfa.recovery_codes_left(world.staff_a) == 10

@@ -87,7 +87,7 @@ class Command(OperatorCommand):
         person = self.operator(options)
         ensure_may(AuditPurge, "add", actor=person)
         try:
-            purge = purge_trail(moment)
+            purge = purge_trail(moment, actor=person)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         if purge is None:
