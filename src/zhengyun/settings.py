@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "zhengyun.organizations",
     "zhengyun.accounts",
     "zhengyun.audit",
+    "zhengyun.infrastructure",
     "zhengyun.jobs",
     "zhengyun.console",
     "zhengyun.demo",
