@@ -12,8 +12,6 @@ from .filters import FILTERS
 
 REASON_POOLS = 20
 SAMPLE_POOLS = 10
-# A stored reason names its filter; the template is looked up here rather than repeated in
-# every record.
 REASONS = {f.name: f.reason for f in FILTERS}
 
 
@@ -21,9 +19,7 @@ def explain(record, translate=str):
     """One line per pool saying why it could not take the request, from a stored decision
     record (``Decision.as_dict()``); each template passes through ``translate`` (gettext)
     before it is filled in, so the reader gets it in their language."""
-    return [
-        f"{r['pool']}: {translate(REASONS[r['filter']]) % r['params']}" for r in record["reasons"]
-    ]
+    return [f"{r['pool']}: {translate(r['reason']) % r['params']}" for r in record["reasons"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +46,8 @@ class FilterOutcome:
 @dataclass(frozen=True, slots=True)
 class PoolReason:
     """Why no host of one pool could take the request: the filter that removed its last hosts
-    and the values for its reason template."""
+    and the values for its reason template (stored with the record, so that a record read
+    years later still says what it said)."""
 
     pool: str
     filter: str
@@ -62,7 +59,12 @@ class PoolReason:
         return REASONS[self.filter] % self.params
 
     def as_dict(self):
-        return {"pool": self.pool, "filter": self.filter, "params": self.params}
+        return {
+            "pool": self.pool,
+            "filter": self.filter,
+            "reason": REASONS[self.filter],
+            "params": self.params,
+        }
 
 
 @dataclass(eq=False, slots=True)

@@ -357,7 +357,7 @@ def test_a_decision_serialises_to_json_and_stays_small_with_10000_hosts():
     refused = scheduler.select(request(memory_mb=65 * GIB))
     for decision in (chosen, refused):
         text = json.dumps(decision.as_dict(), ensure_ascii=False)
-        assert len(text) < 8_000
+        assert len(text) < 10_000  # bounded whatever the number of hosts
         assert json.loads(text)["hosts_total"] == 10_000
     assert chosen.host is not None and chosen.host.free_memory_mb == 2 * GIB
     data = refused.as_dict()
