@@ -1,0 +1,250 @@
+"""The contract every compute driver keeps (R-I1, R-I3, R-I4), and how a driver is found.
+
+A driver speaks to one hypervisor connection, named by a URI, and knows nothing of pools,
+departments, quotas or capacity: the platform decides where a guest goes and keeps its own
+accounting (many hypervisors, libvirt's among them, never refuse an overcommitted host). What
+a driver promises is in the docstrings below, and one contract test holds every driver to it.
+
+Guests are named by the platform's instance UUID, and that name is what makes the lifecycle
+safe to retry (design rule 5): defining a name that exists returns the existing guest, and
+deleting a missing guest succeeds.
+
+Putting a host in maintenance is not a driver operation: the hypervisor has no such state.
+The platform stops placing on the host and drains it with ``live_migrate``.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib.metadata import entry_points
+
+ENTRY_POINT_GROUP = "zhengyun.compute_drivers"
+
+
+class DriverError(Exception):
+    """A hypervisor operation failed; the message is safe to show to the person who asked."""
+
+
+class GuestNotFound(DriverError):
+    """The hypervisor has no guest of that name."""
+
+
+class HostUnavailable(DriverError):
+    """The host is unknown to this connection, down, or does not answer."""
+
+
+class CapacityRefused(DriverError):
+    """The hypervisor itself refused the guest for want of room."""
+
+
+class Unsupported(DriverError):
+    """This connection cannot carry out the operation (for example a test hypervisor asked
+    to live-migrate)."""
+
+
+class GuestState(StrEnum):
+    """What the hypervisor says of a guest."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """A physical host as its hypervisor reports it, with its power model (idle and peak
+    watts, for the energy figures of R-I4)."""
+
+    name: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    idle_watts: float
+    peak_watts: float
+
+
+@dataclass(frozen=True)
+class GuestSpec:
+    """What to define. ``name`` is the instance's UUID as a string; ``image`` is a path or
+    reference the driver boots from, empty for a guest without a disk image."""
+
+    name: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class GuestInfo:
+    """A guest as the hypervisor sees it now: its configured size and where it lives.
+    ``host`` is empty and the sizes zero when the guest is missing."""
+
+    name: str
+    host: str
+    state: GuestState
+    vcpus: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class HostMetrics:
+    """One sample of a host. Figures the connection cannot supply are zero and named in
+    ``unavailable``, so a collector can tell "idle" from "unknown"."""
+
+    host: str
+    cpu_percent: float
+    memory_used_mb: int
+    memory_total_mb: int
+    running_guests: int
+    power_watts: float
+    unavailable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GuestMetrics:
+    """One sample of a guest. CPU is a percentage of the guest's own vCPUs; the byte figures
+    are counters since the guest last started, for a collector to turn into rates."""
+
+    name: str
+    cpu_percent: float
+    memory_used_mb: int
+    disk_read_bytes: int
+    disk_write_bytes: int
+    net_rx_bytes: int
+    net_tx_bytes: int
+    unavailable: tuple[str, ...] = ()
+
+
+def missing_guest(name):
+    """The GuestInfo of a guest the hypervisor does not have."""
+    return GuestInfo(name=name, host="", state=GuestState.MISSING, vcpus=0, memory_mb=0)
+
+
+def linear_power(idle_watts, peak_watts, cpu_fraction):
+    """Watts drawn at a CPU load between 0 and 1, by the linear model most power studies
+    start from (idle draw plus a share of the idle-to-peak range proportional to load)."""
+    return idle_watts + (peak_watts - idle_watts) * min(max(cpu_fraction, 0.0), 1.0)
+
+
+class ComputeDriver(ABC):
+    """A connection to one hypervisor, which may manage one host (libvirt) or many (the
+    simulator). Every method raises only ``DriverError`` and its subclasses."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+
+    @abstractmethod
+    def hosts(self) -> list[HostInfo]:
+        """Every host this connection manages.
+
+        :raises HostUnavailable: the hypervisor does not answer.
+        """
+
+    @abstractmethod
+    def define(self, host: str, spec: GuestSpec) -> GuestInfo:
+        """Create the guest on ``host``, stopped. Idempotent: when a guest named ``spec.name``
+        exists already (on any host) it is returned unchanged and nothing new is made.
+
+        :raises HostUnavailable: ``host`` is unknown to this connection or down.
+        :raises CapacityRefused: the hypervisor refused for want of room.
+        """
+
+    @abstractmethod
+    def start(self, name: str) -> GuestInfo:
+        """Power the guest on; a running guest is left running.
+
+        :raises GuestNotFound:
+        :raises HostUnavailable: its host is down.
+        """
+
+    @abstractmethod
+    def stop(self, name: str) -> GuestInfo:
+        """Power the guest off; a stopped guest is left stopped.
+
+        :raises GuestNotFound:
+        :raises HostUnavailable: its host is down.
+        """
+
+    @abstractmethod
+    def reboot(self, name: str) -> GuestInfo:
+        """Restart a running guest.
+
+        :raises GuestNotFound:
+        :raises DriverError: the guest is not running.
+        """
+
+    @abstractmethod
+    def delete(self, name: str) -> None:
+        """Stop the guest and remove it with the disks the driver made for it. Deleting a
+        missing guest is not an error.
+
+        :raises HostUnavailable: its host is down, so removal cannot be confirmed.
+        """
+
+    @abstractmethod
+    def resize(self, name: str, vcpus: int, memory_mb: int) -> GuestInfo:
+        """Change the guest's configured vCPUs and memory; a running guest gets the new size
+        now where the hypervisor can change it live, otherwise at its next start.
+
+        :raises GuestNotFound:
+        """
+
+    @abstractmethod
+    def live_migrate(self, name: str, target_host: str) -> GuestInfo:
+        """Move the guest to ``target_host`` (running guests without stopping them).
+
+        :raises GuestNotFound:
+        :raises HostUnavailable: the target is unknown or down.
+        :raises Unsupported: this connection cannot migrate.
+        """
+
+    @abstractmethod
+    def console_url(self, name: str) -> str:
+        """Where a console client reaches the running guest, as an RFC 7869 ``vnc://`` URL
+        whose ``ConnectionName`` is the guest's name.
+
+        :raises GuestNotFound:
+        :raises DriverError: the guest is not running.
+        :raises Unsupported: the hypervisor gives this guest no console address.
+        """
+
+    @abstractmethod
+    def guest(self, name: str) -> GuestInfo:
+        """The guest as it is now; state ``MISSING`` when the hypervisor has no such guest."""
+
+    @abstractmethod
+    def guests(self, host: str | None = None) -> list[GuestInfo]:
+        """Every guest on ``host``, or on every host that answers, so a reconciler can find
+        guests the platform does not know (orphans)."""
+
+    @abstractmethod
+    def host_metrics(self, host: str) -> HostMetrics:
+        """A sample of the host's load and power draw.
+
+        :raises HostUnavailable: the host is unknown or down.
+        """
+
+    @abstractmethod
+    def guest_metrics(self, name: str) -> GuestMetrics:
+        """A sample of the guest's load and I/O counters (zeros while it is stopped).
+
+        :raises GuestNotFound:
+        """
+
+
+def load_driver(kind: str, uri: str) -> ComputeDriver:
+    """The driver registered as ``kind`` in the ``zhengyun.compute_drivers`` entry point
+    group, connected to ``uri``.
+
+    :raises DriverError: no driver of that kind is installed, or the driver cannot serve
+        ``uri`` (a malformed URI, a library it needs missing).
+    """
+    found = entry_points(group=ENTRY_POINT_GROUP, name=kind)
+    if not found:
+        known = sorted(point.name for point in entry_points(group=ENTRY_POINT_GROUP))
+        raise DriverError(
+            f"No compute driver named {kind!r} is installed (installed: {', '.join(known)})."
+        )
+    driver_class = next(iter(found)).load()
+    return driver_class(uri)

@@ -1,0 +1,197 @@
+"""What only the simulated hypervisor does (R-I3, R-I4): its state shared through a file by
+separate processes, failures on demand, hosts going down, power that follows load, and
+simulated boot and migration times."""
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from zhengyun.infrastructure.drivers.base import (
+    DriverError,
+    GuestNotFound,
+    GuestSpec,
+    GuestState,
+    HostUnavailable,
+)
+from zhengyun.infrastructure.drivers.simulator import SimulatorDriver
+
+SMALL = "vcpus=8&memory_mb=16384&disk_gb=500&idle_watts=100&peak_watts=300"
+
+
+def spec(vcpus=2, memory_mb=4096):
+    return GuestSpec(name=str(uuid.uuid4()), vcpus=vcpus, memory_mb=memory_mb, disk_gb=20)
+
+
+@pytest.fixture
+def sim():
+    return SimulatorDriver(f"sim://memory?hosts=3&{SMALL}")
+
+
+def test_hosts_have_deterministic_names_and_the_sizes_asked_for(sim):
+    hosts = sim.hosts()
+    assert [host.name for host in hosts] == ["sim-0001", "sim-0002", "sim-0003"]
+    assert (hosts[0].vcpus, hosts[0].memory_mb, hosts[0].disk_gb) == (8, 16384, 500)
+    assert (hosts[0].idle_watts, hosts[0].peak_watts) == (100, 300)
+
+
+def test_a_state_file_is_shared_by_processes_and_survives_a_restart(tmp_path):
+    uri = f"sim://{tmp_path / 'hypervisor.sqlite'}?hosts=2&{SMALL}"
+    web = SimulatorDriver(uri)
+    guest = spec()
+    # The worker is another process: it defines and starts the guest the web process sees.
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys;"
+            "from zhengyun.infrastructure.drivers.simulator import SimulatorDriver;"
+            "from zhengyun.infrastructure.drivers.base import GuestSpec;"
+            "worker = SimulatorDriver(sys.argv[1]);"
+            "worker.define('sim-0002', GuestSpec(sys.argv[2], 2, 4096, 20));"
+            "worker.start(sys.argv[2])",
+            uri,
+            guest.name,
+        ],
+        check=True,
+    )
+    seen = web.guest(guest.name)
+    assert (seen.host, seen.state) == ("sim-0002", GuestState.RUNNING)
+    web.fail_next("stop")
+    restarted = SimulatorDriver(uri)
+    with pytest.raises(DriverError, match="Simulated failure of stop"):
+        restarted.stop(guest.name)  # the failure asked for through the other object
+    assert restarted.stop(guest.name).state == GuestState.STOPPED
+    assert web.guest(guest.name).state == GuestState.STOPPED
+
+
+def test_asking_for_more_hosts_adds_the_missing_ones(tmp_path):
+    path = tmp_path / "hypervisor.sqlite"
+    SimulatorDriver(f"sim://{path}?hosts=2")
+    assert len(SimulatorDriver(f"sim://{path}?hosts=5").hosts()) == 5
+
+
+def test_an_injected_failure_raises_then_the_driver_recovers(sim):
+    guest = spec()
+    sim.fail_next("define", times=2)
+    for _ in range(2):
+        with pytest.raises(DriverError, match="before acting"):
+            sim.define("sim-0001", guest)
+        assert sim.guest(guest.name).state == GuestState.MISSING
+    assert sim.define("sim-0001", guest).state == GuestState.STOPPED
+
+
+def test_a_failure_after_acting_leaves_the_change_for_a_retry_to_find(sim):
+    guest = spec()
+    sim.define("sim-0001", guest)
+    sim.fail_next("start", after=True)  # as when the call times out after the host acted
+    with pytest.raises(DriverError, match="after acting"):
+        sim.start(guest.name)
+    assert sim.guest(guest.name).state == GuestState.RUNNING
+    assert sim.start(guest.name).state == GuestState.RUNNING
+
+
+def test_a_failure_rate_fails_changes_and_not_reads():
+    flaky = SimulatorDriver("sim://memory?hosts=1&failure_rate=1")
+    guest = spec()
+    for _ in range(3):  # before or after acting, by chance: a retry is never told it worked
+        with pytest.raises(DriverError, match="Simulated failure of define"):
+            flaky.define("sim-0001", guest)
+    assert len(flaky.guests()) <= 1 and len(flaky.hosts()) == 1
+
+
+def test_failures_are_asked_for_by_operation_name(sim):
+    with pytest.raises(ValueError, match="not a driver operation"):
+        sim.fail_next("explode")
+
+
+def test_a_host_marked_down_refuses_work_until_it_is_back(sim):
+    running = spec()
+    sim.define("sim-0001", running)
+    sim.start(running.name)
+    sim.mark_host_down("sim-0001")
+    with pytest.raises(HostUnavailable, match="sim-0001 is down"):
+        sim.define("sim-0001", spec())
+    for operation in (sim.start, sim.delete, sim.guest_metrics):
+        with pytest.raises(HostUnavailable):
+            operation(running.name)
+    with pytest.raises(HostUnavailable):
+        sim.host_metrics("sim-0001")
+    with pytest.raises(HostUnavailable):
+        sim.live_migrate(running.name, "sim-0002")
+    assert sim.guest(running.name).state == GuestState.STOPPED  # it went down with the host
+    assert sim.guests() == []  # a host that does not answer lists nothing
+    sim.mark_host_up("sim-0001")
+    assert sim.guest(running.name).state == GuestState.STOPPED  # as after a power loss
+    assert sim.start(running.name).state == GuestState.RUNNING
+
+
+def test_power_follows_the_linear_model_of_cpu_load(sim):
+    assert sim.host_metrics("sim-0001").power_watts == 100  # idle
+    guests = [spec(vcpus=4), spec(vcpus=4)]
+    for guest in guests:
+        sim.define("sim-0001", guest)
+        sim.start(guest.name)
+        sim.set_load(guest.name, 0.5)
+    half = sim.host_metrics("sim-0001")
+    assert (half.cpu_percent, half.power_watts, half.running_guests) == (50, 200, 2)
+    sim.set_load(guests[0].name, 1.0)
+    assert sim.host_metrics("sim-0001").power_watts == 250
+    sim.set_load(guests[1].name, 1.0)
+    sim.define("sim-0001", extra := spec(vcpus=8))  # overcommitted: the simulator accepts
+    sim.start(extra.name)
+    sim.set_load(extra.name, 1.0)
+    assert sim.host_metrics("sim-0001").power_watts == 300  # peak is the ceiling
+    assert sim.guest_metrics(extra.name).cpu_percent == 100
+
+
+def test_boot_and_migration_take_simulated_time(sim):
+    small, large = spec(memory_mb=2048), spec(memory_mb=16384)
+    for guest in (small, large):
+        sim.define("sim-0001", guest)
+        sim.start(guest.name)
+        sim.set_load(guest.name, 0.2)
+        assert sim.durations(guest.name).boot_seconds >= 20
+    for guest in (small, large):
+        moved = sim.live_migrate(guest.name, "sim-0002")
+        assert (moved.host, moved.state) == ("sim-0002", GuestState.RUNNING)
+    assert (
+        0
+        < sim.durations(small.name).migration_seconds
+        < sim.durations(large.name).migration_seconds
+    )
+    assert sim.live_migrate(small.name, "sim-0002").host == "sim-0002"  # a retry is harmless
+    assert sim.console_url(small.name).startswith("vnc://sim-0002:59")
+    with pytest.raises(GuestNotFound):
+        sim.durations(str(uuid.uuid4()))
+
+
+def test_running_guests_on_a_host_get_their_own_console_ports(sim):
+    urls = set()
+    for _ in range(3):
+        guest = spec()
+        sim.define("sim-0003", guest)
+        sim.start(guest.name)
+        urls.add(sim.console_url(guest.name).split("?")[0])
+    assert urls == {"vnc://sim-0003:5900", "vnc://sim-0003:5901", "vnc://sim-0003:5902"}
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("simulator://memory", "Bad simulator URI"),
+        ("sim://elsewhere?hosts=1", "Bad simulator URI"),
+        ("sim://memory?hosts=1&cores=8", "Unknown simulator URI parameter 'cores'"),
+        ("sim://memory?hosts=many", "hosts='many' is not a number"),
+        ("sim://memory?vcpus=0", "at least one vCPU"),
+    ],
+)
+def test_a_bad_uri_gets_a_clear_error(uri, message):
+    with pytest.raises(DriverError, match=message):
+        SimulatorDriver(uri)
+
+
+def test_an_unwritable_state_file_is_a_host_unavailable(tmp_path):
+    with pytest.raises(HostUnavailable, match="cannot open its state file"):
+        SimulatorDriver(f"sim://{tmp_path}/missing-directory/state.sqlite")
