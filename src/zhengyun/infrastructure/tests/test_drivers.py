@@ -1,0 +1,212 @@
+"""One contract for every compute driver (R-I1, R-I3; design rule 4): the simulator in memory
+and libvirt on its test driver pass the same tests, as Keystone holds its backends to one
+driver-test class. Pure Python: no database."""
+
+import os
+import sys
+import uuid
+
+import pytest
+
+from zhengyun.infrastructure.drivers.base import (
+    ComputeDriver,
+    DriverError,
+    GuestNotFound,
+    GuestSpec,
+    GuestState,
+    HostUnavailable,
+    Unsupported,
+    load_driver,
+)
+from zhengyun.infrastructure.drivers.libvirt import INSTALL_HINT, libvirt_module
+from zhengyun.infrastructure.drivers.simulator import SimulatorDriver
+
+
+def _libvirt_missing():
+    try:
+        libvirt_module()
+    except DriverError:
+        return True
+    return False
+
+
+# The real driver may be skipped on a workstation without libvirt, never on CI.
+needs_libvirt = pytest.mark.skipif(
+    _libvirt_missing() and not os.environ.get("CI"),
+    reason=f"libvirt-python is not installed: {INSTALL_HINT}",
+)
+
+DRIVERS = {
+    "simulator": "sim://memory?hosts=3&vcpus=8&memory_mb=16384&disk_gb=500",
+    # libvirt's in-process fake hypervisor. It is shared by every connection in a process,
+    # so each test names its guests afresh and deletes them after.
+    "libvirt": "test:///default",
+}
+
+
+@pytest.fixture(params=[pytest.param("simulator"), pytest.param("libvirt", marks=needs_libvirt)])
+def driver(request):
+    return load_driver(request.param, DRIVERS[request.param])
+
+
+@pytest.fixture
+def new_name(driver):
+    made = []
+
+    def make():
+        made.append(str(uuid.uuid4()))
+        return made[-1]
+
+    yield make
+    for name in made:
+        driver.delete(name)
+
+
+@pytest.fixture
+def host(driver):
+    return driver.hosts()[0].name
+
+
+def spec(name, vcpus=1, memory_mb=512):
+    return GuestSpec(name=name, vcpus=vcpus, memory_mb=memory_mb, disk_gb=10)
+
+
+def test_hosts_report_their_size_and_power_model(driver):
+    hosts = driver.hosts()
+    assert hosts
+    for info in hosts:
+        assert info.name and info.vcpus > 0 and info.memory_mb > 0 and info.disk_gb >= 0
+        assert 0 < info.idle_watts <= info.peak_watts
+
+
+def test_a_defined_guest_is_stopped_with_its_size_on_its_host(driver, new_name, host):
+    name = new_name()
+    info = driver.define(host, spec(name, vcpus=2, memory_mb=1024))
+    assert (info.name, info.host, info.state) == (name, host, GuestState.STOPPED)
+    assert (info.vcpus, info.memory_mb) == (2, 1024)
+    assert driver.guest(name) == info
+
+
+def test_define_is_idempotent(driver, new_name, host):
+    name = new_name()
+    first = driver.define(host, spec(name))
+    # A retried job defines again, even with another size: the existing guest comes back.
+    again = driver.define(host, spec(name, vcpus=4, memory_mb=2048))
+    assert again == first
+    assert [guest.name for guest in driver.guests()].count(name) == 1
+
+
+def test_start_stop_and_reboot_change_state(driver, new_name, host):
+    name = new_name()
+    driver.define(host, spec(name))
+    assert driver.start(name).state == GuestState.RUNNING
+    assert driver.start(name).state == GuestState.RUNNING  # already running: no error
+    assert driver.reboot(name).state == GuestState.RUNNING
+    assert driver.stop(name).state == GuestState.STOPPED
+    assert driver.stop(name).state == GuestState.STOPPED  # already stopped: no error
+    assert driver.guest(name).state == GuestState.STOPPED
+    with pytest.raises(DriverError, match="not running"):
+        driver.reboot(name)
+
+
+def test_delete_is_idempotent_and_leaves_the_guest_missing(driver, new_name, host):
+    name = new_name()
+    driver.define(host, spec(name))
+    driver.start(name)
+    driver.delete(name)
+    driver.delete(name)
+    missing = driver.guest(name)
+    assert (missing.state, missing.host) == (GuestState.MISSING, "")
+    assert name not in {guest.name for guest in driver.guests()}
+
+
+def test_guests_lists_what_is_defined_with_its_host(driver, new_name, host):
+    names = {new_name(), new_name()}
+    for name in names:
+        driver.define(host, spec(name))
+    listed = {guest.name: guest.host for guest in driver.guests() if guest.name in names}
+    assert listed == dict.fromkeys(names, host)
+    assert names <= {guest.name for guest in driver.guests(host)}
+
+
+def test_resize_changes_the_configuration(driver, new_name, host):
+    name = new_name()
+    driver.define(host, spec(name, vcpus=1, memory_mb=512))
+    grown = driver.resize(name, 2, 1024)
+    assert (grown.vcpus, grown.memory_mb) == (2, 1024)
+    driver.start(name)
+    shrunk = driver.resize(name, 1, 768)
+    assert (shrunk.vcpus, shrunk.memory_mb) == (1, 768)
+    assert driver.guest(name).state == GuestState.RUNNING
+
+
+def test_console_url_names_the_running_guest(driver, new_name, host):
+    name = new_name()
+    driver.define(host, spec(name))
+    with pytest.raises(DriverError, match="not running"):
+        driver.console_url(name)
+    driver.start(name)
+    if driver.uri.startswith("test:"):
+        # libvirt's test driver never assigns a console port: the driver says so.
+        with pytest.raises(Unsupported, match="no console port"):
+            driver.console_url(name)
+        return
+    url = driver.console_url(name)
+    assert url.startswith("vnc://") and url.endswith(f"ConnectionName={name}")
+
+
+def test_operations_on_a_missing_guest_raise_guest_not_found(driver, new_name, host):
+    name = new_name()
+    for operation, arguments in (
+        ("start", ()),
+        ("stop", ()),
+        ("reboot", ()),
+        ("resize", (2, 1024)),
+        ("live_migrate", (host,)),
+        ("console_url", ()),
+        ("guest_metrics", ()),
+    ):
+        with pytest.raises(GuestNotFound) as raised:
+            getattr(driver, operation)(name, *arguments)
+        assert str(raised.value), operation
+
+
+def test_an_unknown_host_is_refused(driver, new_name):
+    with pytest.raises(HostUnavailable, match="no-such-host"):
+        driver.define("no-such-host", spec(new_name()))
+    with pytest.raises(HostUnavailable):
+        driver.host_metrics("no-such-host")
+
+
+def test_metrics_of_hosts_and_guests(driver, new_name, host):
+    name = new_name()
+    driver.define(host, spec(name, vcpus=2, memory_mb=1024))
+    assert driver.guest_metrics(name).cpu_percent == 0  # stopped
+    driver.start(name)
+    sample = driver.guest_metrics(name)
+    assert sample.name == name and 0 <= sample.cpu_percent <= 100
+    assert min(sample.disk_read_bytes, sample.net_tx_bytes, sample.memory_used_mb) >= 0
+    host_sample = driver.host_metrics(host)
+    assert host_sample.host == host and host_sample.running_guests >= 1
+    assert 0 <= host_sample.memory_used_mb <= host_sample.memory_total_mb
+    assert host_sample.power_watts >= 0
+
+
+def test_load_driver_finds_drivers_by_entry_point():
+    simulator = load_driver("simulator", "sim://memory?hosts=1")
+    assert isinstance(simulator, SimulatorDriver) and isinstance(simulator, ComputeDriver)
+
+
+def test_load_driver_names_an_unknown_kind_and_what_is_installed():
+    with pytest.raises(DriverError, match=r"'vmware'.*installed: libvirt, simulator"):
+        load_driver("vmware", "vpx://example")
+
+
+def test_loading_libvirt_without_libvirt_python_says_how_to_install(monkeypatch):
+    libvirt_module.cache_clear()
+    monkeypatch.setitem(sys.modules, "libvirt", None)  # as if it were not installed
+    try:
+        with pytest.raises(DriverError, match="apt-get install libvirt-dev pkg-config"):
+            load_driver("libvirt", "test:///default")
+    finally:
+        libvirt_module.cache_clear()
