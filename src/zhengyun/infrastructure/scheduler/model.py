@@ -112,14 +112,6 @@ class HostState:
         """No guest runs here: the host could be powered down."""
         return not (self.used_vcpus or self.used_memory_mb or self.used_disk_gb)
 
-    def watts(self):
-        """Draw by the linear power model: idle plus the allocated share of the CPU times the
-        span to peak; an empty host draws idle (whether it is powered down is not the
-        scheduler's call)."""
-        usable_vcpus = self.usable_vcpus
-        load = min(1.0, self.used_vcpus / usable_vcpus) if usable_vcpus > 0 else 0.0
-        return self.idle_watts + (self.peak_watts - self.idle_watts) * load
-
 
 @dataclass(frozen=True, slots=True)
 class PlacementRequest:

@@ -496,3 +496,12 @@ def test_the_index_chooses_what_filtering_and_weighing_every_host_would(used, wa
     examined = recorded["capacity"] + decision.outranked + len(decision.weights)
     assert examined == counts["capacity"] + passed
     assert recorded["capacity"] <= counts["capacity"]
+
+
+def test_group_hosts_the_scheduler_does_not_know_are_ignored():
+    scheduler = Scheduler([host("h1")])
+    gone = frozenset({"removed-host"})
+    for policy in ("affinity", "anti-affinity"):
+        wanted = request(group="g", group_policy=policy, group_hosts=gone)
+        decision = scheduler.select(wanted)
+        assert decision.host is None if policy == "affinity" else decision.host.name == "h1"
