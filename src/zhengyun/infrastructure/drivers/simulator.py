@@ -140,14 +140,17 @@ class SimulatorDriver(ComputeDriver):
         A failure "after" makes the change and then reports an error, as a call that timed
         out after the hypervisor acted does; retries must cope with both."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 failure = self._due_failure(operation)
                 result = None if failure == "before" else change(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):  # the state file locked too long, disk full
+                    raise HostUnavailable(f"The simulator's state is unavailable: {exc}") from None
                 raise
-            self._db.execute("COMMIT")
         if failure:
             raise DriverError(f"Simulated failure of {operation} ({failure} acting).")
         return result

@@ -195,3 +195,12 @@ def test_a_bad_uri_gets_a_clear_error(uri, message):
 def test_an_unwritable_state_file_is_a_host_unavailable(tmp_path):
     with pytest.raises(HostUnavailable, match="cannot open its state file"):
         SimulatorDriver(f"sim://{tmp_path}/missing-directory/state.sqlite")
+
+
+def test_a_state_file_gone_bad_under_the_driver_is_a_host_unavailable(tmp_path):
+    path = tmp_path / "state.sqlite"
+    sim = SimulatorDriver(f"sim://{path}?hosts=1")
+    for damaged in tmp_path.iterdir():  # the database, its write-ahead log and index
+        damaged.write_bytes(b"garbage!" * 512)
+    with pytest.raises(HostUnavailable, match="state is unavailable: file is not a database"):
+        sim.hosts()
