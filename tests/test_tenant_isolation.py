@@ -148,6 +148,65 @@ def _job_run(world):
     return finish_run(start_run("platform.task"))
 
 
+def _zone(world):
+    from zhengyun.infrastructure import services as infrastructure
+
+    return infrastructure.create_zone(
+        actor=world.operator, name="乙区机房", code="b-room", region=world.county_b
+    )
+
+
+def _pool(world):
+    from zhengyun.infrastructure import services as infrastructure
+
+    return infrastructure.create_pool(
+        actor=world.operator,
+        zone=_zone(world),
+        name="乙区池",
+        networks=["gov_extranet"],
+        protection_level=2,
+    )
+
+
+def _compute_provider(world):
+    from zhengyun.infrastructure import lifecycle
+    from zhengyun.infrastructure import services as infrastructure
+
+    lifecycle.driver_for.cache_clear()
+    return infrastructure.register_provider(
+        actor=world.operator,
+        pool=_pool(world),
+        name="sim-b",
+        driver="simulator",
+        uri="sim://memory?hosts=1&vcpus=8&memory_mb=16384&disk_gb=500",
+    )
+
+
+def _host(world):
+    return _compute_provider(world).hosts.get()
+
+
+def _quota(world):
+    from zhengyun.infrastructure.models import Quota
+
+    return Quota.objects.get_or_create(department=world.department_b)[0]
+
+
+def _instance(world):
+    from zhengyun.infrastructure import services as infrastructure
+
+    _compute_provider(world)
+    flavour = infrastructure.create_flavour(
+        actor=world.operator, name="s1", vcpus=1, memory_mb=1024, disk_gb=10
+    )
+    image = infrastructure.create_image(
+        actor=world.operator, name="openEuler", os_family="openeuler", version="22.03"
+    )
+    return infrastructure.create_instance(
+        actor=world.staff_b, department=world.department_b, name="b-1", flavour=flavour, image=image
+    )
+
+
 OWNED_BY_B = {
     "organizations.region": _region,
     "organizations.department": _department,
@@ -161,9 +220,15 @@ OWNED_BY_B = {
     "audit.auditevent": _event,
     "audit.auditalert": _alert,
     "jobs.jobrun": _job_run,
+    "infrastructure.zone": _zone,
+    "infrastructure.pool": _pool,
+    "infrastructure.computeprovider": _compute_provider,
+    "infrastructure.host": _host,
+    "infrastructure.quota": _quota,
+    "infrastructure.instance": _instance,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
-SHARED = {"organizations.verticalline"}
+SHARED = {"organizations.verticalline", "infrastructure.flavour", "infrastructure.image"}
 # Views without a model: each returns only the caller's own data.
 NOT_TENANT_DATA = {"MeView", "MyPermissionsView", "PasswordChangeView"}
 

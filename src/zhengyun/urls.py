@@ -13,11 +13,13 @@ api_v1 = [
     path("accounts/", include("zhengyun.accounts.api.urls")),
     path("audit/", include("zhengyun.audit.api.urls")),
     path("jobs/", include("zhengyun.jobs.api.urls")),
+    path("infrastructure/", include("zhengyun.infrastructure.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("zhengyun.console.urls")),
     path("organizations/", include("zhengyun.organizations.urls")),
+    path("infrastructure/", include("zhengyun.infrastructure.urls")),
     path("accounts/", include("zhengyun.accounts.urls")),
     path("audit/", include("zhengyun.audit.urls")),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -50,6 +50,21 @@ _ORG_VIEW = {
     "organizations.department": VIEW,
     "organizations.serviceprovider": VIEW,
 }
+# Pooling the region's hosts and the catalogue of sizes and images (R-I1, R-I3).
+_RUN_POOLS = {
+    "infrastructure.zone": CRUD,
+    "infrastructure.pool": CRUD,
+    "infrastructure.computeprovider": CRUD,
+    "infrastructure.host": frozenset({"view", "change"}),
+    "infrastructure.flavour": CRUD,
+    "infrastructure.image": CRUD,
+}
+# A department's own machines, within its quota (R-I3).
+_OWN_INSTANCES = {
+    "infrastructure.zone": VIEW,
+    "infrastructure.instance": CRUD,
+    "infrastructure.quota": VIEW,
+}
 
 GRANTS = {
     Role.PLATFORM_OPERATOR: {
@@ -60,6 +75,9 @@ GRANTS = {
         "accounts.user": VIEW,
         "accounts.roleassignment": VIEW,
         "jobs.jobrun": VIEW,
+        **_RUN_POOLS,
+        "infrastructure.instance": VIEW,
+        "infrastructure.quota": frozenset({"view", "change"}),
     },
     Role.SYSTEM_ADMIN: {
         **_ORG_VIEW,
@@ -67,6 +85,9 @@ GRANTS = {
         "organizations.department": frozenset({"view", "change"}),
         "accounts.user": VIEW,
         "jobs.jobrun": VIEW,
+        **_RUN_POOLS,
+        "infrastructure.instance": VIEW,
+        "infrastructure.quota": VIEW,
     },
     Role.SECURITY_ADMIN: {
         **_ORG_VIEW,
@@ -89,6 +110,8 @@ GRANTS = {
         "accounts.user": VIEW,
         "accounts.roleassignment": VIEW,
         "accounts.delegation": VIEW,
+        "infrastructure.instance": VIEW,
+        "infrastructure.quota": VIEW,
     },
     Role.DEPARTMENT_ADMIN: {
         **_ORG_VIEW,
@@ -97,14 +120,18 @@ GRANTS = {
         "accounts.roleassignment": frozenset({"view", "add", "delete"}),
         "accounts.delegation": VIEW,
         "accounts.oidcclient": frozenset({"view", "add", "delete"}),
+        **_OWN_INSTANCES,
     },
     Role.DEPARTMENT_LEADER: {
         **_ORG_VIEW,
         "accounts.user": VIEW,
         "accounts.roleassignment": VIEW,
         "accounts.delegation": VIEW,
+        "infrastructure.zone": VIEW,
+        "infrastructure.instance": VIEW,
+        "infrastructure.quota": VIEW,
     },
-    Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW},
+    Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW, **_OWN_INSTANCES},
 }
 
 

@@ -15,6 +15,10 @@ class ZhengyunError(Exception):
         self.message = message or self.default_message
         super().__init__(str(self.message))
 
+    def extra(self):
+        """Members the problem document carries besides the message (RFC 9457 extensions)."""
+        return None
+
 
 class PermissionDenied(ZhengyunError):
     """The actor may not perform this action on this object. Audited by the service wrapper."""
@@ -48,3 +52,6 @@ class Conflict(ZhengyunError):
     def __init__(self, message=None, *, dependents=()):
         super().__init__(message)
         self.dependents = list(dependents)
+
+    def extra(self):
+        return {"dependents": self.dependents}

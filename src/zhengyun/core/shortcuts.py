@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 
-from zhengyun.core.exceptions import PermissionDenied
+from zhengyun.core.exceptions import PermissionDenied, ZhengyunError
 
 
 def access_or_404(user, queryset, **lookup):
@@ -15,8 +15,9 @@ def access_or_404(user, queryset, **lookup):
 def call_service_for_form(form, fn, *args, **kwargs):
     """Run a services function on behalf of a form.
 
-    Validation errors land on the form's fields (or as form errors) and the function
-    returns None; a permission refusal becomes Django's 403.
+    Validation errors land on the form's fields (or as form errors), other refusals such
+    as a conflict as form errors, and the function returns None; a permission refusal
+    becomes Django's 403.
     """
     try:
         return fn(*args, **kwargs)
@@ -29,6 +30,9 @@ def call_service_for_form(form, fn, *args, **kwargs):
         return None
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(str(exc.message)) from exc
+    except ZhengyunError as exc:  # a conflict with the current state, such as a full quota
+        form.add_error(None, exc.message)
+        return None
 
 
 def call_service(fn, *args, **kwargs):

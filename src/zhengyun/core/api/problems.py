@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from zhengyun.core import context
-from zhengyun.core.exceptions import Conflict, ZhengyunError
+from zhengyun.core.exceptions import ZhengyunError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://zhengyun.invalid/problems/"
@@ -87,9 +87,12 @@ def problem_exception_handler(exc, ctx):
     if isinstance(exc, DjangoValidationError):
         exc = drf.ValidationError(_django_validation_detail(exc))
     elif isinstance(exc, ZhengyunError):
-        extra = {"dependents": exc.dependents} if isinstance(exc, Conflict) else None
         body = problem(
-            exc.status, _TITLES.get(exc.status, _TITLES[400])(), exc.message, exc.code, extra=extra
+            exc.status,
+            _TITLES.get(exc.status, _TITLES[400])(),
+            exc.message,
+            exc.code,
+            extra=exc.extra(),
         )
         return _respond(body, exc.status)
     elif isinstance(exc, Http404):

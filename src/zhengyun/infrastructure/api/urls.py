@@ -1,0 +1,13 @@
+from zhengyun.core.api.routers import ModelRouter
+from zhengyun.infrastructure.api import views
+
+router = ModelRouter()
+router.register("zones", views.ZoneViewSet)
+router.register("pools", views.PoolViewSet)
+router.register("providers", views.ComputeProviderViewSet)
+router.register("hosts", views.HostViewSet)
+router.register("flavours", views.FlavourViewSet)
+router.register("images", views.ImageViewSet)
+router.register("quotas", views.QuotaViewSet)
+router.register("instances", views.InstanceViewSet)
+urlpatterns = router.urls

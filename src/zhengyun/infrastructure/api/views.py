@@ -1,0 +1,85 @@
+"""API views of the infrastructure domain: reads restricted, writes through services."""
+
+from rest_framework import mixins
+
+from zhengyun.core.api.viewsets import GuardedCreateMixin, RestrictedReadOnlyViewSet
+from zhengyun.infrastructure import services
+from zhengyun.infrastructure.api import serializers
+from zhengyun.infrastructure.models import (
+    ComputeProvider,
+    Flavour,
+    Host,
+    Image,
+    Instance,
+    Pool,
+    Quota,
+    Zone,
+)
+
+
+class ZoneViewSet(RestrictedReadOnlyViewSet):
+    model = Zone
+    serializer_class = serializers.ZoneSerializer
+    ordering_fields = ["name", "code"]
+
+
+class PoolViewSet(RestrictedReadOnlyViewSet):
+    model = Pool
+    serializer_class = serializers.PoolSerializer
+    ordering_fields = ["name"]
+
+
+class ComputeProviderViewSet(RestrictedReadOnlyViewSet):
+    model = ComputeProvider
+    serializer_class = serializers.ComputeProviderSerializer
+    ordering_fields = ["name"]
+
+
+class HostViewSet(RestrictedReadOnlyViewSet):
+    model = Host
+    serializer_class = serializers.HostSerializer
+    ordering_fields = ["name", "used_vcpus", "used_memory_mb"]
+
+
+class FlavourViewSet(RestrictedReadOnlyViewSet):
+    model = Flavour
+    serializer_class = serializers.FlavourSerializer
+    ordering_fields = ["vcpus", "memory_mb", "name"]
+
+
+class ImageViewSet(RestrictedReadOnlyViewSet):
+    model = Image
+    serializer_class = serializers.ImageSerializer
+    ordering_fields = ["name", "os_family"]
+
+
+class QuotaViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
+    """Departments' quotas; an operator changes the limits (never below what is in use)."""
+
+    model = Quota
+    select_related = ("department",)
+    serializer_class = serializers.QuotaSerializer
+    ordering_fields = ["department__name"]
+
+    def perform_update(self, serializer):
+        serializer.instance = services.set_quota(
+            serializer.instance, actor=self.request.user, changes=serializer.validated_data
+        )
+
+
+class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):
+    """A department's virtual machines: ordered within quota, placed by the scheduler (the
+    decision comes back in ``placement``), built and deleted by the worker (``status``)."""
+
+    model = Instance
+    select_related = ("host", "department")
+    serializer_class = serializers.InstanceSerializer
+    ordering_fields = ["name", "created_at", "status"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_instance(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.delete_instance(instance, actor=self.request.user)

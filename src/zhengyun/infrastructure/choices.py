@@ -1,0 +1,48 @@
+"""Enumerations of the infrastructure domain."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class NetworkReach(models.TextChoices):
+    """The networks a pool's hosts reach (R-I2): a system is placed only where its users are."""
+
+    GOV_INTERNAL = "gov_internal", _("Government intranet (政务内网)")
+    GOV_EXTRANET = "gov_extranet", _("Government extranet (政务外网)")
+    INTERNET = "internet", _("Internet")
+
+
+class PlacementPolicy(models.TextChoices):
+    """How a pool chooses among hosts that fit (R-I4)."""
+
+    PACK = "pack", _("Pack (consolidate, save energy)")
+    SPREAD = "spread", _("Spread (high availability)")
+
+
+class ProtectionLevel(models.IntegerChoices):
+    """Graded-protection levels of GB/T 22239 (等保)."""
+
+    LEVEL_1 = 1, _("Level 1")
+    LEVEL_2 = 2, _("Level 2")
+    LEVEL_3 = 3, _("Level 3")
+    LEVEL_4 = 4, _("Level 4")
+
+
+class InstanceStatus(models.TextChoices):
+    """Where an instance is in its life; every state is visible to its department."""
+
+    BUILDING = "building", _("Building")
+    ACTIVE = "active", _("Running")
+    STOPPED = "stopped", _("Stopped")
+    DELETING = "deleting", _("Deleting")
+    DELETED = "deleted", _("Deleted")
+    ERROR = "error", _("Error")
+
+
+class OsFamily(models.TextChoices):
+    """Operating systems of the platform's catalogue (domestic ones first)."""
+
+    OPENEULER = "openeuler", "openEuler"
+    KYLIN = "kylin", _("Kylin (银河麒麟)")
+    UOS = "uos", _("UnionTech OS (统信 UOS)")
+    OTHER_LINUX = "linux", _("Other Linux")

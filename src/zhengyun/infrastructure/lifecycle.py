@@ -1,0 +1,116 @@
+"""The hypervisor side of an instance's life, run by the worker as durable jobs (design
+rule 5).
+
+Each step is idempotent and starts by reading the instance's state: a worker killed at any
+line and the step run again (by the queue's retry or the minute's reconciler) ends where
+an uninterrupted run would have — no guest left on a hypervisor without its instance, no
+claim or quota kept for a deleted one, no instance without a visible state. Defining a
+guest is idempotent in every driver (keyed by the instance's UUID), and deleting a missing
+guest is not an error.
+"""
+
+import logging
+from functools import lru_cache
+
+from django.db import transaction
+
+from zhengyun.audit.services import record
+from zhengyun.infrastructure import placement, quotas
+from zhengyun.infrastructure.choices import InstanceStatus
+from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec, load_driver
+from zhengyun.infrastructure.models import Instance
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=64)
+def driver_for(kind, uri):
+    """One driver object per connection in this process."""
+    return load_driver(kind, uri)
+
+
+def _driver(instance):
+    provider = instance.host.provider
+    return driver_for(provider.driver, provider.uri)
+
+
+def _spec(instance):
+    return GuestSpec(
+        name=str(instance.uuid),
+        vcpus=instance.vcpus,
+        memory_mb=instance.memory_mb,
+        disk_gb=instance.disk_gb,
+        image=instance.image.reference,
+    )
+
+
+def _locked(instance_id):
+    return (
+        Instance.objects.select_for_update(of=("self",))
+        .select_related("host__provider", "image")
+        .filter(pk=instance_id)
+        .first()
+    )
+
+
+def build(instance_id):
+    """Define and start the guest of a building instance; its status says how it ended.
+
+    The instance's row stays locked meanwhile, so a deletion ordered now waits for the
+    build and then removes what it made, rather than racing it into an orphan.
+    """
+    with transaction.atomic():
+        instance = _locked(instance_id)
+        if instance is None or instance.status != InstanceStatus.BUILDING:
+            return instance.status if instance else "missing"
+        try:
+            driver = _driver(instance)
+            driver.define(instance.host.name, _spec(instance))
+            driver.start(str(instance.uuid))
+        except DriverError as exc:
+            logger.warning("building %s failed: %s", instance.uuid, exc)
+            _set_status(instance, InstanceStatus.ERROR, str(exc))
+        else:
+            _set_status(instance, InstanceStatus.ACTIVE, "")
+        return instance.status
+
+
+def destroy(instance_id):
+    """Delete the guest of a deleting instance, then give back its host claim and quota."""
+    with transaction.atomic():
+        instance = _locked(instance_id)
+        if instance is None or instance.status != InstanceStatus.DELETING:
+            return instance.status if instance else "missing"
+        if instance.host is not None:
+            try:
+                _driver(instance).delete(str(instance.uuid))
+            except DriverError as exc:  # left deleting: the reconciler tries again
+                logger.warning("deleting %s failed: %s", instance.uuid, exc)
+                instance.status_detail = str(exc)[:300]
+                instance.save(update_fields=["status_detail"])
+                return instance.status
+            placement.release(instance.host, instance)
+        quotas.give_back(instance.department, instance)
+        _set_status(instance, InstanceStatus.DELETED, "")
+        return instance.status
+
+
+def _set_status(instance, status, detail):
+    instance.status, instance.status_detail = status, detail[:300]
+    instance.save(update_fields=["status", "status_detail"])
+    record(
+        actor=None,
+        action="infrastructure.instance_status",
+        obj=instance,
+        changes={"status": [None, status]},
+        detail=detail[:500],
+    )
+
+
+def unfinished():
+    """Ids of instances a job still has to move on: building or deleting."""
+    return list(
+        Instance.objects.filter(
+            status__in=[InstanceStatus.BUILDING, InstanceStatus.DELETING]
+        ).values_list("pk", "status")
+    )

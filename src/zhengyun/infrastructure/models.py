@@ -1,0 +1,297 @@
+"""Zones, pools and hosts the region's servers are pooled into; the flavours and images
+departments choose from; their instances and quotas (R-I1–R-I4)."""
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.core.restrict import RestrictedManager, Scoping
+from zhengyun.infrastructure.choices import (
+    InstanceStatus,
+    NetworkReach,
+    OsFamily,
+    PlacementPolicy,
+    ProtectionLevel,
+)
+
+
+def validate_networks(value):
+    """A list of distinct network reaches."""
+    known = set(NetworkReach.values)
+    if not isinstance(value, list) or len(set(value)) != len(value) or not set(value) <= known:
+        raise ValidationError(
+            _("Choose networks among: %(known)s.") % {"known": ", ".join(NetworkReach.values)}
+        )
+
+
+class Zone(models.Model):
+    """A site of the region — a machine room — whose pools share power and network."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    region = models.ForeignKey(
+        "organizations.Region", verbose_name=_("region"), on_delete=models.PROTECT
+    )
+
+    objects = RestrictedManager()
+    # Departments see the zones of their own region and of the regions above it.
+    scoping = Scoping(region_codes=("region__code",), region_above_department="region__code")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("zone")
+        verbose_name_plural = _("zones")
+
+    def __str__(self):
+        return self.name
+
+
+class Pool(models.Model):
+    """Hosts placed alike: one overcommit, one policy, the networks they reach and the
+    highest graded-protection level they are certified for (R-I2, R-I3)."""
+
+    zone = models.ForeignKey(
+        Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="pools"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    cpu_ratio = models.FloatField(
+        _("vCPU overcommit"), default=4.0, validators=[MinValueValidator(1.0)]
+    )
+    ram_ratio = models.FloatField(
+        _("memory overcommit"), default=1.0, validators=[MinValueValidator(1.0)]
+    )
+    reserved_vcpus = models.PositiveIntegerField(_("reserved vCPUs per host"), default=0)
+    reserved_memory_mb = models.PositiveIntegerField(_("reserved memory per host (MB)"), default=0)
+    networks = models.JSONField(_("networks reached"), default=list, validators=[validate_networks])
+    protection_level = models.PositiveSmallIntegerField(
+        _("certified up to"), choices=ProtectionLevel.choices, default=ProtectionLevel.LEVEL_2
+    )
+    dedicated_to = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("dedicated to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("Only this department's instances are placed here."),
+    )
+    policy = models.CharField(
+        _("placement policy"),
+        max_length=8,
+        choices=PlacementPolicy.choices,
+        default=PlacementPolicy.PACK,
+    )
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("zone__region__code",))
+
+    class Meta:
+        ordering = ["zone__name", "name"]
+        verbose_name = _("pool")
+        verbose_name_plural = _("pools")
+        constraints = [models.UniqueConstraint(fields=["zone", "name"], name="pool_name_per_zone")]
+
+    def __str__(self):
+        return f"{self.zone} / {self.name}"
+
+
+class ComputeProvider(models.Model):
+    """A hypervisor connection (a driver and its URI) whose hosts serve one pool."""
+
+    pool = models.ForeignKey(
+        Pool, verbose_name=_("pool"), on_delete=models.PROTECT, related_name="providers"
+    )
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    driver = models.CharField(_("driver"), max_length=40)
+    uri = models.CharField(_("connection URI"), max_length=300)
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("pool__zone__region__code",))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("compute provider")
+        verbose_name_plural = _("compute providers")
+
+    def __str__(self):
+        return self.name
+
+
+class Host(models.Model):
+    """A physical server as the scheduler accounts for it: capacity, what is claimed on it,
+    and its power model (idle and peak watts)."""
+
+    provider = models.ForeignKey(
+        ComputeProvider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="hosts"
+    )
+    pool = models.ForeignKey(
+        Pool, verbose_name=_("pool"), on_delete=models.PROTECT, related_name="hosts"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    vcpus = models.PositiveIntegerField(_("physical CPUs"))
+    memory_mb = models.PositiveIntegerField(_("memory (MB)"))
+    disk_gb = models.PositiveIntegerField(_("disk (GB)"))
+    idle_watts = models.FloatField(_("idle power (W)"), default=0)
+    peak_watts = models.FloatField(_("peak power (W)"), default=0)
+    used_vcpus = models.PositiveIntegerField(_("vCPUs claimed"), default=0)
+    used_memory_mb = models.PositiveIntegerField(_("memory claimed (MB)"), default=0)
+    used_disk_gb = models.PositiveIntegerField(_("disk claimed (GB)"), default=0)
+    in_maintenance = models.BooleanField(_("in maintenance"), default=False)
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("pool__zone__region__code",))
+
+    class Meta:
+        ordering = ["pool", "name"]
+        verbose_name = _("host")
+        verbose_name_plural = _("hosts")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "name"], name="host_name_per_provider")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Flavour(models.Model):
+    """A size of instance departments may order."""
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    vcpus = models.PositiveIntegerField(_("vCPUs"), validators=[MinValueValidator(1)])
+    memory_mb = models.PositiveIntegerField(_("memory (MB)"), validators=[MinValueValidator(128)])
+    disk_gb = models.PositiveIntegerField(_("disk (GB)"), validators=[MinValueValidator(1)])
+
+    objects = RestrictedManager()
+    scoping = Scoping(shared=True)
+
+    class Meta:
+        ordering = ["vcpus", "memory_mb", "name"]
+        verbose_name = _("flavour")
+        verbose_name_plural = _("flavours")
+
+    def __str__(self):
+        return self.name
+
+
+class Image(models.Model):
+    """An operating system image of the platform's catalogue."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    os_family = models.CharField(_("operating system"), max_length=12, choices=OsFamily.choices)
+    version = models.CharField(_("version"), max_length=40)
+    reference = models.CharField(
+        _("reference"), max_length=300, blank=True, help_text=_("Path or URL the driver boots.")
+    )
+    min_disk_gb = models.PositiveIntegerField(_("minimum disk (GB)"), default=1)
+
+    objects = RestrictedManager()
+    scoping = Scoping(shared=True)
+
+    class Meta:
+        ordering = ["os_family", "name"]
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+
+    def __str__(self):
+        return self.name
+
+
+class Quota(models.Model):
+    """What a department may hold at once, and what it holds now (R-I3).
+
+    The figures in use are moved under this row's lock by the services, so concurrent
+    orders against the last free slot cannot both succeed.
+    """
+
+    department = models.OneToOneField(
+        "organizations.Department",
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        related_name="quota",
+    )
+    max_instances = models.PositiveIntegerField(_("instances"), default=10)
+    max_vcpus = models.PositiveIntegerField(_("vCPUs"), default=20)
+    max_memory_mb = models.PositiveIntegerField(_("memory (MB)"), default=40960)
+    max_disk_gb = models.PositiveIntegerField(_("disk (GB)"), default=1000)
+    used_instances = models.PositiveIntegerField(_("instances in use"), default=0)
+    used_vcpus = models.PositiveIntegerField(_("vCPUs in use"), default=0)
+    used_memory_mb = models.PositiveIntegerField(_("memory in use (MB)"), default=0)
+    used_disk_gb = models.PositiveIntegerField(_("disk in use (GB)"), default=0)
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("department__region__code",), department="department")
+
+    class Meta:
+        ordering = ["department__name"]
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+
+    def __str__(self):
+        return f"{self.department}"
+
+
+class Instance(models.Model):
+    """A virtual machine a department ordered: its size, where the scheduler placed it and
+    why, and where it is in its life."""
+
+    uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=63)
+    department = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="instances",
+    )
+    flavour = models.ForeignKey(Flavour, verbose_name=_("flavour"), on_delete=models.PROTECT)
+    image = models.ForeignKey(Image, verbose_name=_("image"), on_delete=models.PROTECT)
+    # The size ordered, kept apart from the flavour so quota and host claims are released
+    # exactly as they were taken even if the flavour is changed later.
+    vcpus = models.PositiveIntegerField(_("vCPUs"))
+    memory_mb = models.PositiveIntegerField(_("memory (MB)"))
+    disk_gb = models.PositiveIntegerField(_("disk (GB)"))
+    zone = models.ForeignKey(
+        Zone, verbose_name=_("zone"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    networks = models.JSONField(
+        _("networks needed"), default=list, blank=True, validators=[validate_networks]
+    )
+    protection_level = models.PositiveSmallIntegerField(
+        _("graded-protection level"),
+        choices=ProtectionLevel.choices,
+        default=ProtectionLevel.LEVEL_2,
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+    )
+    host = models.ForeignKey(
+        Host,
+        verbose_name=_("host"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="instances",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=InstanceStatus.choices, default=InstanceStatus.BUILDING
+    )
+    status_detail = models.CharField(_("status detail"), max_length=300, blank=True)
+    placement = models.JSONField(_("placement decision"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("department__region__code",), department="department")
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("instance")
+        verbose_name_plural = _("instances")
+
+    def __str__(self):
+        return self.name

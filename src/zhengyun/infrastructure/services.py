@@ -1,0 +1,220 @@
+"""Business operations of the infrastructure domain (R-I1–R-I4): pooling hosts, and the
+instances departments order within quota.
+
+Each takes the acting user as ``actor``, checks permission through the restriction helper,
+runs in one transaction and writes its audit event (design rules 1–3). Work on a
+hypervisor happens after the commit, in the worker (``lifecycle``).
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from zhengyun.accounts.access import require, require_some
+from zhengyun.audit.services import diff, record, snapshot
+from zhengyun.core import crud
+from zhengyun.core.exceptions import Conflict
+from zhengyun.core.services import full_clean, service
+from zhengyun.infrastructure import placement, quotas
+from zhengyun.infrastructure.choices import InstanceStatus
+from zhengyun.infrastructure.drivers.base import DriverError
+from zhengyun.infrastructure.lifecycle import driver_for
+from zhengyun.infrastructure.models import (
+    ComputeProvider,
+    Flavour,
+    Host,
+    Image,
+    Instance,
+    Pool,
+    Zone,
+)
+
+QUOTA_FIELDS = {"max_instances", "max_vcpus", "max_memory_mb", "max_disk_gb"}
+
+
+@service("infrastructure.create_zone")
+def create_zone(*, actor, name, code, region):
+    """A site of the region whose pools share power and network."""
+    return crud.create(
+        actor, Zone, "infrastructure.create_zone", name=name, code=code, region=region
+    )
+
+
+@service("infrastructure.create_pool")
+def create_pool(*, actor, zone, name, networks, protection_level, **settings):
+    """A pool in ``zone``: the networks it reaches, the highest graded-protection level it
+    is certified for, and its overcommit, reservation, policy and dedication."""
+    return crud.create(
+        actor,
+        Pool,
+        "infrastructure.create_pool",
+        zone=zone,
+        name=name,
+        networks=list(networks),
+        protection_level=protection_level,
+        **settings,
+    )
+
+
+@service("infrastructure.create_flavour")
+def create_flavour(*, actor, name, vcpus, memory_mb, disk_gb):
+    return crud.create(
+        actor,
+        Flavour,
+        "infrastructure.create_flavour",
+        name=name,
+        vcpus=vcpus,
+        memory_mb=memory_mb,
+        disk_gb=disk_gb,
+    )
+
+
+@service("infrastructure.create_image")
+def create_image(*, actor, name, os_family, version, reference="", min_disk_gb=1):
+    return crud.create(
+        actor,
+        Image,
+        "infrastructure.create_image",
+        name=name,
+        os_family=os_family,
+        version=version,
+        reference=reference,
+        min_disk_gb=min_disk_gb,
+    )
+
+
+@service("infrastructure.register_provider")
+def register_provider(*, actor, pool, name, driver, uri):
+    """Connect a hypervisor and pool the hosts it reports (R-I1: existing servers become
+    the region's shared capacity). Registering again adds hosts it did not have."""
+    provider = crud.create(
+        actor,
+        ComputeProvider,
+        "infrastructure.register_provider",
+        pool=pool,
+        name=name,
+        driver=driver,
+        uri=uri,
+    )
+    sync_hosts(provider)
+    return provider
+
+
+def sync_hosts(provider):
+    """Add the hosts the provider's driver reports that are not pooled yet."""
+    try:
+        reported = driver_for(provider.driver, provider.uri).hosts()
+    except DriverError as exc:
+        raise ValidationError({"uri": str(exc)}) from None
+    known = set(provider.hosts.values_list("name", flat=True))
+    new = [
+        Host(
+            provider=provider,
+            pool=provider.pool,
+            name=info.name,
+            vcpus=info.vcpus,
+            memory_mb=info.memory_mb,
+            disk_gb=info.disk_gb,
+            idle_watts=info.idle_watts,
+            peak_watts=info.peak_watts,
+        )
+        for info in reported
+        if info.name not in known
+    ]
+    Host.objects.bulk_create(new)
+    return new
+
+
+@service("infrastructure.set_quota")
+def set_quota(quota, *, actor, changes):
+    """Change a department's limits; never below what it already uses."""
+    require(actor, "change", quota)
+    locked = quotas.locked_quota(quota.department)
+    before = snapshot(locked)
+    below = []
+    for field, value in changes.items():
+        if field not in QUOTA_FIELDS:
+            raise ValueError(f"field {field!r} is not a quota limit")
+        in_use = getattr(locked, field.replace("max_", "used_"))
+        if value < in_use:
+            below.append(field)
+        setattr(locked, field, value)
+    if below:
+        raise ValidationError(
+            {field: _("Below what the department already uses.") for field in below}
+        )
+    full_clean(locked)
+    locked.save()
+    record(
+        actor=actor,
+        action="infrastructure.set_quota",
+        obj=locked,
+        changes=diff(before, snapshot(locked)),
+    )
+    return locked
+
+
+@service("infrastructure.create_instance")
+def create_instance(
+    *, actor, department, name, flavour, image, zone=None, networks=(), protection_level=2
+):
+    """Order an instance for ``department``: within its quota, placed now by the scheduler
+    (the decision kept on the instance), built by the worker after the commit."""
+    from zhengyun.infrastructure.tasks import build_instance_task
+
+    instance = Instance(
+        department=department,
+        name=name,
+        flavour=flavour,
+        image=image,
+        zone=zone,
+        networks=list(networks),
+        protection_level=protection_level,
+        vcpus=flavour.vcpus,
+        memory_mb=flavour.memory_mb,
+        disk_gb=flavour.disk_gb,
+        created_by=actor,
+    )
+    require_some(actor, "add", instance)
+    full_clean(instance)
+    if image.min_disk_gb > flavour.disk_gb:
+        raise ValidationError(
+            {
+                "flavour": _("The image needs at least %(size)d GB of disk.")
+                % {"size": image.min_disk_gb}
+            }
+        )
+    quotas.take(department, instance)
+    instance.host, instance.placement = placement.place(instance)
+    instance.save()
+    require(actor, "add", instance)  # after the insert: a refusal rolls everything back
+    record(
+        actor=actor,
+        action="infrastructure.create_instance",
+        obj=instance,
+        changes=diff({}, snapshot(instance)),
+    )
+    transaction.on_commit(lambda: build_instance_task(instance.pk))
+    return instance
+
+
+@service("infrastructure.delete_instance")
+def delete_instance(instance, *, actor):
+    """Delete an instance: the worker removes its guest and gives back host and quota."""
+    from zhengyun.infrastructure.tasks import destroy_instance_task
+
+    require(actor, "delete", instance)
+    instance = Instance.objects.select_for_update().get(pk=instance.pk)
+    if instance.status in (InstanceStatus.DELETING, InstanceStatus.DELETED):
+        raise Conflict(_("This instance is already being deleted."))
+    before = snapshot(instance)
+    instance.status = InstanceStatus.DELETING
+    instance.save(update_fields=["status"])
+    record(
+        actor=actor,
+        action="infrastructure.delete_instance",
+        obj=instance,
+        changes=diff(before, snapshot(instance)),
+    )
+    transaction.on_commit(lambda: destroy_instance_task(instance.pk))
+    return instance

@@ -1,0 +1,34 @@
+"""Jobs of the infrastructure app: an instance's build and deletion, and a reconciler that
+moves on any a killed worker left half-way."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from zhengyun.infrastructure import lifecycle
+from zhengyun.infrastructure.choices import InstanceStatus
+from zhengyun.jobs.runner import tracked
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def build_instance_task(instance_id):
+    return lifecycle.build(instance_id)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def destroy_instance_task(instance_id):
+    return lifecycle.destroy(instance_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_instances_task():
+    """Every minute: run again the step of every instance still building or deleting."""
+    unfinished = lifecycle.unfinished()
+    for instance_id, status in unfinished:
+        if status == InstanceStatus.BUILDING:
+            lifecycle.build(instance_id)
+        else:
+            lifecycle.destroy(instance_id)
+    return len(unfinished)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from zhengyun.infrastructure import views
+
+app_name = "infrastructure"
+urlpatterns = [
+    path("instances/", views.instance_list, name="instance-list"),
+    path("instances/new/", views.instance_create, name="instance-add"),
+    path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
+    path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
+    path("pools/", views.pool_list, name="pool-list"),
+]
