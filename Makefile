@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/audit_chain.py
 	$(BIN)/python benchmarks/sign_in.py
 	$(BIN)/python benchmarks/oidc_tokens.py
+	$(BIN)/python benchmarks/simulator_driver.py
 	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
