@@ -108,7 +108,7 @@ def _set_status(instance, status, detail):
 
 
 def unfinished():
-    """Ids of instances a job still has to move on: building or deleting."""
+    """``(id, status)`` of the instances a job still has to move on: building or deleting."""
     return list(
         Instance.objects.filter(
             status__in=[InstanceStatus.BUILDING, InstanceStatus.DELETING]

@@ -7,7 +7,6 @@ the same last room cannot both take it — the loser decides again with fresh fi
 """
 
 from django.db.models import F
-from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
@@ -23,7 +22,7 @@ class NoValidHost(Conflict):
     code = "no_valid_host"
 
     def __init__(self, decision):
-        reasons = "; ".join(decision.messages(translate=gettext))
+        reasons = "; ".join(decision.messages(translate=_))
         super().__init__(
             _("No host can take this instance now. %(reasons)s")
             % {"reasons": reasons or _("There are no hosts.")}
