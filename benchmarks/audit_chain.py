@@ -1,11 +1,12 @@
 """Audit trail throughput: appending with the SM3 hash chain against the same inserts
 without it (side by side, same process), and the speed of ``audit verify``.
 
-    python benchmarks/audit_chain.py [--appends 3000] [--verify-events 200000]
+    python benchmarks/audit_chain.py [--appends 3000] [--verify-events 200000] [--writers 4]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/zhengyun_bench python benchmarks/...
 
 Each append runs in its own transaction, as a service's would, from one writer and from
-four threads at once (several web and worker processes appending together). A chained
+``--writers`` threads at once (four by default: several web and worker processes appending
+together). A chained
 append is counted once the event is sealed into the chain: the sealer runs in a process of
 its own, as in a worker, and the clock stops when the last event is sealed. The
 verification trail is written in bulk (chained in Python, inserted in batches) and then
@@ -24,7 +25,6 @@ import time
 from urllib.parse import urlsplit
 
 ROUNDS = 3
-WRITERS = 4
 
 
 def postgres_admin(url):
@@ -58,6 +58,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--appends", type=int, default=3000)
     parser.add_argument("--verify-events", type=int, default=200_000)
+    parser.add_argument(
+        "--writers", type=int, default=4, help="threads appending at once in the second run"
+    )
     args = parser.parse_args()
 
     os.environ["ZHENGYUN_DATA_DIR"] = tempfile.mkdtemp(prefix="zhengyun-bench-audit-")
@@ -123,16 +126,16 @@ def main():
             return args.appends / (time.perf_counter() - started)
 
         def concurrent_rate(operation, then=None):
-            """Appends per second from WRITERS threads at once, as from several workers."""
+            """Appends per second from ``--writers`` threads at once, as from several workers."""
 
             def writer():
                 try:
-                    for _ in range(args.appends // WRITERS):
+                    for _ in range(args.appends // args.writers):
                         operation()
                 finally:
                     connection.close()
 
-            threads = [threading.Thread(target=writer) for _ in range(WRITERS)]
+            threads = [threading.Thread(target=writer) for _ in range(args.writers)]
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
@@ -140,7 +143,7 @@ def main():
                 thread.join()
             if then:
                 then()
-            return (args.appends // WRITERS) * WRITERS / (time.perf_counter() - started)
+            return (args.appends // args.writers) * args.writers / (time.perf_counter() - started)
 
         lock = threading.Lock()
 
@@ -210,7 +213,7 @@ def main():
         row = "| {} | {} | {} | {} |"
         for label, chained_key, plain_key in (
             ("one writer", "chained", "plain"),
-            (f"{WRITERS} writers at once", "chained_concurrent", "plain_concurrent"),
+            (f"{args.writers} writers at once", "chained_concurrent", "plain_concurrent"),
         ):
             print(
                 row.format(
