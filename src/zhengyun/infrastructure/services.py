@@ -85,8 +85,8 @@ def create_image(*, actor, name, os_family, version, reference="", min_disk_gb=1
 
 @service("infrastructure.register_provider")
 def register_provider(*, actor, pool, name, driver, uri):
-    """Connect a hypervisor and pool the hosts it reports (R-I1: existing servers become
-    the region's shared capacity). Registering again adds hosts it did not have."""
+    """Connect a hypervisor and pool every host it reports (R-I1: existing servers become
+    the region's shared capacity); a connection that does not answer changes nothing."""
     provider = crud.create(
         actor,
         ComputeProvider,
@@ -96,21 +96,14 @@ def register_provider(*, actor, pool, name, driver, uri):
         driver=driver,
         uri=uri,
     )
-    sync_hosts(provider)
-    return provider
-
-
-def sync_hosts(provider):
-    """Add the hosts the provider's driver reports that are not pooled yet."""
     try:
         reported = driver_for(provider.driver, provider.uri).hosts()
     except DriverError as exc:
         raise ValidationError({"uri": str(exc)}) from None
-    known = set(provider.hosts.values_list("name", flat=True))
-    new = [
+    hosts = Host.objects.bulk_create(
         Host(
             provider=provider,
-            pool=provider.pool,
+            pool=pool,
             name=info.name,
             vcpus=info.vcpus,
             memory_mb=info.memory_mb,
@@ -119,10 +112,14 @@ def sync_hosts(provider):
             peak_watts=info.peak_watts,
         )
         for info in reported
-        if info.name not in known
-    ]
-    Host.objects.bulk_create(new)
-    return new
+    )
+    record(
+        actor=actor,
+        action="infrastructure.pool_hosts",
+        obj=provider,
+        detail=f"pool={pool.pk} hosts={','.join(h.name for h in hosts)}"[:500],
+    )
+    return provider
 
 
 @service("infrastructure.set_quota")

@@ -13,7 +13,7 @@ from zhengyun.audit.models import AuditEvent
 from zhengyun.infrastructure import lifecycle, quotas, services
 from zhengyun.infrastructure.choices import InstanceStatus, NetworkReach
 from zhengyun.infrastructure.drivers.base import GuestState
-from zhengyun.infrastructure.models import Host, Instance, Quota
+from zhengyun.infrastructure.models import ComputeProvider, Host, Instance, Quota
 from zhengyun.infrastructure.placement import NoValidHost
 from zhengyun.infrastructure.tasks import reconcile_instances_task
 from zhengyun.testing.machine_room import build_machine_room
@@ -58,6 +58,22 @@ def test_an_ordered_instance_is_placed_claimed_and_built(world, room):
     assert AuditEvent.objects.filter(
         action="infrastructure.create_instance", actor=world.staff_a, object_id=str(instance.pk)
     ).exists()
+
+
+def test_registering_a_provider_pools_its_hosts_and_is_audited(world, room):
+    assert room.extranet.hosts.count() == 2
+    event = AuditEvent.objects.get(
+        action="infrastructure.pool_hosts", object_id=str(room.extranet.providers.get().pk)
+    )
+    assert event.actor == world.operator and "sim-0001,sim-0002" in event.detail
+
+
+def test_a_provider_that_does_not_answer_is_refused_and_changes_nothing(world, room):
+    with pytest.raises(ValidationError):
+        services.register_provider(
+            actor=world.operator, pool=room.extranet, name="nope", driver="nope", uri="x://"
+        )
+    assert not ComputeProvider.objects.filter(name="nope").exists()
 
 
 def test_a_level_3_system_lands_only_on_a_pool_certified_for_it(world, room):
