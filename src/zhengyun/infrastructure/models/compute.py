@@ -1,5 +1,5 @@
 """Zones, pools and hosts the region's servers are pooled into; the flavours and images
-departments choose from; their instances and quotas (R-I1–R-I4)."""
+departments choose from; their instances (R-I1–R-I4)."""
 
 import uuid
 
@@ -196,40 +196,6 @@ class Image(models.Model):
 
     def __str__(self):
         return self.name
-
-
-class Quota(models.Model):
-    """What a department may hold at once, and what it holds now (R-I3).
-
-    The figures in use are moved under this row's lock by the services, so concurrent
-    orders against the last free slot cannot both succeed.
-    """
-
-    department = models.OneToOneField(
-        "organizations.Department",
-        verbose_name=_("department"),
-        on_delete=models.CASCADE,
-        related_name="quota",
-    )
-    max_instances = models.PositiveIntegerField(_("instances"), default=10)
-    max_vcpus = models.PositiveIntegerField(_("vCPUs"), default=20)
-    max_memory_mb = models.PositiveIntegerField(_("memory (MB)"), default=40960)
-    max_disk_gb = models.PositiveIntegerField(_("disk (GB)"), default=1000)
-    used_instances = models.PositiveIntegerField(_("instances in use"), default=0)
-    used_vcpus = models.PositiveIntegerField(_("vCPUs in use"), default=0)
-    used_memory_mb = models.PositiveIntegerField(_("memory in use (MB)"), default=0)
-    used_disk_gb = models.PositiveIntegerField(_("disk in use (GB)"), default=0)
-
-    objects = RestrictedManager()
-    scoping = Scoping(region_codes=("department__region__code",), department="department")
-
-    class Meta:
-        ordering = ["department__name"]
-        verbose_name = _("quota")
-        verbose_name_plural = _("quotas")
-
-    def __str__(self):
-        return f"{self.department}"
 
 
 class Instance(models.Model):

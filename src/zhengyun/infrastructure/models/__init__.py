@@ -1,0 +1,25 @@
+"""The infrastructure domain's models (R-I1–R-I4), one module per kind of resource."""
+
+from zhengyun.infrastructure.models.compute import (
+    ComputeProvider,
+    Flavour,
+    Host,
+    Image,
+    Instance,
+    Pool,
+    Zone,
+    validate_networks,
+)
+from zhengyun.infrastructure.models.quota import Quota
+
+__all__ = [
+    "ComputeProvider",
+    "Flavour",
+    "Host",
+    "Image",
+    "Instance",
+    "Pool",
+    "Quota",
+    "Zone",
+    "validate_networks",
+]
