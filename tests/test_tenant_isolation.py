@@ -192,7 +192,7 @@ def _quota(world):
     return Quota.objects.get_or_create(department=world.department_b)[0]
 
 
-def _instance(world):
+def _instance(world, subnet=None):
     from zhengyun.infrastructure import services as infrastructure
 
     _compute_provider(world)
@@ -203,8 +203,33 @@ def _instance(world):
         actor=world.operator, name="openEuler", os_family="openeuler", version="22.03"
     )
     return infrastructure.create_instance(
-        actor=world.staff_b, department=world.department_b, name="b-1", flavour=flavour, image=image
+        actor=world.staff_b,
+        department=world.department_b,
+        name="b-1",
+        flavour=flavour,
+        image=image,
+        subnet=subnet,
     )
+
+
+def _network(world):
+    from zhengyun.infrastructure import services as infrastructure
+
+    return infrastructure.create_network(
+        actor=world.staff_b, department=world.department_b, name="乙网", reach="gov_extranet"
+    )
+
+
+def _subnet(world):
+    from zhengyun.infrastructure import services as infrastructure
+
+    return infrastructure.create_subnet(
+        actor=world.staff_b, network=_network(world), name="乙段", cidr="10.2.0.0/24"
+    )
+
+
+def _port(world):
+    return _instance(world, subnet=_subnet(world)).ports.get()
 
 
 OWNED_BY_B = {
@@ -226,6 +251,9 @@ OWNED_BY_B = {
     "infrastructure.host": _host,
     "infrastructure.quota": _quota,
     "infrastructure.instance": _instance,
+    "infrastructure.network": _network,
+    "infrastructure.subnet": _subnet,
+    "infrastructure.port": _port,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {"organizations.verticalline", "infrastructure.flavour", "infrastructure.image"}

@@ -371,6 +371,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ScopeKindEnum": "zhengyun.accounts.roles.ScopeKind",
         "TokenScopeEnum": "zhengyun.accounts.models.TokenScope",
+        "NetworkReachEnum": "zhengyun.infrastructure.choices.NetworkReach",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -59,11 +59,22 @@ _RUN_POOLS = {
     "infrastructure.flavour": CRUD,
     "infrastructure.image": CRUD,
 }
-# A department's own machines, within its quota (R-I3).
+# A department's own machines and networks, within its quota (R-I3).
 _OWN_INSTANCES = {
     "infrastructure.zone": VIEW,
     "infrastructure.instance": CRUD,
     "infrastructure.quota": VIEW,
+    "infrastructure.network": frozenset({"view", "add", "delete"}),
+    "infrastructure.subnet": frozenset({"view", "add", "delete"}),
+    "infrastructure.port": VIEW,
+}
+# Seeing departments' resources without changing them.
+_SEE_INSTANCES = {
+    "infrastructure.instance": VIEW,
+    "infrastructure.quota": VIEW,
+    "infrastructure.network": VIEW,
+    "infrastructure.subnet": VIEW,
+    "infrastructure.port": VIEW,
 }
 
 GRANTS = {
@@ -76,7 +87,7 @@ GRANTS = {
         "accounts.roleassignment": VIEW,
         "jobs.jobrun": VIEW,
         **_RUN_POOLS,
-        "infrastructure.instance": VIEW,
+        **_SEE_INSTANCES,
         "infrastructure.quota": frozenset({"view", "change"}),
     },
     Role.SYSTEM_ADMIN: {
@@ -86,8 +97,7 @@ GRANTS = {
         "accounts.user": VIEW,
         "jobs.jobrun": VIEW,
         **_RUN_POOLS,
-        "infrastructure.instance": VIEW,
-        "infrastructure.quota": VIEW,
+        **_SEE_INSTANCES,
     },
     Role.SECURITY_ADMIN: {
         **_ORG_VIEW,
@@ -110,8 +120,7 @@ GRANTS = {
         "accounts.user": VIEW,
         "accounts.roleassignment": VIEW,
         "accounts.delegation": VIEW,
-        "infrastructure.instance": VIEW,
-        "infrastructure.quota": VIEW,
+        **_SEE_INSTANCES,
     },
     Role.DEPARTMENT_ADMIN: {
         **_ORG_VIEW,
@@ -128,8 +137,7 @@ GRANTS = {
         "accounts.roleassignment": VIEW,
         "accounts.delegation": VIEW,
         "infrastructure.zone": VIEW,
-        "infrastructure.instance": VIEW,
-        "infrastructure.quota": VIEW,
+        **_SEE_INSTANCES,
     },
     Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW, **_OWN_INSTANCES},
 }

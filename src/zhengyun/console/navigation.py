@@ -31,6 +31,7 @@ MENU = [
     MenuItem(_("Users"), "accounts:user-list", "accounts.RoleAssignment"),
     MenuItem(_("Applications"), "accounts:oidc-clients", "accounts.OidcClient"),
     MenuItem(_("Instances"), "infrastructure:instance-list", "infrastructure.Instance"),
+    MenuItem(_("Networks"), "infrastructure:network-list", "infrastructure.Network"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.infrastructure.choices import NetworkReach, ProtectionLevel
-from zhengyun.infrastructure.models import Flavour, Image, Zone
+from zhengyun.infrastructure.models import Flavour, Image, Network, Subnet, Zone
 
 
 class InstanceForm(forms.Form):
@@ -18,6 +18,13 @@ class InstanceForm(forms.Form):
         queryset=Zone.objects.none(),
         required=False,
         empty_label=_("Any zone"),
+    )
+    subnet = forms.ModelChoiceField(
+        label=_("Subnet"),
+        queryset=Subnet.objects.none(),
+        required=False,
+        empty_label=_("No address"),
+        help_text=_("The instance gets the lowest free address of this subnet."),
     )
     networks = forms.MultipleChoiceField(
         label=_("Networks needed"),
@@ -37,3 +44,44 @@ class InstanceForm(forms.Form):
         self.fields["flavour"].queryset = Flavour.objects.restrict(user, "view")
         self.fields["image"].queryset = Image.objects.restrict(user, "view")
         self.fields["zone"].queryset = Zone.objects.restrict(user, "view")
+        self.fields["subnet"].queryset = own_subnets(user)
+
+
+def own_subnets(user):
+    """The subnets of the user's own department, where their instances may take addresses."""
+    return (
+        Subnet.objects.restrict(user, "view")
+        .filter(department=user.department)
+        .select_related("network")
+    )
+
+
+class NetworkForm(forms.Form):
+    """A new network of the user's department."""
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    reach = forms.ChoiceField(label=_("Network zone"), choices=NetworkReach.choices)
+
+
+class SubnetForm(forms.Form):
+    """A new address range in one of the department's networks."""
+
+    network = forms.ModelChoiceField(label=_("Network"), queryset=Network.objects.none())
+    name = forms.CharField(label=_("Name"), max_length=63)
+    cidr = forms.CharField(
+        label=_("Address range (CIDR)"),
+        max_length=43,
+        help_text=_("For example 10.20.1.0/24; it may not overlap your other subnets."),
+    )
+    gateway = forms.CharField(
+        label=_("Gateway"),
+        max_length=45,
+        required=False,
+        help_text=_("Leave empty for the first usable address."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["network"].queryset = Network.objects.restrict(user, "view").filter(
+            department=user.department
+        )

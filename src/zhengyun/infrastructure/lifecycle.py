@@ -15,7 +15,7 @@ from functools import lru_cache
 from django.db import transaction
 
 from zhengyun.audit.services import record
-from zhengyun.infrastructure import placement, quotas
+from zhengyun.infrastructure import addresses, placement, quotas
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec, load_driver
 from zhengyun.infrastructure.models import Instance
@@ -76,7 +76,8 @@ def build(instance_id):
 
 
 def destroy(instance_id):
-    """Delete the guest of a deleting instance, then give back its host claim and quota."""
+    """Delete the guest of a deleting instance, then give back its host claim, its
+    addresses and its quota."""
     with transaction.atomic():
         instance = _locked(instance_id)
         if instance is None or instance.status != InstanceStatus.DELETING:
@@ -90,7 +91,8 @@ def destroy(instance_id):
                 instance.save(update_fields=["status_detail"])
                 return instance.status
             placement.release(instance.host, instance)
-        quotas.give_back(instance.department, instance)
+        addresses.release(instance)
+        quotas.give_back(instance.department, quotas.of_instance(instance))
         _set_status(instance, InstanceStatus.DELETED, "")
         return instance.status
 

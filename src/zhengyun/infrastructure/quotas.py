@@ -4,20 +4,26 @@ Each order locks its department's row (``SELECT … FOR UPDATE`` on PostgreSQL; 
 writer at a time anyway), checks every limit against what is in use, and moves the figures
 in use in the same transaction as the order: of many concurrent orders for the last free
 slot exactly one gets it, and an order that fails later gives back exactly what it took.
+
+An order is a mapping of resource names (``instances``, ``vcpus``, ``memory_mb``,
+``disk_gb``, ``addresses``) to amounts; each resource has ``max_<name>`` and ``used_<name>``
+on the quota.
 """
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from zhengyun.core.exceptions import Conflict
 from zhengyun.infrastructure.models import Quota
 
-# (limit field, in-use field, size attribute of the order, what to call it)
-_MEASURES = (
-    ("max_instances", "used_instances", None, lambda: _("instances")),
-    ("max_vcpus", "used_vcpus", "vcpus", lambda: _("vCPUs")),
-    ("max_memory_mb", "used_memory_mb", "memory_mb", lambda: _("memory (MB)")),
-    ("max_disk_gb", "used_disk_gb", "disk_gb", lambda: _("disk (GB)")),
-)
+LABELS = {
+    "instances": gettext_lazy("instances"),
+    "vcpus": gettext_lazy("vCPUs"),
+    "memory_mb": gettext_lazy("memory (MB)"),
+    "disk_gb": gettext_lazy("disk (GB)"),
+    "addresses": gettext_lazy("addresses"),
+}
+LIMIT_FIELDS = frozenset(f"max_{name}" for name in LABELS)
 
 
 class QuotaExceeded(Conflict):
@@ -33,8 +39,15 @@ class QuotaExceeded(Conflict):
         return {"exceeded": self.exceeded}
 
 
-def _amount(size, attribute):
-    return 1 if attribute is None else getattr(size, attribute)
+def of_instance(size):
+    """What an instance of ``size`` (anything with ``vcpus``, ``memory_mb``, ``disk_gb``)
+    counts against its department's quota."""
+    return {
+        "instances": 1,
+        "vcpus": size.vcpus,
+        "memory_mb": size.memory_mb,
+        "disk_gb": size.disk_gb,
+    }
 
 
 def locked_quota(department):
@@ -43,39 +56,37 @@ def locked_quota(department):
     return Quota.objects.select_for_update().get(department=department)
 
 
-def take(department, size):
-    """Count ``size`` (anything with ``vcpus``, ``memory_mb``, ``disk_gb``) as in use, or
-    raise ``QuotaExceeded`` naming every limit it would pass, changing nothing."""
+def take(department, amounts):
+    """Count ``amounts`` as in use, or raise ``QuotaExceeded`` naming every limit it would
+    pass, changing nothing."""
     quota = locked_quota(department)
-    exceeded, names = [], []
-    for limit, used, attribute, label in _MEASURES:
-        wanted = _amount(size, attribute)
-        if getattr(quota, used) + wanted > getattr(quota, limit):
-            names.append(str(label()))
-            exceeded.append(
-                {
-                    "resource": limit.removeprefix("max_"),
-                    "limit": getattr(quota, limit),
-                    "in_use": getattr(quota, used),
-                    "requested": wanted,
-                }
-            )
+    exceeded = [
+        {
+            "resource": name,
+            "limit": getattr(quota, f"max_{name}"),
+            "in_use": getattr(quota, f"used_{name}"),
+            "requested": wanted,
+        }
+        for name, wanted in amounts.items()
+        if getattr(quota, f"used_{name}") + wanted > getattr(quota, f"max_{name}")
+    ]
     if exceeded:
         raise QuotaExceeded(
             _("This would exceed your department's quota of %(names)s.")
-            % {"names": ", ".join(names)},
+            % {"names": ", ".join(str(LABELS[item["resource"]]) for item in exceeded)},
             exceeded=exceeded,
         )
-    for _limit, used, attribute, _label in _MEASURES:
-        setattr(quota, used, getattr(quota, used) + _amount(size, attribute))
-    quota.save(update_fields=[used for _l, used, _a, _n in _MEASURES])
-    return quota
+    return _move(quota, amounts, +1)
 
 
-def give_back(department, size):
-    """Return ``size`` to the department's quota (never below zero)."""
-    quota = locked_quota(department)
-    for _limit, used, attribute, _label in _MEASURES:
-        setattr(quota, used, max(0, getattr(quota, used) - _amount(size, attribute)))
-    quota.save(update_fields=[used for _l, used, _a, _n in _MEASURES])
+def give_back(department, amounts):
+    """Return ``amounts`` to the department's quota (never below zero)."""
+    return _move(locked_quota(department), amounts, -1)
+
+
+def _move(quota, amounts, sign):
+    for name, amount in amounts.items():
+        used = f"used_{name}"
+        setattr(quota, used, max(0, getattr(quota, used) + sign * amount))
+    quota.save(update_fields=[f"used_{name}" for name in amounts])
     return quota

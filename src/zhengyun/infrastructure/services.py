@@ -1,5 +1,5 @@
 """Business operations of the infrastructure domain (R-I1–R-I4): pooling hosts, and the
-instances departments order within quota.
+networks and instances departments order within quota.
 
 Each takes the acting user as ``actor``, checks permission through the restriction helper,
 runs in one transaction and writes its audit event (design rules 1–3). Work on a
@@ -15,7 +15,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import placement, quotas
+from zhengyun.infrastructure import addresses, placement, quotas
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.drivers.base import DriverError
 from zhengyun.infrastructure.lifecycle import driver_for
@@ -25,11 +25,11 @@ from zhengyun.infrastructure.models import (
     Host,
     Image,
     Instance,
+    Network,
     Pool,
+    Subnet,
     Zone,
 )
-
-QUOTA_FIELDS = {"max_instances", "max_vcpus", "max_memory_mb", "max_disk_gb"}
 
 
 @service("infrastructure.create_zone")
@@ -130,7 +130,7 @@ def set_quota(quota, *, actor, changes):
     before = snapshot(locked)
     below = []
     for field, value in changes.items():
-        if field not in QUOTA_FIELDS:
+        if field not in quotas.LIMIT_FIELDS:
             raise ValueError(f"field {field!r} is not a quota limit")
         in_use = getattr(locked, field.replace("max_", "used_"))
         if value < in_use:
@@ -151,21 +151,82 @@ def set_quota(quota, *, actor, changes):
     return locked
 
 
+@service("infrastructure.create_network")
+def create_network(*, actor, department, name, reach):
+    """A virtual network of ``department`` in one network zone (R-I2)."""
+    return crud.create(
+        actor,
+        Network,
+        "infrastructure.create_network",
+        department=department,
+        name=name,
+        reach=reach,
+        created_by=actor,
+    )
+
+
+@service("infrastructure.delete_network")
+def delete_network(network, *, actor):
+    """Delete a network that has no subnets left."""
+    crud.delete(actor, network, "infrastructure.delete_network")
+
+
+@service("infrastructure.create_subnet")
+def create_subnet(*, actor, network, name, cidr, gateway=None):
+    """A range of addresses in ``network``; it may not overlap any other subnet of the
+    department, and its gateway is the first usable address unless one is given."""
+    ip_network = addresses.parse_cidr(cidr)
+    gateway = addresses.choose_gateway(ip_network, gateway)
+    addresses.refuse_overlap(network.department, ip_network)
+    return crud.create(
+        actor,
+        Subnet,
+        "infrastructure.create_subnet",
+        network=network,
+        department=network.department,
+        name=name,
+        cidr=str(ip_network),
+        gateway=str(gateway),
+    )
+
+
+@service("infrastructure.delete_subnet")
+def delete_subnet(subnet, *, actor):
+    """Delete a subnet no instance holds an address in."""
+    crud.delete(actor, subnet, "infrastructure.delete_subnet")
+
+
 @service("infrastructure.create_instance")
 def create_instance(
-    *, actor, department, name, flavour, image, zone=None, networks=(), protection_level=2
+    *,
+    actor,
+    department,
+    name,
+    flavour,
+    image,
+    zone=None,
+    networks=(),
+    protection_level=2,
+    subnet=None,
 ):
     """Order an instance for ``department``: within its quota, placed now by the scheduler
-    (the decision kept on the instance), built by the worker after the commit."""
+    (the decision kept on the instance), given an address of ``subnet`` if one is named,
+    built by the worker after the commit."""
     from zhengyun.infrastructure.tasks import build_instance_task
 
+    networks = list(networks)
+    if subnet is not None:
+        if subnet.department_id != department.pk:
+            raise ValidationError({"subnet": _("Choose a subnet of the instance's department.")})
+        # The instance must land where its network's zone is reached.
+        networks = sorted({*networks, subnet.network.reach})
     instance = Instance(
         department=department,
         name=name,
         flavour=flavour,
         image=image,
         zone=zone,
-        networks=list(networks),
+        networks=networks,
         protection_level=protection_level,
         vcpus=flavour.vcpus,
         memory_mb=flavour.memory_mb,
@@ -181,10 +242,12 @@ def create_instance(
                 % {"size": image.min_disk_gb}
             }
         )
-    quotas.take(department, instance)
+    quotas.take(department, quotas.of_instance(instance))
     instance.host, instance.placement = placement.place(instance)
     instance.save()
     require(actor, "add", instance)  # after the insert: a refusal rolls everything back
+    if subnet is not None:
+        addresses.allocate(instance, subnet)
     record(
         actor=actor,
         action="infrastructure.create_instance",

@@ -9,4 +9,9 @@ urlpatterns = [
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
     path("pools/", views.pool_list, name="pool-list"),
+    path("networks/", views.network_list, name="network-list"),
+    path("networks/new/", views.network_create, name="network-add"),
+    path("networks/<int:pk>/delete/", views.network_delete, name="network-delete"),
+    path("subnets/new/", views.subnet_create, name="subnet-add"),
+    path("subnets/<int:pk>/delete/", views.subnet_delete, name="subnet-delete"),
 ]

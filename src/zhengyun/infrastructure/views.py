@@ -1,14 +1,16 @@
 """Console pages of the infrastructure domain: a department's instances, ordering one and
-seeing where the scheduler placed it and why; the operator's pools."""
+seeing where the scheduler placed it and why; its networks and subnets; the operator's
+pools."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
+from django.db.models import Count, Prefetch, Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import may_any
+from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import (
     access_or_404,
     call_service,
@@ -17,8 +19,8 @@ from zhengyun.core.shortcuts import (
 )
 from zhengyun.infrastructure import services
 from zhengyun.infrastructure.explain import explained
-from zhengyun.infrastructure.forms import InstanceForm
-from zhengyun.infrastructure.models import Instance, Pool, Quota
+from zhengyun.infrastructure.forms import InstanceForm, NetworkForm, SubnetForm
+from zhengyun.infrastructure.models import Instance, Network, Pool, Quota, Subnet
 
 
 @login_required
@@ -65,11 +67,13 @@ def instance_detail(request, pk):
         Instance.objects.select_related("department", "flavour", "image", "zone", "host"),
         pk=pk,
     )
+    ports = instance.ports.restrict(request.user, "view").select_related("subnet")
     return render(
         request,
         "infrastructure/instance_detail.html",
         {
             "instance": instance,
+            "ports": ports,
             "placement": explained(instance.placement),
             "may_delete": Instance.objects.restrict(request.user, "delete").filter(pk=pk).exists(),
         },
@@ -99,3 +103,81 @@ def pool_list(request):
         )
     )
     return render(request, "infrastructure/pool_list.html", {"pools": pools})
+
+
+@login_required
+def network_list(request, network_form=None, subnet_form=None):
+    """The networks the user may see with their subnets and how many addresses are out;
+    forms for new ones when the user may add them."""
+    subnets = Subnet.objects.restrict(request.user, "view").annotate(in_use=Count("ports"))
+    networks = (
+        Network.objects.restrict(request.user, "view")
+        .select_related("department")
+        .prefetch_related(Prefetch("subnets", queryset=subnets))[:200]
+    )
+    may_add = request.user.department is not None and may_any(request.user, Network, "add")
+    return render(
+        request,
+        "infrastructure/network_list.html",
+        {
+            "networks": networks,
+            "may_add": may_add,
+            "may_delete": may_any(request.user, Network, "delete"),
+            "network_form": network_form or (NetworkForm() if may_add else None),
+            "subnet_form": subnet_form or (SubnetForm(user=request.user) if may_add else None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def network_create(request):
+    refuse_unless_may_add(request.user, Network)
+    form = NetworkForm(request.POST)
+    if form.is_valid() and call_service_for_form(
+        form,
+        services.create_network,
+        actor=request.user,
+        department=request.user.department,
+        **form.cleaned_data,
+    ):
+        messages.success(request, _("Network created."))
+        return redirect("infrastructure:network-list")
+    return network_list(request, network_form=form)
+
+
+@login_required
+@require_POST
+def subnet_create(request):
+    refuse_unless_may_add(request.user, Subnet)
+    form = SubnetForm(request.POST, user=request.user)
+    if form.is_valid() and call_service_for_form(
+        form, services.create_subnet, actor=request.user, **form.cleaned_data
+    ):
+        messages.success(request, _("Subnet created."))
+        return redirect("infrastructure:network-list")
+    return network_list(request, subnet_form=form)
+
+
+@login_required
+@require_POST
+def network_delete(request, pk):
+    _delete(request, services.delete_network, access_or_404(request.user, Network.objects, pk=pk))
+    return redirect("infrastructure:network-list")
+
+
+@login_required
+@require_POST
+def subnet_delete(request, pk):
+    _delete(request, services.delete_subnet, access_or_404(request.user, Subnet.objects, pk=pk))
+    return redirect("infrastructure:network-list")
+
+
+def _delete(request, delete_service, obj):
+    """Delete through the service; a thing still in use stays, with the reason shown."""
+    try:
+        call_service(delete_service, obj, actor=request.user)
+    except ZhengyunError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(name)s deleted.") % {"name": obj})

@@ -14,16 +14,21 @@ from zhengyun.core.services import ensure_may_add
 class RestrictedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     """List and retrieve what ``model.objects.restrict(user, "view")`` allows.
 
-    Subclasses name a ``model`` (and what to ``select_related``), never a queryset: there is
-    no unrestricted queryset to forget to narrow.
+    Subclasses name a ``model`` (and what to ``select_related`` and ``prefetch_related``),
+    never a queryset: there is no unrestricted queryset to forget to narrow.
     """
 
     model = None
     select_related = ()
+    prefetch_related = ()
 
     def get_queryset(self):
         queryset = self.model.objects.restrict(self.request.user, "view")
-        return queryset.select_related(*self.select_related) if self.select_related else queryset
+        if self.select_related:
+            queryset = queryset.select_related(*self.select_related)
+        if self.prefetch_related:
+            queryset = queryset.prefetch_related(*self.prefetch_related)
+        return queryset
 
 
 class GuardedCreateMixin(mixins.CreateModelMixin):
@@ -35,17 +40,14 @@ class GuardedCreateMixin(mixins.CreateModelMixin):
         return super().create(request, *args, **kwargs)
 
 
-class ServiceModelViewSet(
-    GuardedCreateMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    RestrictedReadOnlyViewSet,
+class ServiceCreateDeleteViewSet(
+    GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet
 ):
-    """Create, update and delete by calling ``create_service``, ``update_service`` and
-    ``delete_service`` (services functions taking ``actor`` as a keyword)."""
+    """Create and delete by calling ``create_service`` and ``delete_service`` (services
+    functions taking ``actor`` as a keyword), for things that are made and removed but
+    never changed."""
 
     create_service = None
-    update_service = None
     delete_service = None
 
     def perform_create(self, serializer):
@@ -53,10 +55,17 @@ class ServiceModelViewSet(
             actor=self.request.user, **serializer.validated_data
         )
 
+    def perform_destroy(self, instance):
+        type(self).delete_service(instance, actor=self.request.user)
+
+
+class ServiceModelViewSet(mixins.UpdateModelMixin, ServiceCreateDeleteViewSet):
+    """Create, update and delete by calling ``create_service``, ``update_service`` and
+    ``delete_service``."""
+
+    update_service = None
+
     def perform_update(self, serializer):
         serializer.instance = type(self).update_service(
             serializer.instance, actor=self.request.user, changes=serializer.validated_data
         )
-
-    def perform_destroy(self, instance):
-        type(self).delete_service(instance, actor=self.request.user)

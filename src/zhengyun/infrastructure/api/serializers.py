@@ -10,8 +10,11 @@ from zhengyun.infrastructure.models import (
     Host,
     Image,
     Instance,
+    Network,
     Pool,
+    Port,
     Quota,
+    Subnet,
     Zone,
 )
 from zhengyun.organizations.api.serializers import RestrictedRelatedField
@@ -90,10 +93,12 @@ class QuotaSerializer(serializers.ModelSerializer):
             "max_vcpus",
             "max_memory_mb",
             "max_disk_gb",
+            "max_addresses",
             "used_instances",
             "used_vcpus",
             "used_memory_mb",
             "used_disk_gb",
+            "used_addresses",
         ]
         read_only_fields = [
             "department",
@@ -101,7 +106,53 @@ class QuotaSerializer(serializers.ModelSerializer):
             "used_vcpus",
             "used_memory_mb",
             "used_disk_gb",
+            "used_addresses",
         ]
+
+
+def _own_department(attrs, request, message):
+    """``attrs`` with the department defaulted to the requester's own."""
+    if "department" not in attrs:
+        if request.user.department is None:
+            raise serializers.ValidationError({"department": message})
+        attrs["department"] = request.user.department
+    return attrs
+
+
+class NetworkSerializer(serializers.ModelSerializer):
+    department = RestrictedRelatedField(
+        Department, required=False, help_text=_("Defaults to your own department.")
+    )
+
+    class Meta:
+        model = Network
+        fields = ["id", "department", "name", "reach", "created_at"]
+        read_only_fields = ["created_at"]
+        # The department may be defaulted below; the service checks names are unique.
+        validators = []
+
+    def validate(self, attrs):
+        return _own_department(
+            attrs, self.context["request"], _("Say which department the network is for.")
+        )
+
+
+class SubnetSerializer(serializers.ModelSerializer):
+    network = RestrictedRelatedField(Network)
+    # Parsed and checked by the service, which says what is wrong with a range.
+    cidr = serializers.CharField(max_length=43)
+    gateway = serializers.CharField(max_length=45, required=False, allow_blank=True)
+
+    class Meta:
+        model = Subnet
+        fields = ["id", "network", "department", "name", "cidr", "gateway", "created_at"]
+        read_only_fields = ["department", "created_at"]
+
+
+class PortSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Port
+        fields = ["id", "subnet", "instance", "address", "mac", "created_at"]
 
 
 class InstanceSerializer(serializers.ModelSerializer):
@@ -118,6 +169,14 @@ class InstanceSerializer(serializers.ModelSerializer):
         required=False,
         max_length=len(NetworkReach.values),
     )
+    subnet = RestrictedRelatedField(
+        Subnet,
+        required=False,
+        allow_null=True,
+        write_only=True,
+        help_text=_("Give the instance an address in this subnet of its department."),
+    )
+    addresses = serializers.SerializerMethodField()
     host = serializers.StringRelatedField(read_only=True)
 
     class Meta:
@@ -131,6 +190,8 @@ class InstanceSerializer(serializers.ModelSerializer):
             "image",
             "zone",
             "networks",
+            "subnet",
+            "addresses",
             "protection_level",
             "vcpus",
             "memory_mb",
@@ -152,12 +213,10 @@ class InstanceSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def get_addresses(self, instance) -> list[str]:
+        return [port.address for port in instance.ports.all()]
+
     def validate(self, attrs):
-        if "department" not in attrs:
-            department = self.context["request"].user.department
-            if department is None:
-                raise serializers.ValidationError(
-                    {"department": _("Say which department the instance is for.")}
-                )
-            attrs["department"] = department
-        return attrs
+        return _own_department(
+            attrs, self.context["request"], _("Say which department the instance is for.")
+        )

@@ -10,4 +10,7 @@ router.register("flavours", views.FlavourViewSet)
 router.register("images", views.ImageViewSet)
 router.register("quotas", views.QuotaViewSet)
 router.register("instances", views.InstanceViewSet)
+router.register("networks", views.NetworkViewSet)
+router.register("subnets", views.SubnetViewSet)
+router.register("ports", views.PortViewSet)
 urlpatterns = router.urls

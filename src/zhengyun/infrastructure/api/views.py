@@ -2,7 +2,11 @@
 
 from rest_framework import mixins
 
-from zhengyun.core.api.viewsets import GuardedCreateMixin, RestrictedReadOnlyViewSet
+from zhengyun.core.api.viewsets import (
+    GuardedCreateMixin,
+    RestrictedReadOnlyViewSet,
+    ServiceCreateDeleteViewSet,
+)
 from zhengyun.infrastructure import services
 from zhengyun.infrastructure.api import serializers
 from zhengyun.infrastructure.models import (
@@ -11,8 +15,11 @@ from zhengyun.infrastructure.models import (
     Host,
     Image,
     Instance,
+    Network,
     Pool,
+    Port,
     Quota,
+    Subnet,
     Zone,
 )
 
@@ -73,6 +80,7 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     model = Instance
     select_related = ("host", "department")
+    prefetch_related = ("ports",)
     serializer_class = serializers.InstanceSerializer
     ordering_fields = ["name", "created_at", "status"]
 
@@ -83,3 +91,33 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     def perform_destroy(self, instance):
         services.delete_instance(instance, actor=self.request.user)
+
+
+class NetworkViewSet(ServiceCreateDeleteViewSet):
+    """A department's virtual networks, each in one network zone (R-I2)."""
+
+    model = Network
+    select_related = ("department",)
+    serializer_class = serializers.NetworkSerializer
+    ordering_fields = ["name", "created_at"]
+    create_service = services.create_network
+    delete_service = services.delete_network
+
+
+class SubnetViewSet(ServiceCreateDeleteViewSet):
+    """Address ranges of a department's networks; they never overlap within it."""
+
+    model = Subnet
+    select_related = ("network",)
+    serializer_class = serializers.SubnetSerializer
+    ordering_fields = ["name", "created_at"]
+    create_service = services.create_subnet
+    delete_service = services.delete_subnet
+
+
+class PortViewSet(RestrictedReadOnlyViewSet):
+    """The addresses instances hold."""
+
+    model = Port
+    serializer_class = serializers.PortSerializer
+    ordering_fields = ["address", "created_at"]

@@ -10,6 +10,7 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota
 
 __all__ = [
@@ -18,8 +19,11 @@ __all__ = [
     "Host",
     "Image",
     "Instance",
+    "Network",
     "Pool",
+    "Port",
     "Quota",
+    "Subnet",
     "Zone",
     "validate_networks",
 ]
