@@ -26,6 +26,7 @@ running guest writing to it is paused, so the copy is crash-consistent.
 from . import libvirt_xml
 from .base import (
     DriverError,
+    GuestNotFound,
     SnapshotInfo,
     SnapshotNotFound,
     VolumeInfo,
@@ -81,7 +82,11 @@ class LibvirtVolumes:
         with self._translated():
             domains = self._conn().listAllDomains(0)
         for domain in domains:
-            for _flag, xml in self._definitions(domain):
+            try:
+                definitions = self._definitions(domain)
+            except GuestNotFound:  # deleted since it was listed: it holds nothing now
+                continue
+            for _flag, xml in definitions:
                 for path, device in libvirt_xml.disk_sources(xml).items():
                     found[path] = (domain.name(), device)
         return found

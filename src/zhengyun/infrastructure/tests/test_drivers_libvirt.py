@@ -11,6 +11,7 @@ import pytest
 from zhengyun.infrastructure.drivers import libvirt_xml
 from zhengyun.infrastructure.drivers.base import (
     DriverError,
+    GuestNotFound,
     GuestSpec,
     GuestState,
     HostUnavailable,
@@ -189,3 +190,19 @@ def test_deleting_the_guest_leaves_its_volume_in_the_pool_detached(test_driver, 
     test_driver.delete(guest)
     kept = test_driver.volume(volume)
     assert (kept.state, kept.guest, kept.size_gb) == (VolumeState.AVAILABLE, "", 3)
+
+
+@needs_libvirt
+def test_a_guest_deleted_while_volumes_are_listed_holds_nothing(
+    test_driver, held_volume, monkeypatch
+):
+    volume, guest = held_volume
+    read = test_driver._definitions
+
+    def deleted_meanwhile(domain):
+        if domain.name() == guest:
+            raise GuestNotFound(f"{guest} went")
+        return read(domain)
+
+    monkeypatch.setattr(test_driver, "_definitions", deleted_meanwhile)
+    assert test_driver.volume(volume).state == VolumeState.AVAILABLE
