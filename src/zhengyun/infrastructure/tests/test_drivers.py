@@ -21,6 +21,7 @@ from zhengyun.infrastructure.drivers.base import (
     VolumeNotFound,
     VolumeSpec,
     VolumeState,
+    free_disk_device,
     load_driver,
 )
 from zhengyun.infrastructure.drivers.libvirt import INSTALL_HINT, libvirt_module
@@ -337,6 +338,13 @@ def test_deleting_a_guest_detaches_its_volumes_and_keeps_them(driver, new_name, 
     driver.delete(guest)
     kept = driver.volume(volume)
     assert (kept.state, kept.guest, kept.device) == (VolumeState.AVAILABLE, "", "")
+
+
+def test_disk_names_are_the_first_free_after_the_root_disk():
+    assert free_disk_device({"vda"}) == "vdb"
+    assert free_disk_device({"vda", "vdb", "vdd"}) == "vdc"
+    with pytest.raises(DriverError, match="no free disk name"):
+        free_disk_device({f"vd{letter}" for letter in "abcdefghijklmnopqrstuvwxyz"})
 
 
 def test_load_driver_finds_drivers_by_entry_point():
