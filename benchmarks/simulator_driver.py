@@ -1,8 +1,9 @@
 """Speed of the simulated hypervisor (R-I4): how long making 10,000 hosts takes, and how many
-guests a second it defines and starts, then deletes, one guest per host. Each figure is the
-median of three rounds, each round on a fresh hypervisor; printed as a markdown table. In
-memory is what tests and the scheduler benchmark use; a state file is the embedded
-platform's default, where every change is a durable SQLite transaction.
+guests a second it defines and starts, how many volumes a second it creates and attaches to
+them, then how many guests a second it deletes, one guest with one volume per host. Each
+figure is the median of three rounds, each round on a fresh hypervisor; printed as a
+markdown table. In memory is what tests and the scheduler benchmark use; a state file is the
+embedded platform's default, where every change is a durable SQLite transaction.
 
     python benchmarks/simulator_driver.py
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from zhengyun.infrastructure.drivers.base import GuestSpec  # noqa: E402
+from zhengyun.infrastructure.drivers.base import GuestSpec, VolumeSpec  # noqa: E402
 from zhengyun.infrastructure.drivers.simulator import SimulatorDriver  # noqa: E402
 
 HOSTS = 10_000
@@ -25,7 +26,8 @@ FILE_GUESTS = 1_000  # each change waits for the disk
 
 
 def one_round(uri, guests):
-    """(seconds to make the hosts, define+start per second, delete per second)."""
+    """(seconds to make the hosts, define+start per second, create+attach volume per
+    second, delete per second)."""
     started = time.perf_counter()
     driver = SimulatorDriver(uri)
     made = time.perf_counter() - started
@@ -37,9 +39,14 @@ def one_round(uri, guests):
         driver.start(spec.name)
     define_rate = guests / (time.perf_counter() - started)
     started = time.perf_counter()
+    for host, spec in zip(hosts, specs, strict=False):
+        driver.create_volume(host, VolumeSpec(spec.name, 100))
+        driver.attach_volume(spec.name, spec.name)
+    volume_rate = guests / (time.perf_counter() - started)
+    started = time.perf_counter()
     for spec in specs:
         driver.delete(spec.name)
-    return made, define_rate, guests / (time.perf_counter() - started)
+    return made, define_rate, volume_rate, guests / (time.perf_counter() - started)
 
 
 def median_round(uri_of_round, guests):
@@ -49,8 +56,11 @@ def median_round(uri_of_round, guests):
 
 
 def main():
-    print("| state | hosts | guests | make the hosts (s) | define+start /s | delete /s |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| state | hosts | guests | make the hosts (s) | define+start /s "
+        "| create+attach volume /s | delete /s |"
+    )
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as scratch:
         rows = [
             ("memory", HOSTS, median_round(lambda _: f"sim://memory?hosts={HOSTS}", HOSTS)),
@@ -60,10 +70,10 @@ def main():
                 median_round(lambda n: f"sim://{scratch}/{n}.sqlite?hosts={HOSTS}", FILE_GUESTS),
             ),
         ]
-    for label, guests, (made, define_rate, delete_rate) in rows:
+    for label, guests, (made, define_rate, volume_rate, delete_rate) in rows:
         print(
             f"| {label} | {HOSTS:,} | {guests:,} | {made:.2f} "
-            f"| {define_rate:,.0f} | {delete_rate:,.0f} |"
+            f"| {define_rate:,.0f} | {volume_rate:,.0f} | {delete_rate:,.0f} |"
         )
 
 

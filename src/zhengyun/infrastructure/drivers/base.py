@@ -9,6 +9,10 @@ Guests are named by the platform's instance UUID, and that name is what makes th
 safe to retry (design rule 5): defining a name that exists returns the existing guest, and
 deleting a missing guest succeeds.
 
+Volumes and their snapshots are named by the platform's UUIDs in the same way, and live in
+one host's local storage, the only kind both drivers have: a volume is attached only to a
+guest on its own host, and a snapshot stays on the host of the volume it copies.
+
 Putting a host in maintenance is not a driver operation: the hypervisor has no such state.
 The platform stops placing on the host and drains it with ``live_migrate``.
 """
@@ -37,6 +41,18 @@ class CapacityRefused(DriverError):
     """The hypervisor itself refused the guest for want of room."""
 
 
+class VolumeNotFound(DriverError):
+    """The hypervisor has no volume of that name."""
+
+
+class SnapshotNotFound(DriverError):
+    """The hypervisor has no snapshot of that name."""
+
+
+class VolumeInUse(DriverError):
+    """The volume is attached to a guest, so it cannot be deleted or attached elsewhere."""
+
+
 class Unsupported(DriverError):
     """This connection cannot carry out the operation (for example a test hypervisor asked
     to live-migrate)."""
@@ -47,6 +63,14 @@ class GuestState(StrEnum):
 
     RUNNING = "running"
     STOPPED = "stopped"
+    MISSING = "missing"
+
+
+class VolumeState(StrEnum):
+    """What the hypervisor says of a volume."""
+
+    AVAILABLE = "available"
+    ATTACHED = "attached"
     MISSING = "missing"
 
 
@@ -88,6 +112,41 @@ class GuestInfo:
 
 
 @dataclass(frozen=True)
+class VolumeSpec:
+    """What to create. ``name`` is the volume's UUID as a string; with ``snapshot`` the
+    volume starts as a copy of that snapshot and must be at least as large."""
+
+    name: str
+    size_gb: int
+    snapshot: str = ""
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """A volume as the hypervisor sees it now. ``guest`` and ``device`` (the guest's disk
+    name for it, such as ``vdb``) are empty unless it is attached; ``host`` is empty and the
+    size zero when it is missing."""
+
+    name: str
+    host: str
+    state: VolumeState
+    size_gb: int
+    guest: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A point-in-time copy of a volume, kept apart from it: it outlives the volume, and a
+    new volume can be created from it."""
+
+    name: str
+    volume: str
+    host: str
+    size_gb: int
+
+
+@dataclass(frozen=True)
 class HostMetrics:
     """One sample of a host. Figures the connection cannot supply are zero and named in
     ``unavailable``, so a collector can tell "idle" from "unknown"."""
@@ -119,6 +178,20 @@ class GuestMetrics:
 def missing_guest(name):
     """The GuestInfo of a guest the hypervisor does not have."""
     return GuestInfo(name=name, host="", state=GuestState.MISSING, vcpus=0, memory_mb=0)
+
+
+def missing_volume(name):
+    """The VolumeInfo of a volume the hypervisor does not have."""
+    return VolumeInfo(name=name, host="", state=VolumeState.MISSING, size_gb=0)
+
+
+def free_disk_device(taken):
+    """The first virtio disk name not in ``taken``, after the root disk ``vda``: the same
+    volumes attached in the same order get the same names on every driver."""
+    for letter in "bcdefghijklmnopqrstuvwxyz":
+        if f"vd{letter}" not in taken:
+            return f"vd{letter}"
+    raise DriverError("The guest has no free disk name left; detach a volume first.")
 
 
 def linear_power(idle_watts, peak_watts, cpu_fraction):
@@ -176,8 +249,8 @@ class ComputeDriver(ABC):
 
     @abstractmethod
     def delete(self, name: str) -> None:
-        """Stop the guest and remove it with the disks the driver made for it. Deleting a
-        missing guest is not an error.
+        """Stop the guest and remove it with the disks the driver made for it. Volumes
+        attached to it are detached, not deleted. Deleting a missing guest is not an error.
 
         :raises HostUnavailable: its host is down, so removal cannot be confirmed.
         """
@@ -231,6 +304,76 @@ class ComputeDriver(ABC):
 
         :raises GuestNotFound:
         """
+
+    @abstractmethod
+    def create_volume(self, host: str, spec: VolumeSpec) -> VolumeInfo:
+        """Create an unattached volume in ``host``'s local storage, empty or as a copy of
+        ``spec.snapshot``. Idempotent: when a volume named ``spec.name`` exists already it is
+        returned unchanged and nothing new is made.
+
+        :raises HostUnavailable: ``host`` is unknown to this connection or down.
+        :raises SnapshotNotFound: the snapshot to copy does not exist.
+        :raises DriverError: the snapshot is on another host or larger than ``size_gb``.
+        """
+
+    @abstractmethod
+    def delete_volume(self, name: str) -> None:
+        """Remove the volume and its data (its snapshots stay). Deleting a missing volume is
+        not an error.
+
+        :raises VolumeInUse: it is attached; detach it first.
+        :raises HostUnavailable: its host is down, so removal cannot be confirmed.
+        """
+
+    @abstractmethod
+    def attach_volume(self, guest: str, volume: str) -> VolumeInfo:
+        """Attach the volume to the guest as its next free virtio disk, at once if the guest
+        is running. Idempotent: a volume attached to this guest already is returned as it is.
+
+        :raises GuestNotFound:
+        :raises VolumeNotFound:
+        :raises VolumeInUse: it is attached to another guest.
+        :raises DriverError: the guest and the volume are on different hosts.
+        :raises HostUnavailable: their host is down.
+        :raises Unsupported: this connection cannot attach disks.
+        """
+
+    @abstractmethod
+    def detach_volume(self, guest: str, volume: str) -> None:
+        """Detach the volume from the guest, at once if the guest is running. A volume not
+        attached to this guest (or either missing) is left as it is, without error.
+
+        :raises HostUnavailable: their host is down.
+        :raises Unsupported: this connection cannot detach disks.
+        """
+
+    @abstractmethod
+    def snapshot_volume(self, volume: str, snapshot_name: str) -> SnapshotInfo:
+        """Copy the volume as it is now into a snapshot on its host, crash-consistent when a
+        running guest writes to it. Idempotent: a snapshot of that name taken from this
+        volume is returned unchanged.
+
+        :raises VolumeNotFound:
+        :raises DriverError: a snapshot of that name copies another volume.
+        :raises HostUnavailable: its host is down.
+        """
+
+    @abstractmethod
+    def delete_snapshot(self, name: str) -> None:
+        """Remove the snapshot; volumes created from it keep their data. Deleting a missing
+        snapshot is not an error.
+
+        :raises HostUnavailable: its host is down, so removal cannot be confirmed.
+        """
+
+    @abstractmethod
+    def volume(self, name: str) -> VolumeInfo:
+        """The volume as it is now; state ``MISSING`` when the hypervisor has no such volume."""
+
+    @abstractmethod
+    def volumes(self, host: str | None = None) -> list[VolumeInfo]:
+        """Every volume on ``host``, or on every host that answers, so a reconciler can find
+        volumes the platform does not know (orphans) and attachments it did not make."""
 
 
 def load_driver(kind: str, uri: str) -> ComputeDriver:

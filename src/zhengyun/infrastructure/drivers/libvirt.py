@@ -12,7 +12,8 @@ keeps its own, such as ``keyfile`` or ``no_verify``):
 - ``idle_watts``, ``peak_watts``: the host's power model, which libvirt cannot report
   (defaults 150 and 450 W, a common two-socket server; measure yours and set them);
 - ``disk_gb``: the host's disk capacity (default: the sum of its active storage pools);
-- ``storage_pool``: where root disks are made (default: ``default``, or the only pool);
+- ``storage_pool``: where root disks and volumes are made (default: ``default``, or the
+  only pool);
 - ``shutdown_timeout``: seconds a stop waits for the guest's own shutdown before powering
   it off (default 30; 0 powers off at once);
 - ``console_listen``: the address guests' VNC consoles listen on (default 127.0.0.1, so a
@@ -41,6 +42,7 @@ from .base import (
     linear_power,
     missing_guest,
 )
+from .libvirt_volumes import LibvirtVolumes
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,6 @@ PARAMETERS = {
     "shutdown_timeout": (float, 30.0),
     "console_listen": (str, "127.0.0.1"),
 }
-GIB = 1024**3
 
 
 @cache
@@ -111,7 +112,7 @@ def translate(libvirt, error):
     return DriverError(f"The hypervisor refused: {message}")
 
 
-class LibvirtDriver(ComputeDriver):
+class LibvirtDriver(LibvirtVolumes, ComputeDriver):
     """A host managed through libvirt. Connects on first use and again after the
     connection drops."""
 
@@ -209,7 +210,7 @@ class LibvirtDriver(ComputeDriver):
             pool = pools[0] if len(pools) == 1 else None
         if pool is None:
             raise DriverError(
-                "The hypervisor has no storage pool for root disks; name one with "
+                "The hypervisor has no storage pool for disks and volumes; name one with "
                 "storage_pool= in the provider's URI."
             )
         return pool
@@ -243,7 +244,7 @@ class LibvirtDriver(ComputeDriver):
             connection = self._conn()
             _model, memory_mb, cpus, *_ = connection.getInfo()
             disk_gb = self.parameters["disk_gb"] or sum(
-                pool.info()[1] // GIB
+                pool.info()[1] // libvirt_xml.GIB
                 for pool in connection.listAllStoragePools(
                     self._libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE
                 )
@@ -309,7 +310,8 @@ class LibvirtDriver(ComputeDriver):
     def delete(self, name):
         """Power off and undefine (snapshot metadata and any saved state with it), then
         remove the root disk made for the guest, which a deletion interrupted earlier may
-        have left behind the guest."""
+        have left behind the guest. Its volumes stay in the pool: undefining the guest is
+        what detaches them."""
         libvirt = self._libvirt
         domain = self._find(name)
         if domain is not None:

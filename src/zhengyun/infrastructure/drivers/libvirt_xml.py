@@ -1,10 +1,11 @@
-"""Domain and volume XML for the libvirt driver (R-I3), built and read with ElementTree so
-that no guest name or path is ever pasted into markup."""
+"""Domain, disk and volume XML for the libvirt driver (R-I3), built and read with
+ElementTree so that no guest name or path is ever pasted into markup."""
 
 import uuid
 import xml.etree.ElementTree as ET
 
 KIB_PER_MB = 1024
+GIB = 1024**3
 
 
 def _is_uuid(text):
@@ -65,6 +66,37 @@ def root_volume_xml(name, capacity_gb, backing_path):
     _sub(backing, "path", backing_path)
     _sub(backing, "format", type=disk_format(backing_path))
     return ET.tostring(volume, encoding="unicode")
+
+
+def data_volume_xml(name, capacity_gb):
+    """An empty thin-provisioned qcow2 volume, or the shape of a copy made from another."""
+    volume = ET.Element("volume")
+    _sub(volume, "name", name)
+    _sub(volume, "capacity", capacity_gb, unit="G")
+    target = _sub(volume, "target")
+    _sub(target, "format", type="qcow2")
+    return ET.tostring(volume, encoding="unicode")
+
+
+def data_disk_xml(path, device):
+    """A volume as the guest's virtio disk ``device`` (``vdb``, ``vdc`` …)."""
+    disk = ET.Element("disk", type="file", device="disk")
+    _sub(disk, "driver", name="qemu", type=disk_format(path))
+    _sub(disk, "source", file=path)
+    _sub(disk, "target", dev=device, bus="virtio")
+    return ET.tostring(disk, encoding="unicode")
+
+
+def disk_sources(xml):
+    """{file path: target device} of the domain's file-backed disks."""
+    domain = ET.fromstring(xml)  # noqa: S314 - our own hypervisor's output
+    return {
+        disk.find("source").get("file"): disk.find("target").get("dev")
+        for disk in domain.findall("devices/disk")
+        if disk.find("source") is not None
+        and disk.find("source").get("file")
+        and disk.find("target") is not None
+    }
 
 
 def configured_size(xml):

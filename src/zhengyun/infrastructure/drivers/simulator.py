@@ -1,7 +1,8 @@
 """The simulated hypervisor (R-I3, R-I4): the embedded default and the load-test double.
 
 It models hosts (CPU, memory, disk, migration network, idle and peak watts), the guests on
-them with a CPU load each, power drawn by the linear model, boot and migration durations (as
+them with a CPU load each, volumes and snapshots in each host's local storage
+(``simulator_volumes``), power drawn by the linear model, boot and migration durations (as
 simulated seconds kept on the guest, nobody sleeps), a host going down, and failures on
 demand. Like libvirt's test driver it never refuses an overcommitted host: capacity is the
 scheduler's to account.
@@ -46,11 +47,17 @@ from .simulator_model import (
     migration_seconds,
     parse_uri,
 )
+from .simulator_volumes import VOLUME_SCHEMA, SimulatedVolumes
 
-CHANGING = ("define", "start", "stop", "reboot", "delete", "resize", "live_migrate")
+CHANGING = (
+    *("define", "start", "stop", "reboot", "delete", "resize", "live_migrate"),
+    *("create_volume", "delete_volume", "attach_volume", "detach_volume"),
+    *("snapshot_volume", "delete_snapshot"),
+)
 OPERATIONS = (
     *CHANGING,
     *("hosts", "console_url", "guest", "guests", "host_metrics", "guest_metrics"),
+    *("volume", "volumes"),
 )
 
 SCHEMA = """
@@ -86,7 +93,7 @@ FROM guest g JOIN host h ON h.name = g.host WHERE h.up ORDER BY g.rowid
 FIRST_CONSOLE_PORT = 5900
 
 
-class SimulatorDriver(ComputeDriver):
+class SimulatorDriver(SimulatedVolumes, ComputeDriver):
     """A simulated hypervisor with many hosts, in memory or in a SQLite file."""
 
     def __init__(self, uri: str):
@@ -108,7 +115,7 @@ class SimulatorDriver(ComputeDriver):
         if path:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
+        db.executescript(SCHEMA + VOLUME_SCHEMA)
         return db
 
     def _add_hosts(self):
@@ -310,6 +317,7 @@ class SimulatorDriver(ComputeDriver):
             if self._row(db, name) is not None:
                 self._existing(db, name)
                 db.execute("DELETE FROM guest WHERE name = ?", (name,))
+                db.execute("UPDATE volume SET guest = NULL, device = NULL WHERE guest = ?", (name,))
 
         self._run("delete", change)
 
@@ -344,6 +352,8 @@ class SimulatorDriver(ComputeDriver):
                     name,
                 ),
             )
+            # Its volumes are local disks, copied with it as a block migration would.
+            db.execute("UPDATE volume SET host = ? WHERE guest = ?", (target_host, name))
             return self._info(self._row(db, name))
 
         return self._run("live_migrate", change)

@@ -1,6 +1,7 @@
 """What only the libvirt driver does (R-I1, R-I3), against libvirt's test driver: errors of
 libvirt's own translated into driver errors, root disks made over an image and removed with
-the guest, and the platform's URI parameters kept apart from libvirt's."""
+the guest, volumes and snapshots as pool volumes and guests holding them, and the
+platform's URI parameters kept apart from libvirt's."""
 
 import uuid
 import xml.etree.ElementTree as ET
@@ -10,10 +11,14 @@ import pytest
 from zhengyun.infrastructure.drivers import libvirt_xml
 from zhengyun.infrastructure.drivers.base import (
     DriverError,
+    GuestNotFound,
     GuestSpec,
     GuestState,
     HostUnavailable,
     Unsupported,
+    VolumeInUse,
+    VolumeSpec,
+    VolumeState,
 )
 from zhengyun.infrastructure.drivers.libvirt import split_uri
 from zhengyun.infrastructure.tests.test_drivers import needs_libvirt
@@ -107,3 +112,97 @@ def test_guest_cpu_is_a_rate_between_two_samples(test_driver, guest):
     test_driver.start(guest.name)
     assert "cpu_percent" in test_driver.guest_metrics(guest.name).unavailable
     assert "cpu_percent" not in test_driver.guest_metrics(guest.name).unavailable
+
+
+def test_disk_xml_names_the_volume_and_is_read_back():
+    disk = libvirt_xml.data_disk_xml("/pool/a'b.volume.qcow2", "vdc")
+    element = ET.fromstring(disk)
+    assert element.find("source").get("file") == "/pool/a'b.volume.qcow2"
+    assert element.find("target").attrib == {"dev": "vdc", "bus": "virtio"}
+    assert element.find("driver").get("type") == "qcow2"
+    domain = (
+        f"<domain><devices>{disk}<disk type='network'><target dev='vdd'/></disk></devices></domain>"
+    )
+    assert libvirt_xml.disk_sources(domain) == {"/pool/a'b.volume.qcow2": "vdc"}
+
+
+@pytest.fixture
+def held_volume(test_driver):
+    """A volume and a running guest that holds it, defined through libvirt itself, since
+    the test driver cannot attach a disk: as a hypervisor that did attach it leaves them."""
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    connection = libvirt_module().open("test:///default")
+    volume, guest = str(uuid.uuid4()), GuestSpec(str(uuid.uuid4()), 1, 512, 0)
+    test_driver.create_volume(test_driver.hosts()[0].name, VolumeSpec(volume, size_gb=3))
+    pool = connection.storagePoolLookupByName("default-pool")
+    path = pool.storageVolLookupByName(f"{volume}.volume.qcow2").path()
+    domain = ET.fromstring(libvirt_xml.domain_xml(guest, "test"))
+    domain.find("devices").append(ET.fromstring(libvirt_xml.data_disk_xml(path, "vdb")))
+    connection.defineXML(ET.tostring(domain, encoding="unicode"))
+    test_driver.start(guest.name)
+    yield volume, guest.name
+    test_driver.delete(guest.name)
+    test_driver.delete_volume(volume)
+
+
+@needs_libvirt
+def test_a_volume_a_guest_holds_is_attached_to_it(test_driver, held_volume):
+    volume, guest = held_volume
+    info = test_driver.volume(volume)
+    assert (info.state, info.guest, info.device, info.size_gb) == (
+        VolumeState.ATTACHED,
+        guest,
+        "vdb",
+        3,
+    )
+    assert info in test_driver.volumes()
+    assert test_driver.attach_volume(guest, volume) == info  # a retry: nothing to do
+    with pytest.raises(VolumeInUse, match=guest):
+        test_driver.delete_volume(volume)
+    with pytest.raises(Unsupported, match="virDomainDetachDeviceFlags"):
+        test_driver.detach_volume(guest, volume)
+
+
+@needs_libvirt
+def test_a_snapshot_of_a_running_guests_volume_is_a_cloned_pool_volume(test_driver, held_volume):
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    volume, guest = held_volume
+    snapshot = str(uuid.uuid4())
+    taken = test_driver.snapshot_volume(volume, snapshot)
+    try:
+        assert (taken.volume, taken.size_gb) == (volume, 3)
+        pool = libvirt_module().open("test:///default").storagePoolLookupByName("default-pool")
+        assert f"{snapshot}.snapshot-of.{volume}.qcow2" in pool.listVolumes()
+        # Paused for the copy, the guest runs again after it (not merely "not shut off").
+        assert libvirt_module().open("test:///default").lookupByName(guest).state()[0] == (
+            libvirt_module().VIR_DOMAIN_RUNNING
+        )
+        assert snapshot not in {info.name for info in test_driver.volumes()}
+    finally:
+        test_driver.delete_snapshot(snapshot)
+
+
+@needs_libvirt
+def test_deleting_the_guest_leaves_its_volume_in_the_pool_detached(test_driver, held_volume):
+    volume, guest = held_volume
+    test_driver.delete(guest)
+    kept = test_driver.volume(volume)
+    assert (kept.state, kept.guest, kept.size_gb) == (VolumeState.AVAILABLE, "", 3)
+
+
+@needs_libvirt
+def test_a_guest_deleted_while_volumes_are_listed_holds_nothing(
+    test_driver, held_volume, monkeypatch
+):
+    volume, guest = held_volume
+    read = test_driver._definitions
+
+    def deleted_meanwhile(domain):
+        if domain.name() == guest:
+            raise GuestNotFound(f"{guest} went")
+        return read(domain)
+
+    monkeypatch.setattr(test_driver, "_definitions", deleted_meanwhile)
+    assert test_driver.volume(volume).state == VolumeState.AVAILABLE

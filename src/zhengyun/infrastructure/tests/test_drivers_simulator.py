@@ -1,6 +1,6 @@
 """What only the simulated hypervisor does (R-I3, R-I4): its state shared through a file by
-separate processes, failures on demand, hosts going down, power that follows load, and
-simulated boot and migration times."""
+separate processes, failures on demand, hosts going down (with their volumes), power that
+follows load, and simulated boot and migration times."""
 
 import subprocess
 import sys
@@ -14,6 +14,8 @@ from zhengyun.infrastructure.drivers.base import (
     GuestSpec,
     GuestState,
     HostUnavailable,
+    VolumeSpec,
+    VolumeState,
 )
 from zhengyun.infrastructure.drivers.simulator import SimulatorDriver
 
@@ -58,6 +60,8 @@ def test_a_state_file_is_shared_by_processes_and_survives_a_restart(tmp_path):
     )
     seen = web.guest(guest.name)
     assert (seen.host, seen.state) == ("sim-0002", GuestState.RUNNING)
+    volume = web.create_volume("sim-0002", VolumeSpec(str(uuid.uuid4()), 1))
+    assert SimulatorDriver(uri).volume(volume.name) == volume
     web.fail_next("stop")
     restarted = SimulatorDriver(uri)
     with pytest.raises(DriverError, match="Simulated failure of stop"):
@@ -125,6 +129,69 @@ def test_a_host_marked_down_refuses_work_until_it_is_back(sim):
     sim.mark_host_up("sim-0001")
     assert sim.guest(running.name).state == GuestState.STOPPED  # as after a power loss
     assert sim.start(running.name).state == GuestState.RUNNING
+
+
+def test_volume_operations_fail_on_demand_before_or_after_acting(sim):
+    guest, volume = spec(), str(uuid.uuid4())
+    sim.define("sim-0001", guest)
+    sim.fail_next("create_volume")
+    with pytest.raises(DriverError, match="Simulated failure of create_volume"):
+        sim.create_volume("sim-0001", VolumeSpec(volume, 1))
+    assert sim.volume(volume).state == VolumeState.MISSING
+    sim.create_volume("sim-0001", VolumeSpec(volume, 1))
+    sim.fail_next("attach_volume", after=True)
+    with pytest.raises(DriverError, match="after acting"):
+        sim.attach_volume(guest.name, volume)
+    assert sim.attach_volume(guest.name, volume).guest == guest.name  # the retry finds it
+    for operation, arguments in (
+        ("detach_volume", (guest.name, volume)),
+        ("snapshot_volume", (volume, str(uuid.uuid4()))),
+        ("delete_snapshot", (str(uuid.uuid4()),)),
+        ("delete_volume", (volume,)),
+        ("volume", (volume,)),
+        ("volumes", ()),
+    ):
+        sim.fail_next(operation)
+        with pytest.raises(DriverError, match=f"Simulated failure of {operation}"):
+            getattr(sim, operation)(*arguments)
+    assert sim.volume(volume).guest == guest.name  # failed before acting: still attached
+
+
+def test_a_host_marked_down_takes_its_volumes_with_it(sim):
+    guest, volume, snapshot = spec(), str(uuid.uuid4()), str(uuid.uuid4())
+    sim.define("sim-0001", guest)
+    sim.create_volume("sim-0001", VolumeSpec(volume, 2))
+    sim.snapshot_volume(volume, snapshot)
+    sim.mark_host_down("sim-0001")
+    for operation, arguments in (
+        (sim.create_volume, ("sim-0001", VolumeSpec(str(uuid.uuid4()), 1))),
+        (sim.attach_volume, (guest.name, volume)),
+        (sim.snapshot_volume, (volume, str(uuid.uuid4()))),
+        (sim.delete_snapshot, (snapshot,)),
+        (sim.delete_volume, (volume,)),
+        (sim.volumes, ("sim-0001",)),
+    ):
+        with pytest.raises(HostUnavailable, match="sim-0001"):
+            operation(*arguments)
+    assert sim.volume(volume).state == VolumeState.AVAILABLE  # still known, as guests are
+    assert sim.volumes() == []  # a host that does not answer lists nothing
+    sim.mark_host_up("sim-0001")
+    assert sim.attach_volume(guest.name, volume).device == "vdb"
+
+
+def test_a_volume_is_attached_only_on_its_own_host_and_migrates_with_its_guest(sim):
+    guest, volume, snapshot = spec(), str(uuid.uuid4()), str(uuid.uuid4())
+    sim.define("sim-0001", guest)
+    sim.create_volume("sim-0002", VolumeSpec(volume, 1))
+    with pytest.raises(DriverError, match="on host sim-0002 and guest"):
+        sim.attach_volume(guest.name, volume)
+    sim.snapshot_volume(volume, snapshot)
+    with pytest.raises(DriverError, match="is on host sim-0002, not sim-0001"):
+        sim.create_volume("sim-0001", VolumeSpec(str(uuid.uuid4()), 1, snapshot=snapshot))
+    sim.live_migrate(guest.name, "sim-0002")
+    sim.attach_volume(guest.name, volume)
+    sim.live_migrate(guest.name, "sim-0003")
+    assert sim.volume(volume).host == "sim-0003"  # local disks are copied with the guest
 
 
 def test_power_follows_the_linear_model_of_cpu_load(sim):
