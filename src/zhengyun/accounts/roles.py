@@ -58,12 +58,19 @@ _RUN_POOLS = {
     "infrastructure.host": frozenset({"view", "change"}),
     "infrastructure.flavour": CRUD,
     "infrastructure.image": CRUD,
+    # Monitoring (R-I4): hosts' figures, the thresholds and every alert in scope.
+    "infrastructure.hostsample": VIEW,
+    "infrastructure.instancesample": VIEW,
+    "infrastructure.metricthreshold": CRUD,
+    "infrastructure.metricalert": VIEW,
 }
 # A department's own machines, within its quota (R-I3).
 _OWN_INSTANCES = {
     "infrastructure.zone": VIEW,
     "infrastructure.instance": CRUD,
     "infrastructure.quota": VIEW,
+    "infrastructure.instancesample": VIEW,
+    "infrastructure.metricalert": VIEW,
 }
 
 GRANTS = {
@@ -112,6 +119,8 @@ GRANTS = {
         "accounts.delegation": VIEW,
         "infrastructure.instance": VIEW,
         "infrastructure.quota": VIEW,
+        "infrastructure.instancesample": VIEW,
+        "infrastructure.metricalert": VIEW,
     },
     Role.DEPARTMENT_ADMIN: {
         **_ORG_VIEW,
@@ -130,6 +139,8 @@ GRANTS = {
         "infrastructure.zone": VIEW,
         "infrastructure.instance": VIEW,
         "infrastructure.quota": VIEW,
+        "infrastructure.instancesample": VIEW,
+        "infrastructure.metricalert": VIEW,
     },
     Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW, **_OWN_INSTANCES},
 }

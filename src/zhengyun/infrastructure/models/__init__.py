@@ -10,14 +10,26 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.monitoring import (
+    HostSample,
+    InstanceCounters,
+    InstanceSample,
+    MetricAlert,
+    MetricThreshold,
+)
 from zhengyun.infrastructure.models.quota import Quota
 
 __all__ = [
     "ComputeProvider",
     "Flavour",
     "Host",
+    "HostSample",
     "Image",
     "Instance",
+    "InstanceCounters",
+    "InstanceSample",
+    "MetricAlert",
+    "MetricThreshold",
     "Pool",
     "Quota",
     "Zone",
