@@ -32,6 +32,7 @@ MENU = [
     MenuItem(_("Applications"), "accounts:oidc-clients", "accounts.OidcClient"),
     MenuItem(_("Instances"), "infrastructure:instance-list", "infrastructure.Instance"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
+    MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),
     MenuItem(_("What I may do"), "accounts:permissions"),

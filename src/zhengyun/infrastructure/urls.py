@@ -1,6 +1,7 @@
 from django.urls import path
 
 from zhengyun.infrastructure import views
+from zhengyun.infrastructure.monitoring import views as monitoring
 
 app_name = "infrastructure"
 urlpatterns = [
@@ -9,4 +10,6 @@ urlpatterns = [
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
     path("pools/", views.pool_list, name="pool-list"),
+    path("monitoring/", monitoring.overview, name="monitoring"),
+    path("metrics", monitoring.prometheus_metrics, name="metrics"),
 ]
