@@ -5,7 +5,7 @@ data, and only the hosts the scraping user's roles let them view (a region's ope
 scrapes their region). The figures are the newest minute bucket of each host.
 """
 
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
@@ -81,9 +81,7 @@ def _pools(user, hosts, newest):
     pools = (
         Pool.objects.restrict(user, "view")
         .select_related("zone")
-        .annotate(
-            host_count=Count("hosts"), vcpus=Sum("hosts__vcpus"), used=Sum("hosts__used_vcpus")
-        )
+        .annotate(vcpus=Sum("hosts__vcpus"), used=Sum("hosts__used_vcpus"))
     )
     for pool in pools:
         labels = [pool.name, pool.zone.code]
