@@ -1,11 +1,14 @@
 """API of monitoring (R-I4): hosts' and instances' buckets and alerts, read through the
 restriction helper; thresholds changed through their services."""
 
-import django_filters
 from rest_framework import serializers
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
-from zhengyun.infrastructure.choices import Resolution
+from zhengyun.infrastructure.filtersets import (
+    HostSampleFilterSet,
+    InstanceSampleFilterSet,
+    MetricAlertFilterSet,
+)
 from zhengyun.infrastructure.models import HostSample, InstanceSample, MetricAlert, MetricThreshold
 from zhengyun.infrastructure.monitoring import services
 
@@ -45,38 +48,6 @@ class MetricAlertSerializer(serializers.ModelSerializer):
             "raised_at",
             "cleared_at",
         ]
-
-
-class _BucketFilterSet(django_filters.FilterSet):
-    # Plain numbers, not choices of objects: an id outside the caller's reach must filter
-    # to nothing, exactly like a missing one, rather than be refused as unknown.
-    resolution = django_filters.ChoiceFilter(choices=Resolution.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="bucket", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="bucket", lookup_expr="lt")
-
-
-class HostSampleFilterSet(_BucketFilterSet):
-    host = django_filters.NumberFilter(field_name="host_id")
-
-    class Meta:
-        model = HostSample
-        fields = ["host", "resolution"]
-
-
-class InstanceSampleFilterSet(_BucketFilterSet):
-    instance = django_filters.NumberFilter(field_name="instance_id")
-
-    class Meta:
-        model = InstanceSample
-        fields = ["instance", "resolution"]
-
-
-class MetricAlertFilterSet(django_filters.FilterSet):
-    open = django_filters.BooleanFilter(field_name="cleared_at", lookup_expr="isnull")
-
-    class Meta:
-        model = MetricAlert
-        fields = ["open"]
 
 
 class HostSampleViewSet(RestrictedReadOnlyViewSet):
