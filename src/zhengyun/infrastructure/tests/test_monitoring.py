@@ -254,3 +254,18 @@ def test_the_minute_task_collects_rolls_up_and_checks(world, room):
     assert result.startswith("hosts=4 instances=1")
     assert HostSample.objects.filter(resolution=Resolution.HOUR).count() == 4
     assert InstanceSample.objects.filter(resolution=Resolution.DAY).count() == 1
+
+
+def test_collecting_costs_the_same_few_queries_for_many_hosts(
+    world, room, django_assert_max_num_queries
+):
+    services.register_provider(
+        actor=world.operator,
+        pool=room.extranet,
+        name="sim-big",
+        driver="simulator",
+        uri="sim://memory?hosts=300&seed=9",
+    )
+    with django_assert_max_num_queries(10):
+        run = collector.collect(T0)
+    assert run.hosts == 304
