@@ -63,7 +63,6 @@ def _by_department(user, now):
     return (
         InstanceSample.objects.restrict(user, "view")
         .filter(resolution=Resolution.MINUTE, bucket__gte=now - FRESH)
-        .order_by()
         .values("instance__department__name")
         .annotate(instances=Count("instance", distinct=True), cpu=Avg("cpu_percent"))
         .order_by("instance__department__name")
