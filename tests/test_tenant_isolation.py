@@ -232,6 +232,46 @@ def _port(world):
     return _instance(world, subnet=_subnet(world)).ports.get()
 
 
+def _bucket(model, **owner):
+    from django.utils import timezone
+
+    return model.objects.create(resolution="minute", bucket=timezone.now(), **owner)
+
+
+def _host_sample(world):
+    from zhengyun.infrastructure.models import HostSample
+
+    return _bucket(HostSample, host=_host(world))
+
+
+def _instance_sample(world):
+    from zhengyun.infrastructure.models import InstanceSample
+
+    return _bucket(InstanceSample, instance=_instance(world))
+
+
+def _metric_threshold(world):
+    from zhengyun.infrastructure.monitoring import services as monitoring
+
+    return monitoring.create_threshold(
+        actor=world.operator, name="b-cpu", metric="instance_cpu", limit=90
+    )
+
+
+def _metric_alert(world):
+    from django.utils import timezone
+
+    from zhengyun.infrastructure.models import MetricAlert
+
+    return MetricAlert.objects.create(
+        threshold=_metric_threshold(world),
+        instance=_instance(world),
+        department=world.department_b,
+        value=99,
+        raised_at=timezone.now(),
+    )
+
+
 OWNED_BY_B = {
     "organizations.region": _region,
     "organizations.department": _department,
@@ -254,6 +294,10 @@ OWNED_BY_B = {
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,
     "infrastructure.port": _port,
+    "infrastructure.hostsample": _host_sample,
+    "infrastructure.instancesample": _instance_sample,
+    "infrastructure.metricthreshold": _metric_threshold,
+    "infrastructure.metricalert": _metric_alert,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {"organizations.verticalline", "infrastructure.flavour", "infrastructure.image"}

@@ -58,6 +58,11 @@ _RUN_POOLS = {
     "infrastructure.host": frozenset({"view", "change"}),
     "infrastructure.flavour": CRUD,
     "infrastructure.image": CRUD,
+    # Monitoring (R-I4): hosts' figures, the thresholds and every alert in scope.
+    "infrastructure.hostsample": VIEW,
+    "infrastructure.instancesample": VIEW,
+    "infrastructure.metricthreshold": CRUD,
+    "infrastructure.metricalert": VIEW,
 }
 # A department's own machines and networks, within its quota (R-I3).
 _OWN_INSTANCES = {
@@ -67,6 +72,8 @@ _OWN_INSTANCES = {
     "infrastructure.network": frozenset({"view", "add", "delete"}),
     "infrastructure.subnet": frozenset({"view", "add", "delete"}),
     "infrastructure.port": VIEW,
+    "infrastructure.instancesample": VIEW,
+    "infrastructure.metricalert": VIEW,
 }
 # Seeing departments' resources without changing them.
 _SEE_INSTANCES = {
@@ -75,6 +82,8 @@ _SEE_INSTANCES = {
     "infrastructure.network": VIEW,
     "infrastructure.subnet": VIEW,
     "infrastructure.port": VIEW,
+    "infrastructure.instancesample": VIEW,
+    "infrastructure.metricalert": VIEW,
 }
 
 GRANTS = {

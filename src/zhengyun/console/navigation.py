@@ -33,6 +33,7 @@ MENU = [
     MenuItem(_("Instances"), "infrastructure:instance-list", "infrastructure.Instance"),
     MenuItem(_("Networks"), "infrastructure:network-list", "infrastructure.Network"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
+    MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),
     MenuItem(_("What I may do"), "accounts:permissions"),

@@ -46,3 +46,21 @@ class OsFamily(models.TextChoices):
     KYLIN = "kylin", _("Kylin (银河麒麟)")
     UOS = "uos", _("UnionTech OS (统信 UOS)")
     OTHER_LINUX = "linux", _("Other Linux")
+
+
+class Resolution(models.TextChoices):
+    """How long a metrics bucket spans; each is kept for its own window (R-I4)."""
+
+    MINUTE = "minute", _("Minute")
+    HOUR = "hour", _("Hour")
+    DAY = "day", _("Day")
+
+
+class ThresholdMetric(models.TextChoices):
+    """The figures a threshold may watch: hosts' are the operators', instances' CPU is
+    also its department's."""
+
+    HOST_CPU = "host_cpu", _("Host CPU (%)")
+    HOST_MEMORY = "host_memory", _("Host memory (%)")
+    HOST_POWER = "host_power", _("Host power (W)")
+    INSTANCE_CPU = "instance_cpu", _("Instance CPU (%)")

@@ -1,11 +1,12 @@
-"""Jobs of the infrastructure app: an instance's build and deletion, and a reconciler that
-moves on any a killed worker left half-way."""
+"""Jobs of the infrastructure app: an instance's build and deletion, a reconciler that
+moves on any a killed worker left half-way, and the minute's metrics collection."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from zhengyun.infrastructure import lifecycle
 from zhengyun.infrastructure.choices import InstanceStatus
+from zhengyun.infrastructure.monitoring import alerts, collector, rollup
 from zhengyun.jobs.runner import tracked
 
 
@@ -32,3 +33,14 @@ def reconcile_instances_task():
         else:
             lifecycle.destroy(instance_id)
     return len(unfinished)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def collect_metrics_task():
+    """Every minute: sample hosts and instances, roll up, prune, check thresholds (R-I4)."""
+    run = collector.collect()
+    rollup.roll_up()
+    rollup.prune()
+    raised, cleared = alerts.evaluate()
+    return f"{run}; alerts raised={raised} cleared={cleared}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from zhengyun.infrastructure import views
+from zhengyun.infrastructure.monitoring import views as monitoring
 
 app_name = "infrastructure"
 urlpatterns = [
@@ -14,4 +15,6 @@ urlpatterns = [
     path("networks/<int:pk>/delete/", views.network_delete, name="network-delete"),
     path("subnets/new/", views.subnet_create, name="subnet-add"),
     path("subnets/<int:pk>/delete/", views.subnet_delete, name="subnet-delete"),
+    path("monitoring/", monitoring.overview, name="monitoring"),
+    path("metrics", monitoring.prometheus_metrics, name="metrics"),
 ]

@@ -10,6 +10,13 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.monitoring import (
+    HostSample,
+    InstanceCounters,
+    InstanceSample,
+    MetricAlert,
+    MetricThreshold,
+)
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota
 
@@ -17,8 +24,13 @@ __all__ = [
     "ComputeProvider",
     "Flavour",
     "Host",
+    "HostSample",
     "Image",
     "Instance",
+    "InstanceCounters",
+    "InstanceSample",
+    "MetricAlert",
+    "MetricThreshold",
     "Network",
     "Pool",
     "Port",

@@ -1,0 +1,88 @@
+"""API of monitoring (R-I4): hosts' and instances' buckets and alerts, read through the
+restriction helper; thresholds changed through their services."""
+
+from rest_framework import serializers
+
+from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
+from zhengyun.infrastructure.filtersets import (
+    HostSampleFilterSet,
+    InstanceSampleFilterSet,
+    MetricAlertFilterSet,
+)
+from zhengyun.infrastructure.models import HostSample, InstanceSample, MetricAlert, MetricThreshold
+from zhengyun.infrastructure.monitoring import services
+
+
+def _figures(model):
+    return [name for figure in model.FIGURES for name in (figure, f"{figure}_max")]
+
+
+class HostSampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HostSample
+        fields = ["id", "host", "resolution", "bucket", "samples", *_figures(HostSample)]
+
+
+class InstanceSampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InstanceSample
+        fields = ["id", "instance", "resolution", "bucket", "samples", *_figures(InstanceSample)]
+
+
+class MetricThresholdSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetricThreshold
+        fields = ["id", "name", "metric", "limit", "minutes"]
+
+
+class MetricAlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MetricAlert
+        fields = [
+            "id",
+            "threshold",
+            "host",
+            "instance",
+            "department",
+            "value",
+            "raised_at",
+            "cleared_at",
+        ]
+
+
+class HostSampleViewSet(RestrictedReadOnlyViewSet):
+    """Hosts' figures per minute, hour or day bucket (operators only)."""
+
+    model = HostSample
+    serializer_class = HostSampleSerializer
+    filterset_class = HostSampleFilterSet
+    ordering_fields = ["bucket"]
+
+
+class InstanceSampleViewSet(RestrictedReadOnlyViewSet):
+    """Instances' figures per minute, hour or day bucket, seen by their department."""
+
+    model = InstanceSample
+    serializer_class = InstanceSampleSerializer
+    filterset_class = InstanceSampleFilterSet
+    ordering_fields = ["bucket"]
+
+
+class MetricThresholdViewSet(ServiceModelViewSet):
+    """Limits on hosts' and instances' figures that raise alerts (platform operators)."""
+
+    model = MetricThreshold
+    serializer_class = MetricThresholdSerializer
+    ordering_fields = ["name", "metric"]
+    create_service = services.create_threshold
+    update_service = services.update_threshold
+    delete_service = services.delete_threshold
+
+
+class MetricAlertViewSet(RestrictedReadOnlyViewSet):
+    """Alerts raised by thresholds, open and cleared; an instance's go to its department."""
+
+    model = MetricAlert
+    serializer_class = MetricAlertSerializer
+    filterset_class = MetricAlertFilterSet
+    ordering_fields = ["raised_at"]

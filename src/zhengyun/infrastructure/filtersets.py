@@ -1,0 +1,40 @@
+"""Filters of the infrastructure API's lists."""
+
+import django_filters
+
+from zhengyun.core.filters import IdFilter
+from zhengyun.infrastructure.choices import Resolution
+from zhengyun.infrastructure.models import HostSample, InstanceSample, MetricAlert
+
+# Hosts and instances are filtered by plain id, not by a choice of objects: an id outside
+# the caller's reach filters to nothing, exactly like a missing one.
+
+
+class _BucketFilterSet(django_filters.FilterSet):
+    resolution = django_filters.ChoiceFilter(choices=Resolution.choices)
+    since = django_filters.IsoDateTimeFilter(field_name="bucket", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="bucket", lookup_expr="lt")
+
+
+class HostSampleFilterSet(_BucketFilterSet):
+    host = IdFilter(field_name="host_id")
+
+    class Meta:
+        model = HostSample
+        fields = ["host", "resolution"]
+
+
+class InstanceSampleFilterSet(_BucketFilterSet):
+    instance = IdFilter(field_name="instance_id")
+
+    class Meta:
+        model = InstanceSample
+        fields = ["instance", "resolution"]
+
+
+class MetricAlertFilterSet(django_filters.FilterSet):
+    open = django_filters.BooleanFilter(field_name="cleared_at", lookup_expr="isnull")
+
+    class Meta:
+        model = MetricAlert
+        fields = ["open"]

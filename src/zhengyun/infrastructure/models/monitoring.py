@@ -1,0 +1,222 @@
+"""Metrics of hosts and instances in minute, hour and day buckets, the thresholds watching
+them and the alerts those raise (R-I4).
+
+A bucket row keeps, for each figure, its average and its maximum over the samples it holds
+and how many samples that is, so an hour is the samples-weighted mean of its minutes and a
+day that of its hours. A figure the driver cannot supply is NULL, never zero, and does not
+count towards the average of the bucket it falls in.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.core.restrict import RestrictedManager, Scoping
+from zhengyun.infrastructure.choices import Resolution, ThresholdMetric
+from zhengyun.infrastructure.models.compute import Host, Instance
+
+
+def _figure(label):
+    return models.FloatField(label, null=True, blank=True)
+
+
+class MetricBucket(models.Model):
+    """What every bucket row has: its resolution, when it starts, how many samples it holds.
+    Subclasses name their figures in ``FIGURES``; each has a ``<figure>_max`` beside it."""
+
+    FIGURES = ()
+
+    resolution = models.CharField(_("resolution"), max_length=6, choices=Resolution.choices)
+    bucket = models.DateTimeField(_("bucket start"))
+    samples = models.PositiveIntegerField(_("samples"), default=1)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.get_resolution_display()} {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class HostSample(MetricBucket):
+    """A host's load and power draw over one bucket: the operators' figures, never a
+    department's."""
+
+    FIGURES = ("cpu_percent", "memory_percent", "power_watts", "running_guests")
+
+    host = models.ForeignKey(
+        Host, verbose_name=_("host"), on_delete=models.CASCADE, related_name="samples"
+    )
+    cpu_percent = _figure(_("CPU (%)"))
+    cpu_percent_max = _figure(_("peak CPU (%)"))
+    memory_percent = _figure(_("memory (%)"))
+    memory_percent_max = _figure(_("peak memory (%)"))
+    power_watts = _figure(_("power (W)"))
+    power_watts_max = _figure(_("peak power (W)"))
+    running_guests = _figure(_("running guests"))
+    running_guests_max = _figure(_("most running guests"))
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("host__pool__zone__region__code",))
+
+    class Meta:
+        ordering = ["host", "-bucket"]
+        verbose_name = _("host sample")
+        verbose_name_plural = _("host samples")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host", "resolution", "bucket"], name="host_sample_per_bucket"
+            )
+        ]
+        # Pruning and "the latest minute" read by resolution and time across all hosts.
+        indexes = [models.Index(fields=["resolution", "bucket"], name="host_sample_by_time")]
+
+
+class InstanceSample(MetricBucket):
+    """An instance's load and I/O rates over one bucket; it belongs to the instance's
+    department. Byte rates come from the driver's counters, differenced between samples."""
+
+    FIGURES = (
+        "cpu_percent",
+        "memory_used_mb",
+        "disk_read_bps",
+        "disk_write_bps",
+        "net_rx_bps",
+        "net_tx_bps",
+    )
+
+    instance = models.ForeignKey(
+        Instance, verbose_name=_("instance"), on_delete=models.CASCADE, related_name="samples"
+    )
+    cpu_percent = _figure(_("CPU (%)"))
+    cpu_percent_max = _figure(_("peak CPU (%)"))
+    memory_used_mb = _figure(_("memory used (MB)"))
+    memory_used_mb_max = _figure(_("peak memory used (MB)"))
+    disk_read_bps = _figure(_("disk read (bytes/s)"))
+    disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
+    disk_write_bps = _figure(_("disk write (bytes/s)"))
+    disk_write_bps_max = _figure(_("peak disk write (bytes/s)"))
+    net_rx_bps = _figure(_("network in (bytes/s)"))
+    net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
+    net_tx_bps = _figure(_("network out (bytes/s)"))
+    net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        region_codes=("instance__department__region__code",), department="instance__department"
+    )
+
+    class Meta:
+        ordering = ["instance", "-bucket"]
+        verbose_name = _("instance sample")
+        verbose_name_plural = _("instance samples")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance", "resolution", "bucket"], name="instance_sample_per_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["resolution", "bucket"], name="instance_sample_by_time")]
+
+
+class InstanceCounters(models.Model):
+    """The I/O counters an instance's guest reported last, and when: what the next sample's
+    rates are differenced against. The collector's own bookkeeping, shown to nobody."""
+
+    instance = models.OneToOneField(
+        Instance, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    sampled_at = models.DateTimeField()
+    disk_read_bytes = models.BigIntegerField(null=True)
+    disk_write_bytes = models.BigIntegerField(null=True)
+    net_rx_bytes = models.BigIntegerField(null=True)
+    net_tx_bytes = models.BigIntegerField(null=True)
+
+    objects = RestrictedManager()
+    scoping = Scoping()  # no role is granted it
+
+    def __str__(self):
+        return f"{self.instance_id} @ {self.sampled_at}"
+
+
+class MetricThreshold(models.Model):
+    """A limit on one figure: every host (or instance) whose minute average stays above
+    ``limit`` for ``minutes`` minutes in a row raises an alert. Set by platform operators."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    metric = models.CharField(_("metric"), max_length=16, choices=ThresholdMetric.choices)
+    limit = models.FloatField(_("limit"), validators=[MinValueValidator(0)])
+    minutes = models.PositiveSmallIntegerField(
+        _("for minutes"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("How long the figure must stay above the limit."),
+    )
+
+    objects = RestrictedManager()
+    scoping = Scoping()  # platform-wide: only platform-scoped roles see it
+
+    class Meta:
+        ordering = ["metric", "name"]
+        verbose_name = _("metric threshold")
+        verbose_name_plural = _("metric thresholds")
+
+    def __str__(self):
+        return self.name
+
+
+class MetricAlert(models.Model):
+    """A threshold crossed by one host or one instance: raised once when the condition
+    starts, cleared when it stops, and kept afterwards as a record. An instance's alert is
+    its department's; a host's is the operators'."""
+
+    threshold = models.ForeignKey(
+        MetricThreshold, verbose_name=_("threshold"), on_delete=models.PROTECT
+    )
+    host = models.ForeignKey(
+        Host, verbose_name=_("host"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    instance = models.ForeignKey(
+        Instance, verbose_name=_("instance"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    # Kept on the alert so the record stays its department's whatever happens to the instance.
+    department = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    value = models.FloatField(_("value when raised"))
+    raised_at = models.DateTimeField(_("raised"))
+    cleared_at = models.DateTimeField(_("cleared"), null=True, blank=True)
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        region_codes=("host__pool__zone__region__code", "department__region__code"),
+        department="department",
+    )
+
+    class Meta:
+        ordering = ["-raised_at"]
+        verbose_name = _("metric alert")
+        verbose_name_plural = _("metric alerts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(host__isnull=True) ^ Q(instance__isnull=True),
+                name="metric_alert_host_xor_instance",
+            ),
+            # Raised once: at most one open alert per threshold and subject.
+            models.UniqueConstraint(
+                fields=["threshold", "host"],
+                condition=Q(cleared_at__isnull=True, host__isnull=False),
+                name="metric_alert_open_per_host",
+            ),
+            models.UniqueConstraint(
+                fields=["threshold", "instance"],
+                condition=Q(cleared_at__isnull=True, instance__isnull=False),
+                name="metric_alert_open_per_instance",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.threshold}: {self.host or self.instance}"

@@ -1,0 +1,190 @@
+"""One minute's sample of every host and every running instance, from their drivers.
+
+A provider that cannot be reached, or a host or guest that does not answer, leaves a gap
+in its own figures and is named in the result; the others are sampled all the same. Rows
+are written in bulk, a few queries per minute whatever the number of hosts, and a second
+run in the same minute replaces its rows rather than doubling them.
+"""
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from zhengyun.infrastructure.choices import InstanceStatus, Resolution
+from zhengyun.infrastructure.drivers.base import DriverError
+from zhengyun.infrastructure.lifecycle import driver_for
+from zhengyun.infrastructure.models import (
+    ComputeProvider,
+    Host,
+    HostSample,
+    Instance,
+    InstanceCounters,
+    InstanceSample,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+# Counters older than this say nothing about the rate now (the collector was stopped, or
+# the guest was off): the first sample after such a gap has no rates.
+MAX_GAP = datetime.timedelta(minutes=10)
+# Guest counters and the rate each becomes.
+COUNTERS = {
+    "disk_read_bytes": "disk_read_bps",
+    "disk_write_bytes": "disk_write_bps",
+    "net_rx_bytes": "net_rx_bps",
+    "net_tx_bytes": "net_tx_bps",
+}
+
+
+@dataclass
+class Collection:
+    """What one run sampled, and what failed (provider names with the error)."""
+
+    hosts: int = 0
+    instances: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        text = f"hosts={self.hosts} instances={self.instances}"
+        return text + (f" failed: {'; '.join(self.failures)}" if self.failures else "")
+
+
+def minute_of(moment):
+    """The start of the minute bucket ``moment`` falls in."""
+    return moment.replace(second=0, microsecond=0)
+
+
+def collect(now=None):
+    """Sample every host and running instance into this minute's bucket."""
+    now = now or timezone.now()
+    bucket = minute_of(now)
+    run = Collection()
+    hosts = defaultdict(list)
+    for host_id, provider_id, name in Host.objects.values_list("pk", "provider_id", "name"):
+        hosts[provider_id].append((host_id, name))
+    guests = defaultdict(list)
+    for instance_id, provider_id, uuid in Instance.objects.filter(
+        status=InstanceStatus.ACTIVE, host__isnull=False
+    ).values_list("pk", "host__provider_id", "uuid"):
+        guests[provider_id].append((instance_id, str(uuid)))
+    previous = {
+        c.instance_id: c
+        for c in InstanceCounters.objects.filter(instance__status=InstanceStatus.ACTIVE)
+    }
+
+    host_rows, instance_rows, counters = [], [], []
+    for provider in ComputeProvider.objects.all():
+        try:
+            driver = driver_for(provider.driver, provider.uri)
+            failed = _sample_hosts(driver, hosts[provider.pk], bucket, host_rows)
+            failed += _sample_guests(
+                driver, guests[provider.pk], now, bucket, previous, instance_rows, counters
+            )
+        except DriverError as exc:
+            run.failures.append(f"{provider.name}: {exc}")
+            continue
+        except Exception as exc:  # a faulty driver must not blind us to every other provider
+            logger.exception("metrics from provider %s failed", provider.name)
+            run.failures.append(f"{provider.name}: {exc!r}")
+            continue
+        if failed:
+            run.failures.append(f"{provider.name}: {failed} without figures")
+    _save(host_rows, instance_rows, counters)
+    run.hosts, run.instances = len(host_rows), len(instance_rows)
+    if run.failures:
+        logger.warning("metrics collection incomplete: %s", run)
+    return run
+
+
+def _sample_hosts(driver, hosts, bucket, rows):
+    failed = 0
+    for host_id, name in hosts:
+        try:
+            m = driver.host_metrics(name)
+        except DriverError:
+            failed += 1
+            continue
+        gone = set(m.unavailable)
+        memory = (
+            None
+            if {"memory_used_mb", "memory_total_mb"} & gone or not m.memory_total_mb
+            else round(100.0 * m.memory_used_mb / m.memory_total_mb, 2)
+        )
+        figures = {
+            "cpu_percent": None if "cpu_percent" in gone else m.cpu_percent,
+            "memory_percent": memory,
+            "power_watts": None if "power_watts" in gone else m.power_watts,
+            "running_guests": None if "running_guests" in gone else float(m.running_guests),
+        }
+        rows.append(HostSample(host_id=host_id, **_with_maxima(bucket, figures)))
+    return failed
+
+
+def _sample_guests(driver, guests, now, bucket, previous, rows, counters):
+    failed = 0
+    for instance_id, name in guests:
+        try:
+            m = driver.guest_metrics(name)
+        except DriverError:
+            failed += 1
+            continue
+        gone = set(m.unavailable)
+        current = {c: None if c in gone else getattr(m, c) for c in COUNTERS}
+        figures = {
+            "cpu_percent": None if "cpu_percent" in gone else m.cpu_percent,
+            "memory_used_mb": None if "memory_used_mb" in gone else float(m.memory_used_mb),
+        }
+        figures.update(_rates(previous.get(instance_id), current, now))
+        rows.append(InstanceSample(instance_id=instance_id, **_with_maxima(bucket, figures)))
+        counters.append(InstanceCounters(instance_id=instance_id, sampled_at=now, **current))
+    return failed
+
+
+def _rates(before, current, now):
+    """Bytes per second since the last sample; unknown on the first sample. A counter that
+    went down means the guest restarted, and counts from zero (as Prometheus' rate does)."""
+    recent = before is not None and now - before.sampled_at <= MAX_GAP
+    seconds = (now - before.sampled_at).total_seconds() if recent else 0
+    rates = {}
+    for counter, rate in COUNTERS.items():
+        old, new = getattr(before, counter, None), current[counter]
+        if seconds <= 0 or old is None or new is None:
+            rates[rate] = None
+        else:
+            rates[rate] = round((new - old if new >= old else new) / seconds, 1)
+    return rates
+
+
+def _with_maxima(bucket, figures):
+    """A minute bucket's fields: one sample, so each figure is its own maximum."""
+    fields = {"resolution": Resolution.MINUTE, "bucket": bucket, "samples": 1}
+    for name, value in figures.items():
+        fields[name] = fields[f"{name}_max"] = value
+    return fields
+
+
+def _save(host_rows, instance_rows, counters):
+    with transaction.atomic():
+        for model, rows, owner in (
+            (HostSample, host_rows, "host"),
+            (InstanceSample, instance_rows, "instance"),
+        ):
+            model.objects.bulk_create(
+                rows,
+                batch_size=BATCH,
+                update_conflicts=True,
+                unique_fields=[owner, "resolution", "bucket"],
+                update_fields=[*model.FIGURES, *(f"{f}_max" for f in model.FIGURES), "samples"],
+            )
+        InstanceCounters.objects.bulk_create(
+            counters,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["instance"],
+            update_fields=["sampled_at", *COUNTERS],
+        )
