@@ -169,10 +169,10 @@ def _pool(world):
 
 
 def _compute_provider(world):
-    from zhengyun.infrastructure import lifecycle
+    from zhengyun.infrastructure import connections
     from zhengyun.infrastructure import services as infrastructure
 
-    lifecycle.driver_for.cache_clear()
+    connections.driver_for.cache_clear()
     return infrastructure.register_provider(
         actor=world.operator,
         pool=_pool(world),

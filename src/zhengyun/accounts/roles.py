@@ -72,6 +72,9 @@ _OWN_INSTANCES = {
     "infrastructure.network": frozenset({"view", "add", "delete"}),
     "infrastructure.subnet": frozenset({"view", "add", "delete"}),
     "infrastructure.port": VIEW,
+    # change: attach, detach and snapshot.
+    "infrastructure.volume": CRUD,
+    "infrastructure.snapshot": frozenset({"view", "add", "delete"}),
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
 }
@@ -82,6 +85,8 @@ _SEE_INSTANCES = {
     "infrastructure.network": VIEW,
     "infrastructure.subnet": VIEW,
     "infrastructure.port": VIEW,
+    "infrastructure.volume": VIEW,
+    "infrastructure.snapshot": VIEW,
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
 }

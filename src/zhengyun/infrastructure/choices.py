@@ -64,3 +64,17 @@ class ThresholdMetric(models.TextChoices):
     HOST_MEMORY = "host_memory", _("Host memory (%)")
     HOST_POWER = "host_power", _("Host power (W)")
     INSTANCE_CPU = "instance_cpu", _("Instance CPU (%)")
+
+
+class VolumeStatus(models.TextChoices):
+    """Where a volume or snapshot is in its life; the worker moves it out of every
+    transitional state (creating, attaching, detaching, deleting)."""
+
+    CREATING = "creating", _("Creating")
+    AVAILABLE = "available", _("Available")
+    ATTACHING = "attaching", _("Attaching")
+    IN_USE = "in_use", _("In use")
+    DETACHING = "detaching", _("Detaching")
+    DELETING = "deleting", _("Deleting")
+    DELETED = "deleted", _("Deleted")
+    ERROR = "error", _("Error")

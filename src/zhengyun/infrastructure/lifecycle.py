@@ -10,23 +10,17 @@ guest is not an error.
 """
 
 import logging
-from functools import lru_cache
 
 from django.db import transaction
 
 from zhengyun.audit.services import record
-from zhengyun.infrastructure import addresses, placement, quotas
+from zhengyun.infrastructure import addresses, placement, quotas, volume_lifecycle
 from zhengyun.infrastructure.choices import InstanceStatus
-from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec, load_driver
+from zhengyun.infrastructure.connections import driver_for
+from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec
 from zhengyun.infrastructure.models import Instance
 
 logger = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=64)
-def driver_for(kind, uri):
-    """One driver object per connection in this process."""
-    return load_driver(kind, uri)
 
 
 def _driver(instance):
@@ -76,8 +70,8 @@ def build(instance_id):
 
 
 def destroy(instance_id):
-    """Delete the guest of a deleting instance, then give back its host claim, its
-    addresses and its quota."""
+    """Delete the guest of a deleting instance (which detaches its volumes), then give back
+    its host claim, its addresses and its quota."""
     with transaction.atomic():
         instance = _locked(instance_id)
         if instance is None or instance.status != InstanceStatus.DELETING:
@@ -91,6 +85,7 @@ def destroy(instance_id):
                 instance.save(update_fields=["status_detail"])
                 return instance.status
             placement.release(instance.host, instance)
+            volume_lifecycle.detached_with(instance)
         addresses.release(instance)
         quotas.give_back(instance.department, quotas.of_instance(instance))
         _set_status(instance, InstanceStatus.DELETED, "")

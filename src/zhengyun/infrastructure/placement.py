@@ -6,6 +6,8 @@ the host still has the room the decision counted on, so two orders deciding at o
 the same last room cannot both take it — the loser decides again with fresh figures.
 """
 
+from dataclasses import dataclass
+
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -124,3 +126,22 @@ def release(host, size):
         used_memory_mb=F("used_memory_mb") - size.memory_mb,
         used_disk_gb=F("used_disk_gb") - size.disk_gb,
     )
+
+
+@dataclass(frozen=True)
+class DiskOnly:
+    """A claim of disk alone, such as a volume or snapshot on a host's local storage."""
+
+    disk_gb: int
+    vcpus: int = 0
+    memory_mb: int = 0
+
+
+def claim_disk(host, disk_gb):
+    """Take ``disk_gb`` of ``host``'s disk if it still has the room; whether it did."""
+    return _claim(host, DiskOnly(disk_gb))
+
+
+def release_disk(host, disk_gb):
+    """Give ``disk_gb`` back on ``host``."""
+    release(host, DiskOnly(disk_gb))

@@ -6,7 +6,8 @@ in use in the same transaction as the order: of many concurrent orders for the l
 slot exactly one gets it, and an order that fails later gives back exactly what it took.
 
 An order is a mapping of resource names (``instances``, ``vcpus``, ``memory_mb``,
-``disk_gb``, ``addresses``) to amounts; each resource has ``max_<name>`` and ``used_<name>``
+``disk_gb``, ``addresses``, ``volumes``) to amounts — volumes' and snapshots' sizes count
+as disk; each resource has ``max_<name>`` and ``used_<name>``
 on the quota.
 """
 
@@ -22,6 +23,7 @@ LABELS = {
     "memory_mb": gettext_lazy("memory (MB)"),
     "disk_gb": gettext_lazy("disk (GB)"),
     "addresses": gettext_lazy("addresses"),
+    "volumes": gettext_lazy("volumes"),
 }
 LIMIT_FIELDS = frozenset(f"max_{name}" for name in LABELS)
 

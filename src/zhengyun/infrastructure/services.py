@@ -17,8 +17,8 @@ from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
 from zhengyun.infrastructure import addresses, placement, quotas
 from zhengyun.infrastructure.choices import InstanceStatus
+from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
-from zhengyun.infrastructure.lifecycle import driver_for
 from zhengyun.infrastructure.models import (
     ComputeProvider,
     Flavour,

@@ -1,10 +1,11 @@
-"""Jobs of the infrastructure app: an instance's build and deletion, a reconciler that
-moves on any a killed worker left half-way, and the minute's metrics collection."""
+"""Jobs of the infrastructure app: an instance's build and deletion, a volume's or
+snapshot's next step, a reconciler that moves on any a killed worker left half-way, and the
+minute's metrics collection."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from zhengyun.infrastructure import lifecycle
+from zhengyun.infrastructure import lifecycle, volume_lifecycle
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.monitoring import alerts, collector, rollup
 from zhengyun.jobs.runner import tracked
@@ -20,6 +21,32 @@ def build_instance_task(instance_id):
 @tracked
 def destroy_instance_task(instance_id):
     return lifecycle.destroy(instance_id)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def advance_volume_task(volume_id):
+    return volume_lifecycle.advance_volume(volume_id)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def advance_snapshot_task(snapshot_id):
+    return volume_lifecycle.advance_snapshot(snapshot_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_volumes_task():
+    """Every minute: the owed step of every volume and snapshot in a transitional state —
+    among them volumes waiting for their instance's guest to be built."""
+    unfinished = volume_lifecycle.unfinished()
+    for kind, pk in unfinished:
+        if kind == "volume":
+            volume_lifecycle.advance_volume(pk)
+        else:
+            volume_lifecycle.advance_snapshot(pk)
+    return len(unfinished)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -4,7 +4,7 @@ flavours and an image — created through the services."""
 
 from dataclasses import dataclass
 
-from zhengyun.infrastructure import lifecycle
+from zhengyun.infrastructure import connections
 from zhengyun.infrastructure import services as infrastructure
 from zhengyun.infrastructure.choices import NetworkReach, OsFamily
 
@@ -22,12 +22,12 @@ class MachineRoom:
 
     def driver(self, pool):
         provider = pool.providers.get()
-        return lifecycle.driver_for(provider.driver, provider.uri)
+        return connections.driver_for(provider.driver, provider.uri)
 
 
 def build_machine_room(world, hosts=2):
     operator = world.operator
-    lifecycle.driver_for.cache_clear()  # in-memory hypervisors start empty in every test
+    connections.driver_for.cache_clear()  # in-memory hypervisors start empty in every test
     zone = infrastructure.create_zone(
         actor=operator, name="主机房", code="main", region=world.province
     )

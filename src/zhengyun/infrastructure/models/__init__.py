@@ -19,6 +19,7 @@ from zhengyun.infrastructure.models.monitoring import (
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota
+from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
     "ComputeProvider",
@@ -35,7 +36,9 @@ __all__ = [
     "Pool",
     "Port",
     "Quota",
+    "Snapshot",
     "Subnet",
+    "Volume",
     "Zone",
     "validate_networks",
 ]

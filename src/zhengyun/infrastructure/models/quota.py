@@ -24,11 +24,13 @@ class Quota(models.Model):
     max_memory_mb = models.PositiveIntegerField(_("memory (MB)"), default=40960)
     max_disk_gb = models.PositiveIntegerField(_("disk (GB)"), default=1000)
     max_addresses = models.PositiveIntegerField(_("addresses"), default=50)
+    max_volumes = models.PositiveIntegerField(_("volumes"), default=20)
     used_instances = models.PositiveIntegerField(_("instances in use"), default=0)
     used_vcpus = models.PositiveIntegerField(_("vCPUs in use"), default=0)
     used_memory_mb = models.PositiveIntegerField(_("memory in use (MB)"), default=0)
     used_disk_gb = models.PositiveIntegerField(_("disk in use (GB)"), default=0)
     used_addresses = models.PositiveIntegerField(_("addresses in use"), default=0)
+    used_volumes = models.PositiveIntegerField(_("volumes in use"), default=0)
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("department__region__code",), department="department")

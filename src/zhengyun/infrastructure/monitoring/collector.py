@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhengyun.infrastructure.choices import InstanceStatus, Resolution
+from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
-from zhengyun.infrastructure.lifecycle import driver_for
 from zhengyun.infrastructure.models import (
     ComputeProvider,
     Host,
