@@ -32,47 +32,16 @@ import copy
 import threading
 import time
 
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
-from zhengyun.infrastructure.generations import next_generation
+from zhengyun.infrastructure import placement_sql
 from zhengyun.infrastructure.models import Host, Pool
+from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.scheduler import HostState, NoRoom, PlacementRequest, Scheduler
 
 ATTEMPTS = 3
 RESYNC_SECONDS = 60.0
-POOL_FIELDS = (
-    "id",
-    "zone_id",
-    "zone__name",
-    "name",
-    "cpu_ratio",
-    "ram_ratio",
-    "reserved_vcpus",
-    "reserved_memory_mb",
-    "networks",
-    "protection_level",
-    "dedicated_to_id",
-    "policy",
-)
-HOST_FIELDS = (
-    "id",
-    "generation",
-    "provider_id",
-    "provider__name",
-    "pool_id",
-    "name",
-    "vcpus",
-    "memory_mb",
-    "disk_gb",
-    "idle_watts",
-    "peak_watts",
-    "used_vcpus",
-    "used_memory_mb",
-    "used_disk_gb",
-    "in_maintenance",
-)
 
 
 class NoValidHost(Conflict):
@@ -192,12 +161,12 @@ class PlacementCache:
 
     def refresh(self):
         """Bring the view up to date; whether that meant reading every host again."""
-        pool_rows = tuple(Pool.objects.order_by("pk").values_list(*POOL_FIELDS))
+        pool_rows = placement_sql.pool_rows()
         stale = self._loaded_at is None or self._clock() - self._loaded_at > RESYNC_SECONDS
         if stale or pool_rows != self._pool_rows:
             self.reload()
             return True
-        rows = list(Host.objects.filter(generation__gte=self._watermark).values(*HOST_FIELDS))
+        rows = placement_sql.changed_hosts(self._watermark)
         if not rows:
             # Not even the rows stamped highest when last read: rolled back or deleted.
             self.reload()
@@ -225,7 +194,7 @@ class PlacementCache:
         }
         # Pools after hosts: a pool cannot be deleted while it has hosts, so every host's
         # pool is among them.
-        pool_rows = tuple(Pool.objects.order_by("pk").values_list(*POOL_FIELDS))
+        pool_rows = placement_sql.pool_rows()
         pools = {p.pk: p for p in Pool.objects.select_related("zone")}
         scheduler = Scheduler(host_state(row, pools[row["pool_id"]]) for row in hosts.values())
         watermark = max((row["generation"] for row in hosts.values()), default=0)
@@ -275,31 +244,14 @@ def place(instance):
 def _claim(host, size):
     """Take ``size`` on ``host`` if it still fits under its pool's ratios; whether it did."""
     pool = host.pool
-    room_vcpus = int(host.vcpus * pool.cpu_ratio) - pool.reserved_vcpus - size.vcpus
-    room_memory = int(host.memory_mb * pool.ram_ratio) - pool.reserved_memory_mb - size.memory_mb
-    room_disk = host.disk_gb - size.disk_gb
-    return bool(
-        Host.objects.filter(
-            pk=host.pk,
-            pool=pool.pk,
-            in_maintenance=False,
-            used_vcpus__lte=room_vcpus,
-            used_memory_mb__lte=room_memory,
-            used_disk_gb__lte=room_disk,
-        ).update(
-            used_vcpus=F("used_vcpus") + size.vcpus,
-            used_memory_mb=F("used_memory_mb") + size.memory_mb,
-            used_disk_gb=F("used_disk_gb") + size.disk_gb,
-            generation=next_generation(Host),
-        )
+    room = (
+        int(host.vcpus * pool.cpu_ratio) - pool.reserved_vcpus - size.vcpus,
+        int(host.memory_mb * pool.ram_ratio) - pool.reserved_memory_mb - size.memory_mb,
+        host.disk_gb - size.disk_gb,
     )
+    return placement_sql.claim(host.pk, pool.pk, size, room)
 
 
 def release(host, size):
     """Give ``size`` back on ``host``."""
-    Host.objects.filter(pk=host.pk).update(
-        used_vcpus=F("used_vcpus") - size.vcpus,
-        used_memory_mb=F("used_memory_mb") - size.memory_mb,
-        used_disk_gb=F("used_disk_gb") - size.disk_gb,
-        generation=next_generation(Host),
-    )
+    placement_sql.release(host.pk, size)
