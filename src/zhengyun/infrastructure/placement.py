@@ -40,7 +40,9 @@ from zhengyun.infrastructure.models import Host, Pool
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.scheduler import HostState, NoRoom, PlacementRequest, Scheduler
 
-ATTEMPTS = 3
+# Processes with the same view choose the same best host and all but one lose the claim;
+# each loss rereads the host, so a few more tries than a single process needs.
+ATTEMPTS = 5
 RESYNC_SECONDS = 60.0
 
 
