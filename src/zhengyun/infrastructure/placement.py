@@ -14,17 +14,19 @@ number of web and worker processes:
   decides again.
 - A stale view errs one of two ways. A host it believes emptier than it is (a claim it did not
   see, a maintenance flag) loses its claim, which refreshes that host. A host it believes
-  fuller (a release it did not see, a host not yet seen) is only passed over; before saying
-  that no host can take an order the cache reads everything again, so a refusal is never
-  based on a stale view.
+  fuller (a release it did not see, a host not yet seen or back from maintenance) is only
+  passed over; before saying that no host can take an order the cache reads everything
+  again, so a refusal is never based on a stale view.
 
 Reading "what changed since" relies on stamps. A stamp can be missed: two PostgreSQL
 transactions may take the same one or commit in the other order, and a transaction that read
 its own uncommitted rows may roll them back. Rows carrying the highest stamp seen are read
 again each time, which covers equal stamps; a read that finds not even those rows means that
 what the cache saw was rolled back or deleted, and it reads everything again; anything else
-missed is caught by reading everything every ``RESYNC_SECONDS``. Pool changes (ratios,
-networks, dedication) are compared at every decision and rebuild the cache.
+missed is caught by reading everything every ``RESYNC_SECONDS``, and so is a write of hosts
+that takes no stamp (a queryset ``update``, a save whose ``update_fields`` leave out
+``generation``). Pool changes (ratios, networks, dedication) are compared at every decision
+and rebuild the cache.
 """
 
 import contextlib
