@@ -1,21 +1,52 @@
 """Placing an instance: the pooled hosts as the scheduler sees them, its decision, and the
 claim of capacity on the chosen host in the database (R-I4).
 
-The scheduler decides in memory; the claim is a conditional UPDATE that succeeds only while
-the host still has the room the decision counted on, so two orders deciding at once for
-the same last room cannot both take it — the loser decides again with fresh figures.
+Reading every host and building a scheduler for each order costs more than a thousand
+decisions at 10,000 hosts, so each process keeps one ``PlacementCache``: the scheduler with
+its hosts, brought up to date before each decision by reading only the rows stamped since it
+last looked (``generations``) and the few pool rows. Why that can never over-commit, with any
+number of web and worker processes:
+
+- The claim is a conditional UPDATE that succeeds only while the host, as the database has it
+  now, is out of maintenance and still has the room the decision counted on, computed from
+  the pool's ratios read in the same call. Two orders deciding at once for the same last room
+  cannot both take it, whatever either process believed; the loser reads that host again and
+  decides again.
+- A stale view errs one of two ways. A host it believes emptier than it is (a claim it did not
+  see, a maintenance flag) loses its claim, which refreshes that host. A host it believes
+  fuller (a release it did not see, a host not yet seen or back from maintenance) is only
+  passed over; before saying that no host can take an order the cache reads everything
+  again, so a refusal is never based on a stale view.
+
+Reading "what changed since" relies on stamps. A stamp can be missed: two PostgreSQL
+transactions may take the same one or commit in the other order, and a transaction that read
+its own uncommitted rows may roll them back. Rows carrying the highest stamp seen are read
+again each time, which covers equal stamps; a read that finds not even those rows means that
+what the cache saw was rolled back or deleted, and it reads everything again; anything else
+missed is caught by reading everything every ``RESYNC_SECONDS``, and so is a write of hosts
+that takes no stamp (a queryset ``update``, a save whose ``update_fields`` leave out
+``generation``). Pool changes (ratios, networks, dedication) are compared at every decision
+and rebuild the cache.
 """
 
+import contextlib
+import copy
+import threading
+import time
 from dataclasses import dataclass
 
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
-from zhengyun.infrastructure.models import Host
-from zhengyun.infrastructure.scheduler import HostState, PlacementRequest, Scheduler
+from zhengyun.infrastructure import placement_sql
+from zhengyun.infrastructure.models import Host, Pool
+from zhengyun.infrastructure.placement_sql import HOST_FIELDS
+from zhengyun.infrastructure.scheduler import HostState, NoRoom, PlacementRequest, Scheduler
 
-ATTEMPTS = 3
+# Processes with the same view choose the same best host and all but one lose the claim;
+# each loss rereads the host, so a few more tries than a single process needs.
+ATTEMPTS = 5
+RESYNC_SECONDS = 60.0
 
 
 class NoValidHost(Conflict):
@@ -35,38 +66,35 @@ class NoValidHost(Conflict):
         return {"placement": self.decision}
 
 
-def scheduled_name(host):
+def scheduled_name(row):
     """A host's name for the scheduler: unique across providers, readable in a decision."""
-    return f"{host.provider.name}/{host.name}"
+    return f"{row['provider__name']}/{row['name']}"
 
 
-def host_states(hosts):
-    """The scheduler's view of ``hosts`` (with their pools and providers selected)."""
-    return [
-        HostState(
-            name=scheduled_name(host),
-            pool=str(host.pool),
-            zone=str(host.pool.zone_id),
-            vcpus=host.vcpus,
-            memory_mb=host.memory_mb,
-            disk_gb=host.disk_gb,
-            cpu_ratio=host.pool.cpu_ratio,
-            ram_ratio=host.pool.ram_ratio,
-            reserved_vcpus=host.pool.reserved_vcpus,
-            reserved_memory_mb=host.pool.reserved_memory_mb,
-            used_vcpus=host.used_vcpus,
-            used_memory_mb=host.used_memory_mb,
-            used_disk_gb=host.used_disk_gb,
-            networks=frozenset(host.pool.networks),
-            protection_level=host.pool.protection_level,
-            dedicated_to=host.pool.dedicated_to_id,
-            policy=host.pool.policy,
-            idle_watts=host.idle_watts,
-            peak_watts=host.peak_watts,
-            enabled=not host.in_maintenance,
-        )
-        for host in hosts
-    ]
+def host_state(host, pool):
+    """The scheduler's view of ``host`` (a row of ``HOST_FIELDS`` by name) in ``pool``."""
+    return HostState(
+        name=scheduled_name(host),
+        pool=str(pool),
+        zone=str(pool.zone_id),
+        vcpus=host["vcpus"],
+        memory_mb=host["memory_mb"],
+        disk_gb=host["disk_gb"],
+        cpu_ratio=pool.cpu_ratio,
+        ram_ratio=pool.ram_ratio,
+        reserved_vcpus=pool.reserved_vcpus,
+        reserved_memory_mb=pool.reserved_memory_mb,
+        used_vcpus=host["used_vcpus"],
+        used_memory_mb=host["used_memory_mb"],
+        used_disk_gb=host["used_disk_gb"],
+        networks=frozenset(pool.networks),
+        protection_level=pool.protection_level,
+        dedicated_to=pool.dedicated_to_id,
+        policy=pool.policy,
+        idle_watts=host["idle_watts"],
+        peak_watts=host["peak_watts"],
+        enabled=not host["in_maintenance"],
+    )
 
 
 def request_for(instance):
@@ -81,51 +109,159 @@ def request_for(instance):
     )
 
 
+class PlacementCache:
+    """The pooled hosts as the scheduler sees them, kept across orders and brought up to date
+    from the database before each decision. One per process; threads share it, holding its
+    lock only while they touch memory, never across a query that might wait for a row."""
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._reset(pool_rows=None, pools={}, hosts={}, scheduler=Scheduler(), watermark=None)
+        self._loaded_at = None
+
+    def _reset(self, *, pool_rows, pools, hosts, scheduler, watermark):
+        self._pool_rows = pool_rows
+        self._pools = pools  # pk -> Pool, shared read-only with the hosts handed out
+        self._hosts = hosts  # pk -> row of HOST_FIELDS by name
+        self._by_name = {scheduled_name(row): pk for pk, row in hosts.items()}
+        self.scheduler = scheduler
+        self._watermark = watermark
+
+    def place(self, instance):
+        """Choose a host for ``instance`` and claim its size there: ``(host, decision)``, the
+        decision as the JSON-ready record kept on the instance. ``NoValidHost`` otherwise."""
+        request = request_for(instance)
+        reloaded = False
+        for _attempt in range(ATTEMPTS):
+            reloaded = self.refresh() or reloaded
+            decision, host = self._select(request)
+            if decision.host is None and not reloaded:
+                self.reload()
+                reloaded = True
+                decision, host = self._select(request)
+            if decision.host is None:
+                raise NoValidHost(decision)
+            if _claim(host, instance):
+                # Should the view have moved on meanwhile, the next refresh reads the row.
+                with self._lock, contextlib.suppress(KeyError, NoRoom):
+                    self.scheduler.claim(decision.host.name, request)
+                return host, decision.as_dict()
+            self.refresh_host(host.pk)
+        raise Conflict(_("Other orders took the room that fitted at the same moment; try again."))
+
+    def _select(self, request):
+        """The decision and, when it names one, a copy of the chosen host's row as a model
+        instance with its pool, for the caller to keep."""
+        with self._lock:
+            decision = self.scheduler.select(request)
+            if decision.host is None:
+                return decision, None
+            row = self._hosts[self._by_name[decision.host.name]]
+            pool = self._pools[row["pool_id"]]
+        fields = {k: v for k, v in row.items() if "__" not in k}
+        host = Host(**fields)
+        host.pool = copy.copy(pool)
+        return decision, host
+
+    def refresh(self):
+        """Bring the view up to date; whether that meant reading every host again."""
+        pool_rows = placement_sql.pool_rows()
+        stale = self._loaded_at is None or self._clock() - self._loaded_at > RESYNC_SECONDS
+        if stale or pool_rows != self._pool_rows:
+            self.reload()
+            return True
+        rows = placement_sql.changed_hosts(self._watermark)
+        if not rows:
+            # Not even the rows stamped highest when last read: rolled back or deleted.
+            self.reload()
+            return True
+        with self._lock:
+            for row in rows:
+                self._apply(row)
+        return False
+
+    def refresh_host(self, pk):
+        """Read one host again, after a claim on it was refused."""
+        row = Host.objects.filter(pk=pk).values(*HOST_FIELDS).first()
+        with self._lock:
+            if row is None:
+                self._forget(pk)
+            elif row["pool_id"] in self._pools:
+                self._apply(row, force=True)
+
+    def reload(self):
+        """Read every pool and host again and rebuild the scheduler from them."""
+        loaded_at = self._clock()
+        # The order rows are read in breaks ties between equally weighted hosts.
+        hosts = {
+            row["id"]: row for row in Host.objects.order_by("pool", "name").values(*HOST_FIELDS)
+        }
+        # Pools after hosts: a pool cannot be deleted while it has hosts, so every host's
+        # pool is among them.
+        pool_rows = placement_sql.pool_rows()
+        pools = {p.pk: p for p in Pool.objects.select_related("zone")}
+        scheduler = Scheduler(host_state(row, pools[row["pool_id"]]) for row in hosts.values())
+        watermark = max((row["generation"] for row in hosts.values()), default=0)
+        with self._lock:
+            self._reset(
+                pool_rows=pool_rows,
+                pools=pools,
+                hosts=hosts,
+                scheduler=scheduler,
+                watermark=watermark,
+            )
+            self._loaded_at = loaded_at
+
+    def _apply(self, row, force=False):
+        pk = row["id"]
+        known = self._hosts.get(pk)
+        if known is not None and known["generation"] > row["generation"] and not force:
+            return  # another thread already applied a later state of this host
+        if row["pool_id"] not in self._pools:
+            self._loaded_at = None  # a pool this view has not read: reload next time
+            return
+        state = host_state(row, self._pools[row["pool_id"]])
+        # Forgotten and added again, it keeps its place among equally weighted hosts. A
+        # host registered again under its old name is a new row: the old one goes.
+        self._forget(pk)
+        self._forget(self._by_name.get(state.name))
+        self.scheduler.add(state)
+        self._hosts[pk] = row
+        self._by_name[state.name] = pk
+        self._watermark = max(self._watermark, row["generation"])
+
+    def _forget(self, pk):
+        row = self._hosts.pop(pk, None)
+        if row is not None:
+            name = scheduled_name(row)
+            del self._by_name[name]
+            self.scheduler.remove(name)
+
+
+CACHE = PlacementCache()
+
+
 def place(instance):
     """Choose a host for ``instance`` and claim its size there: ``(host, decision)``, the
     decision as the JSON-ready record kept on the instance. ``NoValidHost`` otherwise."""
-    request = request_for(instance)
-    for _attempt in range(ATTEMPTS):
-        hosts = {
-            scheduled_name(h): h for h in Host.objects.select_related("pool__zone", "provider")
-        }
-        decision = Scheduler().select(request, host_states(hosts.values()))
-        if decision.host is None:
-            raise NoValidHost(decision)
-        host = hosts[decision.host.name]
-        if _claim(host, instance):
-            return host, decision.as_dict()
-    raise Conflict(_("Other orders took the room that fitted at the same moment; try again."))
+    return CACHE.place(instance)
 
 
 def _claim(host, size):
-    """Take ``size`` on ``host`` if it still fits under the pool's ratios; whether it did."""
+    """Take ``size`` on ``host`` if it still fits under its pool's ratios; whether it did."""
     pool = host.pool
-    room_vcpus = int(host.vcpus * pool.cpu_ratio) - pool.reserved_vcpus - size.vcpus
-    room_memory = int(host.memory_mb * pool.ram_ratio) - pool.reserved_memory_mb - size.memory_mb
-    room_disk = host.disk_gb - size.disk_gb
-    return bool(
-        Host.objects.filter(
-            pk=host.pk,
-            in_maintenance=False,
-            used_vcpus__lte=room_vcpus,
-            used_memory_mb__lte=room_memory,
-            used_disk_gb__lte=room_disk,
-        ).update(
-            used_vcpus=F("used_vcpus") + size.vcpus,
-            used_memory_mb=F("used_memory_mb") + size.memory_mb,
-            used_disk_gb=F("used_disk_gb") + size.disk_gb,
-        )
+    room = (
+        int(host.vcpus * pool.cpu_ratio) - pool.reserved_vcpus - size.vcpus,
+        int(host.memory_mb * pool.ram_ratio) - pool.reserved_memory_mb - size.memory_mb,
+        host.disk_gb - size.disk_gb,
     )
+    return placement_sql.claim(host.pk, pool.pk, size, room)
 
 
 def release(host, size):
     """Give ``size`` back on ``host``."""
-    Host.objects.filter(pk=host.pk).update(
-        used_vcpus=F("used_vcpus") - size.vcpus,
-        used_memory_mb=F("used_memory_mb") - size.memory_mb,
-        used_disk_gb=F("used_disk_gb") - size.disk_gb,
-    )
+    placement_sql.release(host.pk, size)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from zhengyun.infrastructure.choices import (
     PlacementPolicy,
     ProtectionLevel,
 )
+from zhengyun.infrastructure.generations import GenerationField
 
 
 def validate_networks(value):
@@ -139,6 +140,8 @@ class Host(models.Model):
     used_memory_mb = models.PositiveIntegerField(_("memory claimed (MB)"), default=0)
     used_disk_gb = models.PositiveIntegerField(_("disk claimed (GB)"), default=0)
     in_maintenance = models.BooleanField(_("in maintenance"), default=False)
+    # Lets the placement cache read only the hosts that changed since it last looked.
+    generation = GenerationField(_("change stamp"))
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("pool__zone__region__code",))
