@@ -228,6 +228,31 @@ def _subnet(world):
     )
 
 
+def _volume(world):
+    from zhengyun.infrastructure import lifecycle, volumes
+
+    instance = _instance(world)
+    lifecycle.build(instance.pk)
+    instance.refresh_from_db()
+    return volumes.create_volume(
+        actor=world.staff_b,
+        department=world.department_b,
+        name="乙盘",
+        size_gb=5,
+        instance=instance,
+    )
+
+
+def _snapshot(world):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.volume_lifecycle import advance_volume
+
+    volume = _volume(world)
+    advance_volume(volume.pk)
+    volume.refresh_from_db()
+    return volumes.create_snapshot(volume, actor=world.staff_b, name="乙快照")
+
+
 def _port(world):
     return _instance(world, subnet=_subnet(world)).ports.get()
 
@@ -294,6 +319,8 @@ OWNED_BY_B = {
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,
     "infrastructure.port": _port,
+    "infrastructure.volume": _volume,
+    "infrastructure.snapshot": _snapshot,
     "infrastructure.hostsample": _host_sample,
     "infrastructure.instancesample": _instance_sample,
     "infrastructure.metricthreshold": _metric_threshold,

@@ -110,7 +110,7 @@ class QuotaSerializer(serializers.ModelSerializer):
         ]
 
 
-def _own_department(attrs, request, message):
+def own_department(attrs, request, message):
     """``attrs`` with the department defaulted to the requester's own."""
     if "department" not in attrs:
         if request.user.department is None:
@@ -132,7 +132,7 @@ class NetworkSerializer(serializers.ModelSerializer):
         validators = []
 
     def validate(self, attrs):
-        return _own_department(
+        return own_department(
             attrs, self.context["request"], _("Say which department the network is for.")
         )
 
@@ -217,6 +217,6 @@ class InstanceSerializer(serializers.ModelSerializer):
         return [port.address for port in instance.ports.all()]
 
     def validate(self, attrs):
-        return _own_department(
+        return own_department(
             attrs, self.context["request"], _("Say which department the instance is for.")
         )

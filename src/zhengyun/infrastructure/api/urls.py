@@ -1,5 +1,5 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import monitoring, views
+from zhengyun.infrastructure.api import monitoring, storage, views
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -13,6 +13,8 @@ router.register("instances", views.InstanceViewSet)
 router.register("networks", views.NetworkViewSet)
 router.register("subnets", views.SubnetViewSet)
 router.register("ports", views.PortViewSet)
+router.register("volumes", storage.VolumeViewSet)
+router.register("snapshots", storage.SnapshotViewSet)
 router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)

@@ -214,3 +214,37 @@ def test_a_driver_failure_shows_on_the_volume_and_the_reconciler_retries_deletio
     assert reconcile_volumes_task.call_local() == 1
     assert Volume.objects.get(pk=volume.pk).status == VolumeStatus.DELETED
     assert quota(world) == (0, 40)
+
+
+def test_volumes_and_snapshots_through_the_api(world, room, instance, api_as):
+    api = api_as(world.staff_a)
+    made = api.post(
+        "/api/v1/infrastructure/volumes/",
+        {"name": "data", "size_gb": 10, "instance": instance.pk},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    assert made.json()["status"] == "creating" and made.json()["host"] == instance.host.name
+    volume_id = made.json()["id"]
+    advance_volume(volume_id)
+    snap = api.post(
+        "/api/v1/infrastructure/snapshots/",
+        {"volume": volume_id, "name": "s1"},
+        format="json",
+    )
+    assert snap.status_code == 201, snap.json()
+    busy = api.delete(f"/api/v1/infrastructure/volumes/{volume_id}/")
+    assert busy.status_code == 409
+    detached = api.post(f"/api/v1/infrastructure/volumes/{volume_id}/detach/")
+    assert detached.status_code == 200 and detached.json()["status"] == "detaching"
+    advance_volume(volume_id)
+    again = api.post(
+        f"/api/v1/infrastructure/volumes/{volume_id}/attach/",
+        {"instance": instance.pk},
+        format="json",
+    )
+    assert again.status_code == 200 and again.json()["status"] == "attaching"
+    for bad in ({"name": "x", "size_gb": 0, "instance": instance.pk}, {"name": "x", "size_gb": 5}):
+        refused = api.post("/api/v1/infrastructure/volumes/", bad, format="json")
+        assert refused.status_code == 400
+    assert Volume.objects.count() == 1
