@@ -64,3 +64,14 @@ class ThresholdMetric(models.TextChoices):
     HOST_MEMORY = "host_memory", _("Host memory (%)")
     HOST_POWER = "host_power", _("Host power (W)")
     INSTANCE_CPU = "instance_cpu", _("Instance CPU (%)")
+
+
+class MigrationStatus(models.TextChoices):
+    """Where one instance's move off a host in maintenance is: waiting for a target,
+    claimed on its target and being moved, or finished one way or the other."""
+
+    PENDING = "pending", _("Waiting")
+    MIGRATING = "migrating", _("Moving")
+    DONE = "done", _("Moved")
+    FAILED = "failed", _("Could not move")
+    CANCELLED = "cancelled", _("Cancelled")

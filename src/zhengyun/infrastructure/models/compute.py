@@ -139,6 +139,10 @@ class Host(models.Model):
     used_memory_mb = models.PositiveIntegerField(_("memory claimed (MB)"), default=0)
     used_disk_gb = models.PositiveIntegerField(_("disk claimed (GB)"), default=0)
     in_maintenance = models.BooleanField(_("in maintenance"), default=False)
+    maintenance_reason = models.CharField(_("maintenance reason"), max_length=300, blank=True)
+    # When the current drain began: the moves made since belong to it, so a drain started
+    # again retries the instances an earlier one could not move.
+    maintenance_since = models.DateTimeField(_("in maintenance since"), null=True, blank=True)
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("pool__zone__region__code",))
