@@ -248,3 +248,45 @@ def test_a_hypervisor_that_cannot_migrate_leaves_the_instance_with_the_reason(wo
         assert Host.objects.get(provider__name="sim-lv").used_vcpus == 0
     finally:
         libvirt.delete(str(instance.uuid))
+
+
+def test_the_api_starts_shows_and_ends_maintenance(world, room, api_as):
+    instance = built(world, room, "web-1")
+    url = f"/api/v1/infrastructure/hosts/{instance.host_id}/maintenance/"
+    assert api_as(world.staff_a).post(url, {"reason": "x"}, format="json").status_code == 404
+    operator = api_as(world.operator)
+    refused = operator.post(url, {"reason": ""}, format="json")
+    assert refused.status_code == 400 and "reason" in str(refused.json())
+
+    started = operator.post(url, {"reason": "memory"}, format="json")
+    assert started.status_code == 200, started.content
+    assert started.json()["in_maintenance"] and started.json()["remaining"] == 1
+    drain(instance.host)
+    shown = operator.get(url).json()
+    assert (shown["drained"], shown["remaining"], shown["stuck"]) == (True, 0, [])
+
+    ended = operator.delete(url)
+    assert ended.status_code == 200 and not ended.json()["in_maintenance"]
+    assert operator.delete(url).status_code == 409
+
+
+def test_operators_drive_maintenance_from_the_pools_page(world, room, client):
+    instance = built(world, room, "web-1")
+    source = instance.host
+    Host.objects.filter(pool=room.extranet).exclude(pk=source.pk).update(used_vcpus=32)
+    start = f"/infrastructure/hosts/{source.pk}/maintenance/"
+
+    client.force_login(world.staff_a)
+    assert client.post(start, {"reason": "mine"}).status_code == 404
+    client.force_login(world.operator)
+    client.post(start, {"reason": ""})
+    assert not Host.objects.get(pk=source.pk).in_maintenance
+
+    assert client.post(start, {"reason": "memory replacement"}).status_code == 302
+    drain(source)
+    page = client.get("/infrastructure/pools/").content.decode()
+    assert "memory replacement" in page and 'data-testid="stuck"' in page
+    assert "web-1" in page
+
+    client.post(f"/infrastructure/hosts/{source.pk}/maintenance/end/")
+    assert not Host.objects.get(pk=source.pk).in_maintenance
