@@ -56,6 +56,7 @@ _RUN_POOLS = {
     "infrastructure.pool": CRUD,
     "infrastructure.computeprovider": CRUD,
     "infrastructure.host": frozenset({"view", "change"}),
+    "infrastructure.instancemigration": VIEW,
     "infrastructure.flavour": CRUD,
     "infrastructure.image": CRUD,
     # Monitoring (R-I4): hosts' figures, the thresholds and every alert in scope.

@@ -78,3 +78,14 @@ class VolumeStatus(models.TextChoices):
     DELETING = "deleting", _("Deleting")
     DELETED = "deleted", _("Deleted")
     ERROR = "error", _("Error")
+
+
+class MigrationStatus(models.TextChoices):
+    """Where one instance's move off a host in maintenance is: waiting for a target,
+    claimed on its target and being moved, or finished one way or the other."""
+
+    PENDING = "pending", _("Waiting")
+    MIGRATING = "migrating", _("Moving")
+    DONE = "done", _("Moved")
+    FAILED = "failed", _("Could not move")
+    CANCELLED = "cancelled", _("Cancelled")

@@ -85,3 +85,9 @@ class SubnetForm(forms.Form):
         self.fields["network"].queryset = Network.objects.restrict(user, "view").filter(
             department=user.department
         )
+
+
+class MaintenanceForm(forms.Form):
+    """Why a host goes into maintenance; shown on the host and kept in the audit trail."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=300)

@@ -5,7 +5,7 @@ minute's metrics collection."""
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from zhengyun.infrastructure import lifecycle, volume_lifecycle
+from zhengyun.infrastructure import lifecycle, maintenance, volume_lifecycle
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.monitoring import alerts, collector, rollup
 from zhengyun.jobs.runner import tracked
@@ -71,3 +71,34 @@ def collect_metrics_task():
     rollup.prune()
     raised, cleared = alerts.evaluate()
     return f"{run}; alerts raised={raised} cleared={cleared}"
+
+
+# Draining hosts in maintenance (R-I4): each instance's move is its own job.
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def drain_host_task(host_id):
+    opened = maintenance.drain(host_id)
+    for migration_id in opened:
+        migrate_instance_task(migration_id)
+    return len(opened)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def migrate_instance_task(migration_id):
+    return maintenance.migrate(migration_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_maintenance_task():
+    """Every minute: open the moves a killed drain did not, and run again every move a
+    killed worker left half-way."""
+    for host_id in maintenance.hosts_in_maintenance():
+        maintenance.drain(host_id)
+    opened = maintenance.open_migrations()
+    for migration_id in opened:
+        maintenance.migrate(migration_id)
+    return len(opened)

@@ -10,6 +10,14 @@ urlpatterns = [
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
     path("pools/", views.pool_list, name="pool-list"),
+    path(
+        "hosts/<int:pk>/maintenance/",
+        views.host_maintenance_start,
+        name="host-maintenance-start",
+    ),
+    path(
+        "hosts/<int:pk>/maintenance/end/", views.host_maintenance_end, name="host-maintenance-end"
+    ),
     path("networks/", views.network_list, name="network-list"),
     path("networks/new/", views.network_create, name="network-add"),
     path("networks/<int:pk>/delete/", views.network_delete, name="network-delete"),

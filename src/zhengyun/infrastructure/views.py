@@ -1,9 +1,10 @@
 """Console pages of the infrastructure domain: a department's instances, ordering one and
 seeing where the scheduler placed it and why; its networks and subnets; the operator's
-pools."""
+pools and hosts, put in maintenance and drained."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,10 +18,10 @@ from zhengyun.core.shortcuts import (
     call_service_for_form,
     refuse_unless_may_add,
 )
-from zhengyun.infrastructure import services
+from zhengyun.infrastructure import maintenance, services
 from zhengyun.infrastructure.explain import explained
-from zhengyun.infrastructure.forms import InstanceForm, NetworkForm, SubnetForm
-from zhengyun.infrastructure.models import Instance, Network, Pool, Quota, Subnet
+from zhengyun.infrastructure.forms import InstanceForm, MaintenanceForm, NetworkForm, SubnetForm
+from zhengyun.infrastructure.models import Host, Instance, Network, Pool, Quota, Subnet
 
 
 @login_required
@@ -102,7 +103,58 @@ def pool_list(request):
             used_memory_mb=Sum("hosts__used_memory_mb"),
         )
     )
-    return render(request, "infrastructure/pool_list.html", {"pools": pools})
+    hosts = list(
+        Host.objects.restrict(request.user, "view").select_related("pool__zone", "provider")[:500]
+    )
+    for host in hosts:  # few hosts are in maintenance at once: a query or two each
+        host.drain = maintenance.drain_status(host)
+    may_change = may_any(request.user, Host, "change")
+    return render(
+        request,
+        "infrastructure/pool_list.html",
+        {
+            "pools": pools,
+            "hosts": hosts,
+            "may_change_hosts": may_change,
+            "maintenance_form": MaintenanceForm() if may_change else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def host_maintenance_start(request, pk):
+    """Put a host in maintenance (or drain it once more), with the reason given."""
+    host = access_or_404(request.user, Host.objects, pk=pk)
+    form = MaintenanceForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the host goes into maintenance."))
+    elif _call(request, maintenance.start_maintenance, host, reason=form.cleaned_data["reason"]):
+        messages.success(
+            request, _("%(host)s is in maintenance; it is being drained.") % {"host": host}
+        )
+    return redirect("infrastructure:pool-list")
+
+
+@login_required
+@require_POST
+def host_maintenance_end(request, pk):
+    """Return a host to service."""
+    host = access_or_404(request.user, Host.objects, pk=pk)
+    if _call(request, maintenance.end_maintenance, host):
+        messages.success(request, _("%(host)s is back in service.") % {"host": host})
+    return redirect("infrastructure:pool-list")
+
+
+def _call(request, fn, obj, **kwargs):
+    """Run a service on ``obj``; a refusal other than permission is shown, not raised."""
+    try:
+        return call_service(fn, obj, actor=request.user, **kwargs)
+    except ZhengyunError as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return None
 
 
 @login_required

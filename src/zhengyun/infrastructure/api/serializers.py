@@ -68,6 +68,8 @@ class HostSerializer(serializers.ModelSerializer):
             "used_memory_mb",
             "used_disk_gb",
             "in_maintenance",
+            "maintenance_reason",
+            "maintenance_since",
         ]
 
 
@@ -220,3 +222,29 @@ class InstanceSerializer(serializers.ModelSerializer):
         return own_department(
             attrs, self.context["request"], _("Say which department the instance is for.")
         )
+
+
+class MaintenanceRequestSerializer(serializers.Serializer):
+    """Why the host goes into maintenance."""
+
+    reason = serializers.CharField(max_length=300)
+
+
+class StuckInstanceSerializer(serializers.Serializer):
+    """An instance left on a host in maintenance, and why."""
+
+    instance = serializers.IntegerField(source="instance.pk")
+    name = serializers.CharField(source="instance.name")
+    reason = serializers.CharField()
+
+
+class DrainStatusSerializer(serializers.Serializer):
+    """A host's maintenance and how far its drain has gone (all zero in service)."""
+
+    in_maintenance = serializers.BooleanField()
+    maintenance_reason = serializers.CharField()
+    maintenance_since = serializers.DateTimeField(allow_null=True)
+    remaining = serializers.IntegerField(help_text=_("Instances still on the host."))
+    moving = serializers.IntegerField(help_text=_("Instances waiting or on their way."))
+    drained = serializers.BooleanField()
+    stuck = StuckInstanceSerializer(many=True)

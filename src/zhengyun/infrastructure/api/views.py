@@ -1,13 +1,16 @@
 """API views of the infrastructure domain: reads restricted, writes through services."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import (
     GuardedCreateMixin,
     RestrictedReadOnlyViewSet,
     ServiceCreateDeleteViewSet,
 )
-from zhengyun.infrastructure import services
+from zhengyun.infrastructure import maintenance, services
 from zhengyun.infrastructure.api import serializers
 from zhengyun.infrastructure.models import (
     ComputeProvider,
@@ -43,9 +46,41 @@ class ComputeProviderViewSet(RestrictedReadOnlyViewSet):
 
 
 class HostViewSet(RestrictedReadOnlyViewSet):
+    """Pooled hosts; an operator puts one in maintenance (drained by live migration) and
+    takes it out again."""
+
     model = Host
     serializer_class = serializers.HostSerializer
     ordering_fields = ["name", "used_vcpus", "used_memory_mb"]
+
+    @extend_schema(methods=["GET", "DELETE"], request=None)
+    @extend_schema(methods=["POST"], request=serializers.MaintenanceRequestSerializer)
+    @extend_schema(responses=serializers.DrainStatusSerializer)
+    @action(detail=True, methods=["get", "post", "delete"])
+    def maintenance(self, request, pk=None):
+        """GET: the host's maintenance and drain. POST: put it in maintenance (again: drain
+        once more). DELETE: return it to service."""
+        host = self.get_object()
+        if request.method == "POST":
+            body = serializers.MaintenanceRequestSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            host = maintenance.start_maintenance(host, actor=request.user, **body.validated_data)
+        elif request.method == "DELETE":
+            host = maintenance.end_maintenance(host, actor=request.user)
+        return Response(serializers.DrainStatusSerializer(_drain(host)).data)
+
+
+def _drain(host):
+    status = maintenance.drain_status(host) or maintenance.DrainStatus()
+    return {
+        "in_maintenance": host.in_maintenance,
+        "maintenance_reason": host.maintenance_reason,
+        "maintenance_since": host.maintenance_since,
+        "remaining": status.remaining,
+        "moving": status.moving,
+        "drained": host.in_maintenance and status.drained,
+        "stuck": status.stuck,
+    }
 
 
 class FlavourViewSet(RestrictedReadOnlyViewSet):

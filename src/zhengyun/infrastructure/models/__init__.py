@@ -10,6 +10,7 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
     HostSample,
     InstanceCounters,
@@ -29,6 +30,7 @@ __all__ = [
     "Image",
     "Instance",
     "InstanceCounters",
+    "InstanceMigration",
     "InstanceSample",
     "MetricAlert",
     "MetricThreshold",

@@ -142,6 +142,10 @@ class Host(models.Model):
     in_maintenance = models.BooleanField(_("in maintenance"), default=False)
     # Lets the placement cache read only the hosts that changed since it last looked.
     generation = GenerationField(_("change stamp"))
+    maintenance_reason = models.CharField(_("maintenance reason"), max_length=300, blank=True)
+    # When the current drain began: the moves made since belong to it, so a drain started
+    # again retries the instances an earlier one could not move.
+    maintenance_since = models.DateTimeField(_("in maintenance since"), null=True, blank=True)
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("pool__zone__region__code",))
