@@ -19,6 +19,7 @@ from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec
 from zhengyun.infrastructure.models import Instance
+from zhengyun.jobs.crash_points import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +58,19 @@ def build(instance_id):
         instance = _locked(instance_id)
         if instance is None or instance.status != InstanceStatus.BUILDING:
             return instance.status if instance else "missing"
+        crash_point("build.locked")
         try:
             driver = _driver(instance)
             driver.define(instance.host.name, _spec(instance))
+            crash_point("build.defined")
             driver.start(str(instance.uuid))
+            crash_point("build.started")
         except DriverError as exc:
             logger.warning("building %s failed: %s", instance.uuid, exc)
             _set_status(instance, InstanceStatus.ERROR, str(exc))
         else:
             _set_status(instance, InstanceStatus.ACTIVE, "")
+        crash_point("build.marked")
         return instance.status
 
 
@@ -76,19 +81,26 @@ def destroy(instance_id):
         instance = _locked(instance_id)
         if instance is None or instance.status != InstanceStatus.DELETING:
             return instance.status if instance else "missing"
+        crash_point("destroy.locked")
         if instance.host is not None:
             try:
                 _driver(instance).delete(str(instance.uuid))
+                crash_point("destroy.deleted")
             except DriverError as exc:  # left deleting: the reconciler tries again
                 logger.warning("deleting %s failed: %s", instance.uuid, exc)
                 instance.status_detail = str(exc)[:300]
                 instance.save(update_fields=["status_detail"])
                 return instance.status
             placement.release(instance.host, instance)
+            crash_point("destroy.host_released")
             volume_lifecycle.detached_with(instance)
+            crash_point("destroy.volumes_detached")
         addresses.release(instance)
+        crash_point("destroy.addresses_released")
         quotas.give_back(instance.department, quotas.of_instance(instance))
+        crash_point("destroy.quota_returned")
         _set_status(instance, InstanceStatus.DELETED, "")
+        crash_point("destroy.marked")
         return instance.status
 
 

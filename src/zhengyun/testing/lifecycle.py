@@ -1,0 +1,149 @@
+"""What a killed worker must never leave behind (design rule 5), checked against the
+database and the hypervisors, and a one-pool machine room on any driver to check it on.
+
+Used by the in-process crash tests and, through ``zhengyun shell``, by the one that kills a
+real worker process."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Sum
+
+from zhengyun.infrastructure import lifecycle
+from zhengyun.infrastructure import services as infrastructure
+from zhengyun.infrastructure.choices import InstanceStatus, NetworkReach, OsFamily
+from zhengyun.infrastructure.models import ComputeProvider, Host, Instance, Port, Quota
+
+QUOTA_FIGURES = ("instances", "vcpus", "memory_mb", "disk_gb", "addresses")
+
+
+@dataclass
+class CrashRoom:
+    pool: object
+    flavour: object
+    image: object
+    subnet: object
+
+
+def build_crash_room(world, *, driver, uri):
+    """One pool on the hypervisor at ``uri``, a flavour small enough for libvirt's test
+    host, and a subnet of department A's to hand out addresses."""
+    operator = world.operator
+    lifecycle.driver_for.cache_clear()
+    zone = infrastructure.create_zone(
+        actor=operator, name="主机房", code="main", region=world.province
+    )
+    pool = infrastructure.create_pool(
+        actor=operator,
+        zone=zone,
+        name="外网池",
+        networks=[NetworkReach.GOV_EXTRANET],
+        protection_level=2,
+    )
+    infrastructure.register_provider(actor=operator, pool=pool, name="hv", driver=driver, uri=uri)
+    flavour = infrastructure.create_flavour(
+        actor=operator, name="s1.tiny", vcpus=1, memory_mb=128, disk_gb=1
+    )
+    image = infrastructure.create_image(
+        actor=operator, name="openEuler 22.03", os_family=OsFamily.OPENEULER, version="22.03"
+    )
+    network = infrastructure.create_network(
+        actor=world.staff_a,
+        department=world.department_a,
+        name="甲网",
+        reach=NetworkReach.GOV_EXTRANET,
+    )
+    subnet = infrastructure.create_subnet(
+        actor=world.staff_a, network=network, name="甲段", cidr="10.9.0.0/24"
+    )
+    return CrashRoom(pool, flavour, image, subnet)
+
+
+def order(world, room, name):
+    """Department A orders an instance with an address of the room's subnet."""
+    return infrastructure.create_instance(
+        actor=world.staff_a,
+        department=world.department_a,
+        name=name,
+        flavour=room.flavour,
+        image=room.image,
+        subnet=room.subnet,
+    )
+
+
+def guests_by_provider():
+    """``{provider pk: {guest name: host}}`` as the hypervisors report them now."""
+    return {
+        provider.pk: {
+            guest.name: guest.host
+            for guest in lifecycle.driver_for(provider.driver, provider.uri).guests()
+        }
+        for provider in ComputeProvider.objects.all()
+    }
+
+
+def violations(ignored_guests=frozenset()):
+    """Every way the platform is not as an uninterrupted run would have left it: an empty
+    list when all is well. ``ignored_guests``: guests the hypervisor had before the test
+    (libvirt's test driver comes with one)."""
+    found = []
+    live = Instance.objects.exclude(status=InstanceStatus.DELETED).select_related("host__provider")
+    for instance in Instance.objects.exclude(
+        status__in=[InstanceStatus.ACTIVE, InstanceStatus.DELETED]
+    ):
+        found.append(f"instance {instance.name} left {instance.status}")
+    guests = guests_by_provider()
+    expected = {}
+    for instance in live:
+        expected.setdefault(instance.host.provider_id, {})[str(instance.uuid)] = instance.host.name
+    for provider, reported in guests.items():
+        reported = {n: h for n, h in reported.items() if n not in ignored_guests}
+        wanted = expected.get(provider, {})
+        for name in reported.keys() - wanted.keys():
+            found.append(f"orphan guest {name}")
+        for name in wanted.keys() - reported.keys():
+            found.append(f"instance {name} has no guest")
+        for name in reported.keys() & wanted.keys():
+            if reported[name] != wanted[name]:
+                found.append(f"guest {name} on {reported[name]}, instance on {wanted[name]}")
+    found += _quota_violations(live)
+    found += _host_violations(live)
+    for port in Port.objects.filter(instance__status=InstanceStatus.DELETED):
+        found.append(f"address {port.address} kept by deleted instance {port.instance_id}")
+    return found
+
+
+def _quota_violations(live):
+    found = []
+    for quota in Quota.objects.all():
+        mine = live.filter(department=quota.department_id).aggregate(
+            instances=Count("pk"),
+            vcpus=Sum("vcpus", default=0),
+            memory_mb=Sum("memory_mb", default=0),
+            disk_gb=Sum("disk_gb", default=0),
+        )
+        mine["addresses"] = Port.objects.filter(
+            department=quota.department_id, instance__in=live
+        ).count()
+        for figure in QUOTA_FIGURES:
+            used = getattr(quota, f"used_{figure}")
+            if used != mine[figure]:
+                found.append(f"quota of {quota.department_id}: {figure} {used} != {mine[figure]}")
+    return found
+
+
+def _host_violations(live):
+    found = []
+    for host in Host.objects.all():
+        mine = live.filter(host=host).aggregate(
+            vcpus=Sum("vcpus", default=0),
+            memory_mb=Sum("memory_mb", default=0),
+            disk_gb=Sum("disk_gb", default=0),
+        )
+        used = {
+            "vcpus": host.used_vcpus,
+            "memory_mb": host.used_memory_mb,
+            "disk_gb": host.used_disk_gb,
+        }
+        if used != mine:
+            found.append(f"host {host.name} claims {used}, its instances {mine}")
+    return found

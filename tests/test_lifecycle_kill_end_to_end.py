@@ -1,0 +1,94 @@
+"""A real worker process killed (SIGKILL) in the middle of an instance's build or deletion
+on the simulated hypervisor it shares with the others through a state file, then started
+again, leaves nothing behind: no orphan guest, no quota, claim or address kept for a
+deleted instance, no instance stuck building or deleting (design rule 5, R-I1)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+CLI = [sys.executable, "-m", "zhengyun.cli"]
+
+SETUP = """
+from zhengyun.infrastructure import lifecycle, services
+from zhengyun.testing.lifecycle import build_crash_room, order
+from zhengyun.testing.world import build_world
+world = build_world()
+room = build_crash_room(world, driver="simulator", uri={uri!r})
+# Two instances to delete, built here on the shared hypervisor; two the worker builds.
+doomed = [order(world, room, f"doomed-{{n}}") for n in range(2)]
+for instance in doomed:
+    lifecycle.build(instance.pk)
+    services.delete_instance(instance, actor=world.staff_a)
+for n in range(2):
+    order(world, room, f"kept-{{n}}")
+"""
+
+# What a restarted worker does within a minute, asked of it at once: the reconciler.
+CHECK = """
+import json, time
+from zhengyun.infrastructure import lifecycle
+from zhengyun.infrastructure.models import Instance
+from zhengyun.infrastructure.tasks import reconcile_instances_task
+from zhengyun.testing.lifecycle import violations
+reconcile_instances_task()
+deadline = time.monotonic() + 20
+while lifecycle.unfinished() and time.monotonic() < deadline:
+    time.sleep(0.2)
+statuses = dict(Instance.objects.values_list("name", "status"))
+print(json.dumps({"violations": violations(), "statuses": statuses}))
+"""
+
+
+@pytest.fixture
+def platform(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["ZHENGYUN_DATA_DIR"] = str(tmp_path)
+    subprocess.run([*CLI, "migrate", "--no-input", "-v0"], env=env, check=True, timeout=120)
+    return env, tmp_path
+
+
+def shell(env, code):
+    done = subprocess.run(
+        [*CLI, "shell", "-v0", "-c", code],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def worker(env, log, **extra):
+    return subprocess.Popen(
+        [*CLI, "worker"], env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+@pytest.mark.parametrize("point", ["build.started", "destroy.deleted"])
+def test_a_worker_killed_mid_job_and_restarted_leaves_nothing_behind(platform, point):
+    env, data = platform
+    uri = f"sim://{data}/hypervisor.sqlite?hosts=2&vcpus=8&memory_mb=16384&disk_gb=500"
+    shell(env, SETUP.format(uri=uri))
+
+    with open(data / "worker.log", "ab") as log:
+        doomed = worker(env, log, ZHENGYUN_CRASH_AT=point)
+        assert doomed.wait(timeout=30) == -9, (data / "worker.log").read_text()
+        restarted = worker(env, log)
+        try:
+            outcome = json.loads(shell(env, CHECK).splitlines()[-1])
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=30)
+
+    assert outcome["violations"] == []
+    assert outcome["statuses"] == {
+        "doomed-0": "deleted",
+        "doomed-1": "deleted",
+        "kept-0": "active",
+        "kept-1": "active",
+    }
