@@ -372,6 +372,7 @@ SPECTACULAR_SETTINGS = {
         "ScopeKindEnum": "zhengyun.accounts.roles.ScopeKind",
         "TokenScopeEnum": "zhengyun.accounts.models.TokenScope",
         "NetworkReachEnum": "zhengyun.infrastructure.choices.NetworkReach",
+        "VolumeStatusEnum": "zhengyun.infrastructure.choices.VolumeStatus",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

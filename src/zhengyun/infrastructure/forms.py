@@ -3,8 +3,18 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.infrastructure.choices import NetworkReach, ProtectionLevel
-from zhengyun.infrastructure.models import Flavour, Image, Network, Subnet, Zone
+from zhengyun.infrastructure.choices import NetworkReach, ProtectionLevel, VolumeStatus
+from zhengyun.infrastructure.models import (
+    Flavour,
+    Image,
+    Instance,
+    Network,
+    Snapshot,
+    Subnet,
+    Zone,
+)
+from zhengyun.infrastructure.models.storage import MAX_VOLUME_GB
+from zhengyun.infrastructure.volumes import ATTACHABLE
 
 
 class InstanceForm(forms.Form):
@@ -91,3 +101,45 @@ class MaintenanceForm(forms.Form):
     """Why a host goes into maintenance; shown on the host and kept in the audit trail."""
 
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+def own_instances(user, statuses):
+    """The user's department's instances in one of ``statuses``."""
+    return Instance.objects.restrict(user, "view").filter(
+        department=user.department, status__in=statuses
+    )
+
+
+class VolumeForm(forms.Form):
+    """A new volume: on an instance's host and attached to it, or copied from a snapshot."""
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    size_gb = forms.IntegerField(label=_("Size (GB)"), min_value=1, max_value=MAX_VOLUME_GB)
+    instance = forms.ModelChoiceField(
+        label=_("Attach to instance"), queryset=Instance.objects.none(), required=False
+    )
+    source = forms.ModelChoiceField(
+        label=_("Copy of snapshot"), queryset=Snapshot.objects.none(), required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instance"].queryset = own_instances(user, ATTACHABLE)
+        self.fields["source"].queryset = Snapshot.objects.restrict(user, "view").filter(
+            department=user.department, status=VolumeStatus.AVAILABLE
+        )
+
+
+class AttachForm(forms.Form):
+    instance = forms.ModelChoiceField(label=_("Instance"), queryset=Instance.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instance"].queryset = own_instances(user, ATTACHABLE)
+
+
+class SnapshotForm(forms.Form):
+    name = forms.CharField(label=_("Snapshot name"), max_length=63)
+
+    def __init__(self, *args, user, **kwargs):  # the user: one signature for every act
+        super().__init__(*args, **kwargs)

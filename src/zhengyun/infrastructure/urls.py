@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from zhengyun.infrastructure import views
 from zhengyun.infrastructure.monitoring import views as monitoring
@@ -23,6 +23,14 @@ urlpatterns = [
     path("networks/<int:pk>/delete/", views.network_delete, name="network-delete"),
     path("subnets/new/", views.subnet_create, name="subnet-add"),
     path("subnets/<int:pk>/delete/", views.subnet_delete, name="subnet-delete"),
+    path("volumes/", views.volume_list, name="volume-list"),
+    path("volumes/new/", views.volume_create, name="volume-add"),
+    re_path(
+        r"^volumes/(?P<pk>[0-9]+)/(?P<act>attach|detach|snapshot|delete)/$",
+        views.volume_act,
+        name="volume-act",
+    ),
+    path("snapshots/<int:pk>/delete/", views.snapshot_delete, name="snapshot-delete"),
     path("monitoring/", monitoring.overview, name="monitoring"),
     path("metrics", monitoring.prometheus_metrics, name="metrics"),
 ]

@@ -18,10 +18,28 @@ from zhengyun.core.shortcuts import (
     call_service_for_form,
     refuse_unless_may_add,
 )
-from zhengyun.infrastructure import maintenance, services
+from zhengyun.infrastructure import maintenance, services, volumes
+from zhengyun.infrastructure.choices import VolumeStatus
 from zhengyun.infrastructure.explain import explained
-from zhengyun.infrastructure.forms import InstanceForm, MaintenanceForm, NetworkForm, SubnetForm
-from zhengyun.infrastructure.models import Host, Instance, Network, Pool, Quota, Subnet
+from zhengyun.infrastructure.forms import (
+    AttachForm,
+    InstanceForm,
+    MaintenanceForm,
+    NetworkForm,
+    SnapshotForm,
+    SubnetForm,
+    VolumeForm,
+)
+from zhengyun.infrastructure.models import (
+    Host,
+    Instance,
+    Network,
+    Pool,
+    Quota,
+    Snapshot,
+    Subnet,
+    Volume,
+)
 
 
 @login_required
@@ -69,12 +87,16 @@ def instance_detail(request, pk):
         pk=pk,
     )
     ports = instance.ports.restrict(request.user, "view").select_related("subnet")
+    attached = instance.volumes.restrict(request.user, "view").exclude(
+        status=VolumeStatus.DELETED
+    )
     return render(
         request,
         "infrastructure/instance_detail.html",
         {
             "instance": instance,
             "ports": ports,
+            "volumes": attached,
             "placement": explained(instance.placement),
             "may_delete": Instance.objects.restrict(request.user, "delete").filter(pk=pk).exists(),
         },
@@ -147,14 +169,17 @@ def host_maintenance_end(request, pk):
 
 
 def _call(request, fn, obj, **kwargs):
-    """Run a service on ``obj``; a refusal other than permission is shown, not raised."""
+    """Run a service on ``obj``; whether it did. A refusal other than permission is shown,
+    not raised."""
     try:
-        return call_service(fn, obj, actor=request.user, **kwargs)
+        call_service(fn, obj, actor=request.user, **kwargs)
     except ZhengyunError as exc:
         messages.error(request, exc.message)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return None
+    else:
+        return True
+    return False
 
 
 @login_required
@@ -214,22 +239,91 @@ def subnet_create(request):
 @login_required
 @require_POST
 def network_delete(request, pk):
-    _delete(request, services.delete_network, access_or_404(request.user, Network.objects, pk=pk))
+    network = access_or_404(request.user, Network.objects, pk=pk)
+    if _call(request, services.delete_network, network):
+        messages.success(request, _("%(name)s deleted.") % {"name": network})
     return redirect("infrastructure:network-list")
 
 
 @login_required
 @require_POST
 def subnet_delete(request, pk):
-    _delete(request, services.delete_subnet, access_or_404(request.user, Subnet.objects, pk=pk))
+    subnet = access_or_404(request.user, Subnet.objects, pk=pk)
+    if _call(request, services.delete_subnet, subnet):
+        messages.success(request, _("%(name)s deleted.") % {"name": subnet})
     return redirect("infrastructure:network-list")
 
 
-def _delete(request, delete_service, obj):
-    """Delete through the service; a thing still in use stays, with the reason shown."""
-    try:
-        call_service(delete_service, obj, actor=request.user)
-    except ZhengyunError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("%(name)s deleted.") % {"name": obj})
+@login_required
+def volume_list(request, volume_form=None):
+    """The volumes and snapshots the user may see, with what may be done to each."""
+    user = request.user
+    may_add = user.department is not None and may_any(user, Volume, "add")
+    return render(
+        request,
+        "infrastructure/volume_list.html",
+        {
+            "volumes": Volume.objects.restrict(user, "view")
+            .exclude(status=VolumeStatus.DELETED)
+            .select_related("department", "host", "instance")[:200],
+            "snapshots": Snapshot.objects.restrict(user, "view")
+            .exclude(status=VolumeStatus.DELETED)
+            .select_related("volume")[:200],
+            "may_change": may_any(user, Volume, "change"),
+            "volume_form": volume_form or (VolumeForm(user=user) if may_add else None),
+            "attach_form": AttachForm(user=user) if user.department else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def volume_create(request):
+    refuse_unless_may_add(request.user, Volume)
+    form = VolumeForm(request.POST, user=request.user)
+    if form.is_valid() and call_service_for_form(
+        form,
+        volumes.create_volume,
+        actor=request.user,
+        department=request.user.department,
+        **form.cleaned_data,
+    ):
+        messages.success(request, _("Volume ordered; it is being made."))
+        return redirect("infrastructure:volume-list")
+    return volume_list(request, volume_form=form)
+
+
+@login_required
+@require_POST
+def volume_act(request, pk, act):
+    """Attach, detach, snapshot or delete one volume; a refusal is shown on the list."""
+    volume = access_or_404(request.user, Volume.objects, pk=pk)
+    service, form = VOLUME_ACTS[act]
+    kwargs = {}
+    if form is not None:
+        bound = form(request.POST, user=request.user)
+        if not bound.is_valid():
+            messages.error(request, " ".join(e for errs in bound.errors.values() for e in errs))
+            return redirect("infrastructure:volume-list")
+        kwargs = bound.cleaned_data
+    if _call(request, service, volume, **kwargs):
+        messages.success(request, _("Done; the worker is carrying it out."))
+    return redirect("infrastructure:volume-list")
+
+
+# What each volume action calls, and the form its input comes in.
+VOLUME_ACTS = {
+    "attach": (volumes.attach_volume, AttachForm),
+    "detach": (volumes.detach_volume, None),
+    "snapshot": (volumes.create_snapshot, SnapshotForm),
+    "delete": (volumes.delete_volume, None),
+}
+
+
+@login_required
+@require_POST
+def snapshot_delete(request, pk):
+    snap = access_or_404(request.user, Snapshot.objects, pk=pk)
+    if _call(request, volumes.delete_snapshot, snap):
+        messages.success(request, _("Snapshot %(name)s is being deleted.") % {"name": snap})
+    return redirect("infrastructure:volume-list")

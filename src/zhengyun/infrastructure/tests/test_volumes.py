@@ -248,3 +248,37 @@ def test_volumes_and_snapshots_through_the_api(world, room, instance, api_as):
         refused = api.post("/api/v1/infrastructure/volumes/", bad, format="json")
         assert refused.status_code == 400
     assert Volume.objects.count() == 1
+
+
+def test_a_department_orders_snapshots_and_deletes_a_volume_in_the_console(
+    world, room, instance, client
+):
+    client.force_login(world.staff_a)
+    ordered = client.post(
+        "/infrastructure/volumes/new/", {"name": "data", "size_gb": 10, "instance": instance.pk}
+    )
+    assert ordered["Location"] == "/infrastructure/volumes/"
+    volume = Volume.objects.get(name="data")
+    advance_volume(volume.pk)
+    page = client.get("/infrastructure/volumes/")
+    assert b'data-status="in_use"' in page.content
+    assert b"data (10 GB" in client.get(f"/infrastructure/instances/{instance.pk}/").content
+    refused = client.post(f"/infrastructure/volumes/{volume.pk}/delete/", follow=True)
+    assert Volume.objects.get(pk=volume.pk).status == VolumeStatus.IN_USE
+    assert "detach" in refused.content.decode().lower() or "分离" in refused.content.decode()
+    client.post(f"/infrastructure/volumes/{volume.pk}/snapshot/", {"name": "s1"})
+    assert Snapshot.objects.get(volume=volume).name == "s1"
+    client.post(f"/infrastructure/volumes/{volume.pk}/detach/")
+    advance_volume(volume.pk)
+    client.post(f"/infrastructure/volumes/{volume.pk}/delete/")
+    assert advance_volume(volume.pk) == VolumeStatus.DELETED
+    assert client.post(f"/infrastructure/volumes/{volume.pk}/resize/").status_code == 404
+
+
+def test_another_department_cannot_act_on_a_volume_in_the_console(world, room, instance, client):
+    volume = new_volume(world, instance)
+    client.force_login(world.staff_b)
+    assert b"data-volume" not in client.get("/infrastructure/volumes/").content
+    for act in ("detach", "delete", "snapshot"):
+        assert client.post(f"/infrastructure/volumes/{volume.pk}/{act}/").status_code == 404
+    assert Volume.objects.get(pk=volume.pk).status == VolumeStatus.CREATING
