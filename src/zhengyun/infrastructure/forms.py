@@ -69,12 +69,16 @@ def own_subnets(user):
 class NetworkForm(forms.Form):
     """A new network of the user's department."""
 
+    prefix = "network"  # shares its page with the subnet form: distinct field ids
+
     name = forms.CharField(label=_("Name"), max_length=63)
     reach = forms.ChoiceField(label=_("Network zone"), choices=NetworkReach.choices)
 
 
 class SubnetForm(forms.Form):
     """A new address range in one of the department's networks."""
+
+    prefix = "subnet"
 
     network = forms.ModelChoiceField(label=_("Network"), queryset=Network.objects.none())
     name = forms.CharField(label=_("Name"), max_length=63)

@@ -276,17 +276,20 @@ def test_concurrent_orders_never_hand_out_one_address_twice(world):
 def test_a_department_builds_its_network_in_the_console_and_orders_into_it(world, room, client):
     client.force_login(world.staff_a)
     assert client.get("/infrastructure/networks/").status_code == 200
-    made = client.post("/infrastructure/networks/new/", {"name": "办公网", "reach": "gov_extranet"})
+    made = client.post(
+        "/infrastructure/networks/new/", {"network-name": "办公网", "network-reach": "gov_extranet"}
+    )
     assert made["Location"] == "/infrastructure/networks/"
     net = Network.objects.get(name="办公网")
     overlapping = client.post(
         "/infrastructure/subnets/new/",
-        {"network": net.pk, "name": "a", "cidr": "10.1.0.7/24"},
+        {"subnet-network": net.pk, "subnet-name": "a", "subnet-cidr": "10.1.0.7/24"},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert overlapping.status_code == 200 and b"did you mean 10.1.0.0/24" in overlapping.content
     client.post(
-        "/infrastructure/subnets/new/", {"network": net.pk, "name": "a", "cidr": "10.1.0.0/24"}
+        "/infrastructure/subnets/new/",
+        {"subnet-network": net.pk, "subnet-name": "a", "subnet-cidr": "10.1.0.0/24"},
     )
     range_ = Subnet.objects.get(network=net)
     ordered = client.post(
@@ -315,6 +318,7 @@ def test_another_department_neither_sees_nor_deletes_a_network(world, client):
     assert client.post(f"/infrastructure/networks/{net.network_id}/delete/").status_code == 404
     form = client.post(
         "/infrastructure/subnets/new/",
-        {"network": net.network_id, "name": "x", "cidr": "10.9.0.0/24"},
+        {"subnet-network": net.network_id, "subnet-name": "x", "subnet-cidr": "10.9.0.0/24"},
     )
     assert form.status_code == 200 and Subnet.objects.count() == 1
+    assert "network" in form.context["subnet_form"].errors
