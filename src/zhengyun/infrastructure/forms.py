@@ -135,10 +135,18 @@ class VolumeForm(forms.Form):
 
 
 class AttachForm(forms.Form):
-    instance = forms.ModelChoiceField(label=_("Instance"), queryset=Instance.objects.none())
+    """The instance to attach a volume to; shown on every volume's row, so without ids
+    and labelled by itself."""
+
+    prefix = "attach"
+    instance = forms.ModelChoiceField(
+        label=_("Instance"),
+        queryset=Instance.objects.none(),
+        widget=forms.Select(attrs={"aria-label": _("Instance")}),
+    )
 
     def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, auto_id=False, **kwargs)
         self.fields["instance"].queryset = own_instances(user, ATTACHABLE)
 
 

@@ -270,6 +270,10 @@ def test_a_department_orders_snapshots_and_deletes_a_volume_in_the_console(
     assert Snapshot.objects.get(volume=volume).name == "s1"
     client.post(f"/infrastructure/volumes/{volume.pk}/detach/")
     advance_volume(volume.pk)
+    client.post(f"/infrastructure/volumes/{volume.pk}/attach/", {"attach-instance": instance.pk})
+    assert advance_volume(volume.pk) == VolumeStatus.IN_USE
+    client.post(f"/infrastructure/volumes/{volume.pk}/detach/")
+    advance_volume(volume.pk)
     client.post(f"/infrastructure/volumes/{volume.pk}/delete/")
     assert advance_volume(volume.pk) == VolumeStatus.DELETED
     assert client.post(f"/infrastructure/volumes/{volume.pk}/resize/").status_code == 404
