@@ -87,9 +87,7 @@ def instance_detail(request, pk):
         pk=pk,
     )
     ports = instance.ports.restrict(request.user, "view").select_related("subnet")
-    attached = instance.volumes.restrict(request.user, "view").exclude(
-        status=VolumeStatus.DELETED
-    )
+    attached = instance.volumes.restrict(request.user, "view").exclude(status=VolumeStatus.DELETED)
     return render(
         request,
         "infrastructure/instance_detail.html",
