@@ -76,8 +76,8 @@ def choose_gateway(network, text=None):
 def refuse_overlap(department, network):
     """Raise a ValidationError naming the department's subnet that ``network`` overlaps.
 
-    The caller holds the department's quota row lock, so two subnets made at once are
-    checked one after the other.
+    The department's quota row is locked first, so two subnets made at once are checked
+    one after the other.
     """
     quotas.locked_quota(department)
     for subnet in Subnet.objects.filter(department=department).only("name", "cidr"):
@@ -94,7 +94,9 @@ def refuse_overlap(department, network):
 def allocate(instance, subnet):
     """Give ``instance`` the lowest free address of ``subnet`` (counted against its
     department's address quota) and a MAC address: the new Port."""
-    locked = Subnet.objects.select_for_update().get(pk=subnet.pk)
+    locked = Subnet.objects.select_for_update().filter(pk=subnet.pk).first()
+    if locked is None:  # deleted since the order was read
+        raise ValidationError({"subnet": _("This subnet no longer exists.")})
     network = locked.ip_network
     taken = {ipaddress.ip_address(a) for a in locked.ports.values_list("address", flat=True)}
     taken.add(ipaddress.ip_address(locked.gateway))

@@ -76,7 +76,7 @@ def build(instance_id):
 
 def destroy(instance_id):
     """Delete the guest of a deleting instance (which detaches its volumes), then give back
-    its host claim, its addresses and its quota."""
+    its addresses, its quota and its host claim."""
     with transaction.atomic():
         instance = _locked(instance_id)
         if instance is None or instance.status != InstanceStatus.DELETING:
@@ -91,14 +91,17 @@ def destroy(instance_id):
                 instance.status_detail = str(exc)[:300]
                 instance.save(update_fields=["status_detail"])
                 return instance.status
-            placement.release(instance.host, instance)
-            crash_point("destroy.host_released")
             volume_lifecycle.detached_with(instance)
             crash_point("destroy.volumes_detached")
         addresses.release(instance)
         crash_point("destroy.addresses_released")
         quotas.give_back(instance.department, quotas.of_instance(instance))
         crash_point("destroy.quota_returned")
+        # The host row last: every job and service locks instance or volume, then quota,
+        # then host, so two of them never wait on each other in a circle.
+        if instance.host is not None:
+            placement.release(instance.host, instance)
+            crash_point("destroy.host_released")
         _set_status(instance, InstanceStatus.DELETED, "")
         crash_point("destroy.marked")
         return instance.status

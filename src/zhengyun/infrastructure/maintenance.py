@@ -26,7 +26,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
 from zhengyun.infrastructure import placement
-from zhengyun.infrastructure.choices import InstanceStatus, MigrationStatus
+from zhengyun.infrastructure.choices import InstanceStatus, MigrationStatus, VolumeStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
 from zhengyun.infrastructure.models import Host, Instance, InstanceMigration, Pool
@@ -37,6 +37,13 @@ from zhengyun.infrastructure.scheduler import Scheduler
 # Only a guest that exists and is settled can be live-migrated; building, failed and
 # deleting instances are left for their own jobs and shown as not moved.
 MOVABLE = (InstanceStatus.ACTIVE, InstanceStatus.STOPPED)
+# A volume in any other state is, or may be, attached to its instance's guest.
+UNATTACHED = (
+    VolumeStatus.AVAILABLE,
+    VolumeStatus.DELETING,
+    VolumeStatus.DELETED,
+    VolumeStatus.ERROR,
+)
 # With the change stamp, so every process's placement cache sees the host change at once.
 MAINTENANCE_FIELDS = ("in_maintenance", "maintenance_reason", "maintenance_since", "generation")
 
@@ -143,6 +150,14 @@ def _claim_target(migration_id):
             _finish(migration, MigrationStatus.CANCELLED, _("The host left maintenance."))
         elif instance.host_id != source.pk or instance.status not in MOVABLE:
             _finish(migration, MigrationStatus.CANCELLED, _("The instance no longer runs here."))
+        elif instance.volumes.exclude(status__in=UNATTACHED).exists():
+            # Volumes live on the host's local disk: moving the guest alone would leave its
+            # disks behind, and the platform does not copy volumes between hosts yet.
+            _finish(
+                migration,
+                MigrationStatus.FAILED,
+                _("Its volumes are on this host's local storage; detach them to move it."),
+            )
         else:
             target, reason = _choose_target(instance, source)
             if target is None:

@@ -193,6 +193,8 @@ def create_subnet(*, actor, network, name, cidr, gateway=None):
 @service("infrastructure.delete_subnet")
 def delete_subnet(subnet, *, actor):
     """Delete a subnet no instance holds an address in."""
+    # Locked as address allocation locks it: an address given out meanwhile is seen.
+    subnet = Subnet.objects.select_for_update().get(pk=subnet.pk)
     crud.delete(actor, subnet, "infrastructure.delete_subnet")
 
 

@@ -103,8 +103,9 @@ def _detach(volume, driver):
 
 def _delete(volume, driver):
     driver.delete_volume(str(volume.uuid))
-    placement.release_disk(volume.host, volume.size_gb)
+    # Quota before host: the order every job and service locks them in.
     quotas.give_back(volume.department, {"volumes": 1, "disk_gb": volume.size_gb})
+    placement.release_disk(volume.host, volume.size_gb)
     return _set(volume, VolumeStatus.DELETED)
 
 
@@ -134,8 +135,8 @@ def advance_snapshot(snapshot_id):
                 return _set(snap, VolumeStatus.AVAILABLE)
             if snap.status == VolumeStatus.DELETING:
                 driver.delete_snapshot(str(snap.uuid))
-                placement.release_disk(snap.host, snap.size_gb)
                 quotas.give_back(snap.department, {"disk_gb": snap.size_gb})
+                placement.release_disk(snap.host, snap.size_gb)
                 return _set(snap, VolumeStatus.DELETED)
         except DriverError as exc:
             logger.warning("snapshot %s (%s) failed: %s", snap.uuid, snap.status, exc)

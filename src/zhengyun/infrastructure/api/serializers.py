@@ -96,11 +96,13 @@ class QuotaSerializer(serializers.ModelSerializer):
             "max_memory_mb",
             "max_disk_gb",
             "max_addresses",
+            "max_volumes",
             "used_instances",
             "used_vcpus",
             "used_memory_mb",
             "used_disk_gb",
             "used_addresses",
+            "used_volumes",
         ]
         read_only_fields = [
             "department",
@@ -109,6 +111,7 @@ class QuotaSerializer(serializers.ModelSerializer):
             "used_memory_mb",
             "used_disk_gb",
             "used_addresses",
+            "used_volumes",
         ]
 
 

@@ -202,6 +202,18 @@ class LibvirtVolumes:
             with self._translated():
                 domain.detachDeviceFlags(libvirt_xml.data_disk_xml(path, device), flags)
 
+    def _resume_paused_writer(self, volume):
+        """Resume the guest holding ``volume`` if it is paused: a copy killed before its
+        ``resume`` leaves it so, and the platform pauses guests for nothing else."""
+        pool_volume = self._lookup(volume_file(volume))
+        if pool_volume is None:
+            return
+        with self._translated():
+            holder = self._attachments().get(pool_volume.path())
+            writer = self._find(holder[0]) if holder else None
+            if writer is not None and writer.state()[0] == self._libvirt.VIR_DOMAIN_PAUSED:
+                writer.resume()
+
     def snapshot_volume(self, volume, snapshot_name):
         libvirt = self._libvirt
         found = self._snapshot(snapshot_name)
@@ -225,6 +237,8 @@ class LibvirtVolumes:
                     if pause:
                         writer.resume()
             found = made, volume
+        else:
+            self._resume_paused_writer(volume)
         if found[1] != volume:
             raise DriverError(
                 f"Snapshot {snapshot_name} is a copy of volume {found[1]}, not {volume}."

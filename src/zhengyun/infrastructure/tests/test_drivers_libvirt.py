@@ -185,6 +185,22 @@ def test_a_snapshot_of_a_running_guests_volume_is_a_cloned_pool_volume(test_driv
 
 
 @needs_libvirt
+def test_a_snapshot_retried_after_a_copy_killed_mid_way_resumes_the_guest(test_driver, held_volume):
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    volume, guest = held_volume
+    snapshot = str(uuid.uuid4())
+    test_driver.snapshot_volume(volume, snapshot)
+    domain = libvirt_module().open("test:///default").lookupByName(guest)
+    domain.suspend()  # as a worker killed between the copy and its resume leaves it
+    try:
+        test_driver.snapshot_volume(volume, snapshot)
+        assert domain.state()[0] == libvirt_module().VIR_DOMAIN_RUNNING
+    finally:
+        test_driver.delete_snapshot(snapshot)
+
+
+@needs_libvirt
 def test_deleting_the_guest_leaves_its_volume_in_the_pool_detached(test_driver, held_volume):
     volume, guest = held_volume
     test_driver.delete(guest)

@@ -103,6 +103,32 @@ def test_a_pool_without_room_leaves_the_instance_with_a_reason(world, room):
     assert hosts[source.pk] == 2 and sorted(hosts.values()) == [2, 32, 32]
 
 
+def test_an_instance_with_a_volume_stays_with_the_reason(world, room):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.volume_lifecycle import advance_volume
+
+    instance = built(world, room, "db-1")
+    volume = volumes.create_volume(
+        actor=world.staff_a,
+        department=world.department_a,
+        name="data",
+        size_gb=10,
+        instance=instance,
+    )
+    advance_volume(volume.pk)
+    source = instance.host
+
+    maintenance.start_maintenance(source, actor=world.operator, reason="disk")
+    status = drain(source)
+
+    assert not status.drained
+    (stuck,) = status.stuck
+    assert stuck.instance == instance and "volume" in stuck.reason.lower()
+    assert room.driver(room.extranet).volume(str(volume.uuid)).host == source.name
+    instance.refresh_from_db()
+    assert instance.host == source
+
+
 def test_a_move_killed_after_the_hypervisor_moved_the_guest_is_finished_once(world, room):
     instance = built(world, room, "web-1")
     source = instance.host

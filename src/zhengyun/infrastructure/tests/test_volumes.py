@@ -286,3 +286,16 @@ def test_another_department_cannot_act_on_a_volume_in_the_console(world, room, i
     for act in ("detach", "delete", "snapshot"):
         assert client.post(f"/infrastructure/volumes/{volume.pk}/{act}/").status_code == 404
     assert Volume.objects.get(pk=volume.pk).status == VolumeStatus.CREATING
+
+
+def test_an_operator_sees_and_changes_the_volume_quota_through_the_api(world, instance, api_as):
+    new_volume(world, instance)
+    row = Quota.objects.get(department=world.department_a)
+    api = api_as(world.operator)
+    assert api.get(f"/api/v1/infrastructure/quotas/{row.pk}/").json()["used_volumes"] == 1
+    below = api.patch(f"/api/v1/infrastructure/quotas/{row.pk}/", {"max_volumes": 0}, format="json")
+    assert below.status_code == 400
+    raised = api.patch(
+        f"/api/v1/infrastructure/quotas/{row.pk}/", {"max_volumes": 40}, format="json"
+    )
+    assert raised.status_code == 200 and raised.json()["max_volumes"] == 40
