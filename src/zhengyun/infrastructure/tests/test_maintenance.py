@@ -6,6 +6,7 @@ service when the operator ends the maintenance (R-I4)."""
 import uuid
 
 import pytest
+from django.utils import translation
 
 from zhengyun.audit.models import AuditEvent
 from zhengyun.core.exceptions import PermissionDenied
@@ -119,7 +120,8 @@ def test_an_instance_with_a_volume_stays_with_the_reason(world, room):
     source = instance.host
 
     maintenance.start_maintenance(source, actor=world.operator, reason="disk")
-    status = drain(source)
+    with translation.override("en"):
+        status = drain(source)
 
     assert not status.drained
     (stuck,) = status.stuck
