@@ -151,6 +151,8 @@ def delete_volume(volume, *, actor):
     volume = _locked(volume)
     if volume.status not in (VolumeStatus.AVAILABLE, VolumeStatus.ERROR):
         raise Conflict(_("Detach the volume first; only an unattached volume can be deleted."))
+    if volume.snapshots.filter(status=VolumeStatus.CREATING).exists():
+        raise Conflict(_("A snapshot of this volume is being taken; delete it afterwards."))
     return _move(actor, volume, "infrastructure.delete_volume", VolumeStatus.DELETING)
 
 
@@ -184,6 +186,8 @@ def delete_snapshot(snap, *, actor):
     snap = Snapshot.objects.select_for_update(of=("self",)).get(pk=snap.pk)
     if snap.status not in (VolumeStatus.AVAILABLE, VolumeStatus.ERROR):
         raise Conflict(_("This snapshot is already being made or deleted."))
+    if Volume.objects.filter(source=snap, status=VolumeStatus.CREATING).exists():
+        raise Conflict(_("A volume is being copied from this snapshot; delete it afterwards."))
     before = snapshot(snap)
     snap.status, snap.status_detail = VolumeStatus.DELETING, ""
     snap.save(update_fields=["status", "status_detail"])

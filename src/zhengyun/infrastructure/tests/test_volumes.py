@@ -268,6 +268,7 @@ def test_a_department_orders_snapshots_and_deletes_a_volume_in_the_console(
     assert "detach" in refused.content.decode().lower() or "分离" in refused.content.decode()
     client.post(f"/infrastructure/volumes/{volume.pk}/snapshot/", {"name": "s1"})
     assert Snapshot.objects.get(volume=volume).name == "s1"
+    advance_snapshot(Snapshot.objects.get(volume=volume).pk)
     client.post(f"/infrastructure/volumes/{volume.pk}/detach/")
     advance_volume(volume.pk)
     client.post(f"/infrastructure/volumes/{volume.pk}/attach/", {"attach-instance": instance.pk})
@@ -299,3 +300,20 @@ def test_an_operator_sees_and_changes_the_volume_quota_through_the_api(world, in
         f"/api/v1/infrastructure/quotas/{row.pk}/", {"max_volumes": 40}, format="json"
     )
     assert raised.status_code == 200 and raised.json()["max_volumes"] == 40
+
+
+def test_a_copy_in_progress_keeps_its_source(world, room, instance):
+    volume = new_volume(world, instance)
+    advance_volume(volume.pk)
+    volumes.detach_volume(volume, actor=world.staff_a)
+    advance_volume(volume.pk)
+    snap = volumes.create_snapshot(Volume.objects.get(pk=volume.pk), actor=world.staff_a, name="s1")
+    with pytest.raises(Conflict):  # the snapshot is still being taken
+        volumes.delete_volume(Volume.objects.get(pk=volume.pk), actor=world.staff_a)
+    advance_snapshot(snap.pk)
+    copy = new_volume(world, None, name="copy", source=Snapshot.objects.get(pk=snap.pk))
+    with pytest.raises(Conflict):  # a volume is still being copied from it
+        volumes.delete_snapshot(Snapshot.objects.get(pk=snap.pk), actor=world.staff_a)
+    advance_volume(copy.pk)
+    volumes.delete_snapshot(Snapshot.objects.get(pk=snap.pk), actor=world.staff_a)
+    assert advance_snapshot(snap.pk) == VolumeStatus.DELETED
