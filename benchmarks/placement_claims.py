@@ -388,7 +388,7 @@ def main():
         ratio = statistics.median(rates["cache"]) / statistics.median(rates["read everything"])
         print()
         print(f"cache / read everything: {ratio:,.0f}×")
-        print(f"orders refused or lost to other processes three times: {replay.refused}")
+        print(f"orders refused, or lost to other processes at every attempt: {replay.refused}")
         print(f"hosts over capacity: {len(problems)}")
     finally:
         connection.close()
