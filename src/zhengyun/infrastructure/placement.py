@@ -266,7 +266,7 @@ def release(host, size):
 
 @dataclass(frozen=True)
 class DiskOnly:
-    """A claim of disk alone, such as a volume or snapshot on a host's local storage."""
+    """Disk alone, such as a volume or snapshot on a host's local storage."""
 
     disk_gb: int
     vcpus: int = 0
@@ -274,8 +274,9 @@ class DiskOnly:
 
 
 def claim_disk(host, disk_gb):
-    """Take ``disk_gb`` of ``host``'s disk if it still has the room; whether it did."""
-    return _claim(host, DiskOnly(disk_gb))
+    """Take ``disk_gb`` of ``host``'s disk if it still has the room, whatever its vCPU and
+    memory use or maintenance; whether it did."""
+    return placement_sql.claim_disk(host.pk, disk_gb, host.disk_gb - disk_gb)
 
 
 def release_disk(host, disk_gb):

@@ -80,6 +80,12 @@ CLAIM = (
     f'AND "in_maintenance" = %s AND "used_vcpus" <= %s AND "used_memory_mb" <= %s '
     f'AND "used_disk_gb" <= %s'
 )
+# Disk alone, for a volume or snapshot: it goes where its instance or snapshot already is,
+# so neither maintenance nor the host's vCPU and memory use stand in its way.
+CLAIM_DISK = (
+    f'UPDATE {_table(Host)} SET "used_disk_gb" = "used_disk_gb" + %s, '  # noqa: S608
+    f'"generation" = {NEXT_GENERATION} WHERE "id" = %s AND "used_disk_gb" <= %s'
+)
 RELEASE = (
     f'UPDATE {_table(Host)} SET "used_vcpus" = "used_vcpus" - %s, '  # noqa: S608
     f'"used_memory_mb" = "used_memory_mb" - %s, "used_disk_gb" = "used_disk_gb" - %s, '
@@ -106,6 +112,14 @@ def claim(host, pool, size, room):
     and uses at most ``room`` (vCPUs, memory, disk) now; whether it did."""
     with connection.cursor() as cursor:
         cursor.execute(CLAIM, [size.vcpus, size.memory_mb, size.disk_gb, host, pool, False, *room])
+        return cursor.rowcount == 1
+
+
+def claim_disk(host, disk_gb, room):
+    """Add ``disk_gb`` to the disk use of host ``host`` if it uses at most ``room`` GB now;
+    whether it did."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_DISK, [disk_gb, host, room])
         return cursor.rowcount == 1
 
 

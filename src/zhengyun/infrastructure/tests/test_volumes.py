@@ -10,7 +10,7 @@ from zhengyun.core.exceptions import Conflict, PermissionDenied
 from zhengyun.infrastructure import lifecycle, quotas, services, volumes
 from zhengyun.infrastructure.choices import InstanceStatus, NetworkReach, VolumeStatus
 from zhengyun.infrastructure.drivers.base import VolumeState
-from zhengyun.infrastructure.models import Quota, Snapshot, Volume
+from zhengyun.infrastructure.models import Instance, Quota, Snapshot, Volume
 from zhengyun.infrastructure.tasks import reconcile_volumes_task
 from zhengyun.infrastructure.volume_lifecycle import advance_snapshot, advance_volume
 from zhengyun.testing.machine_room import build_machine_room
@@ -317,3 +317,12 @@ def test_a_copy_in_progress_keeps_its_source(world, room, instance):
     advance_volume(copy.pk)
     volumes.delete_snapshot(Snapshot.objects.get(pk=snap.pk), actor=world.staff_a)
     assert advance_snapshot(snap.pk) == VolumeStatus.DELETED
+
+
+def test_a_volume_is_made_beside_an_instance_on_a_host_in_maintenance(world, room, instance):
+    from zhengyun.infrastructure import maintenance
+
+    maintenance.start_maintenance(instance.host, actor=world.operator, reason="fan")
+    volume = new_volume(world, Instance.objects.get(pk=instance.pk))
+    assert disk_claimed(instance.host) == 40 + 20
+    assert advance_volume(volume.pk) == VolumeStatus.IN_USE
