@@ -18,6 +18,7 @@ from zhengyun.infrastructure.choices import InstanceStatus, VolumeStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError, VolumeSpec
 from zhengyun.infrastructure.models import Snapshot, Volume
+from zhengyun.jobs.crash_points import crash_point
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def _create(volume, driver):
     driver.create_volume(
         volume.host.name, VolumeSpec(name=str(volume.uuid), size_gb=volume.size_gb, snapshot=source)
     )
+    crash_point("volume.created")
     instance = volume.instance
     if instance is None:
         return _set(volume, VolumeStatus.AVAILABLE)
@@ -92,19 +94,23 @@ def _create(volume, driver):
 
 def _attach(volume, driver):
     attached = driver.attach_volume(str(volume.instance.uuid), str(volume.uuid))
+    crash_point("volume.attached")
     return _set(volume, VolumeStatus.IN_USE, attached.device)
 
 
 def _detach(volume, driver):
     if volume.instance is not None:
         driver.detach_volume(str(volume.instance.uuid), str(volume.uuid))
+        crash_point("volume.detached")
     return _set(volume, VolumeStatus.AVAILABLE, instance=None)
 
 
 def _delete(volume, driver):
     driver.delete_volume(str(volume.uuid))
+    crash_point("volume.deleted")
     # Quota before host: the order every job and service locks them in.
     quotas.give_back(volume.department, {"volumes": 1, "disk_gb": volume.size_gb})
+    crash_point("volume.quota_returned")
     placement.release_disk(volume.host, volume.size_gb)
     return _set(volume, VolumeStatus.DELETED)
 
@@ -132,10 +138,13 @@ def advance_snapshot(snapshot_id):
         try:
             if snap.status == VolumeStatus.CREATING:
                 driver.snapshot_volume(str(snap.volume.uuid), str(snap.uuid))
+                crash_point("snapshot.taken")
                 return _set(snap, VolumeStatus.AVAILABLE)
             if snap.status == VolumeStatus.DELETING:
                 driver.delete_snapshot(str(snap.uuid))
+                crash_point("snapshot.deleted")
                 quotas.give_back(snap.department, {"disk_gb": snap.size_gb})
+                crash_point("snapshot.quota_returned")
                 placement.release_disk(snap.host, snap.size_gb)
                 return _set(snap, VolumeStatus.DELETED)
         except DriverError as exc:
