@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Sum
 
-from zhengyun.infrastructure import lifecycle
+from zhengyun.infrastructure import connections
 from zhengyun.infrastructure import services as infrastructure
 from zhengyun.infrastructure.choices import InstanceStatus, NetworkReach, OsFamily
 from zhengyun.infrastructure.models import ComputeProvider, Host, Instance, Port, Quota
@@ -28,7 +28,7 @@ def build_crash_room(world, *, driver, uri):
     """One pool on the hypervisor at ``uri``, a flavour small enough for libvirt's test
     host, and a subnet of department A's to hand out addresses."""
     operator = world.operator
-    lifecycle.driver_for.cache_clear()
+    connections.driver_for.cache_clear()
     zone = infrastructure.create_zone(
         actor=operator, name="主机房", code="main", region=world.province
     )
@@ -75,7 +75,7 @@ def guests_by_provider():
     return {
         provider.pk: {
             guest.name: guest.host
-            for guest in lifecycle.driver_for(provider.driver, provider.uri).guests()
+            for guest in connections.driver_for(provider.driver, provider.uri).guests()
         }
         for provider in ComputeProvider.objects.all()
     }

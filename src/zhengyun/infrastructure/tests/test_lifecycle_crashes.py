@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from zhengyun.infrastructure import lifecycle, services
+from zhengyun.infrastructure import connections, lifecycle, services
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.models import Instance
 from zhengyun.infrastructure.tasks import reconcile_instances_task
@@ -41,12 +41,12 @@ def hypervisor(request, world):
     before = {name for guests in guests_by_provider().values() for name in guests}
     yield room, frozenset(before)
     for provider in room.pool.providers.all():
-        hypervisor_driver = lifecycle.driver_for(provider.driver, provider.uri)
+        hypervisor_driver = connections.driver_for(provider.driver, provider.uri)
         for guest in hypervisor_driver.guests():
             if guest.name not in before:
                 hypervisor_driver.delete(guest.name)
     # Closed now rather than at interpreter exit, when libvirt-python can no longer close them.
-    lifecycle.driver_for.cache_clear()
+    connections.driver_for.cache_clear()
 
 
 def restart_worker():

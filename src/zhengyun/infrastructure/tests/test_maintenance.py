@@ -10,7 +10,7 @@ from django.utils import translation
 
 from zhengyun.audit.models import AuditEvent
 from zhengyun.core.exceptions import PermissionDenied
-from zhengyun.infrastructure import lifecycle, maintenance, services
+from zhengyun.infrastructure import connections, lifecycle, maintenance, services
 from zhengyun.infrastructure.choices import InstanceStatus, MigrationStatus, NetworkReach
 from zhengyun.infrastructure.drivers.base import GuestState
 from zhengyun.infrastructure.models import Host, Instance, InstanceMigration
@@ -263,7 +263,7 @@ def test_a_hypervisor_that_cannot_migrate_leaves_the_instance_with_the_reason(wo
     assert instance.host == source
     Host.objects.filter(provider__name="sim-lv").update(in_maintenance=False)
     lifecycle.build(instance.pk)
-    libvirt = lifecycle.driver_for("libvirt", "test:///default")
+    libvirt = connections.driver_for("libvirt", "test:///default")
     try:
         maintenance.start_maintenance(source, actor=world.operator, reason="kernel")
         status = drain(source)
