@@ -192,6 +192,14 @@ def _quota(world):
     return Quota.objects.get_or_create(department=world.department_b)[0]
 
 
+def _region_quota(world):
+    from zhengyun.infrastructure import region_quotas
+
+    return region_quotas.create_region_quota(
+        actor=world.operator, region=world.county_b, max_instances=10
+    )
+
+
 def _instance(world, subnet=None):
     from zhengyun.infrastructure import services as infrastructure
 
@@ -315,6 +323,7 @@ OWNED_BY_B = {
     "infrastructure.computeprovider": _compute_provider,
     "infrastructure.host": _host,
     "infrastructure.quota": _quota,
+    "infrastructure.regionquota": _region_quota,
     "infrastructure.instance": _instance,
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,

@@ -70,6 +70,7 @@ _OWN_INSTANCES = {
     "infrastructure.zone": VIEW,
     "infrastructure.instance": CRUD,
     "infrastructure.quota": VIEW,
+    "infrastructure.regionquota": VIEW,
     "infrastructure.network": frozenset({"view", "add", "delete"}),
     "infrastructure.subnet": frozenset({"view", "add", "delete"}),
     "infrastructure.port": VIEW,
@@ -83,6 +84,7 @@ _OWN_INSTANCES = {
 _SEE_INSTANCES = {
     "infrastructure.instance": VIEW,
     "infrastructure.quota": VIEW,
+    "infrastructure.regionquota": VIEW,
     "infrastructure.network": VIEW,
     "infrastructure.subnet": VIEW,
     "infrastructure.port": VIEW,
@@ -104,6 +106,7 @@ GRANTS = {
         **_RUN_POOLS,
         **_SEE_INSTANCES,
         "infrastructure.quota": frozenset({"view", "change"}),
+        "infrastructure.regionquota": CRUD,
     },
     Role.SYSTEM_ADMIN: {
         **_ORG_VIEW,

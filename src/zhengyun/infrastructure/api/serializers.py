@@ -1,6 +1,7 @@
 """API representations of the infrastructure domain."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from zhengyun.infrastructure.choices import NetworkReach
@@ -14,11 +15,13 @@ from zhengyun.infrastructure.models import (
     Pool,
     Port,
     Quota,
+    RegionQuota,
     Subnet,
     Zone,
 )
+from zhengyun.infrastructure.quotas import region_in_use
 from zhengyun.organizations.api.serializers import RestrictedRelatedField
-from zhengyun.organizations.models import Department
+from zhengyun.organizations.models import Department, Region
 
 
 class ZoneSerializer(serializers.ModelSerializer):
@@ -122,6 +125,42 @@ def own_department(attrs, request, message):
             raise serializers.ValidationError({"department": message})
         attrs["department"] = request.user.department
     return attrs
+
+
+class RegionUsageSerializer(serializers.Serializer):
+    instances = serializers.IntegerField()
+    vcpus = serializers.IntegerField()
+    memory_mb = serializers.IntegerField()
+    disk_gb = serializers.IntegerField()
+    addresses = serializers.IntegerField()
+    volumes = serializers.IntegerField()
+
+
+class RegionQuotaSerializer(serializers.ModelSerializer):
+    region = RestrictedRelatedField(Region)
+    in_use = serializers.SerializerMethodField(
+        help_text=_("What the departments of the region's subtree hold together.")
+    )
+
+    class Meta:
+        model = RegionQuota
+        fields = [
+            "id",
+            "region",
+            "max_instances",
+            "max_vcpus",
+            "max_memory_mb",
+            "max_disk_gb",
+            "max_addresses",
+            "max_volumes",
+            "in_use",
+        ]
+        # One quota per region: the service says so in words.
+        validators = []
+
+    @extend_schema_field(RegionUsageSerializer)
+    def get_in_use(self, quota):
+        return region_in_use(quota.region)
 
 
 class NetworkSerializer(serializers.ModelSerializer):

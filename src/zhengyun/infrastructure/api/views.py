@@ -9,8 +9,9 @@ from zhengyun.core.api.viewsets import (
     GuardedCreateMixin,
     RestrictedReadOnlyViewSet,
     ServiceCreateDeleteViewSet,
+    ServiceModelViewSet,
 )
-from zhengyun.infrastructure import maintenance, services
+from zhengyun.infrastructure import maintenance, region_quotas, services
 from zhengyun.infrastructure.api import serializers
 from zhengyun.infrastructure.models import (
     ComputeProvider,
@@ -22,6 +23,7 @@ from zhengyun.infrastructure.models import (
     Pool,
     Port,
     Quota,
+    RegionQuota,
     Subnet,
     Zone,
 )
@@ -107,6 +109,19 @@ class QuotaViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
         serializer.instance = services.set_quota(
             serializer.instance, actor=self.request.user, changes=serializer.validated_data
         )
+
+
+class RegionQuotaViewSet(ServiceModelViewSet):
+    """Limits on what all the departments of a region's subtree hold together; an empty
+    limit does not bind. Operators set them; departments see those above them."""
+
+    model = RegionQuota
+    select_related = ("region",)
+    serializer_class = serializers.RegionQuotaSerializer
+    ordering_fields = ["region__code"]
+    create_service = region_quotas.create_region_quota
+    update_service = region_quotas.set_region_quota
+    delete_service = region_quotas.delete_region_quota
 
 
 class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):

@@ -19,7 +19,7 @@ from zhengyun.infrastructure.models.monitoring import (
     MetricThreshold,
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
-from zhengyun.infrastructure.models.quota import Quota
+from zhengyun.infrastructure.models.quota import Quota, RegionQuota
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Pool",
     "Port",
     "Quota",
+    "RegionQuota",
     "Snapshot",
     "Subnet",
     "Volume",
