@@ -64,6 +64,8 @@ _RUN_POOLS = {
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricthreshold": CRUD,
     "infrastructure.metricalert": VIEW,
+    # Utilisation and energy analytics (R-G3).
+    "infrastructure.poolday": VIEW,
 }
 # A department's own machines and networks, within its quota (R-I3).
 _OWN_INSTANCES = {
@@ -79,6 +81,9 @@ _OWN_INSTANCES = {
     "infrastructure.snapshot": frozenset({"view", "add", "delete"}),
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
+    "infrastructure.departmentday": VIEW,
+    # change: answer a proposal to reclaim an idle instance (keep it or release it).
+    "infrastructure.reclamationproposal": frozenset({"view", "change"}),
 }
 # Seeing departments' resources without changing them.
 _SEE_INSTANCES = {
@@ -92,6 +97,8 @@ _SEE_INSTANCES = {
     "infrastructure.snapshot": VIEW,
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
+    "infrastructure.departmentday": VIEW,
+    "infrastructure.reclamationproposal": VIEW,
 }
 
 GRANTS = {

@@ -35,6 +35,9 @@ MENU = [
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
     MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
+    MenuItem(
+        _("Utilisation and energy"), "infrastructure:analytics", "infrastructure.DepartmentDay"
+    ),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),
     MenuItem(_("What I may do"), "accounts:permissions"),

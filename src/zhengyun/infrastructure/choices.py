@@ -89,3 +89,12 @@ class MigrationStatus(models.TextChoices):
     DONE = "done", _("Moved")
     FAILED = "failed", _("Could not move")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class ReclamationStatus(models.TextChoices):
+    """Where a proposal to reclaim an idle instance stands: the department answers."""
+
+    OPEN = "open", _("Awaiting the department's answer")
+    KEPT = "kept", _("Kept by the department")
+    RELEASED = "released", _("Released by the department")
+    WITHDRAWN = "withdrawn", _("Withdrawn (busy again or gone)")

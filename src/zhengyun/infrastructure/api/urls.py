@@ -1,5 +1,5 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import monitoring, storage, views
+from zhengyun.infrastructure.api import analytics, monitoring, storage, views
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -20,4 +20,7 @@ router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)
 router.register("metric-alerts", monitoring.MetricAlertViewSet)
+router.register("pool-days", analytics.PoolDayViewSet)
+router.register("department-days", analytics.DepartmentDayViewSet)
+router.register("reclamation-proposals", analytics.ReclamationProposalViewSet)
 urlpatterns = router.urls

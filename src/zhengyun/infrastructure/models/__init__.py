@@ -1,5 +1,6 @@
 """The infrastructure domain's models (R-I1–R-I4), one module per kind of resource."""
 
+from zhengyun.infrastructure.models.analytics import DepartmentDay, PoolDay, ReclamationProposal
 from zhengyun.infrastructure.models.compute import (
     ComputeProvider,
     Flavour,
@@ -24,6 +25,7 @@ from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
     "ComputeProvider",
+    "DepartmentDay",
     "Flavour",
     "Host",
     "HostSample",
@@ -36,8 +38,10 @@ __all__ = [
     "MetricThreshold",
     "Network",
     "Pool",
+    "PoolDay",
     "Port",
     "Quota",
+    "ReclamationProposal",
     "RegionQuota",
     "Snapshot",
     "Subnet",
