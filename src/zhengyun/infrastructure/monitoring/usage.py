@@ -21,6 +21,8 @@ from zhengyun.infrastructure.models import DepartmentDay, Host, HostSample, Inst
 from zhengyun.infrastructure.monitoring.rollup import day_of, hour_of
 from zhengyun.infrastructure.scheduler.model import usable
 
+_DAY = datetime.timedelta(days=1)
+
 
 def account(now=None):
     """Read the pools now and recompute today's (and, just after midnight, yesterday's)
@@ -28,14 +30,11 @@ def account(now=None):
     now = now or timezone.now()
     today = day_of(now)
     written = _read_pools(now)
+    # In the first hour of a day, yesterday's last hour has just been rolled up.
     days = [today] if now - today > datetime.timedelta(hours=1) else [today - _DAY, today]
     for start in days:
         written += _pool_energy(start) + _department_days(start)
     return written
-
-
-_DAY = datetime.timedelta(days=1)
-_HOUR = datetime.timedelta(hours=1)
 
 
 @transaction.atomic
