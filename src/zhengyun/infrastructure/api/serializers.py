@@ -25,12 +25,18 @@ from zhengyun.organizations.models import Department, Region
 
 
 class ZoneSerializer(serializers.ModelSerializer):
+    region = RestrictedRelatedField(Region)
+
     class Meta:
         model = Zone
         fields = ["id", "name", "code", "region"]
+        validators = []  # the service's validation says what clashes
 
 
 class PoolSerializer(serializers.ModelSerializer):
+    zone = RestrictedRelatedField(Zone)
+    dedicated_to = RestrictedRelatedField(Department, required=False, allow_null=True)
+
     class Meta:
         model = Pool
         fields = [
@@ -46,6 +52,7 @@ class PoolSerializer(serializers.ModelSerializer):
             "dedicated_to",
             "policy",
         ]
+        validators = []  # the service's validation says what clashes
 
 
 class ComputeProviderSerializer(serializers.ModelSerializer):
@@ -85,7 +92,9 @@ class FlavourSerializer(serializers.ModelSerializer):
 class ImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
-        fields = ["id", "name", "os_family", "version", "min_disk_gb"]
+        fields = ["id", "name", "os_family", "version", "reference", "min_disk_gb"]
+        # Where the hypervisor finds the image is the operators' business.
+        extra_kwargs = {"reference": {"write_only": True}}
 
 
 class QuotaSerializer(serializers.ModelSerializer):

@@ -11,7 +11,7 @@ from zhengyun.core.api.viewsets import (
     ServiceCreateDeleteViewSet,
     ServiceModelViewSet,
 )
-from zhengyun.infrastructure import maintenance, region_quotas, services
+from zhengyun.infrastructure import maintenance, pool_admin, region_quotas, services
 from zhengyun.infrastructure.api import serializers
 from zhengyun.infrastructure.models import (
     ComputeProvider,
@@ -29,16 +29,28 @@ from zhengyun.infrastructure.models import (
 )
 
 
-class ZoneViewSet(RestrictedReadOnlyViewSet):
+class ZoneViewSet(ServiceModelViewSet):
+    """Sites of a region whose pools share power and network; operators add and rename
+    them, and delete one without pools."""
+
     model = Zone
     serializer_class = serializers.ZoneSerializer
     ordering_fields = ["name", "code"]
+    create_service = services.create_zone
+    update_service = pool_admin.update_zone
+    delete_service = pool_admin.delete_zone
 
 
-class PoolViewSet(RestrictedReadOnlyViewSet):
+class PoolViewSet(ServiceModelViewSet):
+    """Pools of hosts placed alike; operators change their settings unless that breaks what
+    their instances were placed under, and delete one without hosts."""
+
     model = Pool
     serializer_class = serializers.PoolSerializer
     ordering_fields = ["name"]
+    create_service = services.create_pool
+    update_service = pool_admin.update_pool
+    delete_service = pool_admin.delete_pool
 
 
 class ComputeProviderViewSet(RestrictedReadOnlyViewSet):
@@ -85,14 +97,22 @@ def _drain(host):
     }
 
 
-class FlavourViewSet(RestrictedReadOnlyViewSet):
+class FlavourViewSet(ServiceCreateDeleteViewSet):
+    """Sizes departments order; operators add them and delete one no instance ever used."""
+
     model = Flavour
     serializer_class = serializers.FlavourSerializer
     ordering_fields = ["vcpus", "memory_mb", "name"]
+    create_service = services.create_flavour
+    delete_service = pool_admin.delete_flavour
 
 
-class ImageViewSet(RestrictedReadOnlyViewSet):
+class ImageViewSet(ServiceCreateDeleteViewSet):
+    """The platform's OS catalogue; operators add images and delete one no instance used."""
+
     model = Image
+    create_service = services.create_image
+    delete_service = pool_admin.delete_image
     serializer_class = serializers.ImageSerializer
     ordering_fields = ["name", "os_family"]
 
