@@ -192,6 +192,14 @@ def _quota(world):
     return Quota.objects.get_or_create(department=world.department_b)[0]
 
 
+def _server_group(world):
+    from zhengyun.infrastructure import server_groups
+
+    return server_groups.create_server_group(
+        actor=world.staff_b, department=world.department_b, name="乙组", policy="anti-affinity"
+    )
+
+
 def _region_quota(world):
     from zhengyun.infrastructure import region_quotas
 
@@ -352,6 +360,7 @@ OWNED_BY_B = {
     "infrastructure.host": _host,
     "infrastructure.quota": _quota,
     "infrastructure.regionquota": _region_quota,
+    "infrastructure.servergroup": _server_group,
     "infrastructure.instance": _instance,
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,

@@ -98,3 +98,10 @@ class ReclamationStatus(models.TextChoices):
     KEPT = "kept", _("Kept by the department")
     RELEASED = "released", _("Released by the department")
     WITHDRAWN = "withdrawn", _("Withdrawn (busy again or gone)")
+
+
+class GroupPolicy(models.TextChoices):
+    """Whether the members of a server group share a host or never do (R-I4)."""
+
+    AFFINITY = "affinity", _("Together on one host (affinity)")
+    ANTI_AFFINITY = "anti-affinity", _("Never on the same host (anti-affinity)")

@@ -3,12 +3,18 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.infrastructure.choices import NetworkReach, ProtectionLevel, VolumeStatus
+from zhengyun.infrastructure.choices import (
+    GroupPolicy,
+    NetworkReach,
+    ProtectionLevel,
+    VolumeStatus,
+)
 from zhengyun.infrastructure.models import (
     Flavour,
     Image,
     Instance,
     Network,
+    ServerGroup,
     Snapshot,
     Subnet,
     Zone,
@@ -36,6 +42,13 @@ class InstanceForm(forms.Form):
         empty_label=_("No address"),
         help_text=_("The instance gets the lowest free address of this subnet."),
     )
+    server_group = forms.ModelChoiceField(
+        label=_("Server group"),
+        queryset=ServerGroup.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        help_text=_("Placed on the host of the group's members, or never on one of theirs."),
+    )
     networks = forms.MultipleChoiceField(
         label=_("Networks needed"),
         choices=NetworkReach.choices,
@@ -55,6 +68,9 @@ class InstanceForm(forms.Form):
         self.fields["image"].queryset = Image.objects.restrict(user, "view")
         self.fields["zone"].queryset = Zone.objects.restrict(user, "view")
         self.fields["subnet"].queryset = own_subnets(user)
+        self.fields["server_group"].queryset = ServerGroup.objects.restrict(user, "view").filter(
+            department=user.department
+        )
 
 
 def own_subnets(user):
@@ -64,6 +80,15 @@ def own_subnets(user):
         .filter(department=user.department)
         .select_related("network")
     )
+
+
+class ServerGroupForm(forms.Form):
+    """A new server group of the user's department."""
+
+    prefix = "group"  # shares its page with other forms: distinct field ids
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    policy = forms.ChoiceField(label=_("Policy"), choices=GroupPolicy.choices)
 
 
 class NetworkForm(forms.Form):

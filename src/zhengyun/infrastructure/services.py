@@ -15,7 +15,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import addresses, placement, quotas
+from zhengyun.infrastructure import addresses, placement, quotas, server_groups
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -210,12 +210,15 @@ def create_instance(
     networks=(),
     protection_level=2,
     subnet=None,
+    server_group=None,
 ):
     """Order an instance for ``department``: within its quota, placed now by the scheduler
-    (the decision kept on the instance), given an address of ``subnet`` if one is named,
-    built by the worker after the commit."""
+    (the decision kept on the instance) with or apart from the members of ``server_group``,
+    given an address of ``subnet`` if one is named, built by the worker after the commit."""
     from zhengyun.infrastructure.tasks import build_instance_task
 
+    if server_group is not None:
+        server_groups.check_for_order(server_group, department)
     networks = list(networks)
     if subnet is not None:
         if subnet.department_id != department.pk:
@@ -230,6 +233,7 @@ def create_instance(
         zone=zone,
         networks=networks,
         protection_level=protection_level,
+        server_group=server_group,
         vcpus=flavour.vcpus,
         memory_mb=flavour.memory_mb,
         disk_gb=flavour.disk_gb,

@@ -10,6 +10,8 @@ urlpatterns = [
     path("instances/new/", views.instance_create, name="instance-add"),
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
+    path("server-groups/new/", views.server_group_create, name="server-group-add"),
+    path("server-groups/<int:pk>/delete/", views.server_group_delete, name="server-group-delete"),
     path("pools/", views.pool_list, name="pool-list"),
     path(
         "hosts/<int:pk>/maintenance/",

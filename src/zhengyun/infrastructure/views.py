@@ -5,7 +5,7 @@ pools and hosts, put in maintenance and drained."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,14 +18,15 @@ from zhengyun.core.shortcuts import (
     call_service_for_form,
     refuse_unless_may_add,
 )
-from zhengyun.infrastructure import maintenance, services, volumes
-from zhengyun.infrastructure.choices import VolumeStatus
+from zhengyun.infrastructure import maintenance, server_groups, services, volumes
+from zhengyun.infrastructure.choices import InstanceStatus, VolumeStatus
 from zhengyun.infrastructure.explain import explained
 from zhengyun.infrastructure.forms import (
     AttachForm,
     InstanceForm,
     MaintenanceForm,
     NetworkForm,
+    ServerGroupForm,
     SnapshotForm,
     SubnetForm,
     VolumeForm,
@@ -37,6 +38,7 @@ from zhengyun.infrastructure.models import (
     Pool,
     Quota,
     RegionQuota,
+    ServerGroup,
     Snapshot,
     Subnet,
     Volume,
@@ -45,7 +47,7 @@ from zhengyun.infrastructure.quotas import region_in_use
 
 
 @login_required
-def instance_list(request):
+def instance_list(request, group_form=None):
     instances = (
         Instance.objects.restrict(request.user, "view")
         .select_related("department", "flavour", "image", "host")
@@ -61,8 +63,43 @@ def instance_list(request):
             "quotas": quotas,
             "region_quotas": [(q, region_in_use(q.region)) for q in region_quotas[:20]],
             "may_add": may_any(request.user, Instance, "add"),
+            "groups": ServerGroup.objects.restrict(request.user, "view")
+            .select_related("department")
+            .annotate(alive=Count("members", filter=~Q(members__status=InstanceStatus.DELETED)))[
+                :100
+            ],
+            "group_form": group_form or ServerGroupForm(),
+            "may_add_group": may_any(request.user, ServerGroup, "add"),
         },
     )
+
+
+@login_required
+@require_POST
+def server_group_create(request):
+    refuse_unless_may_add(request.user, ServerGroup)
+    form = ServerGroupForm(request.POST)
+    if form.is_valid():
+        group = call_service_for_form(
+            form,
+            server_groups.create_server_group,
+            actor=request.user,
+            department=request.user.department,
+            **form.cleaned_data,
+        )
+        if group:
+            messages.success(request, _("Server group %(name)s made.") % {"name": group})
+            return redirect("infrastructure:instance-list")
+    return instance_list(request, group_form=form)
+
+
+@login_required
+@require_POST
+def server_group_delete(request, pk):
+    group = access_or_404(request.user, ServerGroup.objects, pk=pk)
+    if _call(request, server_groups.delete_server_group, group):
+        messages.success(request, _("Server group %(name)s deleted.") % {"name": group})
+    return redirect("infrastructure:instance-list")
 
 
 @login_required

@@ -16,6 +16,7 @@ from zhengyun.infrastructure.models import (
     Port,
     Quota,
     RegionQuota,
+    ServerGroup,
     Subnet,
     Zone,
 )
@@ -172,6 +173,23 @@ class RegionQuotaSerializer(serializers.ModelSerializer):
         return region_in_use(quota.region)
 
 
+class ServerGroupSerializer(serializers.ModelSerializer):
+    department = RestrictedRelatedField(
+        Department, required=False, help_text=_("Defaults to your own department.")
+    )
+
+    class Meta:
+        model = ServerGroup
+        fields = ["id", "department", "name", "policy", "created_at"]
+        read_only_fields = ["created_at"]
+        validators = []  # the service says what clashes
+
+    def validate(self, attrs):
+        return own_department(
+            attrs, self.context["request"], _("Say which department the group is for.")
+        )
+
+
 class NetworkSerializer(serializers.ModelSerializer):
     department = RestrictedRelatedField(
         Department, required=False, help_text=_("Defaults to your own department.")
@@ -229,6 +247,12 @@ class InstanceSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text=_("Give the instance an address in this subnet of its department."),
     )
+    server_group = RestrictedRelatedField(
+        ServerGroup,
+        required=False,
+        allow_null=True,
+        help_text=_("Place the instance with or apart from this group's other members."),
+    )
     addresses = serializers.SerializerMethodField()
     host = serializers.StringRelatedField(read_only=True)
 
@@ -244,6 +268,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "zone",
             "networks",
             "subnet",
+            "server_group",
             "addresses",
             "protection_level",
             "vcpus",

@@ -11,7 +11,13 @@ from zhengyun.core.api.viewsets import (
     ServiceCreateDeleteViewSet,
     ServiceModelViewSet,
 )
-from zhengyun.infrastructure import maintenance, pool_admin, region_quotas, services
+from zhengyun.infrastructure import (
+    maintenance,
+    pool_admin,
+    region_quotas,
+    server_groups,
+    services,
+)
 from zhengyun.infrastructure.api import serializers
 from zhengyun.infrastructure.models import (
     ComputeProvider,
@@ -24,6 +30,7 @@ from zhengyun.infrastructure.models import (
     Port,
     Quota,
     RegionQuota,
+    ServerGroup,
     Subnet,
     Zone,
 )
@@ -161,6 +168,17 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     def perform_destroy(self, instance):
         services.delete_instance(instance, actor=self.request.user)
+
+
+class ServerGroupViewSet(ServiceCreateDeleteViewSet):
+    """A department's server groups: members placed on one host (affinity) or never on the
+    same host (anti-affinity). An instance joins one when ordered (``server_group``)."""
+
+    model = ServerGroup
+    serializer_class = serializers.ServerGroupSerializer
+    ordering_fields = ["name", "created_at"]
+    create_service = server_groups.create_server_group
+    delete_service = server_groups.delete_server_group
 
 
 class NetworkViewSet(ServiceCreateDeleteViewSet):

@@ -11,6 +11,7 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.groups import ServerGroup
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
     HostSample,
@@ -43,6 +44,7 @@ __all__ = [
     "Quota",
     "ReclamationProposal",
     "RegionQuota",
+    "ServerGroup",
     "Snapshot",
     "Subnet",
     "Volume",

@@ -244,6 +244,14 @@ class Instance(models.Model):
         on_delete=models.PROTECT,
         related_name="instances",
     )
+    server_group = models.ForeignKey(
+        "infrastructure.ServerGroup",
+        verbose_name=_("server group"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=InstanceStatus.choices, default=InstanceStatus.BUILDING
     )
