@@ -34,6 +34,7 @@ class InstanceStatus(models.TextChoices):
     BUILDING = "building", _("Building")
     ACTIVE = "active", _("Running")
     STOPPED = "stopped", _("Stopped")
+    RESIZING = "resizing", _("Resizing")
     DELETING = "deleting", _("Deleting")
     DELETED = "deleted", _("Deleted")
     ERROR = "error", _("Error")
@@ -89,3 +90,12 @@ class MigrationStatus(models.TextChoices):
     DONE = "done", _("Moved")
     FAILED = "failed", _("Could not move")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class ResizeStatus(models.TextChoices):
+    """Where an instance's change of flavour is: under way (its new size claimed), done, or
+    given up with its old size restored and the reason shown."""
+
+    RESIZING = "resizing", _("Resizing")
+    DONE = "done", _("Resized")
+    FAILED = "failed", _("Could not resize")

@@ -20,6 +20,7 @@ from zhengyun.infrastructure.models.monitoring import (
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota
+from zhengyun.infrastructure.models.resize import InstanceResize
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Instance",
     "InstanceCounters",
     "InstanceMigration",
+    "InstanceResize",
     "InstanceSample",
     "MetricAlert",
     "MetricThreshold",
