@@ -9,6 +9,8 @@ urlpatterns = [
     path("instances/new/", views.instance_create, name="instance-add"),
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
+    path("instances/<int:pk>/resize/", views.instance_resize, name="instance-resize"),
+    path("instances/<int:pk>/migrate/", views.instance_migrate, name="instance-migrate"),
     path("pools/", views.pool_list, name="pool-list"),
     path(
         "hosts/<int:pk>/maintenance/",
