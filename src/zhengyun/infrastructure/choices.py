@@ -93,9 +93,11 @@ class MigrationStatus(models.TextChoices):
 
 
 class ResizeStatus(models.TextChoices):
-    """Where an instance's change of flavour is: under way (its new size claimed), done, or
-    given up with its old size restored and the reason shown."""
+    """Where an instance's change of flavour is: under way (its new size claimed), refused
+    by the hypervisor and being put back, done, or given up with its old size restored and
+    the reason shown."""
 
     RESIZING = "resizing", _("Resizing")
+    REVERTING = "reverting", _("Restoring the old size")
     DONE = "done", _("Resized")
     FAILED = "failed", _("Could not resize")

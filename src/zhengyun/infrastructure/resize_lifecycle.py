@@ -9,10 +9,11 @@ finishes the resize, or gives it back, exactly once:
 
 - done: the quota of every figure that shrank is given back, and the old claim — the
   shrinkage on the same host, the whole old size on the host left — is released;
-- a driver refusal: the guest is put back as it was (size, host, running or not), the
-  growth taken from the quota and the new claim are given back, and the instance returns
-  to its old size and state with the refusal shown on it. Should putting it back fail too,
-  the resize stays open, the failure shown, for the reconciler to try again.
+- a driver refusal: the resize is marked ``reverting`` in a commit of its own, then the
+  guest is put back as it was (size, host, running or not), the growth taken from the
+  quota and the new claim are given back, and the instance returns to its old size and
+  state with the refusal shown on it. Should putting it back fail too, the resize stays
+  reverting, the failure shown, for the reconciler to try again.
 """
 
 import logging
@@ -28,6 +29,7 @@ from zhengyun.infrastructure.choices import InstanceStatus, ResizeStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
 from zhengyun.infrastructure.models import Instance, InstanceResize
+from zhengyun.infrastructure.models.resize import OPEN
 from zhengyun.infrastructure.resize import sizes
 from zhengyun.jobs.crash_points import crash_point
 
@@ -40,6 +42,17 @@ def _driver(host):
 
 def advance_resize(resize_id):
     """Carry out or give back the open resize ``resize_id``; the status it ends in."""
+    status = _step(resize_id)
+    if status == ResizeStatus.REVERTING:
+        crash_point("resize.refused")
+        status = _step(resize_id)
+    return status
+
+
+def _step(resize_id):
+    """One commit's work: the resize carried out, or refused and marked reverting (kept
+    even if the worker dies next, so a refusal is never retried into a success the
+    department was told had failed), or put back."""
     instance_id = (
         InstanceResize.objects.filter(pk=resize_id).values_list("instance", flat=True).first()
     )
@@ -54,22 +67,25 @@ def advance_resize(resize_id):
         )
         if instance is None or resize is None:
             return "missing"
-        if resize.status != ResizeStatus.RESIZING:
-            return resize.status
-        crash_point("resize.locked")
-        try:
-            _carry_out(resize, str(instance.uuid))
-        except DriverError as exc:
-            logger.warning("resizing %s failed: %s", instance.uuid, exc)
+        name = str(instance.uuid)
+        if resize.status == ResizeStatus.RESIZING:
+            crash_point("resize.locked")
             try:
-                _put_back(resize, str(instance.uuid))
-            except DriverError as again:
+                _carry_out(resize, name)
+            except DriverError as exc:
+                logger.warning("resizing %s failed: %s", instance.uuid, exc)
+                return _finish(resize, ResizeStatus.REVERTING, str(exc), finished=False)
+            return _complete(instance, resize)
+        if resize.status == ResizeStatus.REVERTING:
+            try:
+                _put_back(resize, name)
+            except DriverError as again:  # left reverting: the reconciler tries again
                 logger.warning("restoring %s failed: %s", instance.uuid, again)
                 instance.status_detail = str(again)[:300]
                 instance.save(update_fields=["status_detail"])
                 return resize.status
-            return _give_back(instance, resize, str(exc))
-        return _complete(instance, resize)
+            return _give_back(instance, resize, resize.detail)
+        return resize.status
 
 
 def _carry_out(resize, name):
@@ -165,15 +181,13 @@ def _give_back(instance, resize, error):
     return _finish(resize, ResizeStatus.FAILED, reason)
 
 
-def _finish(resize, status, detail):
+def _finish(resize, status, detail, finished=True):
     resize.status, resize.detail = status, detail[:300]
-    resize.finished_at = timezone.now()
+    resize.finished_at = timezone.now() if finished else None
     resize.save(update_fields=["status", "detail", "finished_at"])
     return status
 
 
 def unfinished():
     """Ids of the resizes a job still has to carry out or give back."""
-    return list(
-        InstanceResize.objects.filter(status=ResizeStatus.RESIZING).values_list("pk", flat=True)
-    )
+    return list(InstanceResize.objects.filter(status__in=OPEN).values_list("pk", flat=True))

@@ -108,8 +108,10 @@ def violations(ignored_guests=frozenset()):
         status__in=[InstanceStatus.ACTIVE, InstanceStatus.DELETED]
     ):
         found.append(f"instance {instance.name} left {instance.status}")
-    for resize in InstanceResize.objects.filter(status=ResizeStatus.RESIZING):
-        found.append(f"resize of {resize.instance_id} left open")
+    for resize in InstanceResize.objects.filter(
+        status__in=[ResizeStatus.RESIZING, ResizeStatus.REVERTING]
+    ):
+        found.append(f"resize of {resize.instance_id} left {resize.status}")
     for migration in InstanceMigration.objects.filter(
         status__in=[MigrationStatus.PENDING, MigrationStatus.MIGRATING]
     ):

@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from zhengyun.core.restrict import RestrictedManager, Scoping
 from zhengyun.infrastructure.choices import InstanceStatus, ResizeStatus
 
+# Resizes whose claims are still held: the job owes them a step.
+OPEN = (ResizeStatus.RESIZING, ResizeStatus.REVERTING)
+
 
 class InstanceResize(models.Model):
     """One change of an instance from ``old_flavour`` to ``new_flavour``. The sizes are kept
@@ -85,7 +88,7 @@ class InstanceResize(models.Model):
             # Two resizes of one instance at once would each restore a different "old" size.
             models.UniqueConstraint(
                 fields=["instance"],
-                condition=models.Q(status=ResizeStatus.RESIZING),
+                condition=models.Q(status__in=OPEN),
                 name="one_open_resize_per_instance",
             )
         ]
