@@ -239,9 +239,13 @@ def test_an_operator_moves_one_instance_and_the_job_is_the_drains(world, room):
     with pytest.raises(PermissionDenied):
         maintenance.migrate_instance(instance, actor=world.staff_a)
     assert not InstanceMigration.objects.exists()
+    assert AuditEvent.objects.filter(actor=world.staff_a, result="denied").exists()
 
     migration = maintenance.migrate_instance(instance, actor=world.operator)
     assert migration.status == MigrationStatus.MIGRATING and migration.target != source
+    assert AuditEvent.objects.filter(
+        actor=world.operator, action="infrastructure.migrate_instance"
+    ).exists()
     with pytest.raises(Conflict):
         maintenance.migrate_instance(instance, actor=world.operator)
     with pytest.raises(Conflict):
