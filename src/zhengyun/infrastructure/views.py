@@ -35,6 +35,8 @@ from zhengyun.infrastructure.forms import (
 from zhengyun.infrastructure.models import (
     Host,
     Instance,
+    InstanceMigration,
+    InstanceResize,
     Network,
     Pool,
     Quota,
@@ -100,6 +102,12 @@ def instance_detail(request, pk):
             "placement": explained(instance.placement),
             "may_delete": Instance.objects.restrict(request.user, "delete").filter(pk=pk).exists(),
             **_move_forms(request.user, instance),
+            "resizes": InstanceResize.objects.restrict(request.user, "view")
+            .filter(instance=instance)
+            .select_related("old_flavour", "new_flavour", "source", "target")[:10],
+            "migrations": InstanceMigration.objects.restrict(request.user, "view")
+            .filter(instance=instance)
+            .select_related("source", "target")[:10],
         },
     )
 

@@ -310,3 +310,34 @@ def test_the_instance_page_offers_resize_to_members_and_moving_to_operators(worl
     client.force_login(world.staff_a)
     assert client.post(f"{page}resize/", {"resize-flavour": room.large.pk}).status_code == 302
     assert Instance.objects.get(pk=instance.pk).status == InstanceStatus.RESIZING
+    room.driver(room.extranet).fail_next("resize")
+    finish(instance)
+    with translation.override("zh-hans"):
+        shown = client.get(page).content.decode()
+    # The department sees its resize and why it failed, not the operator's move.
+    assert "s4.large" in shown and "无法调整规格" in shown and "Simulated failure" in shown
+    assert shown.split('data-testid="moves"')[1].split("</section>")[0].count("<li>") == 1
+
+
+def test_a_full_host_whose_volumes_keep_the_instance_refuses_to_grow_it(world, room):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.volume_lifecycle import advance_volume
+
+    instance = built(world, room, "db-1")
+    built(world, room, "fill", flavour=room.filler)
+    volume = volumes.create_volume(
+        actor=world.staff_a,
+        department=world.department_a,
+        name="data",
+        size_gb=10,
+        instance=instance,
+    )
+    advance_volume(volume.pk)
+    before = figures(world, room)
+    with translation.override("en"), pytest.raises(Conflict) as refused:
+        resize.resize_instance(instance, actor=world.staff_a, flavour=room.large)
+    assert "volumes" in str(refused.value.message) and str(instance.host) in str(
+        refused.value.message
+    )
+    instance.refresh_from_db()
+    assert instance.status == InstanceStatus.ACTIVE and figures(world, room) == before
