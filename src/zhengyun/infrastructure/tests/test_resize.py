@@ -341,3 +341,23 @@ def test_a_full_host_whose_volumes_keep_the_instance_refuses_to_grow_it(world, r
     )
     instance.refresh_from_db()
     assert instance.status == InstanceStatus.ACTIVE and figures(world, room) == before
+
+
+def test_a_volume_ordered_before_a_resize_is_attached_once_it_is_done(world, room):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.choices import VolumeStatus
+    from zhengyun.infrastructure.volume_lifecycle import advance_volume
+
+    instance = built(world, room, "db-1")
+    volume = volumes.create_volume(
+        actor=world.staff_a,
+        department=world.department_a,
+        name="data",
+        size_gb=10,
+        instance=instance,
+    )
+    resize.resize_instance(instance, actor=world.staff_a, flavour=room.large)
+    assert advance_volume(volume.pk) == VolumeStatus.CREATING  # made, not yet attached
+    finish(instance)
+    assert advance_volume(volume.pk) == VolumeStatus.IN_USE
+    assert room.driver(room.extranet).volume(str(volume.uuid)).guest == str(instance.uuid)
