@@ -70,7 +70,9 @@ _RUN_POOLS = {
 # A department's own machines and networks, within its quota (R-I3).
 _OWN_INSTANCES = {
     "infrastructure.zone": VIEW,
+    # change: resize (the resize's record is the job's, seen by the department).
     "infrastructure.instance": CRUD,
+    "infrastructure.instanceresize": VIEW,
     "infrastructure.quota": VIEW,
     "infrastructure.regionquota": VIEW,
     "infrastructure.servergroup": frozenset({"view", "add", "delete"}),
@@ -89,6 +91,7 @@ _OWN_INSTANCES = {
 # Seeing departments' resources without changing them.
 _SEE_INSTANCES = {
     "infrastructure.instance": VIEW,
+    "infrastructure.instanceresize": VIEW,
     "infrastructure.quota": VIEW,
     "infrastructure.regionquota": VIEW,
     "infrastructure.servergroup": VIEW,

@@ -34,6 +34,7 @@ class InstanceStatus(models.TextChoices):
     BUILDING = "building", _("Building")
     ACTIVE = "active", _("Running")
     STOPPED = "stopped", _("Stopped")
+    RESIZING = "resizing", _("Resizing")
     DELETING = "deleting", _("Deleting")
     DELETED = "deleted", _("Deleted")
     ERROR = "error", _("Error")
@@ -105,3 +106,14 @@ class GroupPolicy(models.TextChoices):
 
     AFFINITY = "affinity", _("Together on one host (affinity)")
     ANTI_AFFINITY = "anti-affinity", _("Never on the same host (anti-affinity)")
+
+
+class ResizeStatus(models.TextChoices):
+    """Where an instance's change of flavour is: under way (its new size claimed), refused
+    by the hypervisor and being put back, done, or given up with its old size restored and
+    the reason shown."""
+
+    RESIZING = "resizing", _("Resizing")
+    REVERTING = "reverting", _("Restoring the old size")
+    DONE = "done", _("Resized")
+    FAILED = "failed", _("Could not resize")

@@ -11,6 +11,7 @@ from zhengyun.infrastructure.choices import (
 )
 from zhengyun.infrastructure.models import (
     Flavour,
+    Host,
     Image,
     Instance,
     Network,
@@ -180,3 +181,37 @@ class SnapshotForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):  # the user: one signature for every act
         super().__init__(*args, **kwargs)
+
+
+class ResizeForm(forms.Form):
+    """The flavour an instance is resized to: any other the member may see."""
+
+    prefix = "resize"
+    flavour = forms.ModelChoiceField(label=_("New flavour"), queryset=Flavour.objects.none())
+
+    def __init__(self, *args, user, instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["flavour"].queryset = Flavour.objects.restrict(user, "view").exclude(
+            pk=instance.flavour_id
+        )
+
+
+class MigrateForm(forms.Form):
+    """Where an operator moves an instance: another host of its pool, or the scheduler's
+    choice."""
+
+    prefix = "migrate"
+    target = forms.ModelChoiceField(
+        label=_("To host"),
+        queryset=Host.objects.none(),
+        required=False,
+        empty_label=_("Let the scheduler choose"),
+    )
+
+    def __init__(self, *args, user, instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = (
+            Host.objects.restrict(user, "change")
+            .filter(pool=instance.host.pool_id)
+            .exclude(pk=instance.host_id)
+        )

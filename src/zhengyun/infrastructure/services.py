@@ -273,6 +273,9 @@ def delete_instance(instance, *, actor):
     instance = Instance.objects.select_for_update().get(pk=instance.pk)
     if instance.status in (InstanceStatus.DELETING, InstanceStatus.DELETED):
         raise Conflict(_("This instance is already being deleted."))
+    if instance.status == InstanceStatus.RESIZING:
+        # The resize's job holds claims of the new size that a deletion would not give back.
+        raise Conflict(_("This instance is being resized; delete it once that is done."))
     before = snapshot(instance)
     instance.status = InstanceStatus.DELETING
     instance.save(update_fields=["status"])

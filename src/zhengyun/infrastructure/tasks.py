@@ -1,11 +1,17 @@
-"""Jobs of the infrastructure app: an instance's build and deletion, a volume's or
+"""Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
 snapshot's next step, a reconciler that moves on any a killed worker left half-way, and the
 minute's metrics collection."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from zhengyun.infrastructure import lifecycle, maintenance, reclamation, volume_lifecycle
+from zhengyun.infrastructure import (
+    lifecycle,
+    maintenance,
+    reclamation,
+    resize_lifecycle,
+    volume_lifecycle,
+)
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.monitoring import alerts, collector, rollup, usage
 from zhengyun.jobs.runner import tracked
@@ -21,6 +27,22 @@ def build_instance_task(instance_id):
 @tracked
 def destroy_instance_task(instance_id):
     return lifecycle.destroy(instance_id)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def resize_instance_task(resize_id):
+    return resize_lifecycle.advance_resize(resize_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_resizes_task():
+    """Every minute: carry out or give back every resize a killed worker left open."""
+    unfinished = resize_lifecycle.unfinished()
+    for resize_id in unfinished:
+        resize_lifecycle.advance_resize(resize_id)
+    return len(unfinished)
 
 
 @db_task(retries=3, retry_delay=5)
@@ -73,7 +95,8 @@ def collect_metrics_task():
     return f"{run}; alerts raised={raised} cleared={cleared}"
 
 
-# Draining hosts in maintenance (R-I4): each instance's move is its own job.
+# Draining hosts in maintenance, and the moves operators ask for (R-I4): each instance's
+# move is its own job.
 
 
 @db_task(retries=3, retry_delay=5)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
     path("server-groups/new/", views.server_group_create, name="server-group-add"),
     path("server-groups/<int:pk>/delete/", views.server_group_delete, name="server-group-delete"),
+    path("instances/<int:pk>/resize/", views.instance_resize, name="instance-resize"),
+    path("instances/<int:pk>/migrate/", views.instance_migrate, name="instance-migrate"),
     path("pools/", views.pool_list, name="pool-list"),
     path(
         "hosts/<int:pk>/maintenance/",

@@ -1,6 +1,6 @@
-"""Console pages of the infrastructure domain: a department's instances, ordering one and
-seeing where the scheduler placed it and why; its networks and subnets; the operator's
-pools and hosts, put in maintenance and drained."""
+"""Console pages of the infrastructure domain: a department's instances, ordering one,
+seeing where the scheduler placed it and why, resizing it (and, for operators, moving it);
+its networks and subnets; the operator's pools and hosts, put in maintenance and drained."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,14 +18,16 @@ from zhengyun.core.shortcuts import (
     call_service_for_form,
     refuse_unless_may_add,
 )
-from zhengyun.infrastructure import maintenance, server_groups, services, volumes
+from zhengyun.infrastructure import maintenance, resize, server_groups, services, volumes
 from zhengyun.infrastructure.choices import InstanceStatus, VolumeStatus
 from zhengyun.infrastructure.explain import explained
 from zhengyun.infrastructure.forms import (
     AttachForm,
     InstanceForm,
     MaintenanceForm,
+    MigrateForm,
     NetworkForm,
+    ResizeForm,
     ServerGroupForm,
     SnapshotForm,
     SubnetForm,
@@ -34,6 +36,8 @@ from zhengyun.infrastructure.forms import (
 from zhengyun.infrastructure.models import (
     Host,
     Instance,
+    InstanceMigration,
+    InstanceResize,
     Network,
     Pool,
     Quota,
@@ -138,8 +142,57 @@ def instance_detail(request, pk):
             "volumes": attached,
             "placement": explained(instance.placement),
             "may_delete": Instance.objects.restrict(request.user, "delete").filter(pk=pk).exists(),
+            **_move_forms(request.user, instance),
+            "resizes": InstanceResize.objects.restrict(request.user, "view")
+            .filter(instance=instance)
+            .select_related("old_flavour", "new_flavour", "source", "target")[:10],
+            "migrations": InstanceMigration.objects.restrict(request.user, "view")
+            .filter(instance=instance)
+            .select_related("source", "target")[:10],
         },
     )
+
+
+def _move_forms(user, instance):
+    """The resize form for the department's members, the migrate form for operators of the
+    instance's host, while the instance can be changed so."""
+    if instance.status not in resize.RESIZABLE or instance.host is None:
+        return {}
+    forms = {}
+    if Instance.objects.restrict(user, "change").filter(pk=instance.pk).exists():
+        forms["resize_form"] = ResizeForm(user=user, instance=instance)
+    if Host.objects.restrict(user, "change").filter(pk=instance.host_id).exists():
+        forms["migrate_form"] = MigrateForm(user=user, instance=instance)
+    return forms
+
+
+@login_required
+@require_POST
+def instance_resize(request, pk):
+    """Resize an instance to the flavour chosen; a refusal is shown on its page."""
+    instance = access_or_404(request.user, Instance.objects.select_related("host"), pk=pk)
+    form = ResizeForm(request.POST, user=request.user, instance=instance)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    elif _call(request, resize.resize_instance, instance, **form.cleaned_data):
+        messages.success(request, _("The instance is being resized."))
+    return redirect("infrastructure:instance-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def instance_migrate(request, pk):
+    """Move an instance to another host of its pool (operators)."""
+    instance = access_or_404(request.user, Instance.objects.select_related("host"), pk=pk)
+    if instance.host is None:
+        messages.error(request, _("This instance has no host yet."))
+        return redirect("infrastructure:instance-detail", pk=pk)
+    form = MigrateForm(request.POST, user=request.user, instance=instance)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    elif _call(request, maintenance.migrate_instance, instance, **form.cleaned_data):
+        messages.success(request, _("The instance is being moved."))
+    return redirect("infrastructure:instance-detail", pk=pk)
 
 
 @login_required

@@ -11,6 +11,7 @@ from zhengyun.infrastructure.models import (
     Host,
     Image,
     Instance,
+    InstanceMigration,
     Network,
     Pool,
     Port,
@@ -324,3 +325,26 @@ class DrainStatusSerializer(serializers.Serializer):
     moving = serializers.IntegerField(help_text=_("Instances waiting or on their way."))
     drained = serializers.BooleanField()
     stuck = StuckInstanceSerializer(many=True)
+
+
+class ResizeRequestSerializer(serializers.Serializer):
+    """The flavour to resize an instance to."""
+
+    flavour = RestrictedRelatedField(Flavour)
+
+
+class MigrateRequestSerializer(serializers.Serializer):
+    """Where an operator moves an instance: a host of its pool, or the scheduler's choice."""
+
+    target = RestrictedRelatedField(
+        Host,
+        required=False,
+        allow_null=True,
+        help_text=_("A host of the instance's pool; left out, the scheduler chooses."),
+    )
+
+
+class InstanceMigrationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InstanceMigration
+        fields = ["id", "instance", "source", "target", "status", "detail", "created_at"]

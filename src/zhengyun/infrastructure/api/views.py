@@ -15,6 +15,7 @@ from zhengyun.infrastructure import (
     maintenance,
     pool_admin,
     region_quotas,
+    resize,
     server_groups,
     services,
 )
@@ -168,6 +169,36 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     def perform_destroy(self, instance):
         services.delete_instance(instance, actor=self.request.user)
+
+    @extend_schema(
+        request=serializers.ResizeRequestSerializer, responses=serializers.InstanceSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def resize(self, request, pk=None):
+        """Resize the instance to another flavour; ``status`` is ``resizing`` until the
+        worker has done it (on another host, when its own has no room)."""
+        instance = self.get_object()  # first: nothing said about others' instances
+        body = serializers.ResizeRequestSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        instance = resize.resize_instance(
+            instance, actor=request.user, flavour=body.validated_data["flavour"]
+        )
+        return Response(serializers.InstanceSerializer(instance, context={"request": request}).data)
+
+    @extend_schema(
+        request=serializers.MigrateRequestSerializer,
+        responses=serializers.InstanceMigrationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def migrate(self, request, pk=None):
+        """Operators: live-migrate the instance to another host of its pool."""
+        instance = self.get_object()
+        body = serializers.MigrateRequestSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        migration = maintenance.migrate_instance(
+            instance, actor=request.user, target=body.validated_data.get("target")
+        )
+        return Response(serializers.InstanceMigrationSerializer(migration).data)
 
 
 class ServerGroupViewSet(ServiceCreateDeleteViewSet):

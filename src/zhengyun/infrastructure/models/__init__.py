@@ -22,6 +22,7 @@ from zhengyun.infrastructure.models.monitoring import (
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota, RegionQuota
+from zhengyun.infrastructure.models.resize import InstanceResize
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Instance",
     "InstanceCounters",
     "InstanceMigration",
+    "InstanceResize",
     "InstanceSample",
     "MetricAlert",
     "MetricThreshold",
