@@ -89,3 +89,26 @@ class MigrationStatus(models.TextChoices):
     DONE = "done", _("Moved")
     FAILED = "failed", _("Could not move")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class RuleDirection(models.TextChoices):
+    """Which traffic a security group rule lets through, seen from the instance."""
+
+    INGRESS = "ingress", _("Inbound")
+    EGRESS = "egress", _("Outbound")
+
+
+class EtherType(models.TextChoices):
+    """The IP version a security group rule applies to."""
+
+    IPV4 = "IPv4", "IPv4"
+    IPV6 = "IPv6", "IPv6"
+
+
+class RuleProtocol(models.TextChoices):
+    """The protocol a security group rule matches; ports only for TCP and UDP."""
+
+    ANY = "any", _("Any")
+    TCP = "tcp", "TCP"
+    UDP = "udp", "UDP"
+    ICMP = "icmp", "ICMP"

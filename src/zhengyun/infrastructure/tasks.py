@@ -1,11 +1,11 @@
 """Jobs of the infrastructure app: an instance's build and deletion, a volume's or
-snapshot's next step, a reconciler that moves on any a killed worker left half-way, and the
-minute's metrics collection."""
+snapshot's next step, applying an instance's firewall, reconcilers that move on any a
+killed worker left half-way, and the minute's metrics collection."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from zhengyun.infrastructure import lifecycle, maintenance, volume_lifecycle
+from zhengyun.infrastructure import firewalls, lifecycle, maintenance, volume_lifecycle
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.monitoring import alerts, collector, rollup
 from zhengyun.jobs.runner import tracked
@@ -59,6 +59,23 @@ def reconcile_instances_task():
             lifecycle.build(instance_id)
         else:
             lifecycle.destroy(instance_id)
+    return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def apply_firewall_task(instance_id):
+    return firewalls.apply(instance_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_firewalls_task():
+    """Every minute: give their rules to the instances still owed them — a change whose
+    job a killed worker never finished, or a hypervisor that did not answer."""
+    unfinished = firewalls.unfinished()
+    for instance_id in unfinished:
+        firewalls.apply(instance_id)
     return len(unfinished)
 
 

@@ -14,6 +14,7 @@ from zhengyun.infrastructure.models import (
     Pool,
     Port,
     Quota,
+    SecurityGroup,
     Subnet,
     Zone,
 )
@@ -181,6 +182,12 @@ class InstanceSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text=_("Give the instance an address in this subnet of its department."),
     )
+    security_groups = RestrictedRelatedField(
+        SecurityGroup,
+        many=True,
+        required=False,
+        help_text=_("Groups of its department it belongs to; the default group if none."),
+    )
     addresses = serializers.SerializerMethodField()
     host = serializers.StringRelatedField(read_only=True)
 
@@ -196,6 +203,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "zone",
             "networks",
             "subnet",
+            "security_groups",
             "addresses",
             "protection_level",
             "vcpus",
@@ -204,6 +212,8 @@ class InstanceSerializer(serializers.ModelSerializer):
             "host",
             "status",
             "status_detail",
+            "firewall_applied_at",
+            "firewall_detail",
             "placement",
             "created_at",
         ]

@@ -1,5 +1,5 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import monitoring, storage, views
+from zhengyun.infrastructure.api import monitoring, security, storage, views
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -13,6 +13,8 @@ router.register("instances", views.InstanceViewSet)
 router.register("networks", views.NetworkViewSet)
 router.register("subnets", views.SubnetViewSet)
 router.register("ports", views.PortViewSet)
+router.register("security-groups", security.SecurityGroupViewSet)
+router.register("security-group-rules", security.SecurityGroupRuleViewSet)
 router.register("volumes", storage.VolumeViewSet)
 router.register("snapshots", storage.SnapshotViewSet)
 router.register("host-samples", monitoring.HostSampleViewSet)

@@ -20,10 +20,12 @@ from zhengyun.infrastructure.models.monitoring import (
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota
+from zhengyun.infrastructure.models.security import FirewallDue, SecurityGroup, SecurityGroupRule
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
     "ComputeProvider",
+    "FirewallDue",
     "Flavour",
     "Host",
     "HostSample",
@@ -38,6 +40,8 @@ __all__ = [
     "Pool",
     "Port",
     "Quota",
+    "SecurityGroup",
+    "SecurityGroupRule",
     "Snapshot",
     "Subnet",
     "Volume",
