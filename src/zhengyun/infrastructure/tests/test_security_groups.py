@@ -5,6 +5,7 @@ membership, protected deletes, and the console and API doors."""
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from zhengyun.audit.models import AuditEvent
 from zhengyun.core.exceptions import Conflict
@@ -21,6 +22,13 @@ from zhengyun.jobs.crash_points import Crash, crashing_at
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals are read in English whatever the default language."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
