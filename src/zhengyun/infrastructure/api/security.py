@@ -54,11 +54,29 @@ class SecurityGroupRuleSerializer(serializers.ModelSerializer):
         read_only_fields = ["department", "created_at"]
 
 
+class RuleOfGroupSerializer(serializers.ModelSerializer):
+    """A rule as listed with its group."""
+
+    class Meta:
+        model = SecurityGroupRule
+        fields = [
+            "id",
+            "direction",
+            "ethertype",
+            "protocol",
+            "port_min",
+            "port_max",
+            "remote_cidr",
+            "remote_group",
+        ]
+        read_only_fields = fields
+
+
 class SecurityGroupSerializer(serializers.ModelSerializer):
     department = RestrictedRelatedField(
         Department, required=False, help_text=_("Defaults to your own department.")
     )
-    rules = serializers.SerializerMethodField()
+    rules = RuleOfGroupSerializer(many=True, read_only=True)
 
     class Meta:
         model = SecurityGroup
@@ -74,9 +92,6 @@ class SecurityGroupSerializer(serializers.ModelSerializer):
         read_only_fields = ["is_default", "created_at"]
         # The department may be defaulted below; the service checks names are unique.
         validators = []
-
-    def get_rules(self, group) -> list[int]:
-        return [rule.pk for rule in group.rules.all()]
 
     def validate(self, attrs):
         return own_department(

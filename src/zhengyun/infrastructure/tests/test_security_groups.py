@@ -428,3 +428,25 @@ def test_another_department_cannot_reach_a_groups_console_acts(world, client, we
     response = client.post(reverse("infrastructure:security-group-delete", args=[web.pk]))
     assert response.status_code == 404
     assert SecurityGroup.objects.filter(pk=web.pk).exists()
+
+
+def test_an_instance_ordered_in_the_console_joins_the_groups_ticked(world, room, client, web):
+    client.force_login(world.staff_a)
+    form = client.get(reverse("infrastructure:instance-add")).content.decode()
+    assert f'value="{web.pk}"' in form
+    ordered = client.post(
+        reverse("infrastructure:instance-add"),
+        {
+            "name": "web-1",
+            "flavour": room.small.pk,
+            "image": room.image.pk,
+            "protection_level": 2,
+            "networks": ["gov_extranet"],
+            "security_groups": [web.pk],
+        },
+    )
+    assert ordered.status_code == 302
+    instance = Instance.objects.get(name="web-1")
+    assert list(instance.security_groups.all()) == [web]
+    page = client.get(ordered["Location"]).content.decode()
+    assert 'data-testid="security-groups">web<' in page
