@@ -2,8 +2,11 @@
 reach the hypervisor and decide which packets pass, remote-group rules that follow
 membership, protected deletes, and the console and API doors."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
@@ -17,7 +20,7 @@ from zhengyun.infrastructure.models import (
     SecurityGroup,
     SecurityGroupRule,
 )
-from zhengyun.infrastructure.tasks import reconcile_firewalls_task
+from zhengyun.infrastructure.tasks import reconcile_firewalls_task, reconcile_instances_task
 from zhengyun.jobs.crash_points import Crash, crashing_at
 from zhengyun.testing.machine_room import build_machine_room
 
@@ -450,3 +453,97 @@ def test_an_instance_ordered_in_the_console_joins_the_groups_ticked(world, room,
     assert list(instance.security_groups.all()) == [web]
     page = client.get(ordered["Location"]).content.decode()
     assert 'data-testid="security-groups">web<' in page
+
+
+def test_a_deleted_instance_no_longer_holds_its_group(world, room, web):
+    instance = order(world, room, "web-1", groups=[web])
+    services.delete_instance(instance, actor=world.staff_a)
+    lifecycle.destroy(instance.pk)
+    security_groups.delete_security_group(web, actor=world.staff_a)
+    assert not SecurityGroup.objects.filter(pk=web.pk).exists()
+
+
+# Concurrency -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_never_wait_in_a_circle_and_end_applied(world):
+    """Rules added, memberships changed, instances deleted, firewalls applied and two
+    departments' first orders, all at once: none fails (on PostgreSQL a circular wait would
+    abort one), and afterwards every guest holds exactly its resolved rules."""
+    room = build_machine_room(world, hosts=4)
+    network = services.create_network(
+        actor=world.staff_a, department=world.department_a, name="n", reach="gov_extranet"
+    )
+    net = services.create_subnet(actor=world.staff_a, network=network, name="s", cidr="10.0.0.0/24")
+    web = security_groups.create_security_group(
+        actor=world.staff_a, department=world.department_a, name="web"
+    )
+    db = security_groups.create_security_group(
+        actor=world.staff_a, department=world.department_a, name="db"
+    )
+    rule(world, db, direction="ingress", protocol="tcp", port_min=5432, remote_group=web)
+    rule(world, web, direction="ingress", protocol="tcp", port_min=80, remote_group=db)
+    instances = [
+        order(world, room, f"i-{n}", subnet=net, groups=[web] if n % 2 else [db]) for n in range(6)
+    ]
+    acts = [
+        *(
+            lambda port=port, group=group: rule(
+                world, group, direction="ingress", protocol="tcp", port_min=port
+            )
+            for port, group in ((22, web), (23, db), (24, web), (25, db))
+        ),
+        *(
+            lambda i=i: security_groups.set_security_groups(
+                Instance.objects.get(pk=i.pk), actor=world.staff_a, groups=[web, db]
+            )
+            for i in instances[:3]
+        ),
+        *(
+            lambda i=i: (
+                services.delete_instance(i, actor=world.staff_a),
+                lifecycle.destroy(i.pk),
+            )
+            for i in instances[3:5]
+        ),
+        *(lambda i=i: firewalls.apply(i.pk) for i in instances),
+        *(
+            lambda n=n: services.create_instance(
+                actor=world.staff_b,
+                department=world.department_b,
+                name=f"b-{n}",
+                flavour=room.small,
+                image=room.image,
+                networks=[NetworkReach.GOV_EXTRANET],
+            )
+            for n in range(2)
+        ),
+    ]
+    outcomes, start = [], threading.Barrier(len(acts))
+
+    def attempt(act):
+        try:
+            start.wait()
+            act()
+            outcomes.append("ok")
+        except Exception as exc:  # collected and asserted below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(act,)) for act in acts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == ["ok"] * len(acts), outcomes
+    assert SecurityGroup.objects.filter(department=world.department_b, is_default=True).count() == 1
+    reconcile_instances_task.call_local()  # department B's orders are built
+    run_due_jobs()
+    assert not FirewallDue.objects.exists()
+    sim = hypervisor(room)
+    for instance in Instance.objects.filter(
+        status=InstanceStatus.ACTIVE, department=world.department_a
+    ):
+        assert sim.firewall(str(instance.uuid)) == firewalls.resolve(instance), instance.name
