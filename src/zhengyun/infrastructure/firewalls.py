@@ -11,6 +11,7 @@ is idempotent in every driver. A build applies the firewall before the guest fir
 """
 
 import logging
+from dataclasses import astuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -143,7 +144,7 @@ def resolve(instance):
         for address in addresses.get(rule.remote_group_id, ()):
             if (":" in address) == (rule.ip_version == 6):
                 resolved.add(FirewallRule(**common, remote=address + suffix))
-    return sorted(resolved, key=lambda r: tuple(str(v) for v in vars(r).values()))
+    return sorted(resolved, key=lambda r: tuple(str(v) for v in astuple(r)))
 
 
 def _driver(instance):
