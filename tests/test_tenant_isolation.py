@@ -273,6 +273,27 @@ def _port(world):
     return _instance(world, subnet=_subnet(world)).ports.get()
 
 
+def _security_group(world):
+    from zhengyun.infrastructure import security_groups
+
+    return security_groups.create_security_group(
+        actor=world.staff_b, department=world.department_b, name="乙组"
+    )
+
+
+def _security_group_rule(world):
+    from zhengyun.infrastructure import security_groups
+
+    return security_groups.create_security_group_rule(
+        actor=world.staff_b,
+        group=_security_group(world),
+        direction="ingress",
+        protocol="tcp",
+        port_min=22,
+        remote_cidr="10.2.0.0/24",
+    )
+
+
 def _bucket(model, **owner):
     from django.utils import timezone
 
@@ -367,6 +388,8 @@ OWNED_BY_B = {
     "infrastructure.port": _port,
     "infrastructure.volume": _volume,
     "infrastructure.snapshot": _snapshot,
+    "infrastructure.securitygroup": _security_group,
+    "infrastructure.securitygrouprule": _security_group_rule,
     "infrastructure.hostsample": _host_sample,
     "infrastructure.instancesample": _instance_sample,
     "infrastructure.metricthreshold": _metric_threshold,

@@ -79,6 +79,9 @@ _OWN_INSTANCES = {
     "infrastructure.network": frozenset({"view", "add", "delete"}),
     "infrastructure.subnet": frozenset({"view", "add", "delete"}),
     "infrastructure.port": VIEW,
+    # Membership is changed from the instance's side (change on the instance).
+    "infrastructure.securitygroup": frozenset({"view", "add", "delete"}),
+    "infrastructure.securitygrouprule": frozenset({"view", "add", "delete"}),
     # change: attach, detach and snapshot.
     "infrastructure.volume": CRUD,
     "infrastructure.snapshot": frozenset({"view", "add", "delete"}),
@@ -98,6 +101,8 @@ _SEE_INSTANCES = {
     "infrastructure.network": VIEW,
     "infrastructure.subnet": VIEW,
     "infrastructure.port": VIEW,
+    "infrastructure.securitygroup": VIEW,
+    "infrastructure.securitygrouprule": VIEW,
     "infrastructure.volume": VIEW,
     "infrastructure.snapshot": VIEW,
     "infrastructure.instancesample": VIEW,

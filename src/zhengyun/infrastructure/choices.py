@@ -117,3 +117,26 @@ class ResizeStatus(models.TextChoices):
     REVERTING = "reverting", _("Restoring the old size")
     DONE = "done", _("Resized")
     FAILED = "failed", _("Could not resize")
+
+
+class RuleDirection(models.TextChoices):
+    """Which traffic a security group rule lets through, seen from the instance."""
+
+    INGRESS = "ingress", _("Inbound")
+    EGRESS = "egress", _("Outbound")
+
+
+class EtherType(models.TextChoices):
+    """The IP version a security group rule applies to."""
+
+    IPV4 = "IPv4", "IPv4"
+    IPV6 = "IPv6", "IPv6"
+
+
+class RuleProtocol(models.TextChoices):
+    """The protocol a security group rule matches; ports only for TCP and UDP."""
+
+    ANY = "any", _("Any")
+    TCP = "tcp", "TCP"
+    UDP = "udp", "UDP"
+    ICMP = "icmp", "ICMP"

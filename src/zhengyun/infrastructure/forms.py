@@ -4,9 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.infrastructure.choices import (
+    EtherType,
     GroupPolicy,
     NetworkReach,
     ProtectionLevel,
+    RuleDirection,
+    RuleProtocol,
     VolumeStatus,
 )
 from zhengyun.infrastructure.models import (
@@ -15,6 +18,7 @@ from zhengyun.infrastructure.models import (
     Image,
     Instance,
     Network,
+    SecurityGroup,
     ServerGroup,
     Snapshot,
     Subnet,
@@ -62,6 +66,13 @@ class InstanceForm(forms.Form):
         coerce=int,
         initial=ProtectionLevel.LEVEL_2,
     )
+    security_groups = forms.ModelMultipleChoiceField(
+        label=_("Security groups"),
+        queryset=SecurityGroup.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None chosen: the department's default group."),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,9 +80,77 @@ class InstanceForm(forms.Form):
         self.fields["image"].queryset = Image.objects.restrict(user, "view")
         self.fields["zone"].queryset = Zone.objects.restrict(user, "view")
         self.fields["subnet"].queryset = own_subnets(user)
+        self.fields["security_groups"].queryset = own_security_groups(user)
         self.fields["server_group"].queryset = ServerGroup.objects.restrict(user, "view").filter(
             department=user.department
         )
+
+
+def own_security_groups(user):
+    """The security groups of the user's own department."""
+    return SecurityGroup.objects.restrict(user, "view").filter(department=user.department)
+
+
+class SecurityGroupForm(forms.Form):
+    """A new security group of the user's department."""
+
+    prefix = "group"  # shares its page with the rule form: distinct field ids
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+
+
+class SecurityGroupRuleForm(forms.Form):
+    """Traffic one of the department's groups lets through."""
+
+    prefix = "rule"
+
+    group = forms.ModelChoiceField(label=_("Security group"), queryset=SecurityGroup.objects.none())
+    direction = forms.ChoiceField(label=_("Direction"), choices=RuleDirection.choices)
+    ethertype = forms.ChoiceField(label=_("IP version"), choices=EtherType.choices)
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=RuleProtocol.choices)
+    port_min = forms.IntegerField(
+        label=_("From port"), required=False, help_text=_("TCP and UDP only; empty for all.")
+    )
+    port_max = forms.IntegerField(
+        label=_("To port"), required=False, help_text=_("Empty for just the first port.")
+    )
+    remote_cidr = forms.CharField(
+        label=_("Remote address range (CIDR)"),
+        max_length=43,
+        required=False,
+        help_text=_("For example 10.0.0.0/24."),
+    )
+    remote_group = forms.ModelChoiceField(
+        label=_("Remote group"),
+        queryset=SecurityGroup.objects.none(),
+        required=False,
+        empty_label=_("None: the range above, or anywhere"),
+        help_text=_("The far end is this group's members."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = own_security_groups(user)
+        self.fields["remote_group"].queryset = own_security_groups(user)
+
+
+class InstanceSecurityGroupsForm(forms.Form):
+    """Which of the department's groups an instance belongs to."""
+
+    prefix = "groups"
+
+    security_groups = forms.ModelMultipleChoiceField(
+        label=_("Security groups"),
+        queryset=SecurityGroup.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user, instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["security_groups"].queryset = SecurityGroup.objects.restrict(
+            user, "view"
+        ).filter(department=instance.department_id)
 
 
 def own_subnets(user):
@@ -86,7 +165,7 @@ def own_subnets(user):
 class ServerGroupForm(forms.Form):
     """A new server group of the user's department."""
 
-    prefix = "group"  # shares its page with other forms: distinct field ids
+    prefix = "server-group"  # shares its page with other forms: distinct field ids
 
     name = forms.CharField(label=_("Name"), max_length=63)
     policy = forms.ChoiceField(label=_("Policy"), choices=GroupPolicy.choices)

@@ -30,6 +30,7 @@ from zhengyun.infrastructure.models import (
     Subnet,
     Zone,
 )
+from zhengyun.infrastructure.security_groups import join_at_order
 
 
 @service("infrastructure.create_zone")
@@ -211,10 +212,12 @@ def create_instance(
     protection_level=2,
     subnet=None,
     server_group=None,
+    security_groups=(),
 ):
     """Order an instance for ``department``: within its quota, placed now by the scheduler
     (the decision kept on the instance) with or apart from the members of ``server_group``,
-    given an address of ``subnet`` if one is named, built by the worker after the commit."""
+    given an address of ``subnet`` if one is named, a member of ``security_groups`` (the
+    department's default group if none), built by the worker after the commit."""
     from zhengyun.infrastructure.tasks import build_instance_task
 
     if server_group is not None:
@@ -254,6 +257,7 @@ def create_instance(
     require(actor, "add", instance)  # after the insert: a refusal rolls everything back
     if subnet is not None:
         addresses.allocate(instance, subnet)
+    join_at_order(instance, security_groups)
     record(
         actor=actor,
         action="infrastructure.create_instance",

@@ -1,11 +1,12 @@
 """Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
-snapshot's next step, a reconciler that moves on any a killed worker left half-way, and the
-minute's metrics collection."""
+snapshot's next step, applying an instance's firewall, reconcilers that move on any a
+killed worker left half-way, the minute's metrics collection and the hourly usage figures."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from zhengyun.infrastructure import (
+    firewalls,
     lifecycle,
     maintenance,
     reclamation,
@@ -81,6 +82,23 @@ def reconcile_instances_task():
             lifecycle.build(instance_id)
         else:
             lifecycle.destroy(instance_id)
+    return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def apply_firewall_task(instance_id):
+    return firewalls.apply(instance_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_firewalls_task():
+    """Every minute: give their rules to the instances still owed them — a change whose
+    job a killed worker never finished, or a hypervisor that did not answer."""
+    unfinished = firewalls.unfinished()
+    for instance_id in unfinished:
+        firewalls.apply(instance_id)
     return len(unfinished)
 
 

@@ -1,6 +1,7 @@
 """Console pages of the infrastructure domain: a department's instances, ordering one,
 seeing where the scheduler placed it and why, resizing it (and, for operators, moving it);
-its networks and subnets; the operator's pools and hosts, put in maintenance and drained."""
+its server groups, networks, subnets and security groups; the operator's pools and hosts,
+put in maintenance and drained."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,16 +19,26 @@ from zhengyun.core.shortcuts import (
     call_service_for_form,
     refuse_unless_may_add,
 )
-from zhengyun.infrastructure import maintenance, resize, server_groups, services, volumes
+from zhengyun.infrastructure import (
+    maintenance,
+    resize,
+    security_groups,
+    server_groups,
+    services,
+    volumes,
+)
 from zhengyun.infrastructure.choices import InstanceStatus, VolumeStatus
 from zhengyun.infrastructure.explain import explained
 from zhengyun.infrastructure.forms import (
     AttachForm,
     InstanceForm,
+    InstanceSecurityGroupsForm,
     MaintenanceForm,
     MigrateForm,
     NetworkForm,
     ResizeForm,
+    SecurityGroupForm,
+    SecurityGroupRuleForm,
     ServerGroupForm,
     SnapshotForm,
     SubnetForm,
@@ -42,6 +53,8 @@ from zhengyun.infrastructure.models import (
     Pool,
     Quota,
     RegionQuota,
+    SecurityGroup,
+    SecurityGroupRule,
     ServerGroup,
     Snapshot,
     Subnet,
@@ -125,7 +138,7 @@ def instance_create(request):
 
 
 @login_required
-def instance_detail(request, pk):
+def instance_detail(request, pk, groups_form=None):
     instance = access_or_404(
         request.user,
         Instance.objects.select_related("department", "flavour", "image", "zone", "host"),
@@ -133,6 +146,12 @@ def instance_detail(request, pk):
     )
     ports = instance.ports.restrict(request.user, "view").select_related("subnet")
     attached = instance.volumes.restrict(request.user, "view").exclude(status=VolumeStatus.DELETED)
+    groups = instance.security_groups.restrict(request.user, "view")
+    may_change = Instance.objects.restrict(request.user, "change").filter(pk=pk).exists()
+    if groups_form is None and may_change:
+        groups_form = InstanceSecurityGroupsForm(
+            user=request.user, instance=instance, initial={"security_groups": list(groups)}
+        )
     return render(
         request,
         "infrastructure/instance_detail.html",
@@ -140,6 +159,8 @@ def instance_detail(request, pk):
             "instance": instance,
             "ports": ports,
             "volumes": attached,
+            "security_groups": groups,
+            "groups_form": groups_form,
             "placement": explained(instance.placement),
             "may_delete": Instance.objects.restrict(request.user, "delete").filter(pk=pk).exists(),
             **_move_forms(request.user, instance),
@@ -193,6 +214,24 @@ def instance_migrate(request, pk):
     elif _call(request, maintenance.migrate_instance, instance, **form.cleaned_data):
         messages.success(request, _("The instance is being moved."))
     return redirect("infrastructure:instance-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def instance_security_groups(request, pk):
+    """Change the groups an instance belongs to."""
+    instance = access_or_404(request.user, Instance.objects, pk=pk)
+    form = InstanceSecurityGroupsForm(request.POST, user=request.user, instance=instance)
+    if form.is_valid() and call_service_for_form(
+        form,
+        security_groups.set_security_groups,
+        instance,
+        actor=request.user,
+        groups=form.cleaned_data["security_groups"],
+    ):
+        messages.success(request, _("Security groups changed; the firewall is being applied."))
+        return redirect("infrastructure:instance-detail", pk=pk)
+    return instance_detail(request, pk, groups_form=form)
 
 
 @login_required
@@ -419,3 +458,78 @@ def snapshot_delete(request, pk):
     if _call(request, volumes.delete_snapshot, snap):
         messages.success(request, _("Snapshot %(name)s is being deleted.") % {"name": snap})
     return redirect("infrastructure:volume-list")
+
+
+@login_required
+def security_group_list(request, group_form=None, rule_form=None):
+    """The security groups the user may see with their rules and members; forms for new
+    groups and rules when the user may add them."""
+    user = request.user
+    rules = SecurityGroupRule.objects.restrict(user, "view").select_related("remote_group")
+    groups = (
+        SecurityGroup.objects.restrict(user, "view")
+        .select_related("department")
+        .annotate(members=Count("instances", filter=~Q(instances__status="deleted")))
+        .prefetch_related(Prefetch("rules", queryset=rules))[:200]
+    )
+    may_add = user.department is not None and may_any(user, SecurityGroup, "add")
+    may_add_rules = user.department is not None and may_any(user, SecurityGroupRule, "add")
+    return render(
+        request,
+        "infrastructure/security_group_list.html",
+        {
+            "groups": groups,
+            "may_delete": may_any(user, SecurityGroup, "delete"),
+            "may_delete_rules": may_any(user, SecurityGroupRule, "delete"),
+            "group_form": group_form or (SecurityGroupForm() if may_add else None),
+            "rule_form": rule_form or (SecurityGroupRuleForm(user=user) if may_add_rules else None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def security_group_create(request):
+    refuse_unless_may_add(request.user, SecurityGroup)
+    form = SecurityGroupForm(request.POST)
+    if form.is_valid() and call_service_for_form(
+        form,
+        security_groups.create_security_group,
+        actor=request.user,
+        department=request.user.department,
+        **form.cleaned_data,
+    ):
+        messages.success(request, _("Security group created."))
+        return redirect("infrastructure:security-group-list")
+    return security_group_list(request, group_form=form)
+
+
+@login_required
+@require_POST
+def security_group_rule_create(request):
+    refuse_unless_may_add(request.user, SecurityGroupRule)
+    form = SecurityGroupRuleForm(request.POST, user=request.user)
+    if form.is_valid() and call_service_for_form(
+        form, security_groups.create_security_group_rule, actor=request.user, **form.cleaned_data
+    ):
+        messages.success(request, _("Rule added; the members' firewalls are being applied."))
+        return redirect("infrastructure:security-group-list")
+    return security_group_list(request, rule_form=form)
+
+
+@login_required
+@require_POST
+def security_group_delete(request, pk):
+    group = access_or_404(request.user, SecurityGroup.objects, pk=pk)
+    if _call(request, security_groups.delete_security_group, group):
+        messages.success(request, _("%(name)s deleted.") % {"name": group})
+    return redirect("infrastructure:security-group-list")
+
+
+@login_required
+@require_POST
+def security_group_rule_delete(request, pk):
+    rule = access_or_404(request.user, SecurityGroupRule.objects, pk=pk)
+    if _call(request, security_groups.delete_security_group_rule, rule):
+        messages.success(request, _("Rule deleted; the members' firewalls are being applied."))
+    return redirect("infrastructure:security-group-list")

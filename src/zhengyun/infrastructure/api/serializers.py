@@ -17,6 +17,7 @@ from zhengyun.infrastructure.models import (
     Port,
     Quota,
     RegionQuota,
+    SecurityGroup,
     ServerGroup,
     Subnet,
     Zone,
@@ -248,6 +249,12 @@ class InstanceSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text=_("Give the instance an address in this subnet of its department."),
     )
+    security_groups = RestrictedRelatedField(
+        SecurityGroup,
+        many=True,
+        required=False,
+        help_text=_("Groups of its department it belongs to; the default group if none."),
+    )
     server_group = RestrictedRelatedField(
         ServerGroup,
         required=False,
@@ -270,6 +277,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "networks",
             "subnet",
             "server_group",
+            "security_groups",
             "addresses",
             "protection_level",
             "vcpus",
@@ -278,6 +286,8 @@ class InstanceSerializer(serializers.ModelSerializer):
             "host",
             "status",
             "status_detail",
+            "firewall_applied_at",
+            "firewall_detail",
             "placement",
             "created_at",
         ]

@@ -1,5 +1,5 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import analytics, monitoring, storage, views
+from zhengyun.infrastructure.api import analytics, monitoring, security, storage, views
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -15,6 +15,8 @@ router.register("server-groups", views.ServerGroupViewSet)
 router.register("networks", views.NetworkViewSet)
 router.register("subnets", views.SubnetViewSet)
 router.register("ports", views.PortViewSet)
+router.register("security-groups", security.SecurityGroupViewSet)
+router.register("security-group-rules", security.SecurityGroupRuleViewSet)
 router.register("volumes", storage.VolumeViewSet)
 router.register("snapshots", storage.SnapshotViewSet)
 router.register("host-samples", monitoring.HostSampleViewSet)

@@ -16,10 +16,12 @@ from zhengyun.infrastructure import (
     pool_admin,
     region_quotas,
     resize,
+    security_groups,
     server_groups,
     services,
 )
 from zhengyun.infrastructure.api import serializers
+from zhengyun.infrastructure.api.security import InstanceSecurityGroupsSerializer
 from zhengyun.infrastructure.models import (
     ComputeProvider,
     Flavour,
@@ -158,7 +160,7 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     model = Instance
     select_related = ("host", "department")
-    prefetch_related = ("ports",)
+    prefetch_related = ("ports", "security_groups")
     serializer_class = serializers.InstanceSerializer
     ordering_fields = ["name", "created_at", "status"]
 
@@ -169,6 +171,21 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     def perform_destroy(self, instance):
         services.delete_instance(instance, actor=self.request.user)
+
+    @extend_schema(
+        request=InstanceSecurityGroupsSerializer, responses=serializers.InstanceSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="security-groups")
+    def security_groups(self, request, pk=None):
+        """Make the instance a member of exactly these groups of its department; the worker
+        applies its new firewall."""
+        instance = self.get_object()  # first: nothing said about others' instances
+        body = InstanceSecurityGroupsSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        instance = security_groups.set_security_groups(
+            instance, actor=request.user, groups=body.validated_data["security_groups"]
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
 
     @extend_schema(
         request=serializers.ResizeRequestSerializer, responses=serializers.InstanceSerializer

@@ -23,11 +23,13 @@ from zhengyun.infrastructure.models.monitoring import (
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota, RegionQuota
 from zhengyun.infrastructure.models.resize import InstanceResize
+from zhengyun.infrastructure.models.security import FirewallDue, SecurityGroup, SecurityGroupRule
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
     "ComputeProvider",
     "DepartmentDay",
+    "FirewallDue",
     "Flavour",
     "Host",
     "HostSample",
@@ -46,6 +48,8 @@ __all__ = [
     "Quota",
     "ReclamationProposal",
     "RegionQuota",
+    "SecurityGroup",
+    "SecurityGroupRule",
     "ServerGroup",
     "Snapshot",
     "Subnet",

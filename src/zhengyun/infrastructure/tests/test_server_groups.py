@@ -125,7 +125,8 @@ def test_groups_through_the_api_and_the_console(world, api_as, client):
 
     client.force_login(world.staff_a)
     client.post(
-        "/infrastructure/server-groups/new/", {"group-name": "db", "group-policy": "affinity"}
+        "/infrastructure/server-groups/new/",
+        {"server-group-name": "db", "server-group-policy": "affinity"},
     )
     assert ServerGroup.objects.filter(name="db", department=world.department_a).exists()
     page = client.get("/infrastructure/instances/").content.decode()
