@@ -1,11 +1,11 @@
 """Jobs of the infrastructure app: an instance's build and deletion, a volume's or
-snapshot's next step, a reconciler that moves on any a killed worker left half-way, and the
-minute's metrics collection."""
+snapshot's next step, a reconciler that moves on any a killed worker left half-way, the
+minute's metrics collection, and approved consolidation plans run in their windows."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from zhengyun.infrastructure import lifecycle, maintenance, volume_lifecycle
+from zhengyun.infrastructure import consolidation_runs, lifecycle, maintenance, volume_lifecycle
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.monitoring import alerts, collector, rollup
 from zhengyun.jobs.runner import tracked
@@ -102,3 +102,11 @@ def reconcile_maintenance_task():
     for migration_id in opened:
         maintenance.migrate(migration_id)
     return len(opened)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def run_consolidation_plans_task():
+    """Every minute: start approved consolidation plans whose pool's maintenance window is
+    open, carry them on, pause them when it closes, expire stale ones (R-I4)."""
+    return len(consolidation_runs.tick())

@@ -10,6 +10,11 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.consolidation import (
+    ConsolidationMove,
+    ConsolidationPlan,
+    MaintenanceWindow,
+)
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
     HostSample,
@@ -24,6 +29,8 @@ from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
     "ComputeProvider",
+    "ConsolidationMove",
+    "ConsolidationPlan",
     "Flavour",
     "Host",
     "HostSample",
@@ -32,6 +39,7 @@ __all__ = [
     "InstanceCounters",
     "InstanceMigration",
     "InstanceSample",
+    "MaintenanceWindow",
     "MetricAlert",
     "MetricThreshold",
     "Network",
