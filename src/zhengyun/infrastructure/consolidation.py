@@ -70,6 +70,19 @@ def delete_maintenance_window(window, *, actor):
     return crud.delete(actor, window, "infrastructure.delete_maintenance_window")
 
 
+@service("infrastructure.set_host_power_curve")
+def set_host_power_curve(host, *, actor, power_curve):
+    """Give ``host`` a measured 11-point power curve, or none to go back to the linear
+    model of its idle and peak watts."""
+    return crud.update(
+        actor,
+        Host.objects.select_for_update().get(pk=host.pk),
+        "infrastructure.set_host_power_curve",
+        {"power_curve": list(power_curve)},
+        allowed={"power_curve"},
+    )
+
+
 @service("infrastructure.propose_consolidation")
 def propose_consolidation(*, actor, pool):
     """Plan moves that empty as many of ``pool``'s hosts as they can, and wait for an

@@ -7,6 +7,8 @@ concave curve — most of the climb comes at low load — so the linear model mi
 much is saved by moving load off a host and emptying it.
 """
 
+import math
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +24,10 @@ def validate_power_curve(value):
     if (
         not isinstance(value, list)
         or len(value) != CURVE_POINTS
-        or not all(isinstance(w, int | float) and not isinstance(w, bool) for w in value)
+        or not all(
+            isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w)
+            for w in value
+        )
     ):
         raise ValidationError(
             _("Give 11 figures in watts: at 0 %, 10 %, … 100 % load, or none at all.")

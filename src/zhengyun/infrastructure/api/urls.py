@@ -1,5 +1,5 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import monitoring, storage, views
+from zhengyun.infrastructure.api import consolidation, monitoring, storage, views
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -19,4 +19,6 @@ router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)
 router.register("metric-alerts", monitoring.MetricAlertViewSet)
+router.register("maintenance-windows", consolidation.MaintenanceWindowViewSet)
+router.register("consolidation-plans", consolidation.ConsolidationPlanViewSet)
 urlpatterns = router.urls

@@ -298,3 +298,31 @@ def test_one_open_plan_per_pool_and_nothing_to_do_is_said(world, room):
         consolidation.propose_consolidation(actor=world.operator, pool=room.intranet)
     with pytest.raises(PermissionDenied):
         consolidation.propose_consolidation(actor=world.staff_a, pool=room.extranet)
+
+
+def test_the_api_proposes_approves_and_sets_power_curves(world, room, api_as):
+    operator, sysadmin = api_as(world.operator), api_as(world.sysadmin)
+    url = "/api/v1/infrastructure/consolidation-plans/"
+    proposed = operator.post(url, {"pool": room.extranet.pk}, format="json")
+    assert proposed.status_code == 201, proposed.content
+    plan = proposed.json()
+    assert (plan["hosts_before"], plan["hosts_after"], plan["watts_saved"]) == (3, 1, 200.0)
+    assert len(plan["moves"]) == 2
+    assert operator.post(f"{url}{plan['id']}/approve/").status_code == 403
+    assert sysadmin.post(f"{url}{plan['id']}/reject/", {}, format="json").status_code == 400
+    approved = sysadmin.post(f"{url}{plan['id']}/approve/")
+    assert approved.json()["status"] == PlanStatus.APPROVED
+    assert api_as(world.staff_a).get(url).json()["results"] == []
+
+    host = hosts_of(room)[0]
+    curve_url = f"/api/v1/infrastructure/hosts/{host.pk}/power-curve/"
+    falling = {"power_curve": [100, 90, 120, 130, 140, 150, 160, 170, 180, 190, 200]}
+    assert operator.put(curve_url, falling, format="json").status_code == 400
+    assert operator.put(curve_url, {"power_curve": [100, 200]}, format="json").status_code == 400
+    rising = {"power_curve": [100, 120, 130, 140, 150, 160, 170, 180, 190, 200, 210]}
+    assert (
+        operator.put(curve_url, rising, format="json").json()["power_curve"]
+        == rising["power_curve"]
+    )
+    host.refresh_from_db()
+    assert host.power_curve == rising["power_curve"]
