@@ -34,6 +34,9 @@ MENU = [
     MenuItem(_("Networks"), "infrastructure:network-list", "infrastructure.Network"),
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
+    MenuItem(
+        _("Consolidation"), "infrastructure:consolidation", "infrastructure.ConsolidationPlan"
+    ),
     MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),

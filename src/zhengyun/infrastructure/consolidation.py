@@ -38,6 +38,7 @@ from zhengyun.infrastructure.models import (
     MaintenanceWindow,
     Pool,
 )
+from zhengyun.infrastructure.models.consolidation import OPEN_PLANS
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.power import host_power
 from zhengyun.infrastructure.scheduler.consolidation import plan_consolidation
@@ -46,7 +47,6 @@ from zhengyun.infrastructure.scheduler.consolidation import plan_consolidation
 # instances have moved on since the planner looked.
 PLAN_VALID_DAYS = 7
 DECISION_FIELDS = ("status", "decided_by", "decided_at", "reason", "expires_at")
-OPEN_PLANS = (PlanStatus.PROPOSED, PlanStatus.APPROVED, PlanStatus.RUNNING)
 
 
 @service("infrastructure.create_maintenance_window")

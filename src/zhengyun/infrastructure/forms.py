@@ -3,12 +3,18 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.infrastructure.choices import NetworkReach, ProtectionLevel, VolumeStatus
+from zhengyun.infrastructure.choices import (
+    NetworkReach,
+    ProtectionLevel,
+    VolumeStatus,
+    WindowDays,
+)
 from zhengyun.infrastructure.models import (
     Flavour,
     Image,
     Instance,
     Network,
+    Pool,
     Snapshot,
     Subnet,
     Zone,
@@ -155,3 +161,22 @@ class SnapshotForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):  # the user: one signature for every act
         super().__init__(*args, **kwargs)
+
+
+class MaintenanceWindowForm(forms.Form):
+    """When a pool's disruptive work may run, in Beijing time."""
+
+    pool = forms.ModelChoiceField(label=_("Pool"), queryset=Pool.objects.none())
+    days = forms.ChoiceField(label=_("Days"), choices=WindowDays.choices)
+    starts = forms.TimeField(label=_("Starts at"), widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(label=_("Ends at"), widget=forms.TimeInput(attrs={"type": "time"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pool"].queryset = Pool.objects.restrict(user, "view")
+
+
+class RejectPlanForm(forms.Form):
+    """Why a consolidation plan is rejected; shown on the plan and kept in the audit trail."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=300)

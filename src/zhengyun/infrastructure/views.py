@@ -31,6 +31,7 @@ from zhengyun.infrastructure.forms import (
     VolumeForm,
 )
 from zhengyun.infrastructure.models import (
+    ConsolidationPlan,
     Host,
     Instance,
     Network,
@@ -133,6 +134,7 @@ def pool_list(request):
         request,
         "infrastructure/pool_list.html",
         {
+            "may_propose": may_any(request.user, ConsolidationPlan, "add"),
             "pools": pools,
             "hosts": hosts,
             "may_change_hosts": may_change,

@@ -11,6 +11,8 @@ from zhengyun.core.restrict import RestrictedManager, Scoping
 from zhengyun.infrastructure.choices import MoveStatus, PlanStatus, WindowDays
 
 SHANGHAI = "Asia/Shanghai"
+# A plan in one of these may still move instances; a pool has at most one at a time.
+OPEN_PLANS = (PlanStatus.PROPOSED, PlanStatus.APPROVED, PlanStatus.RUNNING)
 
 
 class MaintenanceWindow(models.Model):
@@ -108,6 +110,10 @@ class ConsolidationPlan(models.Model):
 
     def __str__(self):
         return f"{self.pool} #{self.pk}"
+
+    @property
+    def is_open(self):
+        return self.status in OPEN_PLANS
 
     @property
     def watts_saved(self):

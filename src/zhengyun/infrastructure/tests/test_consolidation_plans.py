@@ -7,6 +7,8 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from zhengyun.audit.models import AuditEvent
 from zhengyun.core.exceptions import Conflict, PermissionDenied
@@ -21,10 +23,12 @@ from zhengyun.infrastructure.choices import (
     WindowDays,
 )
 from zhengyun.infrastructure.models import (
+    ConsolidationPlan,
     Host,
     HostSample,
     Instance,
     InstanceMigration,
+    MaintenanceWindow,
     Pool,
 )
 from zhengyun.infrastructure.monitoring import collector
@@ -161,7 +165,7 @@ def test_approval_is_required_and_not_by_the_proposer(world, room):
 
 def test_a_rejection_says_why(world, room):
     plan = consolidation.propose_consolidation(actor=world.operator, pool=room.extranet)
-    with pytest.raises(Exception, match="why"):
+    with translation.override("en"), pytest.raises(ValidationError, match="why"):
         consolidation.reject_consolidation(plan, actor=world.sysadmin, reason=" ")
     plan = consolidation.reject_consolidation(plan, actor=world.sysadmin, reason="国庆保障期间")
     assert (plan.status, plan.reason) == (PlanStatus.REJECTED, "国庆保障期间")
@@ -226,7 +230,8 @@ def test_a_stale_move_is_skipped_and_never_overfills_a_host(world, room):
     # Other orders took the target's memory after the plan was made.
     Host.objects.filter(pk=first.target_id).update(used_memory_mb=16384 - 1024)
 
-    consolidation_runs.tick(HOLIDAY_NIGHT)
+    with translation.override("en"):
+        consolidation_runs.tick(HOLIDAY_NIGHT)
 
     first.refresh_from_db()
     assert first.status == MoveStatus.SKIPPED
@@ -294,7 +299,7 @@ def test_one_open_plan_per_pool_and_nothing_to_do_is_said(world, room):
     consolidation.propose_consolidation(actor=world.operator, pool=room.extranet)
     with pytest.raises(Conflict):
         consolidation.propose_consolidation(actor=world.operator, pool=room.extranet)
-    with pytest.raises(Conflict, match="nothing to consolidate"):
+    with translation.override("en"), pytest.raises(Conflict, match="nothing to consolidate"):
         consolidation.propose_consolidation(actor=world.operator, pool=room.intranet)
     with pytest.raises(PermissionDenied):
         consolidation.propose_consolidation(actor=world.staff_a, pool=room.extranet)
@@ -326,3 +331,49 @@ def test_the_api_proposes_approves_and_sets_power_curves(world, room, api_as):
     )
     host.refresh_from_db()
     assert host.power_curve == rising["power_curve"]
+
+
+def test_the_console_proposes_from_the_pools_page_and_shows_the_figures(world, room, client):
+    client.force_login(world.operator)
+    pools = client.get("/infrastructure/pools/").content.decode()
+    assert f"/infrastructure/pools/{room.extranet.pk}/consolidate/" in pools
+    page = client.post(
+        f"/infrastructure/pools/{room.extranet.pk}/consolidate/", follow=True
+    ).content.decode()
+    plan = ConsolidationPlan.objects.get()
+    assert f'data-plan="{plan.pk}" data-status="proposed"' in page
+    assert "/approve/" not in page  # neither theirs to approve nor their role's
+
+    client.force_login(world.sysadmin)
+    refused = client.post(
+        f"/infrastructure/consolidation/{plan.pk}/reject/", {"reason": ""}, follow=True
+    )
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PROPOSED and refused.status_code == 200
+    page = client.post(f"/infrastructure/consolidation/{plan.pk}/approve/", follow=True)
+    assert f'data-plan="{plan.pk}" data-status="approved"' in page.content.decode()
+
+    consolidation_runs.tick(HOLIDAY_NIGHT)
+    page = client.get("/infrastructure/consolidation/").content.decode()
+    assert 'data-status="done"' in page
+    assert '<td data-testid="active-now">1</td>' in page
+    pools = client.get("/infrastructure/pools/").content.decode()
+    assert pools.count("data-standby") == 2
+
+
+def test_the_console_adds_and_removes_a_window(world, room, client):
+    client.force_login(world.operator)
+    bad = client.post(
+        "/infrastructure/maintenance-windows/new/",
+        {"pool": room.intranet.pk, "days": "any", "starts": "01:00", "ends": "01:00"},
+    )
+    assert bad.status_code == 200
+    assert not MaintenanceWindow.objects.filter(pool=room.intranet).exists()
+    client.post(
+        "/infrastructure/maintenance-windows/new/",
+        {"pool": room.intranet.pk, "days": "workdays", "starts": "01:00", "ends": "05:00"},
+    )
+    window = MaintenanceWindow.objects.get(pool=room.intranet)
+    assert window.days == WindowDays.WORKDAYS
+    client.post(f"/infrastructure/maintenance-windows/{window.pk}/delete/")
+    assert not MaintenanceWindow.objects.filter(pool=room.intranet).exists()
