@@ -83,7 +83,7 @@ def _open(plan_id, now):
     ``None`` when it may not run now."""
     with transaction.atomic():
         plan = (
-            ConsolidationPlan.objects.select_for_update()
+            ConsolidationPlan.objects.select_for_update(of=("self",))
             .select_related("pool")
             .filter(pk=plan_id, status__in=RUNNABLE)
             .first()
@@ -194,7 +194,7 @@ def finish_move(move_id):
     ended = maintenance.complete_migration(migration_id)
     with transaction.atomic():
         move = (
-            ConsolidationMove.objects.select_for_update()
+            ConsolidationMove.objects.select_for_update(of=("self",))
             .select_related("migration")
             .filter(pk=move_id, status=MoveStatus.MOVING)
             .first()
