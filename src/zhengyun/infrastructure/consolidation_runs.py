@@ -37,6 +37,7 @@ from zhengyun.infrastructure.models import (
 )
 from zhengyun.infrastructure.models.maintenance import OPEN
 from zhengyun.infrastructure.windows import open_window
+from zhengyun.jobs.crash_points import crash_point
 
 RUNNABLE = (PlanStatus.APPROVED, PlanStatus.RUNNING)
 
@@ -63,6 +64,7 @@ def run_plan(plan_id, now, clock=None):
             return now + datetime.timedelta(seconds=time.monotonic() - began)
 
     window_end = _open(plan_id, now)
+    crash_point("consolidation.opened")
     if window_end is None:
         return ConsolidationPlan.objects.values_list("status", flat=True).get(pk=plan_id)
     for move_id in ConsolidationMove.objects.filter(
@@ -74,7 +76,9 @@ def run_plan(plan_id, now, clock=None):
         if not _plan_runs(plan_id):  # cancelled meanwhile
             break
         claim_move(move_id)
+        crash_point("consolidation.claimed")
         finish_move(move_id)
+        crash_point("consolidation.settled")
     return _close(plan_id, clock())
 
 
@@ -192,6 +196,7 @@ def finish_move(move_id):
     if migration_id is None:
         return
     ended = maintenance.complete_migration(migration_id)
+    crash_point("consolidation.migrated")
     with transaction.atomic():
         move = (
             ConsolidationMove.objects.select_for_update(of=("self",))
@@ -237,6 +242,7 @@ def _close(plan_id, now):
                 host.standby = True
                 host.save(update_fields=["standby"])
                 standby.append(host.name)
+                crash_point("consolidation.standby")
         _end(
             plan,
             PlanStatus.DONE,

@@ -4,6 +4,8 @@ stale and resumes after a crash without moving an instance twice; the emptied ho
 standby, and the active hosts and the power drawn fall (R-I4, R-G3)."""
 
 import datetime
+import inspect
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,6 +35,7 @@ from zhengyun.infrastructure.models import (
 )
 from zhengyun.infrastructure.monitoring import collector
 from zhengyun.infrastructure.windows import next_window_start, open_window
+from zhengyun.jobs.crash_points import Crash, crashing_at
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
@@ -293,6 +296,32 @@ def test_a_worker_killed_mid_plan_resumes_without_moving_twice(world, room):
         assert move.instance.host_id == move.target_id
     hosts = {h.pk: h.used_vcpus for h in hosts_of(room)}
     assert sorted(hosts.values()) == [0, 0, 6]
+
+
+# Every crash point of the job, read from its source so a new one is tested too.
+CRASH_POINTS = re.findall(r'crash_point\("([\w.]+)"\)', inspect.getsource(consolidation_runs))
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_worker_killed_at_any_step_finishes_the_plan_once(world, room, point):
+    plan = approved(world, room)
+    driver = room.driver(room.extranet)
+    # The second time for a move's step: the first move done, the second half-way.
+    passes = 2 if point in ("consolidation.claimed", "consolidation.migrated") else 1
+    with crashing_at(point, passes=passes), pytest.raises(Crash):
+        consolidation_runs.tick(HOLIDAY_NIGHT)
+
+    consolidation_runs.tick(HOLIDAY_NIGHT + datetime.timedelta(minutes=1))
+
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DONE
+    assert set(plan.moves.values_list("status", flat=True)) == {MoveStatus.DONE}
+    for move in plan.moves.select_related("instance__host"):
+        assert InstanceMigration.objects.filter(instance=move.instance).count() == 1
+        assert move.instance.host_id == move.target_id
+        assert driver.guest(str(move.instance.uuid)).host == move.instance.host.name
+    assert sorted(h.used_vcpus for h in hosts_of(room)) == [0, 0, 6]
+    assert sum(h.standby for h in hosts_of(room)) == 2
 
 
 def test_one_open_plan_per_pool_and_nothing_to_do_is_said(world, room):
