@@ -16,7 +16,7 @@ from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import access_or_404, call_service, call_service_for_form
 from zhengyun.infrastructure import consolidation
 from zhengyun.infrastructure.forms import MaintenanceWindowForm, RejectPlanForm
-from zhengyun.infrastructure.models import ConsolidationPlan, MaintenanceWindow, Pool
+from zhengyun.infrastructure.models import ConsolidationPlan, Host, MaintenanceWindow, Pool
 from zhengyun.infrastructure.windows import next_window_start
 
 PLANS_SHOWN = 50
@@ -34,6 +34,12 @@ def consolidation_list(request, window_form=None):
             active_now=Count("pool__hosts", filter=Q(pool__hosts__standby=False), distinct=True)
         )[:PLANS_SHOWN]
     )
+    hosts_by_pool = {}
+    for plan in plans:  # a query per pool shown: the power its hosts are estimated at now
+        if plan.pool_id not in hosts_by_pool:
+            hosts = list(Host.objects.filter(pool=plan.pool_id))
+            hosts_by_pool[plan.pool_id] = round(consolidation.estimate_power(hosts, [], [])[0], 1)
+        plan.watts_now = hosts_by_pool[plan.pool_id]
     windows = list(MaintenanceWindow.objects.restrict(user, "view").select_related("pool__zone"))
     pools = {w.pool_id: w.pool for w in windows}
     may_manage = may_any(user, MaintenanceWindow, "add")

@@ -386,6 +386,7 @@ def test_the_console_proposes_from_the_pools_page_and_shows_the_figures(world, r
     page = client.get("/infrastructure/consolidation/").content.decode()
     assert 'data-status="done"' in page
     assert '<td data-testid="active-now">1</td>' in page
+    assert '<td data-testid="watts-now">250.0</td>' in page  # 100 W + 200 W × 6/8
     pools = client.get("/infrastructure/pools/").content.decode()
     assert pools.count("data-standby") == 2
 
