@@ -34,6 +34,7 @@ from zhengyun.infrastructure.models import (
     Pool,
 )
 from zhengyun.infrastructure.monitoring import collector
+from zhengyun.infrastructure.power import curve_power, validate_power_curve
 from zhengyun.infrastructure.windows import next_window_start, open_window
 from zhengyun.jobs.crash_points import Crash, crashing_at
 from zhengyun.testing.machine_room import build_machine_room
@@ -407,3 +408,34 @@ def test_the_console_adds_and_removes_a_window(world, room, client):
     assert window.days == WindowDays.WORKDAYS
     client.post(f"/infrastructure/maintenance-windows/{window.pk}/delete/")
     assert not MaintenanceWindow.objects.filter(pool=room.intranet).exists()
+
+
+def test_a_power_curve_is_validated_and_interpolated():
+    curve = [100, 160, 190, 210, 225, 240, 255, 265, 280, 290, 300]
+    validate_power_curve(curve)
+    validate_power_curve([])
+    assert curve_power(curve, 0) == 100 and curve_power(curve, 1) == 300
+    assert curve_power(curve, 0.05) == pytest.approx(130)
+    assert curve_power(curve, 1.5) == 300  # a load past 100 % draws the peak
+    for bad in ([100] * 10, [100] * 10 + [90], [0] * 11, [100] * 10 + ["x"], [100] * 10 + [True]):
+        with pytest.raises(ValidationError):
+            validate_power_curve(bad)
+
+
+def test_monitoring_reads_power_off_the_curve_and_standby_hosts_at_zero(world, room):
+    curve = [100, 160, 190, 210, 225, 240, 255, 265, 280, 290, 300]
+    Host.objects.filter(pool=room.extranet).update(power_curve=curve)
+    driver = room.driver(room.extranet)
+    for instance in room.instances:
+        driver.set_load(str(instance.uuid), 0.5)  # 1 of its host's 8 CPUs busy: 12.5 %
+    standby = hosts_of(room)[0]
+    Host.objects.filter(pk=standby.pk).update(standby=True)
+    collector.collect(now=HOLIDAY_NIGHT)
+    samples = HostSample.objects.filter(host__pool=room.extranet, resolution=Resolution.MINUTE)
+    assert samples.count() == 3
+    for sample in samples:
+        if sample.host_id == standby.pk:
+            assert sample.power_watts == 0
+        else:
+            # 160 + (190 - 160) × 0.25, where the linear model says 100 + 200 × 0.125.
+            assert sample.power_watts == pytest.approx(167.5)
