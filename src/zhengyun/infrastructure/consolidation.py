@@ -113,8 +113,9 @@ def propose_consolidation(*, actor, pool):
     if not proposal.migrations:
         raise Conflict(_("No host of this pool can be emptied now: nothing to consolidate."))
     released = [hosts[rows[name]["id"]] for name in proposal.released_hosts]
+    by_id = {i.pk: i for found in instances.values() for i in found}
     moves = [
-        (Instance.objects.get(pk=m.guest), hosts[rows[m.source]["id"]], hosts[rows[m.target]["id"]])
+        (by_id[m.guest], hosts[rows[m.source]["id"]], hosts[rows[m.target]["id"]])
         for m in proposal.migrations
     ]
     before, after = estimate_power(hosts.values(), moves, released)
