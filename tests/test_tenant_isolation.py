@@ -362,6 +362,26 @@ def _reclamation_proposal(world):
     )
 
 
+def _maintenance_window(world):
+    import datetime
+
+    from zhengyun.infrastructure import consolidation
+
+    return consolidation.create_maintenance_window(
+        actor=world.operator,
+        pool=_pool(world),
+        days="any",
+        starts=datetime.time(1),
+        ends=datetime.time(5),
+    )
+
+
+def _consolidation_plan(world):
+    from zhengyun.infrastructure.models import ConsolidationPlan
+
+    return ConsolidationPlan.objects.create(pool=_pool(world), proposed_by=world.operator)
+
+
 OWNED_BY_B = {
     "organizations.region": _region,
     "organizations.department": _department,
@@ -397,9 +417,16 @@ OWNED_BY_B = {
     "infrastructure.poolday": _pool_day,
     "infrastructure.departmentday": _department_day,
     "infrastructure.reclamationproposal": _reclamation_proposal,
+    "infrastructure.maintenancewindow": _maintenance_window,
+    "infrastructure.consolidationplan": _consolidation_plan,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
-SHARED = {"organizations.verticalline", "infrastructure.flavour", "infrastructure.image"}
+SHARED = {
+    "organizations.verticalline",
+    "infrastructure.flavour",
+    "infrastructure.image",
+    "core.calendarday",
+}
 # Views without a model: each returns only the caller's own data.
 NOT_TENANT_DATA = {"MeView", "MyPermissionsView", "PasswordChangeView"}
 

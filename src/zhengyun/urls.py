@@ -14,6 +14,7 @@ api_v1 = [
     path("audit/", include("zhengyun.audit.api.urls")),
     path("jobs/", include("zhengyun.jobs.api.urls")),
     path("infrastructure/", include("zhengyun.infrastructure.api.urls")),
+    path("core/", include("zhengyun.core.api.urls")),
 ]
 
 urlpatterns = [

@@ -66,6 +66,12 @@ _RUN_POOLS = {
     "infrastructure.metricalert": VIEW,
     # Utilisation and energy analytics (R-G3).
     "infrastructure.poolday": VIEW,
+    # Consolidation (R-I4): the windows plans run in, and the plans; the working calendar.
+    "infrastructure.maintenancewindow": CRUD,
+    # change: cancel a plan. Approving is the system administrator's alone (below).
+    "infrastructure.consolidationplan": frozenset({"view", "add", "change"}),
+    "infrastructure.consolidationmove": VIEW,
+    "core.calendarday": frozenset({"view", "add", "delete"}),
 }
 # A department's own machines and networks, within its quota (R-I3).
 _OWN_INSTANCES = {
@@ -133,6 +139,9 @@ GRANTS = {
         "jobs.jobrun": VIEW,
         **_RUN_POOLS,
         **_SEE_INSTANCES,
+        # A consolidation plan powers hosts down: the administrator who answers for the
+        # systems' operation (三员) approves it, never the person who proposed it.
+        "infrastructure.consolidationplan": frozenset({"view", "add", "change", "approve"}),
     },
     Role.SECURITY_ADMIN: {
         **_ORG_VIEW,

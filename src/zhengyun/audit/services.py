@@ -32,7 +32,9 @@ from zhengyun.crypto.fields import EncryptedTextField
 
 
 def _json_value(value):
-    if isinstance(value, datetime.datetime | datetime.date | decimal.Decimal | uuid.UUID):
+    if isinstance(
+        value, datetime.datetime | datetime.date | datetime.time | decimal.Decimal | uuid.UUID
+    ):
         return str(value)
     return value
 

@@ -37,6 +37,9 @@ MENU = [
     ),
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
+    MenuItem(
+        _("Consolidation"), "infrastructure:consolidation", "infrastructure.ConsolidationPlan"
+    ),
     MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
     MenuItem(
         _("Utilisation and energy"), "infrastructure:analytics", "infrastructure.DepartmentDay"

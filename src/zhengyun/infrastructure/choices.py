@@ -140,3 +140,34 @@ class RuleProtocol(models.TextChoices):
     TCP = "tcp", "TCP"
     UDP = "udp", "UDP"
     ICMP = "icmp", "ICMP"
+
+
+class WindowDays(models.TextChoices):
+    """Which days a maintenance window opens on, by the Chinese working calendar."""
+
+    ANY = "any", _("Every day")
+    WORKDAYS = "workdays", _("Working days")
+    NON_WORKDAYS = "non_workdays", _("Non-working days (weekends and holidays)")
+
+
+class PlanStatus(models.TextChoices):
+    """Where a consolidation plan is: waiting for approval, decided, running in a window,
+    or ended one way or another."""
+
+    PROPOSED = "proposed", _("Waiting for approval")
+    APPROVED = "approved", _("Approved, waiting for a window")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    EXPIRED = "expired", _("Expired")
+
+
+class MoveStatus(models.TextChoices):
+    """Where one move of a consolidation plan is."""
+
+    PENDING = "pending", _("Waiting")
+    MOVING = "moving", _("Moving")
+    DONE = "done", _("Moved")
+    SKIPPED = "skipped", _("Skipped")
+    FAILED = "failed", _("Could not move")

@@ -11,6 +11,7 @@ from zhengyun.infrastructure.choices import (
     RuleDirection,
     RuleProtocol,
     VolumeStatus,
+    WindowDays,
 )
 from zhengyun.infrastructure.models import (
     Flavour,
@@ -18,6 +19,7 @@ from zhengyun.infrastructure.models import (
     Image,
     Instance,
     Network,
+    Pool,
     SecurityGroup,
     ServerGroup,
     Snapshot,
@@ -294,3 +296,22 @@ class MigrateForm(forms.Form):
             .filter(pool=instance.host.pool_id)
             .exclude(pk=instance.host_id)
         )
+
+
+class MaintenanceWindowForm(forms.Form):
+    """When a pool's disruptive work may run, in Beijing time."""
+
+    pool = forms.ModelChoiceField(label=_("Pool"), queryset=Pool.objects.none())
+    days = forms.ChoiceField(label=_("Days"), choices=WindowDays.choices)
+    starts = forms.TimeField(label=_("Starts at"), widget=forms.TimeInput(attrs={"type": "time"}))
+    ends = forms.TimeField(label=_("Ends at"), widget=forms.TimeInput(attrs={"type": "time"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pool"].queryset = Pool.objects.restrict(user, "view")
+
+
+class RejectPlanForm(forms.Form):
+    """Why a consolidation plan is rejected; shown on the plan and kept in the audit trail."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=300)

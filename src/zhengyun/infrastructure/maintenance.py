@@ -190,6 +190,12 @@ def migrate(migration_id):
     return _move(migration_id)
 
 
+def complete_migration(migration_id):
+    """Carry out a migration whose target is already claimed and recorded (``migrating``),
+    such as one of a consolidation plan's moves; how it ended. Safe to run again."""
+    return _move(migration_id)
+
+
 def _claim_target(migration_id):
     with transaction.atomic():
         migration = (

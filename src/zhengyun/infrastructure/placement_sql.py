@@ -76,7 +76,7 @@ CHANGED_HOSTS = (
 CLAIM = (
     f'UPDATE {_table(Host)} SET "used_vcpus" = "used_vcpus" + %s, '  # noqa: S608
     f'"used_memory_mb" = "used_memory_mb" + %s, "used_disk_gb" = "used_disk_gb" + %s, '
-    f'"generation" = {NEXT_GENERATION} WHERE "id" = %s AND "pool_id" = %s '
+    f'"standby" = %s, "generation" = {NEXT_GENERATION} WHERE "id" = %s AND "pool_id" = %s '
     f'AND "in_maintenance" = %s AND "used_vcpus" <= %s AND "used_memory_mb" <= %s '
     f'AND "used_disk_gb" <= %s'
 )
@@ -109,9 +109,13 @@ def changed_hosts(watermark):
 
 def claim(host, pool, size, room):
     """Add ``size`` to the use of host ``host`` of pool ``pool`` if it is out of maintenance
-    and uses at most ``room`` (vCPUs, memory, disk) now; whether it did."""
+    and uses at most ``room`` (vCPUs, memory, disk) now, taking it out of standby; whether
+    it did."""
     with connection.cursor() as cursor:
-        cursor.execute(CLAIM, [size.vcpus, size.memory_mb, size.disk_gb, host, pool, False, *room])
+        # A host in standby that takes an instance is in use again.
+        cursor.execute(
+            CLAIM, [size.vcpus, size.memory_mb, size.disk_gb, False, host, pool, False, *room]
+        )
         return cursor.rowcount == 1
 
 

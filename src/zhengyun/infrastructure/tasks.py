@@ -1,11 +1,13 @@
 """Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
 snapshot's next step, applying an instance's firewall, reconcilers that move on any a
-killed worker left half-way, the minute's metrics collection and the hourly usage figures."""
+killed worker left half-way, the minute's metrics collection, the hourly usage figures, and
+approved consolidation plans run in their windows."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from zhengyun.infrastructure import (
+    consolidation_runs,
     firewalls,
     lifecycle,
     maintenance,
@@ -161,3 +163,11 @@ def propose_reclamations_task():
     """Every night: propose newly idle instances to their departments, withdraw the rest."""
     proposed, withdrawn = reclamation.propose()
     return f"proposed={proposed} withdrawn={withdrawn}"
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def run_consolidation_plans_task():
+    """Every minute: start approved consolidation plans whose pool's maintenance window is
+    open, carry them on, pause them when it closes, expire stale ones (R-I4)."""
+    return len(consolidation_runs.tick())

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from zhengyun.infrastructure import views
+from zhengyun.infrastructure import consolidation_views, views
 from zhengyun.infrastructure.monitoring import analytics_views
 from zhengyun.infrastructure.monitoring import views as monitoring
 
@@ -27,6 +27,23 @@ urlpatterns = [
     ),
     path(
         "hosts/<int:pk>/maintenance/end/", views.host_maintenance_end, name="host-maintenance-end"
+    ),
+    path("consolidation/", consolidation_views.consolidation_list, name="consolidation"),
+    path(
+        "pools/<int:pk>/consolidate/",
+        consolidation_views.consolidation_propose,
+        name="consolidation-propose",
+    ),
+    re_path(
+        r"^consolidation/(?P<pk>[0-9]+)/(?P<act>approve|reject|cancel)/$",
+        consolidation_views.consolidation_decide,
+        name="consolidation-decide",
+    ),
+    path("maintenance-windows/new/", consolidation_views.window_create, name="window-add"),
+    path(
+        "maintenance-windows/<int:pk>/delete/",
+        consolidation_views.window_delete,
+        name="window-delete",
     ),
     path("networks/", views.network_list, name="network-list"),
     path("networks/new/", views.network_create, name="network-add"),

@@ -45,6 +45,7 @@ from zhengyun.infrastructure.forms import (
     VolumeForm,
 )
 from zhengyun.infrastructure.models import (
+    ConsolidationPlan,
     Host,
     Instance,
     InstanceMigration,
@@ -266,6 +267,7 @@ def pool_list(request):
         request,
         "infrastructure/pool_list.html",
         {
+            "may_propose": may_any(request.user, ConsolidationPlan, "add"),
             "pools": pools,
             "hosts": hosts,
             "may_change_hosts": may_change,

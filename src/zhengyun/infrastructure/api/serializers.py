@@ -64,6 +64,14 @@ class ComputeProviderSerializer(serializers.ModelSerializer):
         fields = ["id", "pool", "name", "driver", "uri"]
 
 
+class PowerCurveSerializer(serializers.Serializer):
+    power_curve = serializers.ListField(
+        child=serializers.FloatField(min_value=0),
+        max_length=11,
+        help_text=_("Watts at 0 %, 10 % … 100 % load (11 figures), or none for idle and peak."),
+    )
+
+
 class HostSerializer(serializers.ModelSerializer):
     class Meta:
         model = Host
@@ -77,6 +85,8 @@ class HostSerializer(serializers.ModelSerializer):
             "disk_gb",
             "idle_watts",
             "peak_watts",
+            "power_curve",
+            "standby",
             "used_vcpus",
             "used_memory_mb",
             "used_disk_gb",

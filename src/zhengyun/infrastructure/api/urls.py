@@ -1,5 +1,12 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import analytics, monitoring, security, storage, views
+from zhengyun.infrastructure.api import (
+    analytics,
+    consolidation,
+    monitoring,
+    security,
+    storage,
+    views,
+)
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -26,4 +33,6 @@ router.register("metric-alerts", monitoring.MetricAlertViewSet)
 router.register("pool-days", analytics.PoolDayViewSet)
 router.register("department-days", analytics.DepartmentDayViewSet)
 router.register("reclamation-proposals", analytics.ReclamationProposalViewSet)
+router.register("maintenance-windows", consolidation.MaintenanceWindowViewSet)
+router.register("consolidation-plans", consolidation.ConsolidationPlanViewSet)
 urlpatterns = router.urls

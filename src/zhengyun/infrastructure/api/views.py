@@ -12,6 +12,7 @@ from zhengyun.core.api.viewsets import (
     ServiceModelViewSet,
 )
 from zhengyun.infrastructure import (
+    consolidation,
     maintenance,
     pool_admin,
     region_quotas,
@@ -92,6 +93,16 @@ class HostViewSet(RestrictedReadOnlyViewSet):
         elif request.method == "DELETE":
             host = maintenance.end_maintenance(host, actor=request.user)
         return Response(serializers.DrainStatusSerializer(_drain(host)).data)
+
+    @extend_schema(request=serializers.PowerCurveSerializer, responses=serializers.HostSerializer)
+    @action(detail=True, methods=["put"], url_path="power-curve")
+    def power_curve(self, request, pk=None):
+        """Set the host's measured power curve (11 figures), or clear it with an empty list."""
+        host = self.get_object()
+        body = serializers.PowerCurveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        host = consolidation.set_host_power_curve(host, actor=request.user, **body.validated_data)
+        return Response(serializers.HostSerializer(host).data)
 
 
 def _drain(host):

@@ -11,6 +11,11 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.consolidation import (
+    ConsolidationMove,
+    ConsolidationPlan,
+    MaintenanceWindow,
+)
 from zhengyun.infrastructure.models.groups import ServerGroup
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
@@ -28,6 +33,8 @@ from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
     "ComputeProvider",
+    "ConsolidationMove",
+    "ConsolidationPlan",
     "DepartmentDay",
     "FirewallDue",
     "Flavour",
@@ -39,6 +46,7 @@ __all__ = [
     "InstanceMigration",
     "InstanceResize",
     "InstanceSample",
+    "MaintenanceWindow",
     "MetricAlert",
     "MetricThreshold",
     "Network",

@@ -17,6 +17,7 @@ from zhengyun.infrastructure.choices import (
     ProtectionLevel,
 )
 from zhengyun.infrastructure.generations import GenerationField
+from zhengyun.infrastructure.power import validate_power_curve
 
 
 def validate_networks(value):
@@ -122,7 +123,8 @@ class ComputeProvider(models.Model):
 
 class Host(models.Model):
     """A physical server as the scheduler accounts for it: capacity, what is claimed on it,
-    and its power model (idle and peak watts)."""
+    its power model (idle and peak watts, or a measured 11-point curve) and whether it was
+    put in standby, emptied by a consolidation plan."""
 
     provider = models.ForeignKey(
         ComputeProvider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="hosts"
@@ -136,6 +138,14 @@ class Host(models.Model):
     disk_gb = models.PositiveIntegerField(_("disk (GB)"))
     idle_watts = models.FloatField(_("idle power (W)"), default=0)
     peak_watts = models.FloatField(_("peak power (W)"), default=0)
+    power_curve = models.JSONField(
+        _("power curve (W at 0 %, 10 % … 100 % load)"),
+        default=list,
+        blank=True,
+        validators=[validate_power_curve],
+    )
+    # Powered down once a consolidation emptied it; placement wakes it by claiming on it.
+    standby = models.BooleanField(_("in standby"), default=False)
     used_vcpus = models.PositiveIntegerField(_("vCPUs claimed"), default=0)
     used_memory_mb = models.PositiveIntegerField(_("memory claimed (MB)"), default=0)
     used_disk_gb = models.PositiveIntegerField(_("disk claimed (GB)"), default=0)

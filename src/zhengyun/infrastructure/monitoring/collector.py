@@ -25,6 +25,7 @@ from zhengyun.infrastructure.models import (
     InstanceCounters,
     InstanceSample,
 )
+from zhengyun.infrastructure.power import curve_power
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,8 @@ def collect(now=None):
     bucket = minute_of(now)
     run = Collection()
     hosts = defaultdict(list)
-    for host_id, provider_id, name in Host.objects.values_list("pk", "provider_id", "name"):
-        hosts[provider_id].append((host_id, name))
+    for host in Host.objects.only("pk", "provider_id", "name", "standby", "power_curve"):
+        hosts[host.provider_id].append(host)
     guests = defaultdict(list)
     for instance_id, provider_id, uuid in Instance.objects.filter(
         status=InstanceStatus.ACTIVE, host__isnull=False
@@ -103,9 +104,9 @@ def collect(now=None):
 
 def _sample_hosts(driver, hosts, bucket, rows):
     failed = 0
-    for host_id, name in hosts:
+    for host in hosts:
         try:
-            m = driver.host_metrics(name)
+            m = driver.host_metrics(host.name)
         except DriverError:
             failed += 1
             continue
@@ -118,11 +119,21 @@ def _sample_hosts(driver, hosts, bucket, rows):
         figures = {
             "cpu_percent": None if "cpu_percent" in gone else m.cpu_percent,
             "memory_percent": memory,
-            "power_watts": None if "power_watts" in gone else m.power_watts,
+            "power_watts": _power(host, m, gone),
             "running_guests": None if "running_guests" in gone else float(m.running_guests),
         }
-        rows.append(HostSample(host_id=host_id, **_with_maxima(bucket, figures)))
+        rows.append(HostSample(host_id=host.pk, **_with_maxima(bucket, figures)))
     return failed
+
+
+def _power(host, m, gone):
+    """A host's watts: none in standby (consolidation powered it down), read off its
+    measured curve at the sampled load where it has one, else as the driver reports."""
+    if host.standby:
+        return 0.0
+    if host.power_curve and "cpu_percent" not in gone:
+        return round(curve_power(host.power_curve, m.cpu_percent / 100), 1)
+    return None if "power_watts" in gone else m.power_watts
 
 
 def _sample_guests(driver, guests, now, bucket, previous, rows, counters):
