@@ -403,7 +403,7 @@ CACHES = {
 # the 180 days GB/T 22239 asks for.
 # Idle-instance reclamation (R-G3): an instance whose every hourly CPU average stayed below
 # the limit for the whole period is proposed to its department, which answers within the
-# given days; one it keeps is not proposed again for the given days.
+# given working days; one it keeps is not proposed again for the given (calendar) days.
 ZHENGYUN_RECLAIM_CPU_PERCENT = float(os.environ.get("ZHENGYUN_RECLAIM_CPU_PERCENT", "5"))
 ZHENGYUN_RECLAIM_IDLE_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_IDLE_DAYS", "7"))
 ZHENGYUN_RECLAIM_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_ANSWER_DAYS", "10"))

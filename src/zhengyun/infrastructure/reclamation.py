@@ -7,8 +7,9 @@ see is not called idle) and proposes each to its department. Nothing is stopped 
 by the platform: the department keeps the instance, giving a reason, or releases it, which
 deletes it through the ordinary deletion with the answering person as its actor. A proposal
 whose instance is busy again or gone is withdrawn; an instance kept is not proposed again
-for ``ZHENGYUN_RECLAIM_KEEP_DAYS`` days. Proposals not answered by their due date are shown
-to the operators as overdue.
+for ``ZHENGYUN_RECLAIM_KEEP_DAYS`` days. The answer is due within
+``ZHENGYUN_RECLAIM_ANSWER_DAYS`` working days of the Chinese calendar; proposals not answered
+by then are shown to the operators as overdue.
 """
 
 import datetime
@@ -24,6 +25,7 @@ from zhengyun.accounts.access import require
 from zhengyun.audit.services import record
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
+from zhengyun.core.workdays import add_workdays
 from zhengyun.infrastructure import services
 from zhengyun.infrastructure.choices import InstanceStatus, ReclamationStatus, Resolution
 from zhengyun.infrastructure.models import Instance, InstanceSample, ReclamationProposal
@@ -81,7 +83,7 @@ def propose(now=None):
             "instance_id", flat=True
         )
     )
-    due = timezone.localdate(now) + datetime.timedelta(days=settings.ZHENGYUN_RECLAIM_ANSWER_DAYS)
+    due = add_workdays(timezone.localdate(now), settings.ZHENGYUN_RECLAIM_ANSWER_DAYS)
     proposed = 0
     for instance in Instance.objects.filter(pk__in=set(idle) - spared - already):
         mean, peak = idle[instance.pk]

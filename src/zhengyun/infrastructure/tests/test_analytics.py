@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from zhengyun.audit.models import AuditEvent
 from zhengyun.core.exceptions import Conflict, PermissionDenied
+from zhengyun.core.workdays import add_workdays
 from zhengyun.infrastructure import lifecycle, reclamation
 from zhengyun.infrastructure.choices import InstanceStatus, ReclamationStatus, Resolution
 from zhengyun.infrastructure.models import (
@@ -143,6 +144,7 @@ def test_an_idle_instance_is_proposed_and_nothing_happens_until_the_department_a
     proposal = ReclamationProposal.objects.get()
     assert (proposal.instance, proposal.department) == (idle, world.department_a)
     assert proposal.cpu_peak == 1.0 and proposal.status == ReclamationStatus.OPEN
+    assert proposal.answer_due == add_workdays(timezone.localdate(now), 10)
     assert reclamation.propose(now) == (0, 0)  # one open proposal per instance
     idle.refresh_from_db()
     assert idle.status == InstanceStatus.ACTIVE  # nothing stopped without an answer
