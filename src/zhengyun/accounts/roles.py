@@ -76,6 +76,11 @@ _OWN_INSTANCES = {
     # change: attach, detach and snapshot.
     "infrastructure.volume": CRUD,
     "infrastructure.snapshot": frozenset({"view", "add", "delete"}),
+    "infrastructure.loadbalancer": CRUD,
+    "infrastructure.listener": frozenset({"view", "add", "delete"}),
+    "infrastructure.backendpool": CRUD,
+    "infrastructure.member": frozenset({"view", "add", "delete"}),
+    "infrastructure.healthmonitor": CRUD,
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
 }
@@ -88,6 +93,11 @@ _SEE_INSTANCES = {
     "infrastructure.port": VIEW,
     "infrastructure.volume": VIEW,
     "infrastructure.snapshot": VIEW,
+    "infrastructure.loadbalancer": VIEW,
+    "infrastructure.listener": VIEW,
+    "infrastructure.backendpool": VIEW,
+    "infrastructure.member": VIEW,
+    "infrastructure.healthmonitor": VIEW,
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
 }

@@ -33,6 +33,7 @@ MENU = [
     MenuItem(_("Instances"), "infrastructure:instance-list", "infrastructure.Instance"),
     MenuItem(_("Networks"), "infrastructure:network-list", "infrastructure.Network"),
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
+    MenuItem(_("Load balancers"), "infrastructure:balancer-list", "infrastructure.LoadBalancer"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
     MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),

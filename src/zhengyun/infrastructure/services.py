@@ -15,7 +15,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import addresses, placement, quotas
+from zhengyun.infrastructure import addresses, balancers, placement, quotas
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -262,13 +262,16 @@ def create_instance(
 
 @service("infrastructure.delete_instance")
 def delete_instance(instance, *, actor):
-    """Delete an instance: the worker removes its guest and gives back host and quota."""
+    """Delete an instance: it leaves every load-balancer pool at once, and the worker
+    removes its guest and gives back host and quota."""
     from zhengyun.infrastructure.tasks import destroy_instance_task
 
     require(actor, "delete", instance)
     instance = Instance.objects.select_for_update().get(pk=instance.pk)
     if instance.status in (InstanceStatus.DELETING, InstanceStatus.DELETED):
         raise Conflict(_("This instance is already being deleted."))
+    # Its load balancers stop sending to it now, before its guest goes.
+    balancers.forget_instance(instance, actor=actor)
     before = snapshot(instance)
     instance.status = InstanceStatus.DELETING
     instance.save(update_fields=["status"])

@@ -97,12 +97,14 @@ class QuotaSerializer(serializers.ModelSerializer):
             "max_disk_gb",
             "max_addresses",
             "max_volumes",
+            "max_load_balancers",
             "used_instances",
             "used_vcpus",
             "used_memory_mb",
             "used_disk_gb",
             "used_addresses",
             "used_volumes",
+            "used_load_balancers",
         ]
         read_only_fields = [
             "department",
@@ -112,6 +114,7 @@ class QuotaSerializer(serializers.ModelSerializer):
             "used_disk_gb",
             "used_addresses",
             "used_volumes",
+            "used_load_balancers",
         ]
 
 
@@ -157,7 +160,7 @@ class SubnetSerializer(serializers.ModelSerializer):
 class PortSerializer(serializers.ModelSerializer):
     class Meta:
         model = Port
-        fields = ["id", "subnet", "instance", "address", "mac", "created_at"]
+        fields = ["id", "subnet", "instance", "load_balancer", "address", "mac", "created_at"]
 
 
 class InstanceSerializer(serializers.ModelSerializer):

@@ -1,5 +1,5 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import monitoring, storage, views
+from zhengyun.infrastructure.api import balancing, monitoring, storage, views
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -15,6 +15,10 @@ router.register("subnets", views.SubnetViewSet)
 router.register("ports", views.PortViewSet)
 router.register("volumes", storage.VolumeViewSet)
 router.register("snapshots", storage.SnapshotViewSet)
+router.register("load-balancers", balancing.LoadBalancerViewSet)
+router.register("listeners", balancing.ListenerViewSet)
+router.register("backend-pools", balancing.BackendPoolViewSet)
+router.register("members", balancing.MemberViewSet)
 router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)

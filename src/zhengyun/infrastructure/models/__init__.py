@@ -1,5 +1,12 @@
 """The infrastructure domain's models (R-I1–R-I4), one module per kind of resource."""
 
+from zhengyun.infrastructure.models.balancing import (
+    BackendPool,
+    HealthMonitor,
+    Listener,
+    LoadBalancer,
+    Member,
+)
 from zhengyun.infrastructure.models.compute import (
     ComputeProvider,
     Flavour,
@@ -23,6 +30,11 @@ from zhengyun.infrastructure.models.quota import Quota
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
+    "BackendPool",
+    "HealthMonitor",
+    "Listener",
+    "LoadBalancer",
+    "Member",
     "ComputeProvider",
     "Flavour",
     "Host",
