@@ -22,6 +22,7 @@ from zhengyun.infrastructure.models import (
     Quota,
 )
 from zhengyun.infrastructure.tasks import reconcile_load_balancers_task
+from zhengyun.testing.lifecycle import violations
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,7 @@ def test_the_vip_is_taken_once_from_the_subnet_and_counted(world, web, subnet, s
     assert balancer.status == BalancerStatus.PENDING
     assert balancer_lifecycle.advance(balancer.pk) == BalancerStatus.ACTIVE
     assert simulated_balancer.applied(str(balancer.uuid)).vip == "10.20.1.4"
+    assert violations() == []  # the VIP is counted among the department's addresses
     assert AuditEvent.objects.filter(
         action="infrastructure.create_load_balancer", object_id=str(balancer.pk)
     ).exists()
@@ -452,3 +454,4 @@ def test_a_worker_killed_while_deleting_leaves_nothing_behind(
     assert not LoadBalancer.objects.filter(pk=balancer.pk).exists()
     assert simulated_balancer.applied(str(balancer.uuid)) is None
     assert used(world) == before
+    assert violations() == []
