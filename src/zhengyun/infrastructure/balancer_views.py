@@ -18,12 +18,13 @@ from zhengyun.core.shortcuts import (
 )
 from zhengyun.infrastructure import balancers
 from zhengyun.infrastructure.balancer_forms import LoadBalancerForm
-from zhengyun.infrastructure.models import Listener, LoadBalancer, Member
+from zhengyun.infrastructure.models import Listener, LoadBalancer, Member, Quota
 
 
 @login_required
 def balancer_list(request, form=None):
-    """The load balancers the user may see, each with its listeners and members."""
+    """The load balancers the user may see, each with its listeners and members, and how
+    many more the user's department may order."""
     user = request.user
     may_add = user.department is not None and may_any(user, LoadBalancer, "add")
     members = Member.objects.restrict(user, "view").select_related("instance")
@@ -40,6 +41,9 @@ def balancer_list(request, form=None):
             .select_related("department", "subnet")
             .prefetch_related(Prefetch("listeners", queryset=listeners))[:200],
             "may_delete": may_any(user, LoadBalancer, "delete"),
+            "quota": Quota.objects.restrict(user, "view")
+            .filter(department=user.department_id)
+            .first(),
             "form": form or (LoadBalancerForm(user=user) if may_add else None),
         },
     )

@@ -416,6 +416,7 @@ def test_a_department_orders_and_deletes_a_balancer_in_the_console(world, web, s
     balancer_lifecycle.read_health(balancer.pk)
     shown = client.get("/infrastructure/load-balancers/").content.decode()
     assert "10.20.1.4" in shown and shown.count('data-operating-status="online"') == 3
+    assert "1 / 5" in shown  # the department's load balancers: in use / allowed
     client.force_login(world.staff_b)
     assert b"data-balancer" not in client.get("/infrastructure/load-balancers/").content
     assert client.post(f"/infrastructure/load-balancers/{balancer.pk}/delete/").status_code == 404
