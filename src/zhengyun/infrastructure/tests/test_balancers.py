@@ -456,3 +456,62 @@ def test_a_worker_killed_while_deleting_leaves_nothing_behind(
     assert simulated_balancer.applied(str(balancer.uuid)) is None
     assert used(world) == before
     assert violations() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_balancers_and_instances_racing_for_one_subnet_never_share_an_address(world):
+    import threading
+
+    from django.db import connection
+
+    room = build_machine_room(world, hosts=4)
+    infrastructure.set_quota(
+        Quota.objects.get_or_create(department=world.department_a)[0],
+        actor=world.operator,
+        changes={"max_instances": 50, "max_vcpus": 100, "max_memory_mb": 10**6},
+    )
+    network = infrastructure.create_network(
+        actor=world.staff_a, department=world.department_a, name="race", reach="gov_extranet"
+    )
+    small = infrastructure.create_subnet(
+        actor=world.staff_a, network=network, name="tiny", cidr="10.9.0.0/27"
+    )  # room for every racer: what is raced for is each address and the quota's last slots
+    outcomes, start = [], threading.Barrier(8 if connection.vendor == "sqlite" else 20)
+
+    def attempt(n):
+        try:
+            start.wait()
+            if n % 2:
+                new_balancer(world, small, name=f"lb-{n}")
+            else:
+                infrastructure.create_instance(
+                    actor=world.staff_a,
+                    department=world.department_a,
+                    name=f"vm-{n}",
+                    flavour=room.small,
+                    image=room.image,
+                    subnet=small,
+                )
+            outcomes.append("ok")
+        except quotas.QuotaExceeded:
+            outcomes.append("quota")  # the sixth load balancer and beyond
+        except Exception as exc:  # collected and asserted below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(start.parties)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert set(outcomes) <= {"ok", "quota"}, outcomes
+    balancers_made = LoadBalancer.objects.count()
+    assert balancers_made == min(5, start.parties // 2)
+    assert outcomes.count("quota") == start.parties // 2 - balancers_made
+    handed_out = list(Port.objects.values_list("address", flat=True))
+    assert len(handed_out) == len(set(handed_out)) == outcomes.count("ok")
+    assert used(world) == (balancers_made, len(handed_out))
+    assert sorted(LoadBalancer.objects.values_list("vip", flat=True)) == sorted(
+        Port.objects.filter(load_balancer__isnull=False).values_list("address", flat=True)
+    )
