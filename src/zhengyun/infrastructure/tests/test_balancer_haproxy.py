@@ -37,9 +37,9 @@ HTTP_CHECK = MonitorSpec(type="http", interval_s=1, timeout_s=1, max_retries=1, 
 
 
 class Backend:
-    """A tiny HTTP server on 127.0.0.1 answering every GET with its own name."""
+    """A tiny HTTP server on a loopback address answering every GET with its own name."""
 
-    def __init__(self, name):
+    def __init__(self, name, address="127.0.0.1", port=0):
         answer = name.encode()
 
         class Handler(BaseHTTPRequestHandler):
@@ -56,7 +56,7 @@ class Backend:
             def handle_error(self, request, client_address):
                 pass  # haproxy's checks hang up early; that is not a failure
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = Server((address, port), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -73,8 +73,8 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def fetch(port):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Connection": "close"})
+def fetch(port, address="127.0.0.1"):
+    request = urllib.request.Request(f"http://{address}:{port}/", headers={"Connection": "close"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.read().decode()
 
@@ -88,9 +88,9 @@ def gone(pid):
         return True
 
 
-def closed(port):
+def closed(port, address="127.0.0.1"):
     with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
+        return probe.connect_ex((address, port)) != 0
 
 
 def wait_for(condition, seconds):
@@ -258,3 +258,79 @@ def test_the_rendered_configuration_says_what_the_platform_asked():
         "timeout check 2s",
     ):
         assert line in text
+
+
+@needs_haproxy
+@pytest.mark.django_db
+def test_the_platform_runs_a_department_balancer_on_a_real_haproxy(world, settings, driver):
+    """From the order to the packets: a subnet of the loopback range stands in for a
+    department's network, so the VIP (127.0.0.4) and the members' addresses are real."""
+    from zhengyun.infrastructure import balancer_lifecycle, balancers, connections, lifecycle
+    from zhengyun.infrastructure import services as infrastructure
+    from zhengyun.infrastructure.choices import BalancerStatus, OperatingStatus
+    from zhengyun.infrastructure.models import Member
+    from zhengyun.testing.machine_room import build_machine_room
+
+    settings.ZHENGYUN_BALANCER_DRIVER = "haproxy"
+    settings.ZHENGYUN_BALANCER_URI = driver.uri
+    connections._balancer_for.cache_clear()
+    room = build_machine_room(world)
+    staff = world.staff_a
+    network = infrastructure.create_network(
+        actor=staff, department=world.department_a, name="lo", reach="gov_extranet"
+    )
+    subnet = infrastructure.create_subnet(
+        actor=staff, network=network, name="lo", cidr="127.0.0.0/29"
+    )
+    instances = []
+    for name in ("web-1", "web-2"):
+        made = infrastructure.create_instance(
+            actor=staff,
+            department=world.department_a,
+            name=name,
+            flavour=room.small,
+            image=room.image,
+            subnet=subnet,
+        )
+        lifecycle.build(made.pk)
+        instances.append(made)
+    member_port, listener_port = free_port(), free_port()
+    web = [Backend("web-1", "127.0.0.2", member_port), Backend("web-2", "127.0.0.3", member_port)]
+    try:
+        balancer = balancers.order_load_balancer(
+            actor=staff,
+            department=world.department_a,
+            name="front",
+            subnet=subnet,
+            protocol="http",
+            port=listener_port,
+            algorithm="round_robin",
+            instances=instances,
+            member_port=member_port,
+            monitor={"type": "http", "interval_s": 1, "timeout_s": 1, "max_retries": 1},
+        )
+        assert balancer.vip == "127.0.0.4"
+        assert balancer_lifecycle.advance(balancer.pk) == BalancerStatus.ACTIVE
+        answers = {fetch(listener_port, balancer.vip) for _ in range(4)}
+        assert answers == {"web-1", "web-2"}
+        assert wait_for(
+            lambda: balancer_lifecycle.read_health(balancer.pk) == OperatingStatus.ONLINE, 5
+        )
+
+        web[1].stop()
+        assert wait_for(
+            lambda: balancer_lifecycle.read_health(balancer.pk) == OperatingStatus.DEGRADED, 5
+        )
+        assert dict(Member.objects.values_list("instance__name", "operating_status")) == {
+            "web-1": OperatingStatus.ONLINE,
+            "web-2": OperatingStatus.OFFLINE,
+        }
+        assert {fetch(listener_port, balancer.vip) for _ in range(4)} == {"web-1"}
+
+        balancers.delete_load_balancer(balancer, actor=staff)
+        assert balancer_lifecycle.advance(balancer.pk) == "deleted"
+        assert closed(listener_port, "127.0.0.4")
+    finally:
+        for backend in web:
+            backend.stop()
+        connections._balancer_for.cache_clear()
