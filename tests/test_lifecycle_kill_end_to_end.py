@@ -39,7 +39,14 @@ deadline = time.monotonic() + 20
 while lifecycle.unfinished() and time.monotonic() < deadline:
     time.sleep(0.2)
 statuses = dict(Instance.objects.values_list("name", "status"))
-print(json.dumps({"violations": violations(), "statuses": statuses}))
+from zhengyun.jobs.models import JobRun
+# The restarted worker marks the killed one's run interrupted when it starts.
+while JobRun.objects.filter(status="running", worker__endswith=":{pid}").exists():
+    if time.monotonic() > deadline:
+        break
+    time.sleep(0.2)
+killed = list(JobRun.objects.filter(worker__endswith=":{pid}").values_list("status", flat=True))
+print(json.dumps({{"violations": violations(), "statuses": statuses, "killed_runs": killed}}))
 """
 
 
@@ -80,12 +87,13 @@ def test_a_worker_killed_mid_job_and_restarted_leaves_nothing_behind(platform, p
         assert doomed.wait(timeout=30) == -9, (data / "worker.log").read_text()
         restarted = worker(env, log)
         try:
-            outcome = json.loads(shell(env, CHECK).splitlines()[-1])
+            outcome = json.loads(shell(env, CHECK.format(pid=doomed.pid)).splitlines()[-1])
         finally:
             restarted.terminate()
             restarted.wait(timeout=30)
 
     assert outcome["violations"] == []
+    assert "interrupted" in outcome["killed_runs"] and "running" not in outcome["killed_runs"]
     assert outcome["statuses"] == {
         "doomed-0": "deleted",
         "doomed-1": "deleted",

@@ -192,6 +192,14 @@ def _quota(world):
     return Quota.objects.get_or_create(department=world.department_b)[0]
 
 
+def _region_quota(world):
+    from zhengyun.infrastructure import region_quotas
+
+    return region_quotas.create_region_quota(
+        actor=world.operator, region=world.county_b, max_instances=10
+    )
+
+
 def _instance(world, subnet=None):
     from zhengyun.infrastructure import services as infrastructure
 
@@ -325,6 +333,34 @@ def _metric_alert(world):
     )
 
 
+def _pool_day(world):
+    from zhengyun.infrastructure.models import PoolDay
+
+    return PoolDay.objects.create(pool=_pool(world), day="2026-11-01", energy_kwh=3.5)
+
+
+def _department_day(world):
+    from zhengyun.infrastructure.models import DepartmentDay
+
+    return DepartmentDay.objects.create(
+        department=world.department_b, day="2026-11-01", energy_kwh=1.5
+    )
+
+
+def _reclamation_proposal(world):
+    from zhengyun.infrastructure.models import ReclamationProposal
+
+    instance = _instance(world)
+    return ReclamationProposal.objects.create(
+        instance=instance,
+        department=world.department_b,
+        cpu_mean=0.5,
+        cpu_peak=1.0,
+        idle_days=7,
+        answer_due="2026-12-10",
+    )
+
+
 OWNED_BY_B = {
     "organizations.region": _region,
     "organizations.department": _department,
@@ -343,6 +379,7 @@ OWNED_BY_B = {
     "infrastructure.computeprovider": _compute_provider,
     "infrastructure.host": _host,
     "infrastructure.quota": _quota,
+    "infrastructure.regionquota": _region_quota,
     "infrastructure.instance": _instance,
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,
@@ -357,6 +394,9 @@ OWNED_BY_B = {
     "infrastructure.instancesample": _instance_sample,
     "infrastructure.metricthreshold": _metric_threshold,
     "infrastructure.metricalert": _metric_alert,
+    "infrastructure.poolday": _pool_day,
+    "infrastructure.departmentday": _department_day,
+    "infrastructure.reclamationproposal": _reclamation_proposal,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {"organizations.verticalline", "infrastructure.flavour", "infrastructure.image"}

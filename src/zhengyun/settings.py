@@ -407,6 +407,14 @@ CACHES = {
 # Sign the audit chain every N events, or every M minutes when any were added.
 # Audit events may be purged only once older than this; it can be raised, never lowered below
 # the 180 days GB/T 22239 asks for.
+# Idle-instance reclamation (R-G3): an instance whose every hourly CPU average stayed below
+# the limit for the whole period is proposed to its department, which answers within the
+# given days; one it keeps is not proposed again for the given days.
+ZHENGYUN_RECLAIM_CPU_PERCENT = float(os.environ.get("ZHENGYUN_RECLAIM_CPU_PERCENT", "5"))
+ZHENGYUN_RECLAIM_IDLE_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_IDLE_DAYS", "7"))
+ZHENGYUN_RECLAIM_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_ANSWER_DAYS", "10"))
+ZHENGYUN_RECLAIM_KEEP_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_KEEP_DAYS", "30"))
+
 ZHENGYUN_AUDIT_RETENTION_DAYS = int(os.environ.get("ZHENGYUN_AUDIT_RETENTION_DAYS", "180"))
 if ZHENGYUN_AUDIT_RETENTION_DAYS < 180:
     raise ImproperlyConfigured("ZHENGYUN_AUDIT_RETENTION_DAYS must be at least 180 days")

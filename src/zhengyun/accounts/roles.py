@@ -64,12 +64,15 @@ _RUN_POOLS = {
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricthreshold": CRUD,
     "infrastructure.metricalert": VIEW,
+    # Utilisation and energy analytics (R-G3).
+    "infrastructure.poolday": VIEW,
 }
 # A department's own machines and networks, within its quota (R-I3).
 _OWN_INSTANCES = {
     "infrastructure.zone": VIEW,
     "infrastructure.instance": CRUD,
     "infrastructure.quota": VIEW,
+    "infrastructure.regionquota": VIEW,
     "infrastructure.network": frozenset({"view", "add", "delete"}),
     "infrastructure.subnet": frozenset({"view", "add", "delete"}),
     "infrastructure.port": VIEW,
@@ -83,11 +86,15 @@ _OWN_INSTANCES = {
     "infrastructure.healthmonitor": CRUD,
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
+    "infrastructure.departmentday": VIEW,
+    # change: answer a proposal to reclaim an idle instance (keep it or release it).
+    "infrastructure.reclamationproposal": frozenset({"view", "change"}),
 }
 # Seeing departments' resources without changing them.
 _SEE_INSTANCES = {
     "infrastructure.instance": VIEW,
     "infrastructure.quota": VIEW,
+    "infrastructure.regionquota": VIEW,
     "infrastructure.network": VIEW,
     "infrastructure.subnet": VIEW,
     "infrastructure.port": VIEW,
@@ -100,6 +107,8 @@ _SEE_INSTANCES = {
     "infrastructure.healthmonitor": VIEW,
     "infrastructure.instancesample": VIEW,
     "infrastructure.metricalert": VIEW,
+    "infrastructure.departmentday": VIEW,
+    "infrastructure.reclamationproposal": VIEW,
 }
 
 GRANTS = {
@@ -114,6 +123,7 @@ GRANTS = {
         **_RUN_POOLS,
         **_SEE_INSTANCES,
         "infrastructure.quota": frozenset({"view", "change"}),
+        "infrastructure.regionquota": CRUD,
     },
     Role.SYSTEM_ADMIN: {
         **_ORG_VIEW,

@@ -36,6 +36,9 @@ MENU = [
     MenuItem(_("Load balancers"), "infrastructure:balancer-list", "infrastructure.LoadBalancer"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
     MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
+    MenuItem(
+        _("Utilisation and energy"), "infrastructure:analytics", "infrastructure.DepartmentDay"
+    ),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),
     MenuItem(_("What I may do"), "accounts:permissions"),

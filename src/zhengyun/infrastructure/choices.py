@@ -91,6 +91,15 @@ class MigrationStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class ReclamationStatus(models.TextChoices):
+    """Where a proposal to reclaim an idle instance stands: the department answers."""
+
+    OPEN = "open", _("Awaiting the department's answer")
+    KEPT = "kept", _("Kept by the department")
+    RELEASED = "released", _("Released by the department")
+    WITHDRAWN = "withdrawn", _("Withdrawn (busy again or gone)")
+
+
 class BalancerStatus(models.TextChoices):
     """Where a load balancer's configuration is: waiting for the worker to apply it, applied,
     refused by the driver, or being removed."""

@@ -3,8 +3,15 @@
 import django_filters
 
 from zhengyun.core.filters import IdFilter
-from zhengyun.infrastructure.choices import Resolution
-from zhengyun.infrastructure.models import HostSample, InstanceSample, MetricAlert
+from zhengyun.infrastructure.choices import ReclamationStatus, Resolution
+from zhengyun.infrastructure.models import (
+    DepartmentDay,
+    HostSample,
+    InstanceSample,
+    MetricAlert,
+    PoolDay,
+    ReclamationProposal,
+)
 
 # Hosts and instances are filtered by plain id, not by a choice of objects: an id outside
 # the caller's reach filters to nothing, exactly like a missing one.
@@ -38,3 +45,33 @@ class MetricAlertFilterSet(django_filters.FilterSet):
     class Meta:
         model = MetricAlert
         fields = ["open"]
+
+
+class _DayFilterSet(django_filters.FilterSet):
+    since = django_filters.DateFilter(field_name="day", lookup_expr="gte")
+    until = django_filters.DateFilter(field_name="day", lookup_expr="lt")
+
+
+class PoolDayFilterSet(_DayFilterSet):
+    pool = IdFilter(field_name="pool_id")
+
+    class Meta:
+        model = PoolDay
+        fields = ["pool"]
+
+
+class DepartmentDayFilterSet(_DayFilterSet):
+    department = IdFilter(field_name="department_id")
+
+    class Meta:
+        model = DepartmentDay
+        fields = ["department"]
+
+
+class ReclamationProposalFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ReclamationStatus.choices)
+    instance = IdFilter(field_name="instance_id")
+
+    class Meta:
+        model = ReclamationProposal
+        fields = ["status", "instance"]

@@ -9,13 +9,20 @@ An order is a mapping of resource names (``instances``, ``vcpus``, ``memory_mb``
 ``disk_gb``, ``addresses``, ``volumes``, ``load_balancers``) to amounts — volumes' and
 snapshots' sizes count as disk, a load balancer's virtual address as an address; each
 resource has ``max_<name>`` and ``used_<name>`` on the quota.
+
+A region may also limit what all the departments of its subtree hold together
+(``RegionQuota``). An order then locks, after its department's row, the quota rows of its
+department's region and of every region above it, top down, and checks each limit against
+the sum of the departments' figures — read under those locks, so two departments of one
+region racing for its last slot cannot both get it.
 """
 
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from zhengyun.core.exceptions import Conflict
-from zhengyun.infrastructure.models import Quota
+from zhengyun.infrastructure.models import Quota, RegionQuota
 
 LABELS = {
     "instances": gettext_lazy("instances"),
@@ -79,7 +86,54 @@ def take(department, amounts):
             % {"names": ", ".join(str(LABELS[item["resource"]]) for item in exceeded)},
             exceeded=exceeded,
         )
+    _check_regions(department, amounts)
     return _move(quota, amounts, +1)
+
+
+def _check_regions(department, amounts):
+    codes = department.region.ancestor_codes()
+    for regional in (
+        RegionQuota.objects.select_for_update()
+        .filter(region__code__in=codes)
+        .select_related("region")
+        .order_by("region__code")
+    ):
+        limited = {
+            name: wanted
+            for name, wanted in amounts.items()
+            if wanted > 0 and getattr(regional, f"max_{name}") is not None
+        }
+        if not limited:
+            continue
+        in_use = region_in_use(regional.region, limited)
+        exceeded = [
+            {
+                "resource": name,
+                "region": regional.region.code,
+                "limit": getattr(regional, f"max_{name}"),
+                "in_use": in_use[name],
+                "requested": wanted,
+            }
+            for name, wanted in limited.items()
+            if in_use[name] + wanted > getattr(regional, f"max_{name}")
+        ]
+        if exceeded:
+            raise QuotaExceeded(
+                _("This would exceed the quota of %(region)s for its departments: %(names)s.")
+                % {
+                    "region": regional.region.name,
+                    "names": ", ".join(str(LABELS[item["resource"]]) for item in exceeded),
+                },
+                exceeded=exceeded,
+            )
+
+
+def region_in_use(region, names=LABELS):
+    """What the departments of ``region``'s subtree hold together, per resource."""
+    sums = Quota.objects.filter(department__region__code__startswith=region.prefix).aggregate(
+        **{name: Sum(f"used_{name}") for name in names}
+    )
+    return {name: sums[name] or 0 for name in names}
 
 
 def give_back(department, amounts):

@@ -6,9 +6,15 @@ minute's metrics collection."""
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from zhengyun.infrastructure import balancer_lifecycle, lifecycle, maintenance, volume_lifecycle
+from zhengyun.infrastructure import (
+    balancer_lifecycle,
+    lifecycle,
+    maintenance,
+    reclamation,
+    volume_lifecycle,
+)
 from zhengyun.infrastructure.choices import InstanceStatus
-from zhengyun.infrastructure.monitoring import alerts, collector, rollup
+from zhengyun.infrastructure.monitoring import alerts, collector, rollup, usage
 from zhengyun.jobs.runner import tracked
 
 
@@ -129,3 +135,21 @@ def reconcile_maintenance_task():
     for migration_id in opened:
         maintenance.migrate(migration_id)
     return len(opened)
+
+
+# Utilisation, energy and idle instances (R-G3).
+
+
+@db_periodic_task(crontab(minute="5"))
+@tracked
+def account_usage_task():
+    """Every hour: read the pools' claims and recompute today's pool and department days."""
+    return f"day rows written={usage.account()}"
+
+
+@db_periodic_task(crontab(hour="2", minute="15"))
+@tracked
+def propose_reclamations_task():
+    """Every night: propose newly idle instances to their departments, withdraw the rest."""
+    proposed, withdrawn = reclamation.propose()
+    return f"proposed={proposed} withdrawn={withdrawn}"

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from zhengyun.infrastructure import balancer_views, views
+from zhengyun.infrastructure.monitoring import analytics_views
 from zhengyun.infrastructure.monitoring import views as monitoring
 
 app_name = "infrastructure"
@@ -40,4 +41,10 @@ urlpatterns = [
     ),
     path("monitoring/", monitoring.overview, name="monitoring"),
     path("metrics", monitoring.prometheus_metrics, name="metrics"),
+    path("analytics/", analytics_views.analytics, name="analytics"),
+    re_path(
+        r"^reclamations/(?P<pk>[0-9]+)/(?P<answer>keep|release)/$",
+        analytics_views.answer,
+        name="reclamation-answer",
+    ),
 ]

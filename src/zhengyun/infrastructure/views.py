@@ -36,10 +36,12 @@ from zhengyun.infrastructure.models import (
     Network,
     Pool,
     Quota,
+    RegionQuota,
     Snapshot,
     Subnet,
     Volume,
 )
+from zhengyun.infrastructure.quotas import region_in_use
 
 
 @login_required
@@ -50,12 +52,14 @@ def instance_list(request):
         .order_by("-created_at")[:200]
     )
     quotas = Quota.objects.restrict(request.user, "view").select_related("department")[:50]
+    region_quotas = RegionQuota.objects.restrict(request.user, "view").select_related("region")
     return render(
         request,
         "infrastructure/instance_list.html",
         {
             "instances": instances,
             "quotas": quotas,
+            "region_quotas": [(q, region_in_use(q.region)) for q in region_quotas[:20]],
             "may_add": may_any(request.user, Instance, "add"),
         },
     )

@@ -1,6 +1,7 @@
 """API representations of the infrastructure domain."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from zhengyun.infrastructure.choices import NetworkReach
@@ -14,20 +15,28 @@ from zhengyun.infrastructure.models import (
     Pool,
     Port,
     Quota,
+    RegionQuota,
     Subnet,
     Zone,
 )
+from zhengyun.infrastructure.quotas import region_in_use
 from zhengyun.organizations.api.serializers import RestrictedRelatedField
-from zhengyun.organizations.models import Department
+from zhengyun.organizations.models import Department, Region
 
 
 class ZoneSerializer(serializers.ModelSerializer):
+    region = RestrictedRelatedField(Region)
+
     class Meta:
         model = Zone
         fields = ["id", "name", "code", "region"]
+        validators = []  # the service's validation says what clashes
 
 
 class PoolSerializer(serializers.ModelSerializer):
+    zone = RestrictedRelatedField(Zone)
+    dedicated_to = RestrictedRelatedField(Department, required=False, allow_null=True)
+
     class Meta:
         model = Pool
         fields = [
@@ -43,6 +52,7 @@ class PoolSerializer(serializers.ModelSerializer):
             "dedicated_to",
             "policy",
         ]
+        validators = []  # the service's validation says what clashes
 
 
 class ComputeProviderSerializer(serializers.ModelSerializer):
@@ -82,7 +92,9 @@ class FlavourSerializer(serializers.ModelSerializer):
 class ImageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
-        fields = ["id", "name", "os_family", "version", "min_disk_gb"]
+        fields = ["id", "name", "os_family", "version", "reference", "min_disk_gb"]
+        # Where the hypervisor finds the image is the operators' business.
+        extra_kwargs = {"reference": {"write_only": True}}
 
 
 class QuotaSerializer(serializers.ModelSerializer):
@@ -125,6 +137,44 @@ def own_department(attrs, request, message):
             raise serializers.ValidationError({"department": message})
         attrs["department"] = request.user.department
     return attrs
+
+
+class RegionUsageSerializer(serializers.Serializer):
+    instances = serializers.IntegerField()
+    vcpus = serializers.IntegerField()
+    memory_mb = serializers.IntegerField()
+    disk_gb = serializers.IntegerField()
+    addresses = serializers.IntegerField()
+    volumes = serializers.IntegerField()
+    load_balancers = serializers.IntegerField()
+
+
+class RegionQuotaSerializer(serializers.ModelSerializer):
+    region = RestrictedRelatedField(Region)
+    in_use = serializers.SerializerMethodField(
+        help_text=_("What the departments of the region's subtree hold together.")
+    )
+
+    class Meta:
+        model = RegionQuota
+        fields = [
+            "id",
+            "region",
+            "max_instances",
+            "max_vcpus",
+            "max_memory_mb",
+            "max_disk_gb",
+            "max_addresses",
+            "max_volumes",
+            "max_load_balancers",
+            "in_use",
+        ]
+        # One quota per region: the service says so in words.
+        validators = []
+
+    @extend_schema_field(RegionUsageSerializer)
+    def get_in_use(self, quota):
+        return region_in_use(quota.region)
 
 
 class NetworkSerializer(serializers.ModelSerializer):

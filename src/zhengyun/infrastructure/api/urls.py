@@ -1,5 +1,5 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import balancing, monitoring, storage, views
+from zhengyun.infrastructure.api import analytics, balancing, monitoring, storage, views
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -9,6 +9,7 @@ router.register("hosts", views.HostViewSet)
 router.register("flavours", views.FlavourViewSet)
 router.register("images", views.ImageViewSet)
 router.register("quotas", views.QuotaViewSet)
+router.register("region-quotas", views.RegionQuotaViewSet)
 router.register("instances", views.InstanceViewSet)
 router.register("networks", views.NetworkViewSet)
 router.register("subnets", views.SubnetViewSet)
@@ -23,4 +24,7 @@ router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)
 router.register("metric-alerts", monitoring.MetricAlertViewSet)
+router.register("pool-days", analytics.PoolDayViewSet)
+router.register("department-days", analytics.DepartmentDayViewSet)
+router.register("reclamation-proposals", analytics.ReclamationProposalViewSet)
 urlpatterns = router.urls

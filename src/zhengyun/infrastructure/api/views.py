@@ -9,8 +9,9 @@ from zhengyun.core.api.viewsets import (
     GuardedCreateMixin,
     RestrictedReadOnlyViewSet,
     ServiceCreateDeleteViewSet,
+    ServiceModelViewSet,
 )
-from zhengyun.infrastructure import maintenance, services
+from zhengyun.infrastructure import maintenance, pool_admin, region_quotas, services
 from zhengyun.infrastructure.api import serializers
 from zhengyun.infrastructure.models import (
     ComputeProvider,
@@ -22,21 +23,34 @@ from zhengyun.infrastructure.models import (
     Pool,
     Port,
     Quota,
+    RegionQuota,
     Subnet,
     Zone,
 )
 
 
-class ZoneViewSet(RestrictedReadOnlyViewSet):
+class ZoneViewSet(ServiceModelViewSet):
+    """Sites of a region whose pools share power and network; operators add and rename
+    them, and delete one without pools."""
+
     model = Zone
     serializer_class = serializers.ZoneSerializer
     ordering_fields = ["name", "code"]
+    create_service = services.create_zone
+    update_service = pool_admin.update_zone
+    delete_service = pool_admin.delete_zone
 
 
-class PoolViewSet(RestrictedReadOnlyViewSet):
+class PoolViewSet(ServiceModelViewSet):
+    """Pools of hosts placed alike; operators change their settings unless that breaks what
+    their instances were placed under, and delete one without hosts."""
+
     model = Pool
     serializer_class = serializers.PoolSerializer
     ordering_fields = ["name"]
+    create_service = services.create_pool
+    update_service = pool_admin.update_pool
+    delete_service = pool_admin.delete_pool
 
 
 class ComputeProviderViewSet(RestrictedReadOnlyViewSet):
@@ -83,14 +97,22 @@ def _drain(host):
     }
 
 
-class FlavourViewSet(RestrictedReadOnlyViewSet):
+class FlavourViewSet(ServiceCreateDeleteViewSet):
+    """Sizes departments order; operators add them and delete one no instance ever used."""
+
     model = Flavour
     serializer_class = serializers.FlavourSerializer
     ordering_fields = ["vcpus", "memory_mb", "name"]
+    create_service = services.create_flavour
+    delete_service = pool_admin.delete_flavour
 
 
-class ImageViewSet(RestrictedReadOnlyViewSet):
+class ImageViewSet(ServiceCreateDeleteViewSet):
+    """The platform's OS catalogue; operators add images and delete one no instance used."""
+
     model = Image
+    create_service = services.create_image
+    delete_service = pool_admin.delete_image
     serializer_class = serializers.ImageSerializer
     ordering_fields = ["name", "os_family"]
 
@@ -107,6 +129,19 @@ class QuotaViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
         serializer.instance = services.set_quota(
             serializer.instance, actor=self.request.user, changes=serializer.validated_data
         )
+
+
+class RegionQuotaViewSet(ServiceModelViewSet):
+    """Limits on what all the departments of a region's subtree hold together; an empty
+    limit does not bind. Operators set them; departments see those above them."""
+
+    model = RegionQuota
+    select_related = ("region",)
+    serializer_class = serializers.RegionQuotaSerializer
+    ordering_fields = ["region__code"]
+    create_service = region_quotas.create_region_quota
+    update_service = region_quotas.set_region_quota
+    delete_service = region_quotas.delete_region_quota
 
 
 class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):

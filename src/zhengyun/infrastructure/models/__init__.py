@@ -1,5 +1,6 @@
 """The infrastructure domain's models (R-I1–R-I4), one module per kind of resource."""
 
+from zhengyun.infrastructure.models.analytics import DepartmentDay, PoolDay, ReclamationProposal
 from zhengyun.infrastructure.models.balancing import (
     BackendPool,
     HealthMonitor,
@@ -26,7 +27,7 @@ from zhengyun.infrastructure.models.monitoring import (
     MetricThreshold,
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
-from zhengyun.infrastructure.models.quota import Quota
+from zhengyun.infrastructure.models.quota import Quota, RegionQuota
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "LoadBalancer",
     "Member",
     "ComputeProvider",
+    "DepartmentDay",
     "Flavour",
     "Host",
     "HostSample",
@@ -48,8 +50,11 @@ __all__ = [
     "MetricThreshold",
     "Network",
     "Pool",
+    "PoolDay",
     "Port",
     "Quota",
+    "ReclamationProposal",
+    "RegionQuota",
     "Snapshot",
     "Subnet",
     "Volume",

@@ -44,3 +44,38 @@ class Quota(models.Model):
 
     def __str__(self):
         return f"{self.department}"
+
+
+class RegionQuota(models.Model):
+    """What all the departments of a region's subtree may hold together (R-I3).
+
+    A limit left empty does not bind. What is in use is the sum over the departments' own
+    quotas, read under this row's lock when an order is checked, so it never drifts from the
+    departments' figures (nor when a department moves to another region).
+    """
+
+    region = models.OneToOneField(
+        "organizations.Region",
+        verbose_name=_("region"),
+        on_delete=models.CASCADE,
+        related_name="quota",
+    )
+    max_instances = models.PositiveIntegerField(_("instances"), null=True, blank=True)
+    max_vcpus = models.PositiveIntegerField(_("vCPUs"), null=True, blank=True)
+    max_memory_mb = models.PositiveIntegerField(_("memory (MB)"), null=True, blank=True)
+    max_disk_gb = models.PositiveIntegerField(_("disk (GB)"), null=True, blank=True)
+    max_addresses = models.PositiveIntegerField(_("addresses"), null=True, blank=True)
+    max_volumes = models.PositiveIntegerField(_("volumes"), null=True, blank=True)
+    max_load_balancers = models.PositiveIntegerField(_("load balancers"), null=True, blank=True)
+
+    objects = RestrictedManager()
+    # A department sees the limits of its own region and of the regions above it.
+    scoping = Scoping(region_codes=("region__code",), region_above_department="region__code")
+
+    class Meta:
+        ordering = ["region__code"]
+        verbose_name = _("region quota")
+        verbose_name_plural = _("region quotas")
+
+    def __str__(self):
+        return f"{self.region}"

@@ -515,3 +515,16 @@ def test_balancers_and_instances_racing_for_one_subnet_never_share_an_address(wo
     assert sorted(LoadBalancer.objects.values_list("vip", flat=True)) == sorted(
         Port.objects.filter(load_balancer__isnull=False).values_list("address", flat=True)
     )
+
+
+def test_a_region_quota_limits_its_departments_load_balancers_together(world, subnet):
+    from zhengyun.infrastructure import region_quotas
+
+    region_quotas.create_region_quota(
+        actor=world.operator, region=world.department_a.region, max_load_balancers=1
+    )
+    new_balancer(world, subnet)
+    with pytest.raises(quotas.QuotaExceeded) as refused:
+        new_balancer(world, subnet, name="second")
+    assert refused.value.exceeded[0]["region"] == world.department_a.region.code
+    assert LoadBalancer.objects.count() == 1
