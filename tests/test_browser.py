@@ -259,15 +259,19 @@ def test_a_department_registers_an_application_and_signs_into_it(live_server, li
 
 def test_a_department_builds_a_network_an_instance_and_a_volume(live_server, live_world):
     """R-I2, R-I3 in a real browser: a department member makes a network and a subnet,
-    orders an instance into it and sees its address, then orders a volume for it."""
+    orders an instance into it and sees its address, resizes it (a size no host fits is
+    refused with the reason), then orders a volume for it."""
     _require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
-    from zhengyun.infrastructure import lifecycle
-    from zhengyun.infrastructure.models import Instance, Volume
+    from zhengyun.infrastructure import lifecycle, resize_lifecycle, services
+    from zhengyun.infrastructure.models import Instance, InstanceResize, Volume
     from zhengyun.infrastructure.volume_lifecycle import advance_volume
     from zhengyun.testing.machine_room import build_machine_room
 
     build_machine_room(live_world)
+    services.create_flavour(
+        actor=live_world.operator, name="s4.large", vcpus=4, memory_mb=8192, disk_gb=40
+    )
     expect = sync_api.expect
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_api.sync_playwright() as p:
@@ -302,6 +306,19 @@ def test_a_department_builds_a_network_an_instance_and_a_volume(live_server, liv
             expect(page.get_by_test_id("addresses")).to_contain_text("10.20.1.2")
             # The worker's steps, run off the browser's event loop as a worker would.
             _off_the_loop(lambda: lifecycle.build(Instance.objects.get(name="oa-1").pk))
+
+            # Grown to the large flavour from its page, then carried out by the worker.
+            page.reload()
+            page.get_by_label("新规格").select_option(label="m16.huge")
+            page.get_by_role("button", name="调整规格").click()
+            expect(page.get_by_role("status")).to_contain_text("没有宿主机能容纳新规格")
+            page.get_by_label("新规格").select_option(label="s4.large")
+            page.get_by_role("button", name="调整规格").click()
+            expect(page.locator("[data-status]")).to_contain_text("调整规格中")
+            _off_the_loop(lambda: resize_lifecycle.advance_resize(InstanceResize.objects.get().pk))
+            page.reload()
+            expect(page.locator("[data-status]")).to_contain_text("运行中")
+            expect(page.get_by_test_id("moves")).to_contain_text("s2.medium → s4.large")
 
             page.goto(live_server.url + reverse("infrastructure:volume-list"))
             page.get_by_label("名称").fill("oa-data")

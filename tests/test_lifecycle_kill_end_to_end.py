@@ -1,7 +1,8 @@
-"""A real worker process killed (SIGKILL) in the middle of an instance's build or deletion
-on the simulated hypervisor it shares with the others through a state file, then started
-again, leaves nothing behind: no orphan guest, no quota, claim or address kept for a
-deleted instance, no instance stuck building or deleting (design rule 5, R-I1)."""
+"""A real worker process killed (SIGKILL) in the middle of an instance's build, deletion,
+resize or migration on the simulated hypervisor it shares with the others through a state
+file, then started again, leaves nothing behind: no orphan guest, no quota, claim or
+address kept for a deleted instance, no instance stuck building, deleting or resizing, no
+guest of another size or on another host than its instance (design rule 5, R-I1, R-I4)."""
 
 import json
 import os
@@ -100,3 +101,63 @@ def test_a_worker_killed_mid_job_and_restarted_leaves_nothing_behind(platform, p
         "kept-0": "active",
         "kept-1": "active",
     }
+
+
+MOVES_SETUP = """
+from zhengyun.infrastructure import lifecycle, maintenance, resize, services
+from zhengyun.testing.lifecycle import build_crash_room, order
+from zhengyun.testing.world import build_world
+world = build_world()
+room = build_crash_room(world, driver="simulator", uri={uri!r})
+grown = services.create_flavour(
+    actor=world.operator, name="s2.grown", vcpus=2, memory_mb=256, disk_gb=1
+)
+resized, moved = order(world, room, "resized"), order(world, room, "moved")
+for instance in (resized, moved):
+    lifecycle.build(instance.pk)
+resize.resize_instance(resized, actor=world.staff_a, flavour=grown)
+maintenance.migrate_instance(moved, actor=world.operator)
+print(moved.host.name)
+"""
+
+MOVES_CHECK = """
+import json, time
+from zhengyun.infrastructure import maintenance, resize_lifecycle
+from zhengyun.infrastructure.models import Instance
+from zhengyun.infrastructure.tasks import reconcile_maintenance_task, reconcile_resizes_task
+from zhengyun.testing.lifecycle import violations
+reconcile_resizes_task()
+reconcile_maintenance_task()
+deadline = time.monotonic() + 20
+while (resize_lifecycle.unfinished() or maintenance.open_migrations()) and (
+    time.monotonic() < deadline
+):
+    time.sleep(0.2)
+statuses = {
+    i.name: [i.status, i.flavour.name, i.host.name]
+    for i in Instance.objects.select_related("flavour", "host")
+}
+print(json.dumps({"violations": violations(), "statuses": statuses}))
+"""
+
+
+@pytest.mark.parametrize("point", ["resize.resized", "migrate.moved"])
+def test_a_worker_killed_mid_resize_or_migration_and_restarted_finishes_it_once(platform, point):
+    env, data = platform
+    uri = f"sim://{data}/hypervisor.sqlite?hosts=2&vcpus=8&memory_mb=16384&disk_gb=500"
+    source = shell(env, MOVES_SETUP.format(uri=uri)).splitlines()[-1]
+
+    with open(data / "worker.log", "ab") as log:
+        doomed = worker(env, log, ZHENGYUN_CRASH_AT=point)
+        assert doomed.wait(timeout=30) == -9, (data / "worker.log").read_text()
+        restarted = worker(env, log)
+        try:
+            outcome = json.loads(shell(env, MOVES_CHECK).splitlines()[-1])
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=30)
+
+    assert outcome["violations"] == []
+    statuses = outcome["statuses"]
+    assert statuses["resized"][:2] == ["active", "s2.grown"]
+    assert statuses["moved"][:2] == ["active", "s1.tiny"] and statuses["moved"][2] != source

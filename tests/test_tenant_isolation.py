@@ -192,6 +192,14 @@ def _quota(world):
     return Quota.objects.get_or_create(department=world.department_b)[0]
 
 
+def _server_group(world):
+    from zhengyun.infrastructure import server_groups
+
+    return server_groups.create_server_group(
+        actor=world.staff_b, department=world.department_b, name="乙组", policy="anti-affinity"
+    )
+
+
 def _region_quota(world):
     from zhengyun.infrastructure import region_quotas
 
@@ -293,6 +301,27 @@ def _port(world):
     return _instance(world, subnet=_subnet(world)).ports.get()
 
 
+def _security_group(world):
+    from zhengyun.infrastructure import security_groups
+
+    return security_groups.create_security_group(
+        actor=world.staff_b, department=world.department_b, name="乙组"
+    )
+
+
+def _security_group_rule(world):
+    from zhengyun.infrastructure import security_groups
+
+    return security_groups.create_security_group_rule(
+        actor=world.staff_b,
+        group=_security_group(world),
+        direction="ingress",
+        protocol="tcp",
+        port_min=22,
+        remote_cidr="10.2.0.0/24",
+    )
+
+
 def _bucket(model, **owner):
     from django.utils import timezone
 
@@ -380,12 +409,15 @@ OWNED_BY_B = {
     "infrastructure.host": _host,
     "infrastructure.quota": _quota,
     "infrastructure.regionquota": _region_quota,
+    "infrastructure.servergroup": _server_group,
     "infrastructure.instance": _instance,
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,
     "infrastructure.port": _port,
     "infrastructure.volume": _volume,
     "infrastructure.snapshot": _snapshot,
+    "infrastructure.securitygroup": _security_group,
+    "infrastructure.securitygrouprule": _security_group_rule,
     "infrastructure.loadbalancer": _load_balancer,
     "infrastructure.listener": _listener,
     "infrastructure.backendpool": _backend_pool,

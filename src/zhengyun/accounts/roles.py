@@ -70,12 +70,18 @@ _RUN_POOLS = {
 # A department's own machines and networks, within its quota (R-I3).
 _OWN_INSTANCES = {
     "infrastructure.zone": VIEW,
+    # change: resize (the resize's record is the job's, seen by the department).
     "infrastructure.instance": CRUD,
+    "infrastructure.instanceresize": VIEW,
     "infrastructure.quota": VIEW,
     "infrastructure.regionquota": VIEW,
+    "infrastructure.servergroup": frozenset({"view", "add", "delete"}),
     "infrastructure.network": frozenset({"view", "add", "delete"}),
     "infrastructure.subnet": frozenset({"view", "add", "delete"}),
     "infrastructure.port": VIEW,
+    # Membership is changed from the instance's side (change on the instance).
+    "infrastructure.securitygroup": frozenset({"view", "add", "delete"}),
+    "infrastructure.securitygrouprule": frozenset({"view", "add", "delete"}),
     # change: attach, detach and snapshot.
     "infrastructure.volume": CRUD,
     "infrastructure.snapshot": frozenset({"view", "add", "delete"}),
@@ -93,11 +99,15 @@ _OWN_INSTANCES = {
 # Seeing departments' resources without changing them.
 _SEE_INSTANCES = {
     "infrastructure.instance": VIEW,
+    "infrastructure.instanceresize": VIEW,
     "infrastructure.quota": VIEW,
     "infrastructure.regionquota": VIEW,
+    "infrastructure.servergroup": VIEW,
     "infrastructure.network": VIEW,
     "infrastructure.subnet": VIEW,
     "infrastructure.port": VIEW,
+    "infrastructure.securitygroup": VIEW,
+    "infrastructure.securitygrouprule": VIEW,
     "infrastructure.volume": VIEW,
     "infrastructure.snapshot": VIEW,
     "infrastructure.loadbalancer": VIEW,

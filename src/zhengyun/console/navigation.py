@@ -32,6 +32,9 @@ MENU = [
     MenuItem(_("Applications"), "accounts:oidc-clients", "accounts.OidcClient"),
     MenuItem(_("Instances"), "infrastructure:instance-list", "infrastructure.Instance"),
     MenuItem(_("Networks"), "infrastructure:network-list", "infrastructure.Network"),
+    MenuItem(
+        _("Security groups"), "infrastructure:security-group-list", "infrastructure.SecurityGroup"
+    ),
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
     MenuItem(_("Load balancers"), "infrastructure:balancer-list", "infrastructure.LoadBalancer"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),

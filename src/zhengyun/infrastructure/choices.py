@@ -34,6 +34,7 @@ class InstanceStatus(models.TextChoices):
     BUILDING = "building", _("Building")
     ACTIVE = "active", _("Running")
     STOPPED = "stopped", _("Stopped")
+    RESIZING = "resizing", _("Resizing")
     DELETING = "deleting", _("Deleting")
     DELETED = "deleted", _("Deleted")
     ERROR = "error", _("Error")
@@ -98,6 +99,47 @@ class ReclamationStatus(models.TextChoices):
     KEPT = "kept", _("Kept by the department")
     RELEASED = "released", _("Released by the department")
     WITHDRAWN = "withdrawn", _("Withdrawn (busy again or gone)")
+
+
+class GroupPolicy(models.TextChoices):
+    """Whether the members of a server group share a host or never do (R-I4)."""
+
+    AFFINITY = "affinity", _("Together on one host (affinity)")
+    ANTI_AFFINITY = "anti-affinity", _("Never on the same host (anti-affinity)")
+
+
+class ResizeStatus(models.TextChoices):
+    """Where an instance's change of flavour is: under way (its new size claimed), refused
+    by the hypervisor and being put back, done, or given up with its old size restored and
+    the reason shown."""
+
+    RESIZING = "resizing", _("Resizing")
+    REVERTING = "reverting", _("Restoring the old size")
+    DONE = "done", _("Resized")
+    FAILED = "failed", _("Could not resize")
+
+
+class RuleDirection(models.TextChoices):
+    """Which traffic a security group rule lets through, seen from the instance."""
+
+    INGRESS = "ingress", _("Inbound")
+    EGRESS = "egress", _("Outbound")
+
+
+class EtherType(models.TextChoices):
+    """The IP version a security group rule applies to."""
+
+    IPV4 = "IPv4", "IPv4"
+    IPV6 = "IPv6", "IPv6"
+
+
+class RuleProtocol(models.TextChoices):
+    """The protocol a security group rule matches; ports only for TCP and UDP."""
+
+    ANY = "any", _("Any")
+    TCP = "tcp", "TCP"
+    UDP = "udp", "UDP"
+    ICMP = "icmp", "ICMP"
 
 
 class BalancerStatus(models.TextChoices):

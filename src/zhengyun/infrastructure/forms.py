@@ -3,12 +3,23 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.infrastructure.choices import NetworkReach, ProtectionLevel, VolumeStatus
+from zhengyun.infrastructure.choices import (
+    EtherType,
+    GroupPolicy,
+    NetworkReach,
+    ProtectionLevel,
+    RuleDirection,
+    RuleProtocol,
+    VolumeStatus,
+)
 from zhengyun.infrastructure.models import (
     Flavour,
+    Host,
     Image,
     Instance,
     Network,
+    SecurityGroup,
+    ServerGroup,
     Snapshot,
     Subnet,
     Zone,
@@ -36,6 +47,13 @@ class InstanceForm(forms.Form):
         empty_label=_("No address"),
         help_text=_("The instance gets the lowest free address of this subnet."),
     )
+    server_group = forms.ModelChoiceField(
+        label=_("Server group"),
+        queryset=ServerGroup.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        help_text=_("Placed on the host of the group's members, or never on one of theirs."),
+    )
     networks = forms.MultipleChoiceField(
         label=_("Networks needed"),
         choices=NetworkReach.choices,
@@ -48,6 +66,13 @@ class InstanceForm(forms.Form):
         coerce=int,
         initial=ProtectionLevel.LEVEL_2,
     )
+    security_groups = forms.ModelMultipleChoiceField(
+        label=_("Security groups"),
+        queryset=SecurityGroup.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None chosen: the department's default group."),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,6 +80,77 @@ class InstanceForm(forms.Form):
         self.fields["image"].queryset = Image.objects.restrict(user, "view")
         self.fields["zone"].queryset = Zone.objects.restrict(user, "view")
         self.fields["subnet"].queryset = own_subnets(user)
+        self.fields["security_groups"].queryset = own_security_groups(user)
+        self.fields["server_group"].queryset = ServerGroup.objects.restrict(user, "view").filter(
+            department=user.department
+        )
+
+
+def own_security_groups(user):
+    """The security groups of the user's own department."""
+    return SecurityGroup.objects.restrict(user, "view").filter(department=user.department)
+
+
+class SecurityGroupForm(forms.Form):
+    """A new security group of the user's department."""
+
+    prefix = "group"  # shares its page with the rule form: distinct field ids
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+
+
+class SecurityGroupRuleForm(forms.Form):
+    """Traffic one of the department's groups lets through."""
+
+    prefix = "rule"
+
+    group = forms.ModelChoiceField(label=_("Security group"), queryset=SecurityGroup.objects.none())
+    direction = forms.ChoiceField(label=_("Direction"), choices=RuleDirection.choices)
+    ethertype = forms.ChoiceField(label=_("IP version"), choices=EtherType.choices)
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=RuleProtocol.choices)
+    port_min = forms.IntegerField(
+        label=_("From port"), required=False, help_text=_("TCP and UDP only; empty for all.")
+    )
+    port_max = forms.IntegerField(
+        label=_("To port"), required=False, help_text=_("Empty for just the first port.")
+    )
+    remote_cidr = forms.CharField(
+        label=_("Remote address range (CIDR)"),
+        max_length=43,
+        required=False,
+        help_text=_("For example 10.0.0.0/24."),
+    )
+    remote_group = forms.ModelChoiceField(
+        label=_("Remote group"),
+        queryset=SecurityGroup.objects.none(),
+        required=False,
+        empty_label=_("None: the range above, or anywhere"),
+        help_text=_("The far end is this group's members."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = own_security_groups(user)
+        self.fields["remote_group"].queryset = own_security_groups(user)
+
+
+class InstanceSecurityGroupsForm(forms.Form):
+    """Which of the department's groups an instance belongs to."""
+
+    prefix = "groups"
+
+    security_groups = forms.ModelMultipleChoiceField(
+        label=_("Security groups"),
+        queryset=SecurityGroup.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user, instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["security_groups"].queryset = SecurityGroup.objects.restrict(
+            user, "view"
+        ).filter(department=instance.department_id)
 
 
 def own_subnets(user):
@@ -64,6 +160,15 @@ def own_subnets(user):
         .filter(department=user.department)
         .select_related("network")
     )
+
+
+class ServerGroupForm(forms.Form):
+    """A new server group of the user's department."""
+
+    prefix = "server-group"  # shares its page with other forms: distinct field ids
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    policy = forms.ChoiceField(label=_("Policy"), choices=GroupPolicy.choices)
 
 
 class NetworkForm(forms.Form):
@@ -155,3 +260,37 @@ class SnapshotForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):  # the user: one signature for every act
         super().__init__(*args, **kwargs)
+
+
+class ResizeForm(forms.Form):
+    """The flavour an instance is resized to: any other the member may see."""
+
+    prefix = "resize"
+    flavour = forms.ModelChoiceField(label=_("New flavour"), queryset=Flavour.objects.none())
+
+    def __init__(self, *args, user, instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["flavour"].queryset = Flavour.objects.restrict(user, "view").exclude(
+            pk=instance.flavour_id
+        )
+
+
+class MigrateForm(forms.Form):
+    """Where an operator moves an instance: another host of its pool, or the scheduler's
+    choice."""
+
+    prefix = "migrate"
+    target = forms.ModelChoiceField(
+        label=_("To host"),
+        queryset=Host.objects.none(),
+        required=False,
+        empty_label=_("Let the scheduler choose"),
+    )
+
+    def __init__(self, *args, user, instance, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = (
+            Host.objects.restrict(user, "change")
+            .filter(pool=instance.host.pool_id)
+            .exclude(pk=instance.host_id)
+        )

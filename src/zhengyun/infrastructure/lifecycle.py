@@ -14,7 +14,7 @@ import logging
 from django.db import transaction
 
 from zhengyun.audit.services import record
-from zhengyun.infrastructure import addresses, placement, quotas, volume_lifecycle
+from zhengyun.infrastructure import addresses, firewalls, placement, quotas, volume_lifecycle
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec
@@ -63,6 +63,8 @@ def build(instance_id):
             driver = _driver(instance)
             driver.define(instance.host.name, _spec(instance))
             crash_point("build.defined")
+            firewalls.give_rules(instance, driver)  # before the guest first takes traffic
+            crash_point("build.firewall_applied")
             driver.start(str(instance.uuid))
             crash_point("build.started")
         except DriverError as exc:
@@ -94,6 +96,7 @@ def destroy(instance_id):
             volume_lifecycle.detached_with(instance)
             crash_point("destroy.volumes_detached")
         addresses.release(instance)
+        firewalls.mark_address_change(instance)  # peers stop letting its address in
         crash_point("destroy.addresses_released")
         quotas.give_back(instance.department, quotas.of_instance(instance))
         crash_point("destroy.quota_returned")

@@ -1,10 +1,13 @@
-"""A host put in maintenance and drained by live migration, then returned to service (R-I4).
+"""Live migration of instances (R-I4): a host put in maintenance and drained, then
+returned to service, and one instance moved by an operator.
 
-The services mark the host; the moves are durable jobs (design rule 5). Each instance's
-move is an ``InstanceMigration`` taken in two commits:
+The services mark the host or record the move; the moves are durable jobs (design rule 5),
+one job for both. Each instance's move is an ``InstanceMigration`` taken in two commits:
 
 1. choose a target in the host's pool with the scheduler and claim the instance's size
-   there (placement's conditional UPDATE), recording the target in the same commit;
+   there (placement's conditional UPDATE), recording the target in the same commit — a
+   drain does this in the job; an operator's ``migrate_instance`` does it at once, so a
+   refusal says why while the operator waits;
 2. with the instance's row locked, live-migrate unless the hypervisor already has the
    guest on the target, then move the instance's host and give back the source claim.
 
@@ -13,6 +16,7 @@ one whose target claim is recorded; running the step again asks the hypervisor w
 guest is, so the instance ends on exactly one host and each claim is counted once.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -33,6 +37,7 @@ from zhengyun.infrastructure.models import Host, Instance, InstanceMigration, Po
 from zhengyun.infrastructure.models.maintenance import OPEN
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.scheduler import Scheduler
+from zhengyun.jobs.crash_points import crash_point
 
 # Only a guest that exists and is settled can be live-migrated; building, failed and
 # deleting instances are left for their own jobs and shown as not moved.
@@ -103,6 +108,55 @@ def end_maintenance(host, *, actor):
     return host
 
 
+@service("infrastructure.migrate_instance")
+def migrate_instance(instance, *, actor, target=None):
+    """Live-migrate one running or stopped instance to another host of its pool: to
+    ``target`` when the operator names one (it must pass the scheduler's filters), else to
+    the host the scheduler chooses. The target is claimed now and the move run by the job
+    that drains hosts; a refusal changes nothing and says why."""
+    from zhengyun.infrastructure.tasks import migrate_instance_task
+
+    instance = (
+        Instance.objects.select_for_update(of=("self",))
+        .select_related("host__pool")
+        .get(pk=instance.pk)
+    )
+    source = instance.host
+    if source is None:
+        raise Conflict(_("This instance has no host yet."))
+    # Moving guests between hosts is the operators' work on the hosts, not the department's.
+    require(actor, "change", source)
+    if target is not None:
+        require(actor, "change", target)
+        if target.pk == source.pk:
+            raise ValidationError({"target": _("The instance already runs on this host.")})
+        if target.pool_id != source.pool_id:
+            raise ValidationError({"target": _("Choose a host of the instance's own pool.")})
+    if instance.status not in MOVABLE:
+        raise Conflict(
+            _("It is %(status)s; only running or stopped instances are moved.")
+            % {"status": instance.get_status_display()}
+        )
+    if instance.migrations.filter(status__in=OPEN).exists():
+        raise Conflict(_("This instance is already being moved."))
+    if reason := volumes_keep_it(instance):
+        raise Conflict(reason)
+    chosen, reason = choose_target(instance, source, only=target)
+    if chosen is None:
+        raise Conflict(_("The instance cannot move now. %(reasons)s") % {"reasons": reason})
+    migration = InstanceMigration.objects.create(
+        instance=instance, source=source, target=chosen, status=MigrationStatus.MIGRATING
+    )
+    record(
+        actor=actor,
+        action="infrastructure.migrate_instance",
+        obj=instance,
+        detail=f"requested {source.name} -> {chosen.name}",
+    )
+    transaction.on_commit(lambda: migrate_instance_task(migration.pk))
+    return migration
+
+
 def drain(host_id):
     """Open a migration for every running or stopped instance on a host in maintenance that
     has none in the current drain; the ids of the host's open migrations, to be run."""
@@ -129,8 +183,9 @@ def drain(host_id):
 
 
 def migrate(migration_id):
-    """Move one instance off its host in maintenance; the migration's status says how it
-    ended. Safe to run again at any point, by the queue's retry or the reconciler."""
+    """Move one instance off its host — in maintenance, or as an operator asked; the
+    migration's status says how it ended. Safe to run again at any point, by the queue's
+    retry or the reconciler."""
     _claim_target(migration_id)
     return _move(migration_id)
 
@@ -150,33 +205,44 @@ def _claim_target(migration_id):
             _finish(migration, MigrationStatus.CANCELLED, _("The host left maintenance."))
         elif instance.host_id != source.pk or instance.status not in MOVABLE:
             _finish(migration, MigrationStatus.CANCELLED, _("The instance no longer runs here."))
-        elif instance.volumes.exclude(status__in=UNATTACHED).exists():
-            # Volumes live on the host's local disk: moving the guest alone would leave its
-            # disks behind, and the platform does not copy volumes between hosts yet.
-            _finish(
-                migration,
-                MigrationStatus.FAILED,
-                _("Its volumes are on this host's local storage; detach them to move it."),
-            )
+        elif reason := volumes_keep_it(instance):
+            _finish(migration, MigrationStatus.FAILED, reason)
         else:
-            target, reason = _choose_target(instance, source)
+            target, reason = choose_target(instance, source)
             if target is None:
                 _finish(migration, MigrationStatus.FAILED, reason)
             else:
                 migration.target, migration.status = target, MigrationStatus.MIGRATING
                 migration.save(update_fields=["target", "status"])
+                crash_point("migrate.claimed")
 
 
-def _choose_target(instance, source):
-    """``(host, "")`` with the instance's size claimed on a host of ``source``'s pool that
-    meets its constraints, or ``(None, why not)``."""
-    request = placement.request_for(instance)
+def volumes_keep_it(instance):
+    """Why ``instance`` cannot leave its host because of its volumes; empty when it can."""
+    if instance.volumes.exclude(status__in=UNATTACHED).exists():
+        # Volumes live on the host's local disk: moving the guest alone would leave its
+        # disks behind, and the platform does not copy volumes between hosts yet.
+        return _("Its volumes are on this host's local storage; detach them to move it.")
+    return ""
+
+
+def choose_target(instance, source, *, size=None, only=None):
+    """``(host, "")`` with ``size`` (by default the instance's own) claimed on a host of
+    ``source``'s pool other than ``source`` that meets the instance's constraints by the
+    scheduler's filters — on ``only`` when one is named — or ``(None, why not)``."""
+    size = size or instance
+    request = dataclasses.replace(
+        placement.request_for(instance),
+        vcpus=size.vcpus,
+        memory_mb=size.memory_mb,
+        disk_gb=size.disk_gb,
+    )
     pool = Pool.objects.select_related("zone").get(pk=source.pool_id)
+    candidates = Host.objects.filter(pool=pool).exclude(pk=source.pk)
+    if only is not None:
+        candidates = candidates.filter(pk=only.pk)
     for _attempt in range(placement.ATTEMPTS):
-        rows = {
-            placement.scheduled_name(row): row
-            for row in Host.objects.filter(pool=pool).exclude(pk=source.pk).values(*HOST_FIELDS)
-        }
+        rows = {placement.scheduled_name(row): row for row in candidates.values(*HOST_FIELDS)}
         decision = Scheduler().select(
             request, [placement.host_state(row, pool) for row in rows.values()]
         )
@@ -184,7 +250,7 @@ def _choose_target(instance, source):
             reasons = "; ".join(decision.messages(translate=_))
             return None, reasons or _("The pool has no other host.")
         target = Host.objects.select_related("pool").get(pk=rows[decision.host.name]["id"])
-        if placement._claim(target, instance):
+        if placement._claim(target, size):
             return target, ""
     return None, _("Other orders took the room that fitted at the same moment.")
 
@@ -205,6 +271,7 @@ def _move(migration_id):
         )
         if instance is None or migration is None or migration.status != MigrationStatus.MIGRATING:
             return migration.status if migration else "missing"
+        crash_point("migrate.locked")
         source, target, name = migration.source, migration.target, str(instance.uuid)
         if instance.status == InstanceStatus.DELETED or instance.host_id != source.pk:
             placement.release(target, instance)
@@ -214,6 +281,7 @@ def _move(migration_id):
             moved = _guest_host(target, name) == target.name
             if not moved and instance.status in MOVABLE:
                 _driver(source).live_migrate(name, target.name)
+                crash_point("migrate.moved")
                 moved = True
         except DriverError as exc:
             placement.release(target, instance)
@@ -223,7 +291,9 @@ def _move(migration_id):
             return _finish(migration, MigrationStatus.CANCELLED, _("The instance is gone."))
         instance.host = target
         instance.save(update_fields=["host"])
+        crash_point("migrate.rehosted")
         placement.release(source, instance)
+        crash_point("migrate.source_released")
         record(
             actor=None,
             action="infrastructure.migrate_instance",
@@ -231,7 +301,9 @@ def _move(migration_id):
             changes={"host": [source.pk, target.pk]},
             detail=f"{source.name} -> {target.name}",
         )
-        return _finish(migration, MigrationStatus.DONE, "")
+        status = _finish(migration, MigrationStatus.DONE, "")
+        crash_point("migrate.marked")
+        return status
 
 
 def _driver(host):

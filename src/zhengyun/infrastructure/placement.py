@@ -39,7 +39,8 @@ from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
 from zhengyun.infrastructure import placement_sql
-from zhengyun.infrastructure.models import Host, Pool
+from zhengyun.infrastructure.choices import InstanceStatus
+from zhengyun.infrastructure.models import Host, Instance, Pool
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.scheduler import HostState, NoRoom, PlacementRequest, Scheduler
 
@@ -98,6 +99,7 @@ def host_state(host, pool):
 
 
 def request_for(instance):
+    group = instance.server_group
     return PlacementRequest(
         vcpus=instance.vcpus,
         memory_mb=instance.memory_mb,
@@ -106,6 +108,25 @@ def request_for(instance):
         zone=str(instance.zone_id) if instance.zone_id else None,
         networks=frozenset(instance.networks),
         protection_level=instance.protection_level,
+        group=f"group-{group.pk}" if group else None,
+        group_policy=group.policy if group else None,
+        group_hosts=_member_hosts(instance) if group else None,
+    )
+
+
+def _member_hosts(instance):
+    """The hosts running the other living members of ``instance``'s server group, read from
+    the database (an order holds its department's quota row, so two orders of one group see
+    each other)."""
+    rows = (
+        Instance.objects.filter(server_group_id=instance.server_group_id, host__isnull=False)
+        .exclude(pk=instance.pk)
+        .exclude(status=InstanceStatus.DELETED)
+        .values("host__provider__name", "host__name")
+    )
+    return frozenset(
+        scheduled_name({"provider__name": r["host__provider__name"], "name": r["host__name"]})
+        for r in rows
     )
 
 

@@ -15,7 +15,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import addresses, balancers, placement, quotas
+from zhengyun.infrastructure import addresses, balancers, placement, quotas, server_groups
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -30,6 +30,7 @@ from zhengyun.infrastructure.models import (
     Subnet,
     Zone,
 )
+from zhengyun.infrastructure.security_groups import join_at_order
 
 
 @service("infrastructure.create_zone")
@@ -210,12 +211,17 @@ def create_instance(
     networks=(),
     protection_level=2,
     subnet=None,
+    server_group=None,
+    security_groups=(),
 ):
     """Order an instance for ``department``: within its quota, placed now by the scheduler
-    (the decision kept on the instance), given an address of ``subnet`` if one is named,
-    built by the worker after the commit."""
+    (the decision kept on the instance) with or apart from the members of ``server_group``,
+    given an address of ``subnet`` if one is named, a member of ``security_groups`` (the
+    department's default group if none), built by the worker after the commit."""
     from zhengyun.infrastructure.tasks import build_instance_task
 
+    if server_group is not None:
+        server_groups.check_for_order(server_group, department)
     networks = list(networks)
     if subnet is not None:
         if subnet.department_id != department.pk:
@@ -230,6 +236,7 @@ def create_instance(
         zone=zone,
         networks=networks,
         protection_level=protection_level,
+        server_group=server_group,
         vcpus=flavour.vcpus,
         memory_mb=flavour.memory_mb,
         disk_gb=flavour.disk_gb,
@@ -250,6 +257,7 @@ def create_instance(
     require(actor, "add", instance)  # after the insert: a refusal rolls everything back
     if subnet is not None:
         addresses.allocate(instance, subnet)
+    join_at_order(instance, security_groups)
     record(
         actor=actor,
         action="infrastructure.create_instance",
@@ -270,6 +278,9 @@ def delete_instance(instance, *, actor):
     instance = Instance.objects.select_for_update().get(pk=instance.pk)
     if instance.status in (InstanceStatus.DELETING, InstanceStatus.DELETED):
         raise Conflict(_("This instance is already being deleted."))
+    if instance.status == InstanceStatus.RESIZING:
+        # The resize's job holds claims of the new size that a deletion would not give back.
+        raise Conflict(_("This instance is being resized; delete it once that is done."))
     # Its load balancers stop sending to it now, before its guest goes.
     balancers.forget_instance(instance, actor=actor)
     before = snapshot(instance)

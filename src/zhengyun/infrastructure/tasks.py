@@ -1,16 +1,18 @@
-"""Jobs of the infrastructure app: an instance's build and deletion, a volume's or
-snapshot's next step, a load balancer's configuration applied or removed and its members'
-health read, a reconciler that moves on any a killed worker left half-way, and the
-minute's metrics collection."""
+"""Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
+snapshot's next step, applying an instance's firewall, a load balancer's configuration
+applied or removed and its members' health read, reconcilers that move on any a killed
+worker left half-way, the minute's metrics collection and the hourly usage figures."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from zhengyun.infrastructure import (
     balancer_lifecycle,
+    firewalls,
     lifecycle,
     maintenance,
     reclamation,
+    resize_lifecycle,
     volume_lifecycle,
 )
 from zhengyun.infrastructure.choices import InstanceStatus
@@ -28,6 +30,22 @@ def build_instance_task(instance_id):
 @tracked
 def destroy_instance_task(instance_id):
     return lifecycle.destroy(instance_id)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def resize_instance_task(resize_id):
+    return resize_lifecycle.advance_resize(resize_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_resizes_task():
+    """Every minute: carry out or give back every resize a killed worker left open."""
+    unfinished = resize_lifecycle.unfinished()
+    for resize_id in unfinished:
+        resize_lifecycle.advance_resize(resize_id)
+    return len(unfinished)
 
 
 @db_task(retries=3, retry_delay=5)
@@ -95,6 +113,23 @@ def reconcile_instances_task():
     return len(unfinished)
 
 
+@db_task(retries=3, retry_delay=5)
+@tracked
+def apply_firewall_task(instance_id):
+    return firewalls.apply(instance_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_firewalls_task():
+    """Every minute: give their rules to the instances still owed them — a change whose
+    job a killed worker never finished, or a hypervisor that did not answer."""
+    unfinished = firewalls.unfinished()
+    for instance_id in unfinished:
+        firewalls.apply(instance_id)
+    return len(unfinished)
+
+
 @db_periodic_task(crontab(minute="*"))
 @tracked
 def collect_metrics_task():
@@ -106,7 +141,8 @@ def collect_metrics_task():
     return f"{run}; alerts raised={raised} cleared={cleared}"
 
 
-# Draining hosts in maintenance (R-I4): each instance's move is its own job.
+# Draining hosts in maintenance, and the moves operators ask for (R-I4): each instance's
+# move is its own job.
 
 
 @db_task(retries=3, retry_delay=5)

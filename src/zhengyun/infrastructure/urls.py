@@ -10,6 +10,15 @@ urlpatterns = [
     path("instances/new/", views.instance_create, name="instance-add"),
     path("instances/<int:pk>/", views.instance_detail, name="instance-detail"),
     path("instances/<int:pk>/delete/", views.instance_delete, name="instance-delete"),
+    path("server-groups/new/", views.server_group_create, name="server-group-add"),
+    path("server-groups/<int:pk>/delete/", views.server_group_delete, name="server-group-delete"),
+    path("instances/<int:pk>/resize/", views.instance_resize, name="instance-resize"),
+    path("instances/<int:pk>/migrate/", views.instance_migrate, name="instance-migrate"),
+    path(
+        "instances/<int:pk>/security-groups/",
+        views.instance_security_groups,
+        name="instance-security-groups",
+    ),
     path("pools/", views.pool_list, name="pool-list"),
     path(
         "hosts/<int:pk>/maintenance/",
@@ -24,6 +33,23 @@ urlpatterns = [
     path("networks/<int:pk>/delete/", views.network_delete, name="network-delete"),
     path("subnets/new/", views.subnet_create, name="subnet-add"),
     path("subnets/<int:pk>/delete/", views.subnet_delete, name="subnet-delete"),
+    path("security-groups/", views.security_group_list, name="security-group-list"),
+    path("security-groups/new/", views.security_group_create, name="security-group-add"),
+    path(
+        "security-groups/<int:pk>/delete/",
+        views.security_group_delete,
+        name="security-group-delete",
+    ),
+    path(
+        "security-group-rules/new/",
+        views.security_group_rule_create,
+        name="security-group-rule-add",
+    ),
+    path(
+        "security-group-rules/<int:pk>/delete/",
+        views.security_group_rule_delete,
+        name="security-group-rule-delete",
+    ),
     path("volumes/", views.volume_list, name="volume-list"),
     path("volumes/new/", views.volume_create, name="volume-add"),
     re_path(

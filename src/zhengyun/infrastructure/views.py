@@ -1,11 +1,12 @@
-"""Console pages of the infrastructure domain: a department's instances, ordering one and
-seeing where the scheduler placed it and why; its networks and subnets; the operator's
-pools and hosts, put in maintenance and drained."""
+"""Console pages of the infrastructure domain: a department's instances, ordering one,
+seeing where the scheduler placed it and why, resizing it (and, for operators, moving it);
+its server groups, networks, subnets and security groups; the operator's pools and hosts,
+put in maintenance and drained."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Prefetch, Q, Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -18,14 +19,27 @@ from zhengyun.core.shortcuts import (
     call_service_for_form,
     refuse_unless_may_add,
 )
-from zhengyun.infrastructure import maintenance, services, volumes
-from zhengyun.infrastructure.choices import VolumeStatus
+from zhengyun.infrastructure import (
+    maintenance,
+    resize,
+    security_groups,
+    server_groups,
+    services,
+    volumes,
+)
+from zhengyun.infrastructure.choices import InstanceStatus, VolumeStatus
 from zhengyun.infrastructure.explain import explained
 from zhengyun.infrastructure.forms import (
     AttachForm,
     InstanceForm,
+    InstanceSecurityGroupsForm,
     MaintenanceForm,
+    MigrateForm,
     NetworkForm,
+    ResizeForm,
+    SecurityGroupForm,
+    SecurityGroupRuleForm,
+    ServerGroupForm,
     SnapshotForm,
     SubnetForm,
     VolumeForm,
@@ -33,10 +47,15 @@ from zhengyun.infrastructure.forms import (
 from zhengyun.infrastructure.models import (
     Host,
     Instance,
+    InstanceMigration,
+    InstanceResize,
     Network,
     Pool,
     Quota,
     RegionQuota,
+    SecurityGroup,
+    SecurityGroupRule,
+    ServerGroup,
     Snapshot,
     Subnet,
     Volume,
@@ -45,7 +64,7 @@ from zhengyun.infrastructure.quotas import region_in_use
 
 
 @login_required
-def instance_list(request):
+def instance_list(request, group_form=None):
     instances = (
         Instance.objects.restrict(request.user, "view")
         .select_related("department", "flavour", "image", "host")
@@ -61,8 +80,43 @@ def instance_list(request):
             "quotas": quotas,
             "region_quotas": [(q, region_in_use(q.region)) for q in region_quotas[:20]],
             "may_add": may_any(request.user, Instance, "add"),
+            "groups": ServerGroup.objects.restrict(request.user, "view")
+            .select_related("department")
+            .annotate(alive=Count("members", filter=~Q(members__status=InstanceStatus.DELETED)))[
+                :100
+            ],
+            "group_form": group_form or ServerGroupForm(),
+            "may_add_group": may_any(request.user, ServerGroup, "add"),
         },
     )
+
+
+@login_required
+@require_POST
+def server_group_create(request):
+    refuse_unless_may_add(request.user, ServerGroup)
+    form = ServerGroupForm(request.POST)
+    if form.is_valid():
+        group = call_service_for_form(
+            form,
+            server_groups.create_server_group,
+            actor=request.user,
+            department=request.user.department,
+            **form.cleaned_data,
+        )
+        if group:
+            messages.success(request, _("Server group %(name)s made.") % {"name": group})
+            return redirect("infrastructure:instance-list")
+    return instance_list(request, group_form=form)
+
+
+@login_required
+@require_POST
+def server_group_delete(request, pk):
+    group = access_or_404(request.user, ServerGroup.objects, pk=pk)
+    if _call(request, server_groups.delete_server_group, group):
+        messages.success(request, _("Server group %(name)s deleted.") % {"name": group})
+    return redirect("infrastructure:instance-list")
 
 
 @login_required
@@ -84,7 +138,7 @@ def instance_create(request):
 
 
 @login_required
-def instance_detail(request, pk):
+def instance_detail(request, pk, groups_form=None):
     instance = access_or_404(
         request.user,
         Instance.objects.select_related("department", "flavour", "image", "zone", "host"),
@@ -92,6 +146,12 @@ def instance_detail(request, pk):
     )
     ports = instance.ports.restrict(request.user, "view").select_related("subnet")
     attached = instance.volumes.restrict(request.user, "view").exclude(status=VolumeStatus.DELETED)
+    groups = instance.security_groups.restrict(request.user, "view")
+    may_change = Instance.objects.restrict(request.user, "change").filter(pk=pk).exists()
+    if groups_form is None and may_change:
+        groups_form = InstanceSecurityGroupsForm(
+            user=request.user, instance=instance, initial={"security_groups": list(groups)}
+        )
     return render(
         request,
         "infrastructure/instance_detail.html",
@@ -99,10 +159,79 @@ def instance_detail(request, pk):
             "instance": instance,
             "ports": ports,
             "volumes": attached,
+            "security_groups": groups,
+            "groups_form": groups_form,
             "placement": explained(instance.placement),
             "may_delete": Instance.objects.restrict(request.user, "delete").filter(pk=pk).exists(),
+            **_move_forms(request.user, instance),
+            "resizes": InstanceResize.objects.restrict(request.user, "view")
+            .filter(instance=instance)
+            .select_related("old_flavour", "new_flavour", "source", "target")[:10],
+            "migrations": InstanceMigration.objects.restrict(request.user, "view")
+            .filter(instance=instance)
+            .select_related("source", "target")[:10],
         },
     )
+
+
+def _move_forms(user, instance):
+    """The resize form for the department's members, the migrate form for operators of the
+    instance's host, while the instance can be changed so."""
+    if instance.status not in resize.RESIZABLE or instance.host is None:
+        return {}
+    forms = {}
+    if Instance.objects.restrict(user, "change").filter(pk=instance.pk).exists():
+        forms["resize_form"] = ResizeForm(user=user, instance=instance)
+    if Host.objects.restrict(user, "change").filter(pk=instance.host_id).exists():
+        forms["migrate_form"] = MigrateForm(user=user, instance=instance)
+    return forms
+
+
+@login_required
+@require_POST
+def instance_resize(request, pk):
+    """Resize an instance to the flavour chosen; a refusal is shown on its page."""
+    instance = access_or_404(request.user, Instance.objects.select_related("host"), pk=pk)
+    form = ResizeForm(request.POST, user=request.user, instance=instance)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    elif _call(request, resize.resize_instance, instance, **form.cleaned_data):
+        messages.success(request, _("The instance is being resized."))
+    return redirect("infrastructure:instance-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def instance_migrate(request, pk):
+    """Move an instance to another host of its pool (operators)."""
+    instance = access_or_404(request.user, Instance.objects.select_related("host"), pk=pk)
+    if instance.host is None:
+        messages.error(request, _("This instance has no host yet."))
+        return redirect("infrastructure:instance-detail", pk=pk)
+    form = MigrateForm(request.POST, user=request.user, instance=instance)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    elif _call(request, maintenance.migrate_instance, instance, **form.cleaned_data):
+        messages.success(request, _("The instance is being moved."))
+    return redirect("infrastructure:instance-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def instance_security_groups(request, pk):
+    """Change the groups an instance belongs to."""
+    instance = access_or_404(request.user, Instance.objects, pk=pk)
+    form = InstanceSecurityGroupsForm(request.POST, user=request.user, instance=instance)
+    if form.is_valid() and call_service_for_form(
+        form,
+        security_groups.set_security_groups,
+        instance,
+        actor=request.user,
+        groups=form.cleaned_data["security_groups"],
+    ):
+        messages.success(request, _("Security groups changed; the firewall is being applied."))
+        return redirect("infrastructure:instance-detail", pk=pk)
+    return instance_detail(request, pk, groups_form=form)
 
 
 @login_required
@@ -329,3 +458,78 @@ def snapshot_delete(request, pk):
     if _call(request, volumes.delete_snapshot, snap):
         messages.success(request, _("Snapshot %(name)s is being deleted.") % {"name": snap})
     return redirect("infrastructure:volume-list")
+
+
+@login_required
+def security_group_list(request, group_form=None, rule_form=None):
+    """The security groups the user may see with their rules and members; forms for new
+    groups and rules when the user may add them."""
+    user = request.user
+    rules = SecurityGroupRule.objects.restrict(user, "view").select_related("remote_group")
+    groups = (
+        SecurityGroup.objects.restrict(user, "view")
+        .select_related("department")
+        .annotate(members=Count("instances", filter=~Q(instances__status="deleted")))
+        .prefetch_related(Prefetch("rules", queryset=rules))[:200]
+    )
+    may_add = user.department is not None and may_any(user, SecurityGroup, "add")
+    may_add_rules = user.department is not None and may_any(user, SecurityGroupRule, "add")
+    return render(
+        request,
+        "infrastructure/security_group_list.html",
+        {
+            "groups": groups,
+            "may_delete": may_any(user, SecurityGroup, "delete"),
+            "may_delete_rules": may_any(user, SecurityGroupRule, "delete"),
+            "group_form": group_form or (SecurityGroupForm() if may_add else None),
+            "rule_form": rule_form or (SecurityGroupRuleForm(user=user) if may_add_rules else None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def security_group_create(request):
+    refuse_unless_may_add(request.user, SecurityGroup)
+    form = SecurityGroupForm(request.POST)
+    if form.is_valid() and call_service_for_form(
+        form,
+        security_groups.create_security_group,
+        actor=request.user,
+        department=request.user.department,
+        **form.cleaned_data,
+    ):
+        messages.success(request, _("Security group created."))
+        return redirect("infrastructure:security-group-list")
+    return security_group_list(request, group_form=form)
+
+
+@login_required
+@require_POST
+def security_group_rule_create(request):
+    refuse_unless_may_add(request.user, SecurityGroupRule)
+    form = SecurityGroupRuleForm(request.POST, user=request.user)
+    if form.is_valid() and call_service_for_form(
+        form, security_groups.create_security_group_rule, actor=request.user, **form.cleaned_data
+    ):
+        messages.success(request, _("Rule added; the members' firewalls are being applied."))
+        return redirect("infrastructure:security-group-list")
+    return security_group_list(request, rule_form=form)
+
+
+@login_required
+@require_POST
+def security_group_delete(request, pk):
+    group = access_or_404(request.user, SecurityGroup.objects, pk=pk)
+    if _call(request, security_groups.delete_security_group, group):
+        messages.success(request, _("%(name)s deleted.") % {"name": group})
+    return redirect("infrastructure:security-group-list")
+
+
+@login_required
+@require_POST
+def security_group_rule_delete(request, pk):
+    rule = access_or_404(request.user, SecurityGroupRule.objects, pk=pk)
+    if _call(request, security_groups.delete_security_group_rule, rule):
+        messages.success(request, _("Rule deleted; the members' firewalls are being applied."))
+    return redirect("infrastructure:security-group-list")

@@ -85,8 +85,8 @@ def _create(volume, driver):
     instance = volume.instance
     if instance is None:
         return _set(volume, VolumeStatus.AVAILABLE)
-    if instance.status == InstanceStatus.BUILDING:
-        return volume.status  # made; attached once the guest exists (the reconciler)
+    if instance.status in (InstanceStatus.BUILDING, InstanceStatus.RESIZING):
+        return volume.status  # made; attached once the guest exists or settles (the reconciler)
     if instance.status not in (InstanceStatus.ACTIVE, InstanceStatus.STOPPED):
         return _set(volume, VolumeStatus.AVAILABLE, instance=None)
     return _attach(volume, driver)

@@ -1,5 +1,7 @@
-"""What a killed worker must never leave behind (design rule 5), checked against the
-database and the hypervisors, and a one-pool machine room on any driver to check it on.
+"""What a killed worker must never leave behind (design rule 5) — no orphan or misplaced
+guest, no guest of another size than its instance, no quota or claim counted wrong, no
+resize or migration left open — checked against the database and the hypervisors, and a
+one-pool machine room on any driver to check it on.
 
 Used by the in-process crash tests and, through ``zhengyun shell``, by the one that kills a
 real worker process."""
@@ -10,8 +12,22 @@ from django.db.models import Count, Q, Sum
 
 from zhengyun.infrastructure import connections
 from zhengyun.infrastructure import services as infrastructure
-from zhengyun.infrastructure.choices import InstanceStatus, NetworkReach, OsFamily
-from zhengyun.infrastructure.models import ComputeProvider, Host, Instance, Port, Quota
+from zhengyun.infrastructure.choices import (
+    InstanceStatus,
+    MigrationStatus,
+    NetworkReach,
+    OsFamily,
+    ResizeStatus,
+)
+from zhengyun.infrastructure.models import (
+    ComputeProvider,
+    Host,
+    Instance,
+    InstanceMigration,
+    InstanceResize,
+    Port,
+    Quota,
+)
 
 QUOTA_FIGURES = ("instances", "vcpus", "memory_mb", "disk_gb", "addresses")
 
@@ -70,11 +86,12 @@ def order(world, room, name):
     )
 
 
-def guests_by_provider():
-    """``{provider pk: {guest name: host}}`` as the hypervisors report them now."""
+def guests_by_provider(info=False):
+    """``{provider pk: {guest name: host}}`` as the hypervisors report them now (with
+    ``info``, the whole ``GuestInfo`` rather than the host)."""
     return {
         provider.pk: {
-            guest.name: guest.host
+            guest.name: guest if info else guest.host
             for guest in connections.driver_for(provider.driver, provider.uri).guests()
         }
         for provider in ComputeProvider.objects.all()
@@ -91,20 +108,34 @@ def violations(ignored_guests=frozenset()):
         status__in=[InstanceStatus.ACTIVE, InstanceStatus.DELETED]
     ):
         found.append(f"instance {instance.name} left {instance.status}")
-    guests = guests_by_provider()
+    for resize in InstanceResize.objects.filter(
+        status__in=[ResizeStatus.RESIZING, ResizeStatus.REVERTING]
+    ):
+        found.append(f"resize of {resize.instance_id} left {resize.status}")
+    for migration in InstanceMigration.objects.filter(
+        status__in=[MigrationStatus.PENDING, MigrationStatus.MIGRATING]
+    ):
+        found.append(f"migration of {migration.instance_id} left {migration.status}")
+    guests = guests_by_provider(info=True)
     expected = {}
     for instance in live:
-        expected.setdefault(instance.host.provider_id, {})[str(instance.uuid)] = instance.host.name
+        expected.setdefault(instance.host.provider_id, {})[str(instance.uuid)] = instance
     for provider, reported in guests.items():
-        reported = {n: h for n, h in reported.items() if n not in ignored_guests}
+        reported = {n: g for n, g in reported.items() if n not in ignored_guests}
         wanted = expected.get(provider, {})
         for name in reported.keys() - wanted.keys():
             found.append(f"orphan guest {name}")
         for name in wanted.keys() - reported.keys():
             found.append(f"instance {name} has no guest")
         for name in reported.keys() & wanted.keys():
-            if reported[name] != wanted[name]:
-                found.append(f"guest {name} on {reported[name]}, instance on {wanted[name]}")
+            guest, instance = reported[name], wanted[name]
+            if guest.host != instance.host.name:
+                found.append(f"guest {name} on {guest.host}, instance on {instance.host.name}")
+            if (guest.vcpus, guest.memory_mb) != (instance.vcpus, instance.memory_mb):
+                found.append(
+                    f"guest {name} has {guest.vcpus} vCPUs and {guest.memory_mb} MB, "
+                    f"instance {instance.vcpus} and {instance.memory_mb}"
+                )
     found += _quota_violations(live)
     found += _host_violations(live)
     for port in Port.objects.filter(instance__status=InstanceStatus.DELETED):

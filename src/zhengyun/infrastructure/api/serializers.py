@@ -11,11 +11,14 @@ from zhengyun.infrastructure.models import (
     Host,
     Image,
     Instance,
+    InstanceMigration,
     Network,
     Pool,
     Port,
     Quota,
     RegionQuota,
+    SecurityGroup,
+    ServerGroup,
     Subnet,
     Zone,
 )
@@ -177,6 +180,23 @@ class RegionQuotaSerializer(serializers.ModelSerializer):
         return region_in_use(quota.region)
 
 
+class ServerGroupSerializer(serializers.ModelSerializer):
+    department = RestrictedRelatedField(
+        Department, required=False, help_text=_("Defaults to your own department.")
+    )
+
+    class Meta:
+        model = ServerGroup
+        fields = ["id", "department", "name", "policy", "created_at"]
+        read_only_fields = ["created_at"]
+        validators = []  # the service says what clashes
+
+    def validate(self, attrs):
+        return own_department(
+            attrs, self.context["request"], _("Say which department the group is for.")
+        )
+
+
 class NetworkSerializer(serializers.ModelSerializer):
     department = RestrictedRelatedField(
         Department, required=False, help_text=_("Defaults to your own department.")
@@ -234,6 +254,18 @@ class InstanceSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text=_("Give the instance an address in this subnet of its department."),
     )
+    security_groups = RestrictedRelatedField(
+        SecurityGroup,
+        many=True,
+        required=False,
+        help_text=_("Groups of its department it belongs to; the default group if none."),
+    )
+    server_group = RestrictedRelatedField(
+        ServerGroup,
+        required=False,
+        allow_null=True,
+        help_text=_("Place the instance with or apart from this group's other members."),
+    )
     addresses = serializers.SerializerMethodField()
     host = serializers.StringRelatedField(read_only=True)
 
@@ -249,6 +281,8 @@ class InstanceSerializer(serializers.ModelSerializer):
             "zone",
             "networks",
             "subnet",
+            "server_group",
+            "security_groups",
             "addresses",
             "protection_level",
             "vcpus",
@@ -257,6 +291,8 @@ class InstanceSerializer(serializers.ModelSerializer):
             "host",
             "status",
             "status_detail",
+            "firewall_applied_at",
+            "firewall_detail",
             "placement",
             "created_at",
         ]
@@ -304,3 +340,26 @@ class DrainStatusSerializer(serializers.Serializer):
     moving = serializers.IntegerField(help_text=_("Instances waiting or on their way."))
     drained = serializers.BooleanField()
     stuck = StuckInstanceSerializer(many=True)
+
+
+class ResizeRequestSerializer(serializers.Serializer):
+    """The flavour to resize an instance to."""
+
+    flavour = RestrictedRelatedField(Flavour)
+
+
+class MigrateRequestSerializer(serializers.Serializer):
+    """Where an operator moves an instance: a host of its pool, or the scheduler's choice."""
+
+    target = RestrictedRelatedField(
+        Host,
+        required=False,
+        allow_null=True,
+        help_text=_("A host of the instance's pool; left out, the scheduler chooses."),
+    )
+
+
+class InstanceMigrationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InstanceMigration
+        fields = ["id", "instance", "source", "target", "status", "detail", "created_at"]

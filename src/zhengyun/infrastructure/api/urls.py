@@ -1,5 +1,12 @@
 from zhengyun.core.api.routers import ModelRouter
-from zhengyun.infrastructure.api import analytics, balancing, monitoring, storage, views
+from zhengyun.infrastructure.api import (
+    analytics,
+    balancing,
+    monitoring,
+    security,
+    storage,
+    views,
+)
 
 router = ModelRouter()
 router.register("zones", views.ZoneViewSet)
@@ -11,9 +18,12 @@ router.register("images", views.ImageViewSet)
 router.register("quotas", views.QuotaViewSet)
 router.register("region-quotas", views.RegionQuotaViewSet)
 router.register("instances", views.InstanceViewSet)
+router.register("server-groups", views.ServerGroupViewSet)
 router.register("networks", views.NetworkViewSet)
 router.register("subnets", views.SubnetViewSet)
 router.register("ports", views.PortViewSet)
+router.register("security-groups", security.SecurityGroupViewSet)
+router.register("security-group-rules", security.SecurityGroupRuleViewSet)
 router.register("volumes", storage.VolumeViewSet)
 router.register("snapshots", storage.SnapshotViewSet)
 router.register("load-balancers", balancing.LoadBalancerViewSet)

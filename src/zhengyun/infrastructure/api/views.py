@@ -11,8 +11,17 @@ from zhengyun.core.api.viewsets import (
     ServiceCreateDeleteViewSet,
     ServiceModelViewSet,
 )
-from zhengyun.infrastructure import maintenance, pool_admin, region_quotas, services
+from zhengyun.infrastructure import (
+    maintenance,
+    pool_admin,
+    region_quotas,
+    resize,
+    security_groups,
+    server_groups,
+    services,
+)
 from zhengyun.infrastructure.api import serializers
+from zhengyun.infrastructure.api.security import InstanceSecurityGroupsSerializer
 from zhengyun.infrastructure.models import (
     ComputeProvider,
     Flavour,
@@ -24,6 +33,7 @@ from zhengyun.infrastructure.models import (
     Port,
     Quota,
     RegionQuota,
+    ServerGroup,
     Subnet,
     Zone,
 )
@@ -150,7 +160,7 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     model = Instance
     select_related = ("host", "department")
-    prefetch_related = ("ports",)
+    prefetch_related = ("ports", "security_groups")
     serializer_class = serializers.InstanceSerializer
     ordering_fields = ["name", "created_at", "status"]
 
@@ -161,6 +171,62 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
 
     def perform_destroy(self, instance):
         services.delete_instance(instance, actor=self.request.user)
+
+    @extend_schema(
+        request=InstanceSecurityGroupsSerializer, responses=serializers.InstanceSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="security-groups")
+    def security_groups(self, request, pk=None):
+        """Make the instance a member of exactly these groups of its department; the worker
+        applies its new firewall."""
+        instance = self.get_object()  # first: nothing said about others' instances
+        body = InstanceSecurityGroupsSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        instance = security_groups.set_security_groups(
+            instance, actor=request.user, groups=body.validated_data["security_groups"]
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
+
+    @extend_schema(
+        request=serializers.ResizeRequestSerializer, responses=serializers.InstanceSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def resize(self, request, pk=None):
+        """Resize the instance to another flavour; ``status`` is ``resizing`` until the
+        worker has done it (on another host, when its own has no room)."""
+        instance = self.get_object()  # first: nothing said about others' instances
+        body = serializers.ResizeRequestSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        instance = resize.resize_instance(
+            instance, actor=request.user, flavour=body.validated_data["flavour"]
+        )
+        return Response(serializers.InstanceSerializer(instance, context={"request": request}).data)
+
+    @extend_schema(
+        request=serializers.MigrateRequestSerializer,
+        responses=serializers.InstanceMigrationSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def migrate(self, request, pk=None):
+        """Operators: live-migrate the instance to another host of its pool."""
+        instance = self.get_object()
+        body = serializers.MigrateRequestSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        migration = maintenance.migrate_instance(
+            instance, actor=request.user, target=body.validated_data.get("target")
+        )
+        return Response(serializers.InstanceMigrationSerializer(migration).data)
+
+
+class ServerGroupViewSet(ServiceCreateDeleteViewSet):
+    """A department's server groups: members placed on one host (affinity) or never on the
+    same host (anti-affinity). An instance joins one when ordered (``server_group``)."""
+
+    model = ServerGroup
+    serializer_class = serializers.ServerGroupSerializer
+    ordering_fields = ["name", "created_at"]
+    create_service = server_groups.create_server_group
+    delete_service = server_groups.delete_server_group
 
 
 class NetworkViewSet(ServiceCreateDeleteViewSet):

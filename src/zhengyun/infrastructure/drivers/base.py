@@ -13,11 +13,17 @@ Volumes and their snapshots are named by the platform's UUIDs in the same way, a
 one host's local storage, the only kind both drivers have: a volume is attached only to a
 guest on its own host, and a snapshot stays on the host of the volume it copies.
 
+A guest's firewall is the list of ``FirewallRule``s it lets through, already resolved by the
+platform (security groups expanded to addresses): ``apply_firewall`` replaces the whole list,
+so applying the same list again changes nothing. Traffic no rule allows is dropped; a guest
+never given a list has no filter at all.
+
 Putting a host in maintenance is not a driver operation: the hypervisor has no such state.
 The platform stops placing on the host and drains it with ``live_migrate``.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import entry_points
@@ -175,6 +181,21 @@ class GuestMetrics:
     unavailable: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FirewallRule:
+    """Traffic a guest lets through. ``direction`` is ``ingress`` (to the guest) or
+    ``egress``; ``ethertype`` ``IPv4`` or ``IPv6``; ``protocol`` ``any``, ``tcp``, ``udp`` or
+    ``icmp``; ``port_min``–``port_max`` the destination ports for TCP and UDP (0 for all);
+    ``remote`` the far end's address range in CIDR notation, empty for anywhere."""
+
+    direction: str
+    ethertype: str
+    protocol: str
+    port_min: int = 0
+    port_max: int = 0
+    remote: str = ""
+
+
 def missing_guest(name):
     """The GuestInfo of a guest the hypervisor does not have."""
     return GuestInfo(name=name, host="", state=GuestState.MISSING, vcpus=0, memory_mb=0)
@@ -303,6 +324,16 @@ class ComputeDriver(ABC):
         """A sample of the guest's load and I/O counters (zeros while it is stopped).
 
         :raises GuestNotFound:
+        """
+
+    @abstractmethod
+    def apply_firewall(self, name: str, rules: Sequence[FirewallRule]) -> None:
+        """Make ``rules`` the whole of the guest's firewall, replacing what it had, whether
+        the guest runs or not; traffic no rule allows is dropped. Idempotent.
+
+        :raises GuestNotFound:
+        :raises HostUnavailable: its host is down.
+        :raises Unsupported: this connection cannot filter a guest's traffic.
         """
 
     @abstractmethod

@@ -42,6 +42,7 @@ from .base import (
     linear_power,
     missing_guest,
 )
+from .libvirt_firewall import LibvirtFirewalls
 from .libvirt_volumes import LibvirtVolumes
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def translate(libvirt, error):
     return DriverError(f"The hypervisor refused: {message}")
 
 
-class LibvirtDriver(LibvirtVolumes, ComputeDriver):
+class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
     """A host managed through libvirt. Connects on first use and again after the
     connection drops."""
 
@@ -309,9 +310,9 @@ class LibvirtDriver(LibvirtVolumes, ComputeDriver):
 
     def delete(self, name):
         """Power off and undefine (snapshot metadata and any saved state with it), then
-        remove the root disk made for the guest, which a deletion interrupted earlier may
-        have left behind the guest. Its volumes stay in the pool: undefining the guest is
-        what detaches them."""
+        remove the guest's filter and the root disk made for it, which a deletion
+        interrupted earlier may have left behind the guest. Its volumes stay in the pool:
+        undefining the guest is what detaches them."""
         libvirt = self._libvirt
         domain = self._find(name)
         if domain is not None:
@@ -322,6 +323,7 @@ class LibvirtDriver(LibvirtVolumes, ComputeDriver):
                     libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
                     | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
                 )
+        self._remove_firewall(name)
         self._remove_root_disk(name)
 
     def resize(self, name, vcpus, memory_mb):

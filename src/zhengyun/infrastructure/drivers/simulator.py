@@ -2,10 +2,10 @@
 
 It models hosts (CPU, memory, disk, migration network, idle and peak watts), the guests on
 them with a CPU load each, volumes and snapshots in each host's local storage
-(``simulator_volumes``), power drawn by the linear model, boot and migration durations (as
-simulated seconds kept on the guest, nobody sleeps), a host going down, and failures on
-demand. Like libvirt's test driver it never refuses an overcommitted host: capacity is the
-scheduler's to account.
+(``simulator_volumes``), each guest's firewall (``simulator_firewall``), power drawn by
+the linear model, boot and migration durations (as simulated seconds kept on the guest,
+nobody sleeps), a host going down, and failures on demand. Like libvirt's test driver it
+never refuses an overcommitted host: capacity is the scheduler's to account.
 
 URIs::
 
@@ -38,6 +38,7 @@ from .base import (
     linear_power,
     missing_guest,
 )
+from .simulator_firewall import FIREWALL_SCHEMA, SimulatedFirewalls
 from .simulator_model import (
     FULL_LOAD_BYTES_PER_S,
     SimulatedDurations,
@@ -52,7 +53,7 @@ from .simulator_volumes import VOLUME_SCHEMA, SimulatedVolumes
 CHANGING = (
     *("define", "start", "stop", "reboot", "delete", "resize", "live_migrate"),
     *("create_volume", "delete_volume", "attach_volume", "detach_volume"),
-    *("snapshot_volume", "delete_snapshot"),
+    *("snapshot_volume", "delete_snapshot", "apply_firewall"),
 )
 OPERATIONS = (
     *CHANGING,
@@ -93,7 +94,7 @@ FROM guest g JOIN host h ON h.name = g.host WHERE h.up ORDER BY g.rowid
 FIRST_CONSOLE_PORT = 5900
 
 
-class SimulatorDriver(SimulatedVolumes, ComputeDriver):
+class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
     """A simulated hypervisor with many hosts, in memory or in a SQLite file."""
 
     def __init__(self, uri: str):
@@ -115,7 +116,7 @@ class SimulatorDriver(SimulatedVolumes, ComputeDriver):
         if path:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA + VOLUME_SCHEMA)
+        db.executescript(SCHEMA + VOLUME_SCHEMA + FIREWALL_SCHEMA)
         return db
 
     def _add_hosts(self):
@@ -317,6 +318,7 @@ class SimulatorDriver(SimulatedVolumes, ComputeDriver):
             if self._row(db, name) is not None:
                 self._existing(db, name)
                 db.execute("DELETE FROM guest WHERE name = ?", (name,))
+                db.execute("DELETE FROM firewall WHERE guest = ?", (name,))
                 db.execute("UPDATE volume SET guest = NULL, device = NULL WHERE guest = ?", (name,))
 
         self._run("delete", change)

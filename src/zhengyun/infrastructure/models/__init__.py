@@ -18,6 +18,7 @@ from zhengyun.infrastructure.models.compute import (
     Zone,
     validate_networks,
 )
+from zhengyun.infrastructure.models.groups import ServerGroup
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
     HostSample,
@@ -28,6 +29,8 @@ from zhengyun.infrastructure.models.monitoring import (
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota, RegionQuota
+from zhengyun.infrastructure.models.resize import InstanceResize
+from zhengyun.infrastructure.models.security import FirewallDue, SecurityGroup, SecurityGroupRule
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "Member",
     "ComputeProvider",
     "DepartmentDay",
+    "FirewallDue",
     "Flavour",
     "Host",
     "HostSample",
@@ -45,6 +49,7 @@ __all__ = [
     "Instance",
     "InstanceCounters",
     "InstanceMigration",
+    "InstanceResize",
     "InstanceSample",
     "MetricAlert",
     "MetricThreshold",
@@ -55,6 +60,9 @@ __all__ = [
     "Quota",
     "ReclamationProposal",
     "RegionQuota",
+    "SecurityGroup",
+    "SecurityGroupRule",
+    "ServerGroup",
     "Snapshot",
     "Subnet",
     "Volume",

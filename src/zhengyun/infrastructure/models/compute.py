@@ -244,6 +244,14 @@ class Instance(models.Model):
         on_delete=models.PROTECT,
         related_name="instances",
     )
+    server_group = models.ForeignKey(
+        "infrastructure.ServerGroup",
+        verbose_name=_("server group"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=InstanceStatus.choices, default=InstanceStatus.BUILDING
     )
@@ -257,6 +265,14 @@ class Instance(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # When the hypervisor was last given the rules of the instance's security groups, and
+    # why it could not be, if it could not (see ``firewalls``).
+    firewall_applied_at = models.DateTimeField(
+        _("firewall applied"), null=True, blank=True, editable=False
+    )
+    firewall_detail = models.CharField(
+        _("firewall detail"), max_length=300, blank=True, editable=False
+    )
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("department__region__code",), department="department")

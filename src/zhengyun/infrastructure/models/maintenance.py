@@ -1,5 +1,5 @@
-"""Moving instances off a host in maintenance (R-I4): one record per instance and drain,
-so the durable job that moves it knows after a crash how far it got."""
+"""Moving instances off a host in maintenance, or one as an operator asks (R-I4): one
+record per move, so the durable job that moves it knows after a crash how far it got."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -11,9 +11,10 @@ OPEN = (MigrationStatus.PENDING, MigrationStatus.MIGRATING)
 
 
 class InstanceMigration(models.Model):
-    """One live migration of an instance from a host being drained to a host of the same
-    pool. ``target`` is set, with its claim taken, in the same commit that makes the
-    migration ``migrating``; ``detail`` says why it could not move."""
+    """One live migration of an instance from a host being drained, or from where an
+    operator chose to move it, to a host of the same pool. ``target`` is set, with its
+    claim taken, in the same commit that makes the migration ``migrating``; ``detail``
+    says why it could not move."""
 
     instance = models.ForeignKey(
         "infrastructure.Instance",

@@ -11,6 +11,7 @@ import pytest
 from zhengyun.infrastructure.drivers.base import (
     ComputeDriver,
     DriverError,
+    FirewallRule,
     GuestNotFound,
     GuestSpec,
     GuestState,
@@ -368,3 +369,23 @@ def test_loading_libvirt_without_libvirt_python_says_how_to_install(monkeypatch)
             load_driver("libvirt", "test:///default")
     finally:
         libvirt_module.cache_clear()
+
+
+SSH_FROM_OFFICE = FirewallRule("ingress", "IPv4", "tcp", 22, 22, "10.0.0.0/24")
+
+
+def test_a_firewall_is_replaced_whole_and_applying_again_changes_nothing(driver, new_name, host):
+    guest = new_name()
+    driver.define(host, spec(guest))
+    rules = [SSH_FROM_OFFICE, FirewallRule("egress", "IPv6", "any")]
+    if driver.uri.startswith("test:"):
+        # libvirt's test driver has no network filters: the driver says so.
+        with pytest.raises(Unsupported, match="virNWFilterDefineXML"):
+            driver.apply_firewall(guest, rules)
+        return
+    driver.apply_firewall(guest, rules)
+    driver.apply_firewall(guest, rules)  # a retried job
+    driver.start(guest)
+    driver.apply_firewall(guest, [SSH_FROM_OFFICE])  # running: replaced at once
+    with pytest.raises(GuestNotFound):
+        driver.apply_firewall(new_name(), rules)

@@ -1,16 +1,22 @@
 """What only the libvirt driver does (R-I1, R-I3), against libvirt's test driver: errors of
 libvirt's own translated into driver errors, root disks made over an image and removed with
-the guest, volumes and snapshots as pool volumes and guests holding them, and the
-platform's URI parameters kept apart from libvirt's."""
+the guest, volumes and snapshots as pool volumes and guests holding them, guests'
+firewalls as network filters, and the platform's URI parameters kept apart from
+libvirt's."""
 
+import os
+import shutil
+import subprocess
 import uuid
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from zhengyun.infrastructure.drivers import libvirt_xml
+from zhengyun.infrastructure.drivers import libvirt_firewall, libvirt_xml
 from zhengyun.infrastructure.drivers.base import (
     DriverError,
+    FirewallRule,
     GuestNotFound,
     GuestSpec,
     GuestState,
@@ -222,3 +228,87 @@ def test_a_guest_deleted_while_volumes_are_listed_holds_nothing(
 
     monkeypatch.setattr(test_driver, "_definitions", deleted_meanwhile)
     assert test_driver.volume(volume).state == VolumeState.AVAILABLE
+
+
+# Firewalls: libvirt's test driver has no network filters, so the filter the driver would
+# define is checked against libvirt's own schema for them.
+NWFILTER_SCHEMA = Path("/usr/share/libvirt/schemas/nwfilter.rng")
+needs_xmllint = pytest.mark.skipif(
+    (shutil.which("xmllint") is None or not NWFILTER_SCHEMA.exists()) and not os.environ.get("CI"),
+    reason="xmllint (libxml2-utils) and libvirt's schemas (libvirt-dev) are not installed",
+)
+FIREWALL = [
+    FirewallRule("ingress", "IPv4", "tcp", 22, 22, "10.0.0.0/24"),
+    FirewallRule("ingress", "IPv4", "icmp"),
+    FirewallRule("ingress", "IPv6", "udp", 5000, 5010, "fd00::/64"),
+    FirewallRule("egress", "IPv4", "any", remote="10.0.0.7/32"),
+    FirewallRule("egress", "IPv6", "any"),
+]
+
+
+@needs_xmllint
+def test_the_guests_filter_is_valid_nwfilter_xml(tmp_path):
+    document = tmp_path / "filter.xml"
+    document.write_text(libvirt_firewall.filter_xml("guest-1", FIREWALL))
+    checked = subprocess.run(
+        ["xmllint", "--noout", "--relaxng", str(NWFILTER_SCHEMA), str(document)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    # The schema's checker refuses a broken filter, so the check above can fail.
+    document.write_text('<filter name="x" chain="root"><rule action="accept"/></filter>')
+    assert subprocess.run(
+        ["xmllint", "--noout", "--relaxng", str(NWFILTER_SCHEMA), str(document)],
+        capture_output=True,
+        check=False,
+    ).returncode
+
+
+def test_the_filter_accepts_each_rule_and_drops_the_rest():
+    root = ET.fromstring(libvirt_firewall.filter_xml("guest-1", FIREWALL))
+    assert (root.get("name"), root.get("chain")) == ("zhengyun-guest-1", "root")
+    rules = root.findall("rule")
+    ssh = rules[0]
+    assert (ssh.get("action"), ssh.get("direction")) == ("accept", "in")
+    assert ssh.find("tcp").attrib == {
+        "srcipaddr": "10.0.0.0",
+        "srcipmask": "24",
+        "dstportstart": "22",
+        "dstportend": "22",
+    }
+    assert rules[2].find("udp-ipv6").get("srcipaddr") == "fd00::"
+    outbound = rules[3]
+    assert outbound.get("direction") == "out"
+    assert outbound.find("all").attrib == {"dstipaddr": "10.0.0.7", "dstipmask": "32"}
+    assert rules[4].find("all-ipv6").attrib == {}
+    drops = [(r.get("action"), r.get("direction"), r[0].tag) for r in rules[-2:]]
+    assert drops == [("drop", "inout", "all"), ("drop", "inout", "all-ipv6")]
+    assert all(int(r.get("priority")) < int(rules[-1].get("priority")) for r in rules[:-2])
+
+
+def test_each_interface_is_pointed_at_the_guests_filter_once():
+    domain = (
+        "<domain><devices>"
+        "<interface type='network'><source network='default'/></interface>"
+        "<interface type='network'><filterref filter='zhengyun-guest-1'/></interface>"
+        "<interface type='bridge'><filterref filter='clean-traffic'/></interface>"
+        "</devices></domain>"
+    )
+    changed = [
+        ET.fromstring(xml)
+        for xml in libvirt_firewall.interfaces_to_filter(domain, "zhengyun-guest-1")
+    ]
+    assert [i.get("type") for i in changed] == ["network", "bridge"]
+    for interface in changed:
+        assert [f.get("filter") for f in interface.findall("filterref")] == ["zhengyun-guest-1"]
+
+
+@needs_libvirt
+def test_the_test_driver_refuses_a_firewall_and_still_deletes_the_guest(test_driver, guest):
+    test_driver.define(test_driver.hosts()[0].name, guest)
+    with pytest.raises(Unsupported):
+        test_driver.apply_firewall(guest.name, FIREWALL)
+    test_driver.delete(guest.name)  # its filter, which it cannot have, is no obstacle
+    assert test_driver.guest(guest.name).state == GuestState.MISSING

@@ -10,6 +10,7 @@ import pytest
 
 from zhengyun.infrastructure.drivers.base import (
     DriverError,
+    FirewallRule,
     GuestNotFound,
     GuestSpec,
     GuestState,
@@ -271,3 +272,59 @@ def test_a_state_file_gone_bad_under_the_driver_is_a_host_unavailable(tmp_path):
         damaged.write_bytes(b"garbage!" * 512)
     with pytest.raises(HostUnavailable, match="state is unavailable: file is not a database"):
         sim.hosts()
+
+
+def test_the_firewall_passes_exactly_what_its_rules_allow(sim):
+    guest = spec()
+    sim.define("sim-0001", guest)
+    assert sim.allows(guest.name, "ingress", "tcp", 22, "198.51.100.1")  # never filtered
+    sim.apply_firewall(
+        guest.name,
+        [
+            FirewallRule("ingress", "IPv4", "tcp", 22, 22, "10.0.0.0/24"),
+            FirewallRule("ingress", "IPv4", "udp", 5000, 5010),
+            FirewallRule("ingress", "IPv6", "icmp", remote="fd00::/64"),
+            FirewallRule("egress", "IPv4", "any"),
+        ],
+    )
+    checks = {
+        ("ingress", "tcp", 22, "10.0.0.5"): True,
+        ("ingress", "tcp", 22, "10.1.0.5"): False,
+        ("ingress", "tcp", 23, "10.0.0.5"): False,
+        ("ingress", "udp", 5005, "203.0.113.1"): True,
+        ("ingress", "udp", 5011, "203.0.113.1"): False,
+        ("ingress", "icmp", None, "fd00::7"): True,
+        ("ingress", "icmp", None, "10.0.0.5"): False,  # an IPv6 rule
+        ("egress", "tcp", 443, "203.0.113.1"): True,
+        ("egress", "tcp", 443, "2001:db8::1"): False,  # no IPv6 egress rule
+    }
+    for (direction, protocol, port, address), expected in checks.items():
+        assert sim.allows(guest.name, direction, protocol, port, address) is expected, (
+            direction,
+            protocol,
+            port,
+            address,
+        )
+    sim.apply_firewall(guest.name, [])
+    assert not sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1")
+
+
+def test_a_deleted_guests_firewall_goes_with_it(sim):
+    guest = spec()
+    sim.define("sim-0001", guest)
+    sim.apply_firewall(guest.name, [])
+    sim.delete(guest.name)
+    assert sim.firewall(guest.name) is None
+    sim.define("sim-0001", guest)  # the same name again starts unfiltered
+    assert sim.allows(guest.name, "ingress", "tcp", 22, "198.51.100.1")
+
+
+def test_a_firewall_outlives_the_process_in_a_state_file(tmp_path):
+    uri = f"sim://{tmp_path}/state.sqlite?hosts=1&{SMALL}"
+    first = SimulatorDriver(uri)
+    guest = spec()
+    first.define("sim-0001", guest)
+    first.apply_firewall(guest.name, [FirewallRule("ingress", "IPv4", "tcp", 80, 80)])
+    again = SimulatorDriver(uri)
+    assert again.allows(guest.name, "ingress", "tcp", 80, "192.0.2.1")
+    assert not again.allows(guest.name, "ingress", "tcp", 81, "192.0.2.1")

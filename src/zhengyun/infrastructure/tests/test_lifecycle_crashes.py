@@ -1,7 +1,8 @@
-"""A worker killed at any step of an instance's build or deletion, then restarted, leaves
-no guest without its instance, no instance without its guest, no quota, host claim or
-address kept for a deleted instance and no instance stuck building or deleting (design
-rule 5, R-I1, R-I3) — on the simulator and on libvirt's test driver.
+"""A worker killed at any step of an instance's build or deletion (and, in the randomised
+run, of its resizes and migrations), then restarted, leaves no guest without its instance,
+no instance without its guest, no quota, host claim or address kept for a deleted instance
+and no instance stuck building, deleting or resizing (design rule 5, R-I1, R-I3) — on the
+simulator and on libvirt's test driver.
 
 The worker "dies" in-process at a crash point (``zhengyun.jobs.crash_points``); the
 restarted worker is the minute's reconciler run once."""
@@ -13,10 +14,22 @@ import re
 
 import pytest
 
-from zhengyun.infrastructure import connections, lifecycle, services
+from zhengyun.core.exceptions import Conflict
+from zhengyun.infrastructure import (
+    connections,
+    lifecycle,
+    maintenance,
+    resize,
+    resize_lifecycle,
+    services,
+)
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.models import Instance
-from zhengyun.infrastructure.tasks import reconcile_instances_task
+from zhengyun.infrastructure.tasks import (
+    reconcile_instances_task,
+    reconcile_maintenance_task,
+    reconcile_resizes_task,
+)
 from zhengyun.infrastructure.tests.test_drivers import needs_libvirt
 from zhengyun.jobs.crash_points import Crash, crashing_at
 from zhengyun.testing.lifecycle import build_crash_room, guests_by_provider, order, violations
@@ -25,6 +38,9 @@ pytestmark = pytest.mark.django_db
 
 # Every crash point the lifecycle has, read from its source so a new one is tested too.
 POINTS = re.findall(r'crash_point\("([\w.]+)"\)', inspect.getsource(lifecycle))
+# And those of resizes and migrations, for the randomised run.
+MOVE_POINTS = re.findall(r'crash_point\("([\w.]+)"\)', inspect.getsource(resize_lifecycle))
+MOVE_POINTS += re.findall(r'crash_point\("(migrate\.\w+)"\)', inspect.getsource(maintenance))
 SIMULATOR = "sim://memory?hosts=2&vcpus=8&memory_mb=16384&disk_gb=500"
 
 
@@ -82,20 +98,41 @@ def test_a_worker_killed_at_a_step_leaves_nothing_behind(world, hypervisor, poin
     }
 
 
+def restart_every_reconciler():
+    """The reconcilers of builds and deletions, resizes, and migrations."""
+    reconcile_instances_task.call_local()
+    reconcile_resizes_task.call_local()
+    reconcile_maintenance_task.call_local()
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
-def test_random_crashes_over_orders_and_deletions_leave_nothing_behind(world, hypervisor, seed):
+def test_random_crashes_over_orders_resizes_moves_and_deletions_leave_nothing_behind(
+    world, hypervisor, seed
+):
     room, before = hypervisor
+    grown = services.create_flavour(
+        actor=world.operator, name="s2.grown", vcpus=2, memory_mb=256, disk_gb=1
+    )
     rng = random.Random(seed)
-    for step in range(8):
+    for step in range(10):
         active = list(Instance.objects.filter(status=InstanceStatus.ACTIVE))
-        if active and rng.random() < 0.4:
-            services.delete_instance(rng.choice(active), actor=world.staff_a)
-        else:
-            order(world, room, f"vm-{step}")
+        roll = rng.random()
+        # Refusals (a pool without another host, a move already open) change nothing.
+        with contextlib.suppress(Conflict):
+            if active and roll < 0.3:
+                services.delete_instance(rng.choice(active), actor=world.staff_a)
+            elif active and roll < 0.5:
+                chosen = rng.choice(active)
+                flavour = room.flavour if chosen.flavour == grown else grown
+                resize.resize_instance(chosen, actor=world.staff_a, flavour=flavour)
+            elif active and roll < 0.6:
+                maintenance.migrate_instance(rng.choice(active), actor=world.operator)
+            else:
+                order(world, room, f"vm-{step}")
         if rng.random() < 0.6:
             # The worker dies the first or second time it passes a random step, if it does.
-            point = rng.choice(POINTS)
+            point = rng.choice(POINTS + MOVE_POINTS)
             with crashing_at(point, passes=rng.randint(1, 2)), contextlib.suppress(Crash):
-                restart_worker()
-    restart_worker()
+                restart_every_reconciler()
+    restart_every_reconciler()
     assert violations(before) == []
