@@ -19,8 +19,10 @@ $(VENV)/.installed: $(BIN)/python requirements/lock.txt pyproject.toml
 
 # libvirt-python in the test lock builds against Debian's libvirt-dev, installed first when we
 # may (on CI we must). Without it the rest is installed and the libvirt tests say what is missing.
+# HAProxy, which the load-balancer driver's tests run, is installed the same way.
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test-lock.txt
 	@scripts/install-libvirt.sh
+	@scripts/install-haproxy.sh
 	@if pkg-config --exists libvirt 2>/dev/null; then \
 		$(BIN)/pip install --quiet -r requirements/test-lock.txt && touch $@; \
 	else \

@@ -330,3 +330,78 @@ def test_a_department_builds_a_network_an_instance_and_a_volume(live_server, liv
             expect(page.locator('[data-volume="oa-data"]')).to_contain_text("使用中")
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_a_department_puts_a_load_balancer_in_front_of_two_instances(
+    live_server, live_world, settings
+):
+    """R-I3 in a real browser: a department member orders a load balancer with a listener,
+    two of its instances as members and an HTTP check, and sees its VIP and members'
+    health."""
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from zhengyun.infrastructure import balancer_lifecycle, connections, lifecycle
+    from zhengyun.infrastructure import services as infrastructure
+    from zhengyun.infrastructure.models import LoadBalancer
+    from zhengyun.testing.machine_room import build_machine_room
+
+    settings.ZHENGYUN_BALANCER_URI = "sim://memory"
+    connections._balancer_for.cache_clear()
+    room = build_machine_room(live_world)
+    staff = live_world.staff_a
+    network = infrastructure.create_network(
+        actor=staff, department=live_world.department_a, name="办公网", reach="gov_extranet"
+    )
+    subnet = infrastructure.create_subnet(
+        actor=staff, network=network, name="业务段", cidr="10.20.1.0/24"
+    )
+    for name in ("oa-1", "oa-2"):
+        made = infrastructure.create_instance(
+            actor=staff,
+            department=live_world.department_a,
+            name=name,
+            flavour=room.small,
+            image=room.image,
+            subnet=subnet,
+        )
+        lifecycle.build(made.pk)
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(live_server.url + reverse("console:login"))
+            page.locator("#id_username").fill(staff.username)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("#id_password").press("Enter")
+            expect(page).to_have_url(live_server.url + reverse("console:home"))
+
+            page.get_by_role("link", name="负载均衡").click()
+            page.get_by_label("名称").fill("oa-front")
+            page.get_by_label("子网").select_option(label="业务段 (10.20.1.0/24)")
+            page.get_by_label("协议").select_option(label="HTTP")
+            page.get_by_label("监听端口").fill("80")
+            page.get_by_label("oa-1").check()
+            page.get_by_label("oa-2").check()
+            page.get_by_label("成员端口").fill("8080")
+            page.get_by_label("健康检查").select_option(label="HTTP 请求")
+            page.get_by_label("HTTP 路径").fill("/health")
+            page.get_by_role("button", name="申请负载均衡").click()
+            balancer = page.locator('[data-balancer="oa-front"]')
+            expect(balancer.get_by_test_id("vip")).to_have_text("10.20.1.4")
+
+            def work():
+                pk = LoadBalancer.objects.get(name="oa-front").pk
+                balancer_lifecycle.advance(pk)
+                balancer_lifecycle.read_health(pk)
+
+            _off_the_loop(work)
+            page.reload()
+            expect(balancer.locator('[data-member="oa-1"]')).to_contain_text("在线")
+            expect(balancer.locator('[data-member="oa-2"]')).to_contain_text("在线")
+            expect(balancer.locator("[data-status]").first).to_contain_text("有效")
+        finally:
+            browser.close()

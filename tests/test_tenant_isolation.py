@@ -269,6 +269,34 @@ def _snapshot(world):
     return volumes.create_snapshot(volume, actor=world.staff_b, name="乙快照")
 
 
+def _load_balancer(world):
+    from zhengyun.infrastructure import balancers
+
+    return balancers.create_load_balancer(
+        actor=world.staff_b, department=world.department_b, name="乙负载", subnet=_subnet(world)
+    )
+
+
+def _listener(world):
+    from zhengyun.infrastructure import balancers
+
+    return balancers.add_listener(
+        _load_balancer(world), actor=world.staff_b, protocol="tcp", port=80
+    )
+
+
+def _backend_pool(world):
+    return _listener(world).pool
+
+
+def _member(world):
+    from zhengyun.infrastructure import balancers
+
+    listener = _listener(world)
+    instance = _instance(world, subnet=listener.load_balancer.subnet)
+    return balancers.add_member(listener.pool, actor=world.staff_b, instance=instance, port=8080)
+
+
 def _port(world):
     return _instance(world, subnet=_subnet(world)).ports.get()
 
@@ -410,6 +438,10 @@ OWNED_BY_B = {
     "infrastructure.snapshot": _snapshot,
     "infrastructure.securitygroup": _security_group,
     "infrastructure.securitygrouprule": _security_group_rule,
+    "infrastructure.loadbalancer": _load_balancer,
+    "infrastructure.listener": _listener,
+    "infrastructure.backendpool": _backend_pool,
+    "infrastructure.member": _member,
     "infrastructure.hostsample": _host_sample,
     "infrastructure.instancesample": _instance_sample,
     "infrastructure.metricthreshold": _metric_threshold,

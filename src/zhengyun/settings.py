@@ -311,6 +311,13 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
 
+# Load balancers (R-I3): the simulator by default, its state in the data dir so the web
+# process and the worker share it; "haproxy" with haproxy:///state/dir runs real ones.
+ZHENGYUN_BALANCER_DRIVER = os.environ.get("ZHENGYUN_BALANCER_DRIVER", "simulator")
+ZHENGYUN_BALANCER_URI = os.environ.get(
+    "ZHENGYUN_BALANCER_URI", f"sim://{DATA_DIR / 'balancers.sqlite3'}"
+)
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = False
 if REDIS_URL:
@@ -379,6 +386,11 @@ SPECTACULAR_SETTINGS = {
         "PlanStatusEnum": "zhengyun.infrastructure.choices.PlanStatus",
         "MoveStatusEnum": "zhengyun.infrastructure.choices.MoveStatus",
         "WindowDaysEnum": "zhengyun.infrastructure.choices.WindowDays",
+        "BalancerStatusEnum": "zhengyun.infrastructure.choices.BalancerStatus",
+        "OperatingStatusEnum": "zhengyun.infrastructure.choices.OperatingStatus",
+        "ListenerProtocolEnum": "zhengyun.infrastructure.choices.ListenerProtocol",
+        "BalancingAlgorithmEnum": "zhengyun.infrastructure.choices.BalancingAlgorithm",
+        "MonitorTypeEnum": "zhengyun.infrastructure.choices.MonitorType",
     },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

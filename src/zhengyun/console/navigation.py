@@ -36,6 +36,7 @@ MENU = [
         _("Security groups"), "infrastructure:security-group-list", "infrastructure.SecurityGroup"
     ),
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
+    MenuItem(_("Load balancers"), "infrastructure:balancer-list", "infrastructure.LoadBalancer"),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
     MenuItem(
         _("Consolidation"), "infrastructure:consolidation", "infrastructure.ConsolidationPlan"

@@ -1,5 +1,6 @@
 """Address management for departments' subnets (R-I3): ranges that never overlap within a
-department, and addresses handed out and taken back exactly once.
+department, and addresses handed out and taken back exactly once — to instances and to load
+balancers' virtual addresses alike, from the one set of ports.
 
 Both guarantees hold under concurrency through locks the order already takes: a new subnet
 is checked against the department's others under the department's quota row lock, and an
@@ -16,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
 from zhengyun.infrastructure import quotas
-from zhengyun.infrastructure.models import Port, Subnet
+from zhengyun.infrastructure.models import LoadBalancer, Port, Subnet
 
 # Prefix lengths a subnet may have: large enough to be useful, small enough that choosing
 # the lowest free address stays quick. IPv6 subnets are /64 by convention (RFC 4291).
@@ -91,9 +92,10 @@ def refuse_overlap(department, network):
             )
 
 
-def allocate(instance, subnet):
-    """Give ``instance`` the lowest free address of ``subnet`` (counted against its
-    department's address quota) and a MAC address: the new Port."""
+def allocate(holder, subnet):
+    """Give ``holder`` (an instance, or a load balancer for its virtual address) the lowest
+    free address of ``subnet``, counted against its department's address quota, and a MAC
+    address: the new Port."""
     locked = Subnet.objects.select_for_update().filter(pk=subnet.pk).first()
     if locked is None:  # deleted since the order was read
         raise ValidationError({"subnet": _("This subnet no longer exists.")})
@@ -105,14 +107,14 @@ def allocate(instance, subnet):
         raise SubnetFull(
             _("Every address of subnet %(subnet)s is in use.") % {"subnet": locked.name}
         )
-    quotas.take(instance.department, {"addresses": 1})
+    quotas.take(holder.department, {"addresses": 1})
     for _attempt in range(MAC_ATTEMPTS):
         try:
             with transaction.atomic():
                 return Port.objects.create(
                     subnet=locked,
-                    department=instance.department,
-                    instance=instance,
+                    department=holder.department,
+                    **_held_by(holder),
                     address=str(address),
                     mac=_random_mac(),
                 )
@@ -121,12 +123,19 @@ def allocate(instance, subnet):
     raise Conflict(_("No free MAC address could be drawn; try again."))
 
 
-def release(instance):
-    """Take back every address ``instance`` holds and give them back to its quota."""
-    count, _by_model = Port.objects.filter(instance=instance).delete()
+def release(holder):
+    """Take back every address ``holder`` (an instance or a load balancer) holds and give
+    them back to its quota."""
+    count, _by_model = Port.objects.filter(**_held_by(holder)).delete()
     if count:
-        quotas.give_back(instance.department, {"addresses": count})
+        quotas.give_back(holder.department, {"addresses": count})
     return count
+
+
+def _held_by(holder):
+    if isinstance(holder, LoadBalancer):
+        return {"load_balancer": holder}
+    return {"instance": holder}
 
 
 def _broadcast(network):

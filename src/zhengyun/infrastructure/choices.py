@@ -171,3 +171,45 @@ class MoveStatus(models.TextChoices):
     DONE = "done", _("Moved")
     SKIPPED = "skipped", _("Skipped")
     FAILED = "failed", _("Could not move")
+
+
+class BalancerStatus(models.TextChoices):
+    """Where a load balancer's configuration is: waiting for the worker to apply it, applied,
+    refused by the driver, or being removed."""
+
+    PENDING = "pending", _("Applying")
+    ACTIVE = "active", _("Active")
+    ERROR = "error", _("Error")
+    DELETING = "deleting", _("Deleting")
+
+
+class OperatingStatus(models.TextChoices):
+    """What health checks say: of a member, whether it takes traffic; of a load balancer,
+    how many of its members do."""
+
+    ONLINE = "online", _("Online")
+    DEGRADED = "degraded", _("Degraded")
+    OFFLINE = "offline", _("Offline")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class ListenerProtocol(models.TextChoices):
+    """What a listener balances: connections (TCP) or HTTP requests."""
+
+    TCP = "tcp", "TCP"
+    HTTP = "http", "HTTP"
+
+
+class BalancingAlgorithm(models.TextChoices):
+    """How a pool chooses the member for a new connection."""
+
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LEAST_CONNECTIONS = "least_connections", _("Least connections")
+    SOURCE_IP = "source_ip", _("Source IP (sticky)")
+
+
+class MonitorType(models.TextChoices):
+    """How a pool's members are checked: a TCP connection or an HTTP request."""
+
+    TCP = "tcp", _("TCP connection")
+    HTTP = "http", _("HTTP request")

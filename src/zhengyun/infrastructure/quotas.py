@@ -6,9 +6,9 @@ in use in the same transaction as the order: of many concurrent orders for the l
 slot exactly one gets it, and an order that fails later gives back exactly what it took.
 
 An order is a mapping of resource names (``instances``, ``vcpus``, ``memory_mb``,
-``disk_gb``, ``addresses``, ``volumes``) to amounts — volumes' and snapshots' sizes count
-as disk; each resource has ``max_<name>`` and ``used_<name>``
-on the quota.
+``disk_gb``, ``addresses``, ``volumes``, ``load_balancers``) to amounts — volumes' and
+snapshots' sizes count as disk, a load balancer's virtual address as an address; each
+resource has ``max_<name>`` and ``used_<name>`` on the quota.
 
 A region may also limit what all the departments of its subtree hold together
 (``RegionQuota``). An order then locks, after its department's row, the quota rows of its
@@ -31,6 +31,7 @@ LABELS = {
     "disk_gb": gettext_lazy("disk (GB)"),
     "addresses": gettext_lazy("addresses"),
     "volumes": gettext_lazy("volumes"),
+    "load_balancers": gettext_lazy("load balancers"),
 }
 LIMIT_FIELDS = frozenset(f"max_{name}" for name in LABELS)
 

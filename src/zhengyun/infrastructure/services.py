@@ -15,7 +15,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import addresses, placement, quotas, server_groups
+from zhengyun.infrastructure import addresses, balancers, placement, quotas, server_groups
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -270,7 +270,8 @@ def create_instance(
 
 @service("infrastructure.delete_instance")
 def delete_instance(instance, *, actor):
-    """Delete an instance: the worker removes its guest and gives back host and quota."""
+    """Delete an instance: it leaves every load-balancer pool at once, and the worker
+    removes its guest and gives back host and quota."""
     from zhengyun.infrastructure.tasks import destroy_instance_task
 
     require(actor, "delete", instance)
@@ -280,6 +281,8 @@ def delete_instance(instance, *, actor):
     if instance.status == InstanceStatus.RESIZING:
         # The resize's job holds claims of the new size that a deletion would not give back.
         raise Conflict(_("This instance is being resized; delete it once that is done."))
+    # Its load balancers stop sending to it now, before its guest goes.
+    balancers.forget_instance(instance, actor=actor)
     before = snapshot(instance)
     instance.status = InstanceStatus.DELETING
     instance.save(update_fields=["status"])

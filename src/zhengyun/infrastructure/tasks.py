@@ -1,12 +1,14 @@
 """Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
-snapshot's next step, applying an instance's firewall, reconcilers that move on any a
-killed worker left half-way, the minute's metrics collection, the hourly usage figures, and
+snapshot's next step, applying an instance's firewall, a load balancer's configuration
+applied or removed and its members' health read, reconcilers that move on any a killed
+worker left half-way, the minute's metrics collection, the hourly usage figures, and
 approved consolidation plans run in their windows."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from zhengyun.infrastructure import (
+    balancer_lifecycle,
     consolidation_runs,
     firewalls,
     lifecycle,
@@ -72,6 +74,32 @@ def reconcile_volumes_task():
         else:
             volume_lifecycle.advance_snapshot(pk)
     return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def apply_load_balancer_task(balancer_id):
+    return balancer_lifecycle.advance(balancer_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_load_balancers_task():
+    """Every minute: apply or remove every load balancer a job is still owed to."""
+    unfinished = balancer_lifecycle.unfinished()
+    for balancer_id in unfinished:
+        balancer_lifecycle.advance(balancer_id)
+    return len(unfinished)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def read_balancer_health_task():
+    """Every minute: the members' health as the load balancers' checks see it."""
+    active = balancer_lifecycle.active()
+    for balancer_id in active:
+        balancer_lifecycle.read_health(balancer_id)
+    return len(active)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from zhengyun.infrastructure import consolidation_views, views
+from zhengyun.infrastructure import balancer_views, consolidation_views, views
 from zhengyun.infrastructure.monitoring import analytics_views
 from zhengyun.infrastructure.monitoring import views as monitoring
 
@@ -75,6 +75,13 @@ urlpatterns = [
         name="volume-act",
     ),
     path("snapshots/<int:pk>/delete/", views.snapshot_delete, name="snapshot-delete"),
+    path("load-balancers/", balancer_views.balancer_list, name="balancer-list"),
+    path("load-balancers/new/", balancer_views.balancer_create, name="balancer-add"),
+    path(
+        "load-balancers/<int:pk>/delete/",
+        balancer_views.balancer_delete,
+        name="balancer-delete",
+    ),
     path("monitoring/", monitoring.overview, name="monitoring"),
     path("metrics", monitoring.prometheus_metrics, name="metrics"),
     path("analytics/", analytics_views.analytics, name="analytics"),

@@ -8,7 +8,7 @@ real worker process."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from zhengyun.infrastructure import connections
 from zhengyun.infrastructure import services as infrastructure
@@ -152,8 +152,9 @@ def _quota_violations(live):
             memory_mb=Sum("memory_mb", default=0),
             disk_gb=Sum("disk_gb", default=0),
         )
+        # Load balancers' virtual addresses count as addresses too.
         mine["addresses"] = Port.objects.filter(
-            department=quota.department_id, instance__in=live
+            Q(instance__in=live) | Q(load_balancer__isnull=False), department=quota.department_id
         ).count()
         for figure in QUOTA_FIGURES:
             used = getattr(quota, f"used_{figure}")

@@ -122,12 +122,14 @@ class QuotaSerializer(serializers.ModelSerializer):
             "max_disk_gb",
             "max_addresses",
             "max_volumes",
+            "max_load_balancers",
             "used_instances",
             "used_vcpus",
             "used_memory_mb",
             "used_disk_gb",
             "used_addresses",
             "used_volumes",
+            "used_load_balancers",
         ]
         read_only_fields = [
             "department",
@@ -137,6 +139,7 @@ class QuotaSerializer(serializers.ModelSerializer):
             "used_disk_gb",
             "used_addresses",
             "used_volumes",
+            "used_load_balancers",
         ]
 
 
@@ -156,6 +159,7 @@ class RegionUsageSerializer(serializers.Serializer):
     disk_gb = serializers.IntegerField()
     addresses = serializers.IntegerField()
     volumes = serializers.IntegerField()
+    load_balancers = serializers.IntegerField()
 
 
 class RegionQuotaSerializer(serializers.ModelSerializer):
@@ -175,6 +179,7 @@ class RegionQuotaSerializer(serializers.ModelSerializer):
             "max_disk_gb",
             "max_addresses",
             "max_volumes",
+            "max_load_balancers",
             "in_use",
         ]
         # One quota per region: the service says so in words.
@@ -235,7 +240,7 @@ class SubnetSerializer(serializers.ModelSerializer):
 class PortSerializer(serializers.ModelSerializer):
     class Meta:
         model = Port
-        fields = ["id", "subnet", "instance", "address", "mac", "created_at"]
+        fields = ["id", "subnet", "instance", "load_balancer", "address", "mac", "created_at"]
 
 
 class InstanceSerializer(serializers.ModelSerializer):

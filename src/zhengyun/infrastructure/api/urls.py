@@ -1,6 +1,7 @@
 from zhengyun.core.api.routers import ModelRouter
 from zhengyun.infrastructure.api import (
     analytics,
+    balancing,
     consolidation,
     monitoring,
     security,
@@ -26,6 +27,10 @@ router.register("security-groups", security.SecurityGroupViewSet)
 router.register("security-group-rules", security.SecurityGroupRuleViewSet)
 router.register("volumes", storage.VolumeViewSet)
 router.register("snapshots", storage.SnapshotViewSet)
+router.register("load-balancers", balancing.LoadBalancerViewSet)
+router.register("listeners", balancing.ListenerViewSet)
+router.register("backend-pools", balancing.BackendPoolViewSet)
+router.register("members", balancing.MemberViewSet)
 router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)

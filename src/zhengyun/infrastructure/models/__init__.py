@@ -1,6 +1,13 @@
 """The infrastructure domain's models (R-I1–R-I4), one module per kind of resource."""
 
 from zhengyun.infrastructure.models.analytics import DepartmentDay, PoolDay, ReclamationProposal
+from zhengyun.infrastructure.models.balancing import (
+    BackendPool,
+    HealthMonitor,
+    Listener,
+    LoadBalancer,
+    Member,
+)
 from zhengyun.infrastructure.models.compute import (
     ComputeProvider,
     Flavour,
@@ -32,6 +39,11 @@ from zhengyun.infrastructure.models.security import FirewallDue, SecurityGroup, 
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
 __all__ = [
+    "BackendPool",
+    "HealthMonitor",
+    "Listener",
+    "LoadBalancer",
+    "Member",
     "ComputeProvider",
     "ConsolidationMove",
     "ConsolidationPlan",

@@ -91,7 +91,8 @@ class Subnet(models.Model):
 
 
 class Port(models.Model):
-    """An address of a subnet given to an instance, with the MAC address of its interface."""
+    """An address of a subnet given to an instance, or to a load balancer as its virtual
+    address, with the MAC address of its interface."""
 
     subnet = models.ForeignKey(
         Subnet, verbose_name=_("subnet"), on_delete=models.PROTECT, related_name="ports"
@@ -105,6 +106,16 @@ class Port(models.Model):
     instance = models.ForeignKey(
         "infrastructure.Instance",
         verbose_name=_("instance"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ports",
+    )
+    load_balancer = models.ForeignKey(
+        "infrastructure.LoadBalancer",
+        verbose_name=_("load balancer"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="ports",
     )
@@ -121,8 +132,14 @@ class Port(models.Model):
         verbose_name_plural = _("ports")
         constraints = [
             # The database itself refuses handing one address out twice.
-            models.UniqueConstraint(fields=["subnet", "address"], name="address_once_per_subnet")
+            models.UniqueConstraint(fields=["subnet", "address"], name="address_once_per_subnet"),
+            # Held by exactly one instance or load balancer, so neither takes the other's.
+            models.CheckConstraint(
+                condition=models.Q(instance__isnull=False, load_balancer__isnull=True)
+                | models.Q(instance__isnull=True, load_balancer__isnull=False),
+                name="port_has_one_holder",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.address} ({self.instance})"
+        return f"{self.address} ({self.instance or self.load_balancer})"

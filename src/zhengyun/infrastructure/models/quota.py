@@ -25,12 +25,14 @@ class Quota(models.Model):
     max_disk_gb = models.PositiveIntegerField(_("disk (GB)"), default=1000)
     max_addresses = models.PositiveIntegerField(_("addresses"), default=50)
     max_volumes = models.PositiveIntegerField(_("volumes"), default=20)
+    max_load_balancers = models.PositiveIntegerField(_("load balancers"), default=5)
     used_instances = models.PositiveIntegerField(_("instances in use"), default=0)
     used_vcpus = models.PositiveIntegerField(_("vCPUs in use"), default=0)
     used_memory_mb = models.PositiveIntegerField(_("memory in use (MB)"), default=0)
     used_disk_gb = models.PositiveIntegerField(_("disk in use (GB)"), default=0)
     used_addresses = models.PositiveIntegerField(_("addresses in use"), default=0)
     used_volumes = models.PositiveIntegerField(_("volumes in use"), default=0)
+    used_load_balancers = models.PositiveIntegerField(_("load balancers in use"), default=0)
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("department__region__code",), department="department")
@@ -64,6 +66,7 @@ class RegionQuota(models.Model):
     max_disk_gb = models.PositiveIntegerField(_("disk (GB)"), null=True, blank=True)
     max_addresses = models.PositiveIntegerField(_("addresses"), null=True, blank=True)
     max_volumes = models.PositiveIntegerField(_("volumes"), null=True, blank=True)
+    max_load_balancers = models.PositiveIntegerField(_("load balancers"), null=True, blank=True)
 
     objects = RestrictedManager()
     # A department sees the limits of its own region and of the regions above it.

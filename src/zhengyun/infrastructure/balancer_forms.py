@@ -1,0 +1,57 @@
+"""The console's order form for a load balancer: its subnet, one listener, the instances
+it sends to and how they are checked."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.infrastructure.balancers import MEMBER_STATUSES
+from zhengyun.infrastructure.choices import BalancingAlgorithm, ListenerProtocol, MonitorType
+from zhengyun.infrastructure.models import Instance, Subnet
+
+
+class LoadBalancerForm(forms.Form):
+    """A new load balancer of the user's department with one listener and its members."""
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    subnet = forms.ModelChoiceField(label=_("Subnet"), queryset=Subnet.objects.none())
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=ListenerProtocol.choices)
+    port = forms.IntegerField(label=_("Listener port"), min_value=1, max_value=65535, initial=80)
+    algorithm = forms.ChoiceField(
+        label=_("Algorithm"),
+        choices=BalancingAlgorithm.choices,
+        initial=BalancingAlgorithm.ROUND_ROBIN,
+    )
+    instances = forms.ModelMultipleChoiceField(
+        label=_("Members"),
+        queryset=Instance.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Instances with an address in the subnet's network."),
+    )
+    member_port = forms.IntegerField(
+        label=_("Member port"), min_value=1, max_value=65535, initial=80
+    )
+    check = forms.ChoiceField(
+        label=_("Health check"),
+        choices=[("", _("None")), *MonitorType.choices],
+        required=False,
+    )
+    http_path = forms.CharField(label=_("HTTP path"), max_length=255, initial="/", required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subnet"].queryset = Subnet.objects.restrict(user, "view").filter(
+            department=user.department
+        )
+        self.fields["instances"].queryset = (
+            Instance.objects.restrict(user, "view")
+            .filter(department=user.department, status__in=MEMBER_STATUSES, ports__isnull=False)
+            .distinct()
+        )
+
+    def order(self):
+        """The keyword arguments of ``balancers.order_load_balancer`` this form asks for."""
+        data = dict(self.cleaned_data)
+        check, path = data.pop("check"), data.pop("http_path") or "/"
+        data["monitor"] = {"type": check, "http_path": path} if check else None
+        return data

@@ -1,0 +1,147 @@
+"""Load balancers realised by HAProxy (R-I3): one haproxy process per load balancer, its
+configuration, pid file and stats socket in a directory of its own.
+
+``apply`` renders the configuration, has ``haproxy -c`` check it, and starts the process or
+reloads it softly (a new process takes the listening sockets over, the old one finishes its
+connections: ``-sf``); a configuration haproxy refuses leaves the running one untouched.
+``health`` reads ``show stat`` from the stats socket.
+
+URI: ``haproxy:///absolute/state/dir`` (``?binary=/usr/sbin/haproxy`` to choose the
+program). The process binds the virtual address, so on a balancer node that address must be
+configured on an interface (keepalived moves it between two nodes).
+"""
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from . import haproxy_config
+from .balancer_base import BalancerDriver, BalancerNotFound, MemberHealth
+from .base import DriverError
+
+STOP_WAIT_S = 5
+COMMAND_TIMEOUT_S = 30
+
+
+class HAProxyDriver(BalancerDriver):
+    """One haproxy process per load balancer under a state directory."""
+
+    def __init__(self, uri: str):
+        super().__init__(uri)
+        parts = urlsplit(uri)
+        if parts.scheme != "haproxy" or not parts.path.startswith("/"):
+            raise DriverError(f"Write a HAProxy balancer URI as haproxy:///state/dir, not {uri!r}.")
+        self.root = Path(parts.path)
+        binary = parse_qs(parts.query).get("binary", ["haproxy"])[0]
+        self.binary = shutil.which(binary)
+        if self.binary is None:
+            raise DriverError(f"HAProxy ({binary}) is not installed on this machine.")
+
+    def _dir(self, name):
+        if not name or "/" in name or name.startswith("."):
+            raise DriverError(f"Not a load balancer name: {name!r}.")
+        return self.root / name
+
+    def apply(self, spec):
+        directory = self._dir(spec.name)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = directory / "haproxy.cfg"
+        text = haproxy_config.render(spec, directory / "stats.sock")
+        pid = _running_pid(directory)
+        if pid and config.exists() and config.read_text() == text:
+            return  # already carried out
+        candidate = directory / "haproxy.cfg.new"
+        candidate.write_text(text)
+        self._run("-c", "-q", "-f", str(candidate), what="The configuration was refused")
+        candidate.replace(config)
+        reload = ("-sf", str(pid)) if pid else ()
+        self._run(
+            "-D",
+            "-f",
+            str(config),
+            "-p",
+            str(directory / "haproxy.pid"),
+            *reload,
+            what="HAProxy did not start",
+        )
+
+    def remove(self, name):
+        directory = self._dir(name)
+        pid = _running_pid(directory)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_WAIT_S
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def health(self, name):
+        directory = self._dir(name)
+        if not _running_pid(directory):
+            raise BalancerNotFound(f"No HAProxy runs for load balancer {name!r}.")
+        rows = csv.DictReader(_ask(directory / "stats.sock", "show stat").lstrip("# ").splitlines())
+        return {
+            row["svname"]: _health(row["status"])
+            for row in rows
+            if row.get("svname") not in (None, "FRONTEND", "BACKEND")
+        }
+
+    def _run(self, *args, what):
+        try:
+            done = subprocess.run(
+                [self.binary, *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DriverError(f"{what}: {exc}") from None
+        if done.returncode != 0:
+            said = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise DriverError(f"{what}: {' '.join(said)}"[:500])
+
+
+def _health(status):
+    # "UP", "UP 1/3" (going down), "DOWN", "DOWN 1/2" (coming up), "no check", "MAINT" …
+    if status.startswith("UP"):
+        return MemberHealth.UP
+    if status.startswith("DOWN"):
+        return MemberHealth.DOWN
+    return MemberHealth.UNKNOWN
+
+
+def _ask(path, command):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(5)
+        try:
+            conn.connect(str(path))
+            conn.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+        except OSError as exc:
+            raise DriverError(f"HAProxy's stats socket did not answer: {exc}") from None
+    return b"".join(chunks).decode()
+
+
+def _running_pid(directory):
+    try:
+        pid = int((directory / "haproxy.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _alive(pid):
+    # The pid file may outlive its process and the number be reused: check it is haproxy.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().split()
+        return "haproxy" in fields[1] and fields[2] != "Z"
+    except OSError:
+        return False

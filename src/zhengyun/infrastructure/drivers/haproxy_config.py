@@ -1,0 +1,67 @@
+"""haproxy.cfg for one load balancer: a frontend per listener on the virtual address, a
+backend per pool with its algorithm, members and health check (HAProxy 2.6 syntax)."""
+
+import ipaddress
+
+BALANCE = {"round_robin": "roundrobin", "least_connections": "leastconn", "source_ip": "source"}
+MODE = {"tcp": "tcp", "http": "http"}
+
+
+def render(spec, stats_socket):
+    """The whole configuration of ``spec``, its stats socket at ``stats_socket``."""
+    lines = [
+        "global",
+        f"    stats socket {stats_socket} mode 600 level admin",
+        "    maxconn 4096",
+        "",
+        "defaults",
+        "    timeout connect 5s",
+        "    timeout client 60s",
+        "    timeout server 60s",
+        "",
+    ]
+    for listener in spec.listeners:
+        lines += _listener(spec.vip, listener)
+    return "\n".join(lines) + "\n"
+
+
+def _listener(vip, listener):
+    name = f"l{listener.port}"
+    mode = MODE[listener.protocol]
+    lines = [
+        f"frontend {name}",
+        f"    mode {mode}",
+        f"    bind {_endpoint(vip, listener.port)}",
+        f"    default_backend {name}",
+        "",
+        f"backend {name}",
+        f"    mode {mode}",
+        f"    balance {BALANCE[listener.algorithm]}",
+    ]
+    monitor = listener.monitor
+    check = ""
+    if monitor is not None:
+        lines.append(f"    timeout check {monitor.timeout_s}s")
+        if monitor.type == "http":
+            lines.append(f"    option httpchk GET {monitor.http_path}")
+            lines.append(f"    http-check expect {_expect(monitor.expected_codes)}")
+        retries = monitor.max_retries
+        check = f" check inter {monitor.interval_s}s fall {retries} rise {retries}"
+    for member in listener.members:
+        lines.append(
+            f"    server {member.name} {_endpoint(member.address, member.port)}"
+            f" weight {member.weight}{check}"
+        )
+    return [*lines, ""]
+
+
+def _endpoint(address, port):
+    # HAProxy takes the port after the last colon, so IPv6 needs its family prefix.
+    family = "ipv6@" if ipaddress.ip_address(address).version == 6 else ""
+    return f"{family}{address}:{port}"
+
+
+def _expect(codes):
+    if len(codes) == 1:
+        return f"status {codes[0]}"
+    return "rstatus ^(" + "|".join(str(code) for code in codes) + ")$"
