@@ -1,17 +1,34 @@
 """The demo region's machine room: one zone, three pools of simulated hosts (an extranet
 pool shared by all, an intranet pool certified for level 3, and a pool dedicated to the
-provincial public security department), the flavours and images of the catalogue.
+provincial public security department), the flavours and images of the catalogue — and a
+workload to consolidate: six portal instances of the public security department spread over
+the extranet pool's hosts, and a maintenance window open all day so that a consolidation
+plan, once approved, runs while someone watches.
 
 Each simulated hypervisor keeps its state in a file of its own under the data directory,
 so the web and worker processes see the same guests and a restart forgets none.
 """
 
+import datetime
+
 from django.conf import settings
 
+from zhengyun.infrastructure import consolidation, pool_admin
 from zhengyun.infrastructure import services as infrastructure
-from zhengyun.infrastructure.choices import NetworkReach, OsFamily, PlacementPolicy
-from zhengyun.infrastructure.models import ComputeProvider, Flavour, Image, Pool, Zone
+from zhengyun.infrastructure.choices import NetworkReach, OsFamily, PlacementPolicy, WindowDays
+from zhengyun.infrastructure.models import (
+    ComputeProvider,
+    Flavour,
+    Image,
+    Instance,
+    MaintenanceWindow,
+    Pool,
+    Zone,
+)
 from zhengyun.organizations.models import Department
+
+WORKLOAD_POOL = "政务外网通用资源池"
+WORKLOAD = [f"portal-{n}" for n in range(1, 7)]
 
 ZONE = ("示范省政务云主机房", "main-room")
 # (name, networks, certified level, policy, dedicated department or None, hosts)
@@ -97,3 +114,33 @@ def ensure_infrastructure(operator, province):
                 version=version,
                 min_disk_gb=min_disk,
             )
+
+
+def ensure_workload(operator, staff):
+    """Six running portals spread over the shared extranet pool — ordered while the pool
+    spreads, which it then stops doing — so that a consolidation plan has hosts to empty;
+    and an all-day window on every day for that pool. Once only."""
+    pool = Pool.objects.get(name=WORKLOAD_POOL)
+    if not MaintenanceWindow.objects.filter(pool=pool).exists():
+        consolidation.create_maintenance_window(
+            actor=operator,
+            pool=pool,
+            days=WindowDays.ANY,
+            starts=datetime.time(0, 0),
+            ends=datetime.time(23, 59),
+        )
+    if Instance.objects.filter(department=staff.department, name__in=WORKLOAD).exists():
+        return
+    pool_admin.update_pool(pool, actor=operator, changes={"policy": PlacementPolicy.SPREAD})
+    flavour = Flavour.objects.get(name="s2.medium")
+    image = Image.objects.get(name=IMAGES[0][0])
+    for name in WORKLOAD:
+        infrastructure.create_instance(
+            actor=staff,
+            department=staff.department,
+            name=name,
+            flavour=flavour,
+            image=image,
+            networks=[NetworkReach.GOV_EXTRANET],
+        )
+    pool_admin.update_pool(pool, actor=operator, changes={"policy": PlacementPolicy.PACK})

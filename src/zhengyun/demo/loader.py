@@ -17,7 +17,7 @@ from zhengyun.accounts import services as accounts
 from zhengyun.accounts.mfa import MFA_REQUIRED_ROLES
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.accounts.roles import Role, ScopeKind
-from zhengyun.demo.infrastructure import ensure_infrastructure
+from zhengyun.demo.infrastructure import ensure_infrastructure, ensure_workload
 from zhengyun.organizations import services as organizations
 from zhengyun.organizations.choices import DepartmentKind, ProviderKind, RegionLevel
 from zhengyun.organizations.models import Department, Region, ServiceProvider, VerticalLine
@@ -280,6 +280,7 @@ class DemoBuilder:
                 self.out(f"  {copy + 1}/{scale} copies loaded")
         self.ensure_personas()
         ensure_infrastructure(self.operator, province)
+        ensure_workload(self.operator, User.objects.get(username="dept_staff"))
         return self.created
 
     def build_copy(self, copy):

@@ -1,5 +1,7 @@
 """The demo province: big enough to show every role, valid codes, loaded idempotently."""
 
+import datetime
+
 import pytest
 from django.core.management import call_command
 from stdnum.cn import uscc
@@ -7,7 +9,10 @@ from stdnum.cn import uscc
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.accounts.roles import Role
 from zhengyun.audit.models import AuditEvent
+from zhengyun.demo.infrastructure import WORKLOAD_POOL
 from zhengyun.demo.loader import DEMO_PASSWORD, PERSONAS, load_demo, organisation_code
+from zhengyun.infrastructure import consolidation, lifecycle, windows
+from zhengyun.infrastructure.models import Instance, Pool
 from zhengyun.organizations.choices import RegionLevel
 from zhengyun.organizations.models import Department, Region, ServiceProvider
 from zhengyun.organizations.services import current_operator
@@ -80,3 +85,21 @@ def test_the_demo_command_prints_sign_ins(capsys):
     call_command("demo")
     out = capsys.readouterr().out
     assert "operator" in out and DEMO_PASSWORD in out and "auditor" in out
+
+
+def test_the_demo_workload_gives_a_consolidation_plan_hosts_to_empty():
+    load_demo()
+    portals = Instance.objects.filter(name__startswith="portal-")
+    assert portals.count() == 6 and len({i.host_id for i in portals}) == 6
+    assert Pool.objects.get(name=WORKLOAD_POOL).policy == "pack"
+    for instance in portals:
+        lifecycle.build(instance.pk)
+    plan = consolidation.propose_consolidation(
+        actor=User.objects.get(username="operator"), pool=Pool.objects.get(name=WORKLOAD_POOL)
+    )
+    assert (plan.hosts_before, plan.hosts_after) == (6, 1)
+    assert plan.watts_after < plan.watts_before
+    noon_in_beijing = datetime.datetime(2026, 11, 26, 4, tzinfo=datetime.UTC)
+    assert windows.open_window(plan.pool, noon_in_beijing) is not None
+    load_demo()
+    assert Instance.objects.filter(name__startswith="portal-").count() == 6
