@@ -107,7 +107,8 @@ def _pools(user, since, today):
         PoolDay.objects.restrict(user, "view").filter(day__gte=since).select_related("pool__zone")
     )
     hosts = Host.objects.restrict(user, "view").select_related("pool")
-    stranded = {row.pool.pk: row for row in capacity.stranded(hosts, Flavour.objects.all())}
+    flavours = Flavour.objects.restrict(user, "view")
+    stranded = {row.pool.pk: row for row in capacity.stranded(hosts, flavours)}
     forecasts = capacity.forecast(days)
     by_pool = defaultdict(list)
     for row in days:
