@@ -3,8 +3,8 @@ takes, the fields each verb accepts, and how to turn ``field=value`` words into 
 
 Paths map to verbs the way the API is laid out: ``/api/v1/<app>/<name>/`` gives ``list`` and
 ``create``; ``…/{id}/`` gives ``show``, ``update`` and ``delete``; an action ``…/{id}/<act>/``
-gives ``<act>`` (POST), ``show-<act>`` (GET) and ``end-<act>`` (DELETE). Resources added to
-the API reach the command line without a change here.
+gives ``<act>`` (POST), ``show-<act>`` (GET), ``set-<act>`` (PUT) and ``end-<act>``
+(DELETE). Resources added to the API reach the command line without a change here.
 """
 
 import json
@@ -17,7 +17,7 @@ from zhengyun.client.i18n import _
 PREFIX = "/api/v1/"
 _PARAMETER = re.compile(r"^\{[^}]+\}$")
 ITEM_VERBS = {"get": "show", "patch": "update", "delete": "delete"}
-ACTION_VERBS = {"post": "{}", "get": "show-{}", "delete": "end-{}"}
+ACTION_VERBS = {"post": "{}", "get": "show-{}", "put": "set-{}", "delete": "end-{}"}
 
 
 @dataclass

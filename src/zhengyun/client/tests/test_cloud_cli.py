@@ -159,6 +159,7 @@ def test_the_client_describes_what_the_platform_offers(cloud, live_world):
     assert status == 0 and {"create", "delete", "list", "show"} <= set(lines["instances"])
     assert {"attach", "detach"} <= set(lines["volumes"])
     assert {"maintenance", "end-maintenance", "show-maintenance"} <= set(lines["hosts"])
+    assert "set-power-curve" in lines["hosts"]
 
     status, out, _ = cloud(live_world.staff_a, "--lang", "en", "instances", "create", "--fields")
     fields = {line.split()[0]: line for line in out.splitlines()[2:]}
