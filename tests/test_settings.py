@@ -30,7 +30,8 @@ def run_python(code, **env):
         env=clean,
         capture_output=True,
         text=True,
-        timeout=60,
+        # Generous: some of these migrate a fresh database, which takes long on a busy machine.
+        timeout=240,
         check=False,
     )
 
