@@ -390,3 +390,44 @@ def test_racing_for_the_last_address_one_wins(world):
         thread.join()
     assert sorted(outcomes) == ["203.0.113.2"] + ["exhausted"] * (start.parties - 1), outcomes
     assert used_addresses(world) == 2 == FloatingAddress.objects.count()
+
+
+def test_through_the_api(world, room, api_as, simulated_edge):
+    operator, staff = api_as(world.operator), api_as(world.staff_a)
+    made = operator.post(
+        "/api/v1/infrastructure/external-ranges/",
+        {"region": world.prefecture_a.pk, "name": "公网", "reach": "internet", "cidr": "bad"},
+        format="json",
+    )
+    assert made.status_code == 400 and "cidr" in str(made.json())
+    assert made["Content-Type"].startswith("application/problem+json")
+    made = operator.post(
+        "/api/v1/infrastructure/external-ranges/",
+        {
+            "region": world.prefecture_a.pk,
+            "name": "公网",
+            "reach": "internet",
+            "cidr": "203.0.113.0/29",
+        },
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    assert staff.get("/api/v1/infrastructure/external-ranges/").json()["count"] == 1
+    extranet = built_instance(world, room, network(world, "ext", NetworkReach.GOV_EXTRANET))
+    web = built_instance(world, room, network(world, cidr="10.30.2.0/24"), "web-1")
+    taken = staff.post(
+        "/api/v1/infrastructure/floating-addresses/", {"reach": "internet"}, format="json"
+    )
+    assert taken.status_code == 201, taken.json()
+    assert (taken.json()["address"], taken.json()["reach"]) == ("203.0.113.1", "internet")
+    url = f"/api/v1/infrastructure/floating-addresses/{taken.json()['id']}/"
+    wrong = staff.post(url + "associate/", {"port": extranet.ports.get().pk}, format="json")
+    assert wrong.status_code == 400 and "port" in str(wrong.json())
+    bound = staff.post(url + "associate/", {"port": web.ports.get().pk}, format="json")
+    assert bound.status_code == 200 and bound.json()["port"] == web.ports.get().pk
+    edge.apply()
+    assert simulated_edge.translate_inbound("203.0.113.1", 80) == ("10.30.2.2", 80)
+    assert staff.post(url + "disassociate/", {}, format="json").json()["port"] is None
+    assert api_as(world.leader_a).delete(url).status_code == 403
+    assert staff.delete(url).status_code == 204
+    assert used_addresses(world) == 2  # the two instances' own addresses
