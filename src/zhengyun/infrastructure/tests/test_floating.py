@@ -431,3 +431,39 @@ def test_through_the_api(world, room, api_as, simulated_edge):
     assert api_as(world.leader_a).delete(url).status_code == 403
     assert staff.delete(url).status_code == 204
     assert used_addresses(world) == 2  # the two instances' own addresses
+
+
+def test_through_the_console_networks_page(world, room, client):
+    external_range(world)
+    extranet = network(world, "ext", NetworkReach.GOV_EXTRANET)
+    web = built_instance(world, room, network(world, cidr="10.30.2.0/24"), "web-1")
+    client.force_login(world.staff_a)
+    page = client.get("/infrastructure/networks/")
+    assert page.status_code == 200 and b'data-testid="floating-addresses"' in page.content
+    assert b'id="id_floating-reach"' in page.content and b'id="id_network-name"' in page.content
+    taken = client.post("/infrastructure/floating-addresses/new/", {"floating-reach": "internet"})
+    assert taken["Location"] == "/infrastructure/networks/"
+    address = FloatingAddress.objects.get()
+    wrong = client.post(
+        "/infrastructure/floating-addresses/associate/",
+        {"associate-address": address.pk, "associate-target": f"network:{extranet.pk}"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert wrong.status_code == 200 and b"this address is of the Internet zone" in wrong.content
+    bound = client.post(
+        "/infrastructure/floating-addresses/associate/",
+        {"associate-address": address.pk, "associate-target": f"port:{web.ports.get().pk}"},
+    )
+    assert bound.status_code == 302
+    assert FloatingAddress.objects.get().port == web.ports.get()
+    page = client.get("/infrastructure/networks/")
+    assert b"web-1 <code>10.30.2.2</code>" in page.content
+    client.post(f"/infrastructure/floating-addresses/{address.pk}/disassociate/")
+    assert FloatingAddress.objects.get().port is None
+    client.force_login(world.staff_b)  # another department's: as if it did not exist
+    assert (
+        client.post(f"/infrastructure/floating-addresses/{address.pk}/release/").status_code == 404
+    )
+    client.force_login(world.staff_a)
+    client.post(f"/infrastructure/floating-addresses/{address.pk}/release/")
+    assert not FloatingAddress.objects.exists()
