@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs Debian's nftables, whose `nft -c` checks the rulesets the nftables network-edge
-# driver writes (checking needs no CAP_NET_ADMIN). Needs root (or sudo). On a workstation
-# without either, those tests skip and say what to install; on CI (CI set) this fails.
+# driver writes (checking reads netfilter's state, so it needs CAP_NET_ADMIN). Needs root (or
+# sudo). On a workstation without either, those tests skip and say what to install; on CI
+# (CI set) this fails.
 set -euo pipefail
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"; else

@@ -3,11 +3,12 @@
 The ruleset replaces the table ``inet zhengyun_nat`` as a whole — created empty if missing,
 deleted and made again in one atomic ``nft -f`` transaction — so applying the same rules
 twice leaves the same table. Every ruleset is checked by ``nft -c -f`` (no change to the
-kernel) before it is kept; a refused one leaves the previous file and table in place.
+kernel, but it reads netfilter's state over netlink and so needs CAP_NET_ADMIN) before it
+is kept; a refused one leaves the previous file and table in place.
 
 URI: ``nftables:///state/dir`` keeps the checked ruleset (``zhengyun_nat.nft``) and the
 table it came from (``rules.json``) there; with ``?load=1`` the ruleset is also loaded into
-the kernel, which needs CAP_NET_ADMIN on the edge host.
+the kernel.
 """
 
 import ipaddress
