@@ -366,6 +366,18 @@ def test_a_network_with_an_egress_address_cannot_be_deleted(world):
     infrastructure.delete_network(net, actor=world.staff_a)
 
 
+def test_releasing_a_bound_address_takes_it_off_the_edge(world, room, simulated_edge):
+    external_range(world)
+    web = built_instance(world, room, network(world))
+    public = allocate(world)
+    floating.associate_floating_address(public, actor=world.staff_a, port=web.ports.get())
+    edge.apply()
+    floating.release_floating_address(public, actor=world.staff_a)
+    assert edge.apply() == "pairs=0 egress=0"
+    assert simulated_edge.translate_inbound(public.address, 80) is None
+    assert used_addresses(world) == 1  # the instance's own address only
+
+
 @pytest.mark.django_db(transaction=True)
 def test_racing_for_the_last_address_one_wins(world):
     external_range(world, cidr="203.0.113.0/30")  # .1 and .2
