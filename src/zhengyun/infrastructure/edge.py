@@ -59,7 +59,8 @@ def desired():
     return NatRules.of(pairs, egress)
 
 
-def _locked_state():
+def locked_state():
+    """The edge's one state row, locked until the transaction ends (made on first use)."""
     if not EdgeState.objects.filter(pk=1).exists():
         try:
             with transaction.atomic():
@@ -72,7 +73,7 @@ def _locked_state():
 def apply():
     """The job: give the edge the whole table if it owes one; what happened."""
     with transaction.atomic():
-        state = _locked_state()
+        state = locked_state()
         due = list(EdgeDue.objects.values_list("pk", flat=True))
         if not due:
             return "applied"  # a retry after the marks were consumed

@@ -25,7 +25,6 @@ from zhengyun.core.services import full_clean, service
 from zhengyun.infrastructure import edge, quotas
 from zhengyun.infrastructure.choices import NetworkReach
 from zhengyun.infrastructure.models import ExternalRange, FloatingAddress, Network, Port
-from zhengyun.organizations.models import Region
 
 # Prefix lengths a range may have: big enough to matter, small enough to scan for the
 # lowest free address quickly.
@@ -87,8 +86,9 @@ def create_external_range(
     network, first, last, gateway = parse_range(cidr, first_address, last_address, gateway)
     if reach not in NetworkReach.values:
         raise ValidationError({"reach": _("Choose one of the network zones.")})
-    # Ranges of one region are declared one after the other under its row's lock.
-    Region.objects.select_for_update().filter(pk=region.pk).first()
+    # Ranges are declared one after the other under the edge's state row lock — the
+    # addresses the edge serves — so two at once cannot both miss the other's overlap.
+    edge.locked_state()
     for other in ExternalRange.objects.filter(reach=reach).only("name", "cidr"):
         if other.ip_network.version == network.version and other.ip_network.overlaps(network):
             raise ValidationError(

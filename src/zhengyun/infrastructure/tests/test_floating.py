@@ -479,3 +479,33 @@ def test_through_the_console_networks_page(world, room, client):
     client.force_login(world.staff_a)
     client.post(f"/infrastructure/floating-addresses/{address.pk}/release/")
     assert not FloatingAddress.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_ranges_declared_at_once_in_two_regions_one_wins(world):
+    outcomes, start = [], threading.Barrier(2)
+
+    def declare(region, cidr):
+        try:
+            start.wait()
+            floating.create_external_range(
+                actor=world.operator, region=region, name=cidr, reach="internet", cidr=cidr
+            )
+            outcomes.append("ok")
+        except ValidationError:
+            outcomes.append("overlap")
+        except Exception as exc:  # collected and asserted below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=declare, args=(world.prefecture_a, "203.0.113.0/28")),
+        threading.Thread(target=declare, args=(world.prefecture_b, "203.0.113.0/29")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "overlap"], outcomes
+    assert ExternalRange.objects.count() == 1
