@@ -301,6 +301,27 @@ def _port(world):
     return _instance(world, subnet=_subnet(world)).ports.get()
 
 
+def _external_range(world):
+    from zhengyun.infrastructure import floating_addresses
+
+    return floating_addresses.create_external_range(
+        actor=world.operator,
+        region=world.prefecture_b,
+        name="乙市互联网",
+        reach="internet",
+        cidr="198.51.100.0/29",
+    )
+
+
+def _floating_address(world):
+    from zhengyun.infrastructure import floating_addresses
+
+    _external_range(world)
+    return floating_addresses.allocate_floating_address(
+        actor=world.staff_b, department=world.department_b, reach="internet"
+    )
+
+
 def _security_group(world):
     from zhengyun.infrastructure import security_groups
 
@@ -434,6 +455,8 @@ OWNED_BY_B = {
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,
     "infrastructure.port": _port,
+    "infrastructure.externalrange": _external_range,
+    "infrastructure.floatingaddress": _floating_address,
     "infrastructure.volume": _volume,
     "infrastructure.snapshot": _snapshot,
     "infrastructure.securitygroup": _security_group,

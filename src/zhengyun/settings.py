@@ -318,6 +318,11 @@ ZHENGYUN_BALANCER_URI = os.environ.get(
     "ZHENGYUN_BALANCER_URI", f"sim://{DATA_DIR / 'balancers.sqlite3'}"
 )
 
+# The network edge's NAT for floating addresses (R-I2): the simulator by default, its table
+# in the data dir; "nftables" with nftables:///state/dir writes and checks a real ruleset.
+ZHENGYUN_EDGE_DRIVER = os.environ.get("ZHENGYUN_EDGE_DRIVER", "simulator")
+ZHENGYUN_EDGE_URI = os.environ.get("ZHENGYUN_EDGE_URI", f"sim://{DATA_DIR / 'edge.sqlite3'}")
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 HUEY_IMMEDIATE = False
 if REDIS_URL:

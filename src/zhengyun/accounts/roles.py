@@ -56,6 +56,8 @@ _RUN_POOLS = {
     "infrastructure.pool": CRUD,
     "infrastructure.computeprovider": CRUD,
     "infrastructure.host": frozenset({"view", "change"}),
+    # Addresses of the network zones departments take floating addresses from (R-I2).
+    "infrastructure.externalrange": CRUD,
     "infrastructure.instancemigration": VIEW,
     "infrastructure.flavour": CRUD,
     "infrastructure.image": CRUD,
@@ -85,6 +87,9 @@ _OWN_INSTANCES = {
     "infrastructure.network": frozenset({"view", "add", "delete"}),
     "infrastructure.subnet": frozenset({"view", "add", "delete"}),
     "infrastructure.port": VIEW,
+    "infrastructure.externalrange": VIEW,
+    # change: associate with a port or a network's egress, and disassociate.
+    "infrastructure.floatingaddress": CRUD,
     # Membership is changed from the instance's side (change on the instance).
     "infrastructure.securitygroup": frozenset({"view", "add", "delete"}),
     "infrastructure.securitygrouprule": frozenset({"view", "add", "delete"}),
@@ -112,6 +117,7 @@ _SEE_INSTANCES = {
     "infrastructure.network": VIEW,
     "infrastructure.subnet": VIEW,
     "infrastructure.port": VIEW,
+    "infrastructure.floatingaddress": VIEW,
     "infrastructure.securitygroup": VIEW,
     "infrastructure.securitygrouprule": VIEW,
     "infrastructure.volume": VIEW,
@@ -175,6 +181,7 @@ GRANTS = {
         "accounts.roleassignment": VIEW,
         "accounts.delegation": VIEW,
         **_SEE_INSTANCES,
+        "infrastructure.externalrange": VIEW,
     },
     Role.DEPARTMENT_ADMIN: {
         **_ORG_VIEW,
@@ -191,6 +198,7 @@ GRANTS = {
         "accounts.roleassignment": VIEW,
         "accounts.delegation": VIEW,
         "infrastructure.zone": VIEW,
+        "infrastructure.externalrange": VIEW,
         **_SEE_INSTANCES,
     },
     Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW, **_OWN_INSTANCES},

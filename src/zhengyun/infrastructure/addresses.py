@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
-from zhengyun.infrastructure import quotas
+from zhengyun.infrastructure import floating_addresses, quotas
 from zhengyun.infrastructure.models import LoadBalancer, Port, Subnet
 
 # Prefix lengths a subnet may have: large enough to be useful, small enough that choosing
@@ -125,8 +125,10 @@ def allocate(holder, subnet):
 
 def release(holder):
     """Take back every address ``holder`` (an instance or a load balancer) holds and give
-    them back to its quota."""
-    count, _by_model = Port.objects.filter(**_held_by(holder)).delete()
+    them back to its quota; floating addresses bound to them are unbound."""
+    ports = Port.objects.filter(**_held_by(holder))
+    floating_addresses.let_go_of_ports(ports)  # they stay the department's
+    count, _by_model = ports.delete()
     if count:
         quotas.give_back(holder.department, {"addresses": count})
     return count

@@ -15,7 +15,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import addresses, balancers, placement, quotas, server_groups
+from zhengyun.infrastructure import addresses, balancers, edge, placement, quotas, server_groups
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -179,7 +179,7 @@ def create_subnet(*, actor, network, name, cidr, gateway=None):
     ip_network = addresses.parse_cidr(cidr)
     gateway = addresses.choose_gateway(ip_network, gateway)
     addresses.refuse_overlap(network.department, ip_network)
-    return crud.create(
+    subnet = crud.create(
         actor,
         Subnet,
         "infrastructure.create_subnet",
@@ -189,6 +189,8 @@ def create_subnet(*, actor, network, name, cidr, gateway=None):
         cidr=str(ip_network),
         gateway=str(gateway),
     )
+    edge.mark_network(network)  # its egress address now carries this range out too
+    return subnet
 
 
 @service("infrastructure.delete_subnet")
@@ -197,6 +199,7 @@ def delete_subnet(subnet, *, actor):
     # Locked as address allocation locks it: an address given out meanwhile is seen.
     subnet = Subnet.objects.select_for_update().get(pk=subnet.pk)
     crud.delete(actor, subnet, "infrastructure.delete_subnet")
+    edge.mark_network(subnet.network)
 
 
 @service("infrastructure.create_instance")

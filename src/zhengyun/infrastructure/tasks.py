@@ -1,6 +1,7 @@
 """Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
 snapshot's next step, applying an instance's firewall, a load balancer's configuration
-applied or removed and its members' health read, reconcilers that move on any a killed
+applied or removed and its members' health read, the network edge's NAT table applied,
+reconcilers that move on any a killed
 worker left half-way, the minute's metrics collection, the hourly usage figures, and
 approved consolidation plans run in their windows."""
 
@@ -10,6 +11,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from zhengyun.infrastructure import (
     balancer_lifecycle,
     consolidation_runs,
+    edge,
     firewalls,
     lifecycle,
     maintenance,
@@ -130,6 +132,20 @@ def reconcile_firewalls_task():
     for instance_id in unfinished:
         firewalls.apply(instance_id)
     return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def apply_edge_task():
+    return edge.apply()
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_edge_task():
+    """Every minute: give the edge its NAT table if a change is still owed to it — a job a
+    killed worker never finished, or an edge that refused or did not answer."""
+    return edge.apply() if edge.unfinished() else "applied"
 
 
 @db_periodic_task(crontab(minute="*"))

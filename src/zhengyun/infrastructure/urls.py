@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from zhengyun.infrastructure import balancer_views, consolidation_views, views
+from zhengyun.infrastructure import balancer_views, consolidation_views, floating_views, views
 from zhengyun.infrastructure.monitoring import analytics_views
 from zhengyun.infrastructure.monitoring import views as monitoring
 
@@ -48,6 +48,22 @@ urlpatterns = [
     path("networks/", views.network_list, name="network-list"),
     path("networks/new/", views.network_create, name="network-add"),
     path("networks/<int:pk>/delete/", views.network_delete, name="network-delete"),
+    path("floating-addresses/new/", floating_views.floating_allocate, name="floating-add"),
+    path(
+        "floating-addresses/associate/",
+        floating_views.floating_associate,
+        name="floating-associate",
+    ),
+    path(
+        "floating-addresses/<int:pk>/disassociate/",
+        floating_views.floating_disassociate,
+        name="floating-disassociate",
+    ),
+    path(
+        "floating-addresses/<int:pk>/release/",
+        floating_views.floating_release,
+        name="floating-release",
+    ),
     path("subnets/new/", views.subnet_create, name="subnet-add"),
     path("subnets/<int:pk>/delete/", views.subnet_delete, name="subnet-delete"),
     path("security-groups/", views.security_group_list, name="security-group-list"),

@@ -20,6 +20,7 @@ from zhengyun.core.shortcuts import (
     refuse_unless_may_add,
 )
 from zhengyun.infrastructure import (
+    floating_views,
     maintenance,
     resize,
     security_groups,
@@ -316,9 +317,9 @@ def _call(request, fn, obj, **kwargs):
 
 
 @login_required
-def network_list(request, network_form=None, subnet_form=None):
-    """The networks the user may see with their subnets and how many addresses are out;
-    forms for new ones when the user may add them."""
+def network_list(request, network_form=None, subnet_form=None, **floating_forms):
+    """The networks the user may see with their subnets and how many addresses are out,
+    the floating addresses; forms for new ones when the user may add them."""
     subnets = Subnet.objects.restrict(request.user, "view").annotate(in_use=Count("ports"))
     networks = (
         Network.objects.restrict(request.user, "view")
@@ -335,6 +336,7 @@ def network_list(request, network_form=None, subnet_form=None):
             "may_delete": may_any(request.user, Network, "delete"),
             "network_form": network_form or (NetworkForm() if may_add else None),
             "subnet_form": subnet_form or (SubnetForm(user=request.user) if may_add else None),
+            **floating_views.card(request, **floating_forms),
         },
     )
 

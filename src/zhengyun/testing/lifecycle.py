@@ -21,6 +21,7 @@ from zhengyun.infrastructure.choices import (
 )
 from zhengyun.infrastructure.models import (
     ComputeProvider,
+    FloatingAddress,
     Host,
     Instance,
     InstanceMigration,
@@ -152,10 +153,14 @@ def _quota_violations(live):
             memory_mb=Sum("memory_mb", default=0),
             disk_gb=Sum("disk_gb", default=0),
         )
-        # Load balancers' virtual addresses count as addresses too.
-        mine["addresses"] = Port.objects.filter(
-            Q(instance__in=live) | Q(load_balancer__isnull=False), department=quota.department_id
-        ).count()
+        # Load balancers' virtual addresses and floating addresses count as addresses too.
+        mine["addresses"] = (
+            Port.objects.filter(
+                Q(instance__in=live) | Q(load_balancer__isnull=False),
+                department=quota.department_id,
+            ).count()
+            + FloatingAddress.objects.filter(department=quota.department_id).count()
+        )
         for figure in QUOTA_FIGURES:
             used = getattr(quota, f"used_{figure}")
             if used != mine[figure]:

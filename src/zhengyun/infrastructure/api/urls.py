@@ -3,6 +3,7 @@ from zhengyun.infrastructure.api import (
     analytics,
     balancing,
     consolidation,
+    floating,
     monitoring,
     security,
     storage,
@@ -23,6 +24,8 @@ router.register("server-groups", views.ServerGroupViewSet)
 router.register("networks", views.NetworkViewSet)
 router.register("subnets", views.SubnetViewSet)
 router.register("ports", views.PortViewSet)
+router.register("external-ranges", floating.ExternalRangeViewSet)
+router.register("floating-addresses", floating.FloatingAddressViewSet)
 router.register("security-groups", security.SecurityGroupViewSet)
 router.register("security-group-rules", security.SecurityGroupRuleViewSet)
 router.register("volumes", storage.VolumeViewSet)

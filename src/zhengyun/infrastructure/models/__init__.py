@@ -23,6 +23,12 @@ from zhengyun.infrastructure.models.consolidation import (
     ConsolidationPlan,
     MaintenanceWindow,
 )
+from zhengyun.infrastructure.models.floating import (
+    EdgeDue,
+    EdgeState,
+    ExternalRange,
+    FloatingAddress,
+)
 from zhengyun.infrastructure.models.groups import ServerGroup
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
@@ -48,7 +54,11 @@ __all__ = [
     "ConsolidationMove",
     "ConsolidationPlan",
     "DepartmentDay",
+    "EdgeDue",
+    "EdgeState",
+    "ExternalRange",
     "FirewallDue",
+    "FloatingAddress",
     "Flavour",
     "Host",
     "HostSample",
