@@ -4,6 +4,7 @@ from zhengyun.infrastructure.api import (
     balancing,
     consolidation,
     monitoring,
+    scaling,
     security,
     storage,
     views,
@@ -31,6 +32,9 @@ router.register("load-balancers", balancing.LoadBalancerViewSet)
 router.register("listeners", balancing.ListenerViewSet)
 router.register("backend-pools", balancing.BackendPoolViewSet)
 router.register("members", balancing.MemberViewSet)
+router.register("scaling-groups", scaling.ScalingGroupViewSet)
+router.register("scheduled-actions", scaling.ScheduledActionViewSet)
+router.register("scaling-activities", scaling.ScalingActivityViewSet)
 router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)

@@ -361,3 +361,72 @@ def test_a_worker_killed_while_scaling_in_leaves_no_member_half_removed(
         "web-1"
     ]
     assert Instance.objects.get(name="web-2").status == InstanceStatus.DELETED
+
+
+API = "/api/v1/infrastructure"
+
+
+def test_the_api_creates_a_group_sets_desired_and_schedules(world, room, subnet, pool, api_as):
+    client = api_as(world.staff_a)
+    body = {
+        "name": "web",
+        "flavour": room.small.pk,
+        "image": room.image.pk,
+        "subnet": subnet.pk,
+        "pool": pool.pk,
+        "min_size": 1,
+        "max_size": 3,
+    }
+    created = client.post(f"{API}/scaling-groups/", body, format="json")
+    assert created.status_code == 201, created.content
+    group_id = created.json()["id"]
+    assert created.json()["desired"] == 1
+    too_many = client.post(
+        f"{API}/scaling-groups/{group_id}/set-desired/", {"desired": 4}, format="json"
+    )
+    assert too_many.status_code == 400
+    assert too_many["Content-Type"].startswith("application/problem+json")
+    assert ScalingGroup.objects.get(pk=group_id).desired == 1
+    done = client.post(
+        f"{API}/scaling-groups/{group_id}/set-desired/", {"desired": 3}, format="json"
+    )
+    assert done.status_code == 200 and done.json()["desired"] == 3
+    changed = client.patch(f"{API}/scaling-groups/{group_id}/", {"target_cpu": 40}, format="json")
+    assert changed.status_code == 200 and changed.json()["target_cpu"] == 40
+    action = client.post(
+        f"{API}/scheduled-actions/",
+        {"group": group_id, "days": "workdays", "time_of_day": "08:30", "min_size": 2},
+        format="json",
+    )
+    assert action.status_code == 201, action.content
+    empty = client.post(
+        f"{API}/scheduled-actions/",
+        {"group": group_id, "days": "workdays", "time_of_day": "18:00"},
+        format="json",
+    )
+    assert empty.status_code == 400
+    log = client.get(f"{API}/scaling-activities/").json()["results"]
+    assert [(row["cause"], row["desired_after"]) for row in log] == [("manual", 3)]
+
+
+def test_the_api_refuses_another_departments_pool(world, room, pool, api_as):
+    network = infrastructure.create_network(
+        actor=world.staff_b, department=world.department_b, name="b", reach="gov_extranet"
+    )
+    subnet_b = infrastructure.create_subnet(
+        actor=world.staff_b, network=network, name="b-1", cidr="10.30.1.0/24"
+    )
+    response = api_as(world.staff_b).post(
+        f"{API}/scaling-groups/",
+        {
+            "name": "thief",
+            "flavour": room.small.pk,
+            "image": room.image.pk,
+            "subnet": subnet_b.pk,
+            "pool": pool.pk,
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "pool" in response.content.decode()
+    assert not ScalingGroup.objects.exists()
