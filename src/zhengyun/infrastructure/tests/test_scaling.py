@@ -430,3 +430,43 @@ def test_the_api_refuses_another_departments_pool(world, room, pool, api_as):
     assert response.status_code == 400
     assert "pool" in response.content.decode()
     assert not ScalingGroup.objects.exists()
+
+
+def test_a_department_runs_a_group_in_the_console(world, room, subnet, pool, client):
+    client.force_login(world.staff_a)
+    page = client.get("/infrastructure/scaling-groups/").content.decode()
+    assert f'value="{pool.pk}"' in page  # the department's pool is offered
+    order = {
+        "name": "web",
+        "pool": pool.pk,
+        "subnet": subnet.pk,
+        "flavour": room.small.pk,
+        "image": room.image.pk,
+        "min_size": 3,
+        "max_size": 2,
+        "target_cpu": 60,
+        "cooldown_s": 300,
+    }
+    refused = client.post("/infrastructure/scaling-groups/new/", order)
+    assert refused.status_code == 200 and not ScalingGroup.objects.exists()
+    created = client.post("/infrastructure/scaling-groups/new/", {**order, "min_size": 1})
+    assert created.status_code == 302
+    group = ScalingGroup.objects.get()
+    settle(group)
+    client.post(f"/infrastructure/scaling-groups/{group.pk}/desired/", {"desired": 2})
+    client.post(
+        f"/infrastructure/scaling-groups/{group.pk}/actions/new/",
+        {"days": "workdays", "time_of_day": "08:30", "min_size": 2},
+    )
+    assert (refresh(group).desired, group.scheduled_actions.count()) == (2, 1)
+    shown = client.get("/infrastructure/scaling-groups/").content.decode()
+    assert 'data-scaling-group="web"' in shown and 'data-member="web-1"' in shown
+    assert "1 / 2 / 2" in shown
+    client.force_login(world.staff_b)
+    assert b"data-scaling-group" not in client.get("/infrastructure/scaling-groups/").content
+    url = f"/infrastructure/scaling-groups/{group.pk}/desired/"
+    assert client.post(url, {"desired": 1}).status_code == 404
+    assert client.post(f"/infrastructure/scaling-groups/{group.pk}/delete/").status_code == 404
+    client.force_login(world.staff_a)
+    client.post(f"/infrastructure/scaling-groups/{group.pk}/delete/")
+    assert refresh(group).deleting
