@@ -470,3 +470,33 @@ def test_a_department_runs_a_group_in_the_console(world, room, subnet, pool, cli
     client.force_login(world.staff_a)
     client.post(f"/infrastructure/scaling-groups/{group.pk}/delete/")
     assert refresh(group).deleting
+
+
+def test_a_member_deleted_by_hand_is_replaced_and_forgotten(world, room, subnet, pool):
+    group = new_group(world, room, subnet, pool, min_size=2)
+    settle(group)
+    first = Instance.objects.get(name="web-1")
+    infrastructure.delete_instance(first, actor=world.staff_a)
+    settle(group)
+    settle(group)
+    assert members(group) == ["web-2", "web-3"]
+    assert not ScalingMember.objects.filter(instance=first).exists()
+    names = Member.objects.filter(pool=pool).values_list("instance__name", flat=True)
+    assert sorted(names) == ["web-2", "web-3"]
+
+
+def test_only_active_members_count_towards_the_mean(world, room, subnet, pool):
+    group = new_group(world, room, subnet, pool, min_size=2)
+    settle(group)
+    load(group, 30)
+    # web-2 stops (say, being rebooted) while its last samples were hot.
+    stopped = Instance.objects.get(name="web-2")
+    for minutes in range(5):
+        InstanceSample.objects.filter(
+            instance=stopped, bucket=(NOW - datetime.timedelta(minutes=minutes)).replace(second=0)
+        ).update(cpu_percent=100)
+    Instance.objects.filter(pk=stopped.pk).update(status=InstanceStatus.STOPPED)
+    assert scaling_lifecycle.mean_cpu(refresh(group), NOW) == (1, 30.0)
+    settle(group)
+    assert refresh(group).desired == 2  # ceil(1 × 30 / 60) = 1, held at the minimum
+    assert len(members(group)) == 2  # a stopped member is not replaced
