@@ -195,7 +195,7 @@ def delete_scaling_group(group, *, actor):
         obj=group,
         changes=diff(before, snapshot(group)),
     )
-    log_activity(group, ActivityCause.MANUAL, before=old, after=0, detail="group deleted")
+    log_activity(group, ActivityCause.MANUAL, before=old, after=0, detail=_("Group deleted."))
     _scale_after_commit(group)
     return group
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceCreateDeleteViewSet
 from zhengyun.infrastructure import scaling
 from zhengyun.infrastructure.api.serializers import own_department
+from zhengyun.infrastructure.filtersets import ScalingActivityFilterSet, ScheduledActionFilterSet
 from zhengyun.infrastructure.models import (
     BackendPool,
     Flavour,
@@ -111,7 +112,10 @@ class ScheduledActionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ScheduledAction
-        fields = ["id", "group", "days", "time_of_day", "min_size", "desired", "max_size"]
+        fields = [
+            *("id", "group", "days", "time_of_day"),
+            *("min_size", "desired", "max_size", "last_run_on"),
+        ]
         read_only_fields = ["last_run_on"]
 
 
@@ -173,6 +177,7 @@ class ScheduledActionViewSet(ServiceCreateDeleteViewSet):
 
     model = ScheduledAction
     serializer_class = ScheduledActionSerializer
+    filterset_class = ScheduledActionFilterSet
     ordering_fields = ["time_of_day"]
     create_service = scaling.add_scheduled_action
     delete_service = scaling.delete_scheduled_action
@@ -183,4 +188,5 @@ class ScalingActivityViewSet(RestrictedReadOnlyViewSet):
 
     model = ScalingActivity
     serializer_class = ScalingActivitySerializer
+    filterset_class = ScalingActivityFilterSet
     ordering_fields = ["created_at"]

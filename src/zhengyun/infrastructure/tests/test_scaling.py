@@ -405,8 +405,9 @@ def test_the_api_creates_a_group_sets_desired_and_schedules(world, room, subnet,
         format="json",
     )
     assert empty.status_code == 400
-    log = client.get(f"{API}/scaling-activities/").json()["results"]
+    log = client.get(f"{API}/scaling-activities/", {"group": group_id}).json()["results"]
     assert [(row["cause"], row["desired_after"]) for row in log] == [("manual", 3)]
+    assert client.get(f"{API}/scaling-activities/", {"group": group_id + 1}).json()["count"] == 0
 
 
 def test_the_api_refuses_another_departments_pool(world, room, pool, api_as):
