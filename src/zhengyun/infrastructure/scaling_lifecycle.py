@@ -131,6 +131,7 @@ def _run_schedules(group, now):
         group.save(update_fields=["min_size", "desired", "max_size", "last_scaled_at", "low_since"])
         action.last_run_on = local_now.date()
         action.save(update_fields=["last_run_on"])
+        _audit(group, "infrastructure.run_scheduled_action", old, f"action={action.pk}")
         log_activity(
             group,
             ActivityCause.SCHEDULE,
@@ -193,6 +194,7 @@ def _track_target(group, now):
         group.last_scaled_at = now
     group.save(update_fields=["desired", "low_since", "last_scaled_at"])
     if group.desired != old:
+        _audit(group, "infrastructure.track_target", old, f"mean_cpu={mean:.1f}")
         log_activity(
             group,
             ActivityCause.TARGET,
@@ -202,6 +204,17 @@ def _track_target(group, now):
             detail=_("mean CPU %(mean).1f %% of %(serving)d serving, target %(target)d %%")
             % {"mean": mean, "serving": serving, "target": group.target_cpu},
         )
+
+
+def _audit(group, action, old_desired, detail):
+    """The job's change of the group's sizes, in the audit trail (design rule 3)."""
+    record(
+        actor=None,
+        action=action,
+        obj=group,
+        changes={"desired": [old_desired, group.desired]},
+        detail=detail,
+    )
 
 
 def _mark_leaving(group):

@@ -171,6 +171,8 @@ def test_high_cpu_scales_out_within_the_maximum_and_waits_out_the_cooldown(
     settle(group)  # ceil(2 × 90 / 60) = 3
     activity = ScalingActivity.objects.get(group=group, cause=ActivityCause.TARGET)
     assert (activity.desired_before, activity.desired_after, activity.mean_cpu) == (2, 3, 90.0)
+    audited = AuditEvent.objects.get(action="infrastructure.track_target")
+    assert audited.changes == {"desired": [2, 3]}
     assert members(group) == ["web-1", "web-2", "web-3"]
     later = NOW + datetime.timedelta(minutes=2)
     load(group, 95, later)
@@ -232,6 +234,7 @@ def test_a_scheduled_action_runs_on_working_days_only(world, room, subnet, pool)
     group = refresh(group)
     assert (group.min_size, group.desired, group.max_size) == (3, 3, 4)
     assert ScalingActivity.objects.filter(group=group, cause=ActivityCause.SCHEDULE).count() == 1
+    assert AuditEvent.objects.filter(action="infrastructure.run_scheduled_action").count() == 1
     assert len(members(group)) == 3
 
 
