@@ -11,6 +11,7 @@ import zoneinfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from zhengyun.audit.models import AuditEvent
 from zhengyun.core.exceptions import Conflict
@@ -504,3 +505,21 @@ def test_only_active_members_count_towards_the_mean(world, room, subnet, pool):
     settle(group)
     assert refresh(group).desired == 2  # ceil(1 × 30 / 60) = 1, held at the minimum
     assert len(members(group)) == 2  # a stopped member is not replaced
+
+
+def test_a_scale_in_step_removes_at_most_a_tenth(world, room, subnet, pool):
+    group = new_group(world, room, subnet, pool, min_size=1, desired=2, max_size=30)
+    settle(group)
+    infrastructure.set_quota(
+        Quota.objects.get(department=world.department_a),
+        actor=world.operator,
+        changes={"max_instances": 2},
+    )
+    scaling.set_desired(group, actor=world.staff_a, desired=20)  # orders refused by quota
+    first = timezone.now() + datetime.timedelta(seconds=301)  # a cooldown after setting it
+    load(group, 5, first)
+    scaling_lifecycle.scale(group.pk, first)  # the load starts asking for fewer
+    second = first + datetime.timedelta(seconds=301)
+    load(group, 5, second)
+    scaling_lifecycle.scale(group.pk, second)
+    assert refresh(group).desired == 18
