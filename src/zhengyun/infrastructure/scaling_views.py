@@ -88,11 +88,8 @@ def scaling_group_create(request):
     return scaling_group_list(request, form=form)
 
 
-def _report(request, form, done):
-    """A message for a form posted from a group's card."""
-    if done:
-        messages.success(request, done)
-        return
+def _refused(request, form):
+    """The form's errors as a message: the forms are posted from a group's card."""
     errors = [str(e) for errors in form.errors.values() for e in errors]
     messages.error(request, " ".join(errors) or _("Check the values entered."))
 
@@ -105,13 +102,14 @@ def scaling_group_set_desired(request, pk):
     done = form.is_valid() and call_service_for_form(
         form, scaling.set_desired, group, actor=request.user, **form.cleaned_data
     )
-    _report(
-        request,
-        form,
-        done
-        and _("%(name)s will have %(n)d instances.")
-        % {"name": group, "n": form.cleaned_data["desired"]},
-    )
+    if done:
+        messages.success(
+            request,
+            _("%(name)s will have %(n)d instances.")
+            % {"name": group, "n": form.cleaned_data["desired"]},
+        )
+    else:
+        _refused(request, form)
     return redirect("infrastructure:scaling-group-list")
 
 
@@ -123,7 +121,10 @@ def scheduled_action_create(request, pk):
     done = form.is_valid() and call_service_for_form(
         form, scaling.add_scheduled_action, actor=request.user, group=group, **form.cleaned_data
     )
-    _report(request, form, done and _("Scheduled action added."))
+    if done:
+        messages.success(request, _("Scheduled action added."))
+    else:
+        _refused(request, form)
     return redirect("infrastructure:scaling-group-list")
 
 

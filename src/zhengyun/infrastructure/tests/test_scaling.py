@@ -464,6 +464,11 @@ def test_a_department_runs_a_group_in_the_console(world, room, subnet, pool, cli
         {"days": "workdays", "time_of_day": "08:30", "min_size": 2},
     )
     assert (refresh(group).desired, group.scheduled_actions.count()) == (2, 1)
+    refused = client.post(
+        f"/infrastructure/scaling-groups/{group.pk}/desired/", {"desired": 9}, follow=True
+    )
+    assert refresh(group).desired == 2
+    assert '<li class="error">' in refused.content.decode()
     shown = client.get("/infrastructure/scaling-groups/").content.decode()
     assert 'data-scaling-group="web"' in shown and 'data-member="web-1"' in shown
     assert "1 / 2 / 2" in shown
