@@ -20,8 +20,13 @@ from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
 from zhengyun.infrastructure import server_groups
-from zhengyun.infrastructure.choices import ActivityCause, ActivityResult
-from zhengyun.infrastructure.models import ScalingActivity, ScalingGroup, ScheduledAction
+from zhengyun.infrastructure.choices import ActivityCause, ActivityResult, BalancerStatus
+from zhengyun.infrastructure.models import (
+    LoadBalancer,
+    ScalingActivity,
+    ScalingGroup,
+    ScheduledAction,
+)
 
 SETTINGS = frozenset({"min_size", "desired", "max_size", "target_cpu", "cooldown_s", "enabled"})
 
@@ -53,6 +58,12 @@ def log_activity(group, cause, *, before, after=None, result=ActivityResult.SUCC
     )
 
 
+def _locked_balancer(pool):
+    """The pool's load balancer, locked as its deletion locks it: a group is never made on a
+    load balancer whose deletion has already looked for groups using it."""
+    return LoadBalancer.objects.select_for_update(of=("self",)).get(pk=pool.load_balancer_id)
+
+
 def _check_parts(department, *, subnet, pool, server_group, security_groups):
     """Refuse parts of another department, and a pool its members could not be reached from."""
     errors = {}
@@ -60,6 +71,8 @@ def _check_parts(department, *, subnet, pool, server_group, security_groups):
         errors["subnet"] = _("Choose a subnet of the department.")
     if pool.department_id != department.pk:
         errors["pool"] = _("Choose a pool of one of the department's load balancers.")
+    elif _locked_balancer(pool).status == BalancerStatus.DELETING:
+        errors["pool"] = _("This load balancer is being deleted.")
     elif not hasattr(pool, "listener"):
         errors["pool"] = _("This pool has no listener.")
     elif pool.load_balancer.subnet.network_id != subnet.network_id:

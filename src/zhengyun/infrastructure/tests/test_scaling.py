@@ -320,6 +320,10 @@ def test_deleting_a_group_scales_to_zero_then_removes_it(world, room, subnet, po
         balancers.delete_load_balancer(pool.load_balancer, actor=world.staff_a)
     scaling.delete_scaling_group(group, actor=world.staff_a)
     assert settle(group) is None
+    balancers.delete_load_balancer(pool.load_balancer, actor=world.staff_a)
+    with pytest.raises(ValidationError) as refused:
+        new_group(world, room, subnet, pool)
+    assert "pool" in refused.value.message_dict
     assert not ScalingGroup.objects.exists()
     assert not Member.objects.filter(pool=pool).exists()
     assert set(Instance.objects.values_list("status", flat=True)) == {InstanceStatus.DELETED}
