@@ -297,6 +297,47 @@ def _member(world):
     return balancers.add_member(listener.pool, actor=world.staff_b, instance=instance, port=8080)
 
 
+def _scaling_group(world):
+    from zhengyun.infrastructure import scaling
+    from zhengyun.infrastructure import services as infrastructure
+
+    pool = _backend_pool(world)
+    return scaling.create_scaling_group(
+        actor=world.staff_b,
+        department=world.department_b,
+        name="b-web",
+        flavour=infrastructure.create_flavour(
+            actor=world.operator, name="s1", vcpus=1, memory_mb=1024, disk_gb=10
+        ),
+        image=infrastructure.create_image(
+            actor=world.operator, name="openEuler", os_family="openeuler", version="22.03"
+        ),
+        subnet=pool.load_balancer.subnet,
+        pool=pool,
+    )
+
+
+def _scheduled_action(world):
+    import datetime
+
+    from zhengyun.infrastructure import scaling
+
+    return scaling.add_scheduled_action(
+        actor=world.staff_b,
+        group=_scaling_group(world),
+        days="workdays",
+        time_of_day=datetime.time(8, 30),
+        min_size=2,
+    )
+
+
+def _scaling_activity(world):
+    from zhengyun.infrastructure import scaling
+
+    group = scaling.set_desired(_scaling_group(world), actor=world.staff_b, desired=2)
+    return group.activities.get()
+
+
 def _port(world):
     return _instance(world, subnet=_subnet(world)).ports.get()
 
@@ -465,6 +506,9 @@ OWNED_BY_B = {
     "infrastructure.listener": _listener,
     "infrastructure.backendpool": _backend_pool,
     "infrastructure.member": _member,
+    "infrastructure.scalinggroup": _scaling_group,
+    "infrastructure.scheduledaction": _scheduled_action,
+    "infrastructure.scalingactivity": _scaling_activity,
     "infrastructure.hostsample": _host_sample,
     "infrastructure.instancesample": _instance_sample,
     "infrastructure.metricthreshold": _metric_threshold,

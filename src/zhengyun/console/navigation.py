@@ -37,6 +37,9 @@ MENU = [
     ),
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
     MenuItem(_("Load balancers"), "infrastructure:balancer-list", "infrastructure.LoadBalancer"),
+    MenuItem(
+        _("Scaling groups"), "infrastructure:scaling-group-list", "infrastructure.ScalingGroup"
+    ),
     MenuItem(_("Pools and hosts"), "infrastructure:pool-list", "infrastructure.Pool"),
     MenuItem(
         _("Consolidation"), "infrastructure:consolidation", "infrastructure.ConsolidationPlan"

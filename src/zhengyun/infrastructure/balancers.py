@@ -26,6 +26,7 @@ from zhengyun.infrastructure.models import (
     LoadBalancer,
     Member,
     Port,
+    ScalingGroup,
 )
 
 # Instances that can take traffic, or will once built.
@@ -44,6 +45,16 @@ def _locked(balancer):
     if locked.status == BalancerStatus.DELETING:
         raise Conflict(_("This load balancer is being deleted."))
     return locked
+
+
+def _refuse_if_scaling(pools):
+    """A pool a scaling group sends its members to stays until the group is deleted."""
+    used = ScalingGroup.objects.filter(pool__in=pools).values_list("name", flat=True).first()
+    if used is not None:
+        raise Conflict(
+            _("Scaling group %(group)s uses this load balancer; delete the group first.")
+            % {"group": used}
+        )
 
 
 def _changed(balancer):
@@ -83,6 +94,7 @@ def delete_load_balancer(balancer, *, actor):
     virtual address and its quota."""
     require(actor, "delete", balancer)
     balancer = _locked(balancer)
+    _refuse_if_scaling(balancer.pools.all())
     before = snapshot(balancer)
     balancer.status, balancer.status_detail = BalancerStatus.DELETING, ""
     balancer.save(update_fields=["status", "status_detail"])
@@ -130,6 +142,7 @@ def remove_listener(listener, *, actor):
     """Stop listening on the port; its pool, members and health check go with it."""
     balancer = _locked(listener.load_balancer)
     require(actor, "change", balancer)
+    _refuse_if_scaling([listener.pool_id])
     crud.delete(actor, listener.pool, "infrastructure.remove_listener")
     _changed(balancer)
 

@@ -213,3 +213,27 @@ class MonitorType(models.TextChoices):
 
     TCP = "tcp", _("TCP connection")
     HTTP = "http", _("HTTP request")
+
+
+class ScheduleDays(models.TextChoices):
+    """Which days a scheduled scaling action runs on, by the Chinese working calendar."""
+
+    EVERY_DAY = "every_day", _("Every day")
+    WORKDAYS = "workdays", _("Working days")
+    NON_WORKDAYS = "non_workdays", _("Non-working days")
+
+
+class ActivityCause(models.TextChoices):
+    """Why a scaling group's size changed or an order was attempted."""
+
+    TARGET = "target", _("Target tracking")
+    SCHEDULE = "schedule", _("Scheduled action")
+    MANUAL = "manual", _("Set by hand")
+    CONVERGE = "converge", _("Ordering members")
+
+
+class ActivityResult(models.TextChoices):
+    """How a scaling activity ended."""
+
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")

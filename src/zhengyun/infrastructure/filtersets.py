@@ -11,6 +11,8 @@ from zhengyun.infrastructure.models import (
     MetricAlert,
     PoolDay,
     ReclamationProposal,
+    ScalingActivity,
+    ScheduledAction,
 )
 
 # Hosts and instances are filtered by plain id, not by a choice of objects: an id outside
@@ -75,3 +77,19 @@ class ReclamationProposalFilterSet(django_filters.FilterSet):
     class Meta:
         model = ReclamationProposal
         fields = ["status", "instance"]
+
+
+class ScalingActivityFilterSet(django_filters.FilterSet):
+    group = IdFilter(field_name="group_id")
+
+    class Meta:
+        model = ScalingActivity
+        fields = ["group", "cause", "result"]
+
+
+class ScheduledActionFilterSet(django_filters.FilterSet):
+    group = IdFilter(field_name="group_id")
+
+    class Meta:
+        model = ScheduledAction
+        fields = ["group", "days"]

@@ -1,9 +1,9 @@
 """Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
 snapshot's next step, applying an instance's firewall, a load balancer's configuration
 applied or removed and its members' health read, the network edge's NAT table applied,
-reconcilers that move on any a killed
-worker left half-way, the minute's metrics collection, the hourly usage figures, and
-approved consolidation plans run in their windows."""
+scaling groups scaled, reconcilers that move on any a killed worker left half-way, the
+minute's metrics collection, the hourly usage figures, and approved consolidation plans run
+in their windows."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -17,6 +17,7 @@ from zhengyun.infrastructure import (
     maintenance,
     reclamation,
     resize_lifecycle,
+    scaling_lifecycle,
     volume_lifecycle,
 )
 from zhengyun.infrastructure.choices import InstanceStatus
@@ -115,6 +116,20 @@ def reconcile_instances_task():
         else:
             lifecycle.destroy(instance_id)
     return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def scale_group_task(group_id):
+    return scaling_lifecycle.scale(group_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def scale_groups_task():
+    """Every minute: scheduled actions, target tracking and converging of every scaling
+    group, and the removal of deleted ones."""
+    return len(scaling_lifecycle.tick())
 
 
 @db_task(retries=3, retry_delay=5)

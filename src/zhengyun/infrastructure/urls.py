@@ -1,6 +1,12 @@
 from django.urls import path, re_path
 
-from zhengyun.infrastructure import balancer_views, consolidation_views, floating_views, views
+from zhengyun.infrastructure import (
+    balancer_views,
+    consolidation_views,
+    floating_views,
+    scaling_views,
+    views,
+)
 from zhengyun.infrastructure.monitoring import analytics_views
 from zhengyun.infrastructure.monitoring import views as monitoring
 
@@ -97,6 +103,28 @@ urlpatterns = [
         "load-balancers/<int:pk>/delete/",
         balancer_views.balancer_delete,
         name="balancer-delete",
+    ),
+    path("scaling-groups/", scaling_views.scaling_group_list, name="scaling-group-list"),
+    path("scaling-groups/new/", scaling_views.scaling_group_create, name="scaling-group-add"),
+    path(
+        "scaling-groups/<int:pk>/desired/",
+        scaling_views.scaling_group_set_desired,
+        name="scaling-group-desired",
+    ),
+    path(
+        "scaling-groups/<int:pk>/actions/new/",
+        scaling_views.scheduled_action_create,
+        name="scheduled-action-add",
+    ),
+    path(
+        "scaling-groups/<int:pk>/delete/",
+        scaling_views.scaling_group_delete,
+        name="scaling-group-delete",
+    ),
+    path(
+        "scheduled-actions/<int:pk>/delete/",
+        scaling_views.scheduled_action_delete,
+        name="scheduled-action-delete",
     ),
     path("monitoring/", monitoring.overview, name="monitoring"),
     path("metrics", monitoring.prometheus_metrics, name="metrics"),

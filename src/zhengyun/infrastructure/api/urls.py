@@ -5,6 +5,7 @@ from zhengyun.infrastructure.api import (
     consolidation,
     floating,
     monitoring,
+    scaling,
     security,
     storage,
     views,
@@ -34,6 +35,9 @@ router.register("load-balancers", balancing.LoadBalancerViewSet)
 router.register("listeners", balancing.ListenerViewSet)
 router.register("backend-pools", balancing.BackendPoolViewSet)
 router.register("members", balancing.MemberViewSet)
+router.register("scaling-groups", scaling.ScalingGroupViewSet)
+router.register("scheduled-actions", scaling.ScheduledActionViewSet)
+router.register("scaling-activities", scaling.ScalingActivityViewSet)
 router.register("host-samples", monitoring.HostSampleViewSet)
 router.register("instance-samples", monitoring.InstanceSampleViewSet)
 router.register("metric-thresholds", monitoring.MetricThresholdViewSet)

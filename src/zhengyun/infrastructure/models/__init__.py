@@ -41,6 +41,12 @@ from zhengyun.infrastructure.models.monitoring import (
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota, RegionQuota
 from zhengyun.infrastructure.models.resize import InstanceResize
+from zhengyun.infrastructure.models.scaling import (
+    ScalingActivity,
+    ScalingGroup,
+    ScalingMember,
+    ScheduledAction,
+)
 from zhengyun.infrastructure.models.security import FirewallDue, SecurityGroup, SecurityGroupRule
 from zhengyun.infrastructure.models.storage import Snapshot, Volume
 
@@ -78,6 +84,10 @@ __all__ = [
     "Quota",
     "ReclamationProposal",
     "RegionQuota",
+    "ScalingActivity",
+    "ScalingGroup",
+    "ScalingMember",
+    "ScheduledAction",
     "SecurityGroup",
     "SecurityGroupRule",
     "ServerGroup",
