@@ -75,11 +75,11 @@ def _carry_out(instance):
         if not running:
             driver.start(name)
             crash_point("power.started")
-    elif running:
-        driver.reboot(name)
-        crash_point("power.rebooted")
-    else:  # stopped behind the platform's back: rebooting it means starting it
-        driver.start(name)
+    else:
+        if running:
+            driver.reboot(name)
+        else:  # stopped behind the platform's back: starting it is what was asked
+            driver.start(name)
         crash_point("power.rebooted")
 
 
