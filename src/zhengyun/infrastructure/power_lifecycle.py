@@ -1,5 +1,5 @@
 """The hypervisor side of starting, stopping and rebooting an instance, run by the worker
-as a durable job (design rule 5).
+as a durable job (design rule 5, R-I3).
 
 ``advance`` holds the instance's row, asks the hypervisor how its guest is, does only what
 is still owed and settles the status in the same transaction: a guest found stopped

@@ -13,6 +13,7 @@ from zhengyun.infrastructure import (
     connections,
     instance_power,
     lifecycle,
+    maintenance,
     power_lifecycle,
     reclamation,
     services,
@@ -321,3 +322,16 @@ def test_stopping_an_idle_instance_from_the_console(world, room, client):
     proposal.refresh_from_db()
     assert proposal.status == ReclamationStatus.STOPPED
     assert status(proposal.instance) == InstanceStatus.STOPPING
+
+
+def test_no_power_change_while_the_instance_is_being_moved(world, room):
+    instance = built(world, room)
+    migration = maintenance.migrate_instance(instance, actor=world.operator)
+    with pytest.raises(Conflict) as refused:
+        instance_power.stop_instance(instance, actor=world.staff_a)
+    assert "正在迁移" in str(refused.value.message)
+    assert status(instance) == InstanceStatus.ACTIVE
+    maintenance.migrate(migration.pk)
+    instance_power.stop_instance(instance, actor=world.staff_a)
+    assert power_lifecycle.advance(instance.pk) == InstanceStatus.STOPPED
+    assert guest_state(Instance.objects.get(pk=instance.pk)) == GuestState.STOPPED
