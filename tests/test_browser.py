@@ -260,10 +260,10 @@ def test_a_department_registers_an_application_and_signs_into_it(live_server, li
 def test_a_department_builds_a_network_an_instance_and_a_volume(live_server, live_world):
     """R-I2, R-I3 in a real browser: a department member makes a network and a subnet,
     orders an instance into it and sees its address, resizes it (a size no host fits is
-    refused with the reason), then orders a volume for it."""
+    refused with the reason), stops and starts it, then orders a volume for it."""
     _require_chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
-    from zhengyun.infrastructure import lifecycle, resize_lifecycle, services
+    from zhengyun.infrastructure import lifecycle, power_lifecycle, resize_lifecycle, services
     from zhengyun.infrastructure.models import Instance, InstanceResize, Volume
     from zhengyun.infrastructure.volume_lifecycle import advance_volume
     from zhengyun.testing.machine_room import build_machine_room
@@ -319,6 +319,18 @@ def test_a_department_builds_a_network_an_instance_and_a_volume(live_server, liv
             page.reload()
             expect(page.locator("[data-status]")).to_contain_text("运行中")
             expect(page.get_by_test_id("moves")).to_contain_text("s2.medium → s4.large")
+
+            # Stopped and started again from its page, each carried out by the worker.
+            oa = _off_the_loop(lambda: Instance.objects.get(name="oa-1").pk)
+            page.get_by_role("button", name="停止", exact=True).click()
+            expect(page.locator("[data-status]")).to_contain_text("正在停止")
+            _off_the_loop(lambda: power_lifecycle.advance(oa))
+            page.reload()
+            expect(page.locator("[data-status]")).to_contain_text("已停止")
+            page.get_by_role("button", name="启动", exact=True).click()
+            _off_the_loop(lambda: power_lifecycle.advance(oa))
+            page.reload()
+            expect(page.locator("[data-status]")).to_contain_text("运行中")
 
             page.goto(live_server.url + reverse("infrastructure:volume-list"))
             page.get_by_label("名称").fill("oa-data")

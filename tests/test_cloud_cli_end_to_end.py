@@ -1,7 +1,7 @@
 """The command-line door end to end (R-I3): ``zhengyun cloud`` in its own process, with
 nothing but the platform's address and a token, orders an instance and a volume from a
-platform running under ``zhengyun run`` and waits for the worker to build, attach and
-delete them."""
+platform running under ``zhengyun run`` and waits for the worker to build, attach, stop,
+start, reboot and delete them."""
 
 import json
 import subprocess
@@ -52,6 +52,10 @@ def test_a_member_orders_and_deletes_with_the_command_line_and_waits(platform): 
         "--wait",
     )
     assert volume["status"] == "in_use" and volume["instance"] == built["id"]
+
+    for verb, settled in (("stop", "stopped"), ("start", "active"), ("reboot", "active")):
+        changed = cloud(base, token, "instances", verb, str(built["id"]), "--wait")
+        assert changed["status"] == settled, changed["status_detail"]
 
     gone = cloud(base, token, "instances", "delete", str(built["id"]), "--wait")
     assert gone["status"] == "deleted"

@@ -1,8 +1,9 @@
 """A real worker process killed (SIGKILL) in the middle of an instance's build, deletion,
-resize or migration on the simulated hypervisor it shares with the others through a state
-file, then started again, leaves nothing behind: no orphan guest, no quota, claim or
-address kept for a deleted instance, no instance stuck building, deleting or resizing, no
-guest of another size or on another host than its instance (design rule 5, R-I1, R-I4)."""
+stop, reboot, resize or migration on the simulated hypervisor it shares with the others
+through a state file, then started again, leaves nothing behind: no orphan guest, no quota,
+claim or address kept for a deleted instance, no instance stuck building, deleting,
+stopping, rebooting or resizing, no guest of another size or on another host than its
+instance, none running when its instance says stopped (design rule 5, R-I1, R-I4)."""
 
 import json
 import os
@@ -161,3 +162,52 @@ def test_a_worker_killed_mid_resize_or_migration_and_restarted_finishes_it_once(
     statuses = outcome["statuses"]
     assert statuses["resized"][:2] == ["active", "s2.grown"]
     assert statuses["moved"][:2] == ["active", "s1.tiny"] and statuses["moved"][2] != source
+
+
+POWER_SETUP = """
+from zhengyun.infrastructure import instance_power, lifecycle
+from zhengyun.testing.lifecycle import build_crash_room, order
+from zhengyun.testing.world import build_world
+world = build_world()
+room = build_crash_room(world, driver="simulator", uri={uri!r})
+stopped, rebooted = order(world, room, "stopped"), order(world, room, "rebooted")
+for instance in (stopped, rebooted):
+    lifecycle.build(instance.pk)
+instance_power.stop_instance(stopped, actor=world.staff_a)
+instance_power.reboot_instance(rebooted, actor=world.staff_a)
+"""
+
+POWER_CHECK = """
+import json, time
+from zhengyun.infrastructure import power_lifecycle
+from zhengyun.infrastructure.models import Instance
+from zhengyun.infrastructure.tasks import reconcile_power_task
+from zhengyun.testing.lifecycle import violations
+reconcile_power_task()
+deadline = time.monotonic() + 20
+while power_lifecycle.unfinished() and time.monotonic() < deadline:
+    time.sleep(0.2)
+statuses = dict(Instance.objects.values_list("name", "status"))
+print(json.dumps({"violations": violations(), "statuses": statuses}))
+"""
+
+
+@pytest.mark.parametrize("point", ["power.stopped", "power.rebooted"])
+def test_a_worker_killed_mid_power_change_and_restarted_settles_it(platform, point):
+    env, data = platform
+    uri = f"sim://{data}/hypervisor.sqlite?hosts=2&vcpus=8&memory_mb=16384&disk_gb=500"
+    shell(env, POWER_SETUP.format(uri=uri))
+
+    with open(data / "worker.log", "ab") as log:
+        doomed = worker(env, log, ZHENGYUN_CRASH_AT=point)
+        assert doomed.wait(timeout=30) == -9, (data / "worker.log").read_text()
+        restarted = worker(env, log)
+        try:
+            outcome = json.loads(shell(env, POWER_CHECK).splitlines()[-1])
+        finally:
+            restarted.terminate()
+            restarted.wait(timeout=30)
+
+    # violations() also checks that each guest runs exactly when its instance says so.
+    assert outcome["violations"] == []
+    assert outcome["statuses"] == {"stopped": "stopped", "rebooted": "active"}

@@ -34,6 +34,9 @@ class InstanceStatus(models.TextChoices):
     BUILDING = "building", _("Building")
     ACTIVE = "active", _("Running")
     STOPPED = "stopped", _("Stopped")
+    STOPPING = "stopping", _("Stopping")
+    STARTING = "starting", _("Starting")
+    REBOOTING = "rebooting", _("Rebooting")
     RESIZING = "resizing", _("Resizing")
     DELETING = "deleting", _("Deleting")
     DELETED = "deleted", _("Deleted")
@@ -98,6 +101,7 @@ class ReclamationStatus(models.TextChoices):
     OPEN = "open", _("Awaiting the department's answer")
     KEPT = "kept", _("Kept by the department")
     RELEASED = "released", _("Released by the department")
+    STOPPED = "stopped", _("Stopped by the department")
     WITHDRAWN = "withdrawn", _("Withdrawn (busy again or gone)")
 
 

@@ -4,8 +4,10 @@ Once a day the platform looks for active instances whose every hourly CPU averag
 below ``ZHENGYUN_RECLAIM_CPU_PERCENT`` for the last ``ZHENGYUN_RECLAIM_IDLE_DAYS`` days (with
 hourly figures for at least nine tenths of the hours — an instance the collector could not
 see is not called idle) and proposes each to its department. Nothing is stopped or deleted
-by the platform: the department keeps the instance, giving a reason, or releases it, which
-deletes it through the ordinary deletion with the answering person as its actor. A proposal
+by the platform: the department keeps the instance, giving a reason; stops it, through the
+ordinary stop (a stopped instance is not idle, so it is not proposed again while stopped);
+or releases it, which deletes it through the ordinary deletion — both with the answering
+person as the actor. A proposal
 whose instance is busy again or gone is withdrawn; an instance kept is not proposed again
 for ``ZHENGYUN_RECLAIM_KEEP_DAYS`` days. The answer is due within
 ``ZHENGYUN_RECLAIM_ANSWER_DAYS`` working days of the Chinese calendar; proposals not answered
@@ -26,7 +28,7 @@ from zhengyun.audit.services import record
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
 from zhengyun.core.workdays import add_workdays
-from zhengyun.infrastructure import services
+from zhengyun.infrastructure import instance_power, services
 from zhengyun.infrastructure.choices import InstanceStatus, ReclamationStatus, Resolution
 from zhengyun.infrastructure.models import Instance, InstanceSample, ReclamationProposal
 
@@ -150,6 +152,24 @@ def release(proposal, *, actor, reason=""):
         action="infrastructure.release_instance",
         obj=locked,
         changes={"status": [ReclamationStatus.OPEN, ReclamationStatus.RELEASED]},
+    )
+    return locked
+
+
+@service("infrastructure.stop_idle_instance")
+def stop(proposal, *, actor, reason=""):
+    """The department stops the instance; it can start it again whenever it needs it."""
+    require(actor, "change", proposal)
+    locked = _open(proposal)
+    instance_power.stop_instance(locked.instance, actor=actor)
+    locked.status, locked.reason = ReclamationStatus.STOPPED, (reason or "").strip()[:500]
+    locked.answered_by, locked.answered_at = actor, timezone.now()
+    locked.save()
+    record(
+        actor=actor,
+        action="infrastructure.stop_idle_instance",
+        obj=locked,
+        changes={"status": [ReclamationStatus.OPEN, ReclamationStatus.STOPPED]},
     )
     return locked
 

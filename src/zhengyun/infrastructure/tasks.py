@@ -1,9 +1,9 @@
-"""Jobs of the infrastructure app: an instance's build, resize and deletion, a volume's or
-snapshot's next step, applying an instance's firewall, a load balancer's configuration
-applied or removed and its members' health read, the network edge's NAT table applied,
-scaling groups scaled, reconcilers that move on any a killed worker left half-way, the
-minute's metrics collection, the hourly usage figures, and approved consolidation plans run
-in their windows."""
+"""Jobs of the infrastructure app: an instance's build, resize, start, stop, reboot and
+deletion, a volume's or snapshot's next step, applying an instance's firewall, a load
+balancer's configuration applied or removed and its members' health read, the network
+edge's NAT table applied, scaling groups scaled, reconcilers that move on any a killed
+worker left half-way, the minute's metrics collection, the hourly usage figures, and
+approved consolidation plans run in their windows."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -15,6 +15,7 @@ from zhengyun.infrastructure import (
     firewalls,
     lifecycle,
     maintenance,
+    power_lifecycle,
     reclamation,
     resize_lifecycle,
     scaling_lifecycle,
@@ -50,6 +51,22 @@ def reconcile_resizes_task():
     unfinished = resize_lifecycle.unfinished()
     for resize_id in unfinished:
         resize_lifecycle.advance_resize(resize_id)
+    return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def power_instance_task(instance_id):
+    return power_lifecycle.advance(instance_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+@tracked
+def reconcile_power_task():
+    """Every minute: finish every start, stop or reboot a killed worker left half-way."""
+    unfinished = power_lifecycle.unfinished()
+    for instance_id in unfinished:
+        power_lifecycle.advance(instance_id)
     return len(unfinished)
 
 

@@ -19,6 +19,11 @@ urlpatterns = [
     path("server-groups/new/", views.server_group_create, name="server-group-add"),
     path("server-groups/<int:pk>/delete/", views.server_group_delete, name="server-group-delete"),
     path("instances/<int:pk>/resize/", views.instance_resize, name="instance-resize"),
+    re_path(
+        r"^instances/(?P<pk>[0-9]+)/(?P<action>start|stop|reboot)/$",
+        views.instance_power_change,
+        name="instance-power",
+    ),
     path("instances/<int:pk>/migrate/", views.instance_migrate, name="instance-migrate"),
     path(
         "instances/<int:pk>/security-groups/",
@@ -130,7 +135,7 @@ urlpatterns = [
     path("metrics", monitoring.prometheus_metrics, name="metrics"),
     path("analytics/", analytics_views.analytics, name="analytics"),
     re_path(
-        r"^reclamations/(?P<pk>[0-9]+)/(?P<answer>keep|release)/$",
+        r"^reclamations/(?P<pk>[0-9]+)/(?P<answer>keep|stop|release)/$",
         analytics_views.answer,
         name="reclamation-answer",
     ),

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import may_any
@@ -21,6 +22,7 @@ from zhengyun.core.shortcuts import (
 )
 from zhengyun.infrastructure import (
     floating_views,
+    instance_power,
     maintenance,
     resize,
     security_groups,
@@ -165,6 +167,7 @@ def instance_detail(request, pk, groups_form=None):
             "groups_form": groups_form,
             "placement": explained(instance.placement),
             "may_delete": Instance.objects.restrict(request.user, "delete").filter(pk=pk).exists(),
+            "power_actions": _power_actions(instance) if may_change else (),
             **_move_forms(request.user, instance),
             "resizes": InstanceResize.objects.restrict(request.user, "view")
             .filter(instance=instance)
@@ -174,6 +177,36 @@ def instance_detail(request, pk, groups_form=None):
             .select_related("source", "target")[:10],
         },
     )
+
+
+# transitional status: (the URL's action, its button)
+POWER_ACTIONS = {
+    InstanceStatus.STARTING: ("start", gettext_lazy("Start")),
+    InstanceStatus.STOPPING: ("stop", gettext_lazy("Stop")),
+    InstanceStatus.REBOOTING: ("reboot", gettext_lazy("Reboot")),
+}
+POWER_SERVICES = {
+    "start": (instance_power.start_instance, gettext_lazy("The instance is being started.")),
+    "stop": (instance_power.stop_instance, gettext_lazy("The instance is being stopped.")),
+    "reboot": (instance_power.reboot_instance, gettext_lazy("The instance is being rebooted.")),
+}
+
+
+def _power_actions(instance):
+    """``(action, label)`` of the power buttons the instance's state allows."""
+    allowed = instance_power.available(instance)
+    return [button for status, button in POWER_ACTIONS.items() if status in allowed]
+
+
+@login_required
+@require_POST
+def instance_power_change(request, pk, action):
+    """Start, stop or reboot an instance; a refusal is shown on its page."""
+    instance = access_or_404(request.user, Instance.objects, pk=pk)
+    service, done = POWER_SERVICES[action]
+    if _call(request, service, instance):
+        messages.success(request, done)
+    return redirect("infrastructure:instance-detail", pk=pk)
 
 
 def _move_forms(user, instance):

@@ -1,7 +1,8 @@
 """What a killed worker must never leave behind (design rule 5) — no orphan or misplaced
-guest, no guest of another size than its instance, no quota or claim counted wrong, no
-resize or migration left open — checked against the database and the hypervisors, and a
-one-pool machine room on any driver to check it on.
+guest, no guest of another size than its instance or running when it should be stopped (or
+the other way round), no quota or claim counted wrong, no resize or migration left open —
+checked against the database and the hypervisors, and a one-pool machine room on any driver
+to check it on.
 
 Used by the in-process crash tests and, through ``zhengyun shell``, by the one that kills a
 real worker process."""
@@ -19,6 +20,7 @@ from zhengyun.infrastructure.choices import (
     OsFamily,
     ResizeStatus,
 )
+from zhengyun.infrastructure.drivers.base import GuestState
 from zhengyun.infrastructure.models import (
     ComputeProvider,
     FloatingAddress,
@@ -31,6 +33,8 @@ from zhengyun.infrastructure.models import (
 )
 
 QUOTA_FIGURES = ("instances", "vcpus", "memory_mb", "disk_gb", "addresses")
+# The states an instance may be left in, and how its guest must be then.
+SETTLED = {InstanceStatus.ACTIVE: GuestState.RUNNING, InstanceStatus.STOPPED: GuestState.STOPPED}
 
 
 @dataclass
@@ -105,9 +109,7 @@ def violations(ignored_guests=frozenset()):
     (libvirt's test driver comes with one)."""
     found = []
     live = Instance.objects.exclude(status=InstanceStatus.DELETED).select_related("host__provider")
-    for instance in Instance.objects.exclude(
-        status__in=[InstanceStatus.ACTIVE, InstanceStatus.DELETED]
-    ):
+    for instance in Instance.objects.exclude(status__in=[*SETTLED, InstanceStatus.DELETED]):
         found.append(f"instance {instance.name} left {instance.status}")
     for resize in InstanceResize.objects.filter(
         status__in=[ResizeStatus.RESIZING, ResizeStatus.REVERTING]
@@ -132,6 +134,8 @@ def violations(ignored_guests=frozenset()):
             guest, instance = reported[name], wanted[name]
             if guest.host != instance.host.name:
                 found.append(f"guest {name} on {guest.host}, instance on {instance.host.name}")
+            if instance.status in SETTLED and guest.state != SETTLED[instance.status]:
+                found.append(f"guest {name} {guest.state}, instance {instance.status}")
             if (guest.vcpus, guest.memory_mb) != (instance.vcpus, instance.memory_mb):
                 found.append(
                     f"guest {name} has {guest.vcpus} vCPUs and {guest.memory_mb} MB, "

@@ -98,6 +98,12 @@ class ReclamationProposalViewSet(RestrictedReadOnlyViewSet):
 
     @extend_schema(request=AnswerSerializer, responses=ReclamationProposalSerializer)
     @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        """Stop the instance, with you as the one who stopped it; start it again any time."""
+        return self._answer(request, reclamation.stop)
+
+    @extend_schema(request=AnswerSerializer, responses=ReclamationProposalSerializer)
+    @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         """Release the instance: it is deleted, with you as the one who deleted it."""
         return self._answer(request, reclamation.release)

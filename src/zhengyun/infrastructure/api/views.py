@@ -13,6 +13,7 @@ from zhengyun.core.api.viewsets import (
 )
 from zhengyun.infrastructure import (
     consolidation,
+    instance_power,
     maintenance,
     pool_admin,
     region_quotas,
@@ -212,6 +213,30 @@ class InstanceViewSet(GuardedCreateMixin, mixins.DestroyModelMixin, RestrictedRe
             instance, actor=request.user, flavour=body.validated_data["flavour"]
         )
         return Response(serializers.InstanceSerializer(instance, context={"request": request}).data)
+
+    @extend_schema(request=None, responses=serializers.InstanceSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        """Start the stopped instance; ``status`` is ``starting`` until the worker has."""
+        return self._power(instance_power.start_instance)
+
+    @extend_schema(request=None, responses=serializers.InstanceSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        """Stop the running instance (a clean shutdown, then power-off if it does not
+        comply in time); ``status`` is ``stopping`` until the worker has."""
+        return self._power(instance_power.stop_instance)
+
+    @extend_schema(request=None, responses=serializers.InstanceSerializer)
+    @action(detail=True, methods=["post"])
+    def reboot(self, request, pk=None):
+        """Restart the running instance; ``status`` is ``rebooting`` until the worker has."""
+        return self._power(instance_power.reboot_instance)
+
+    def _power(self, service):
+        instance = self.get_object()  # first: nothing said about others' instances
+        service(instance, actor=self.request.user)
+        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
 
     @extend_schema(
         request=serializers.MigrateRequestSerializer,

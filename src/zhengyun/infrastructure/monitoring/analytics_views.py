@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import can, may_any
@@ -168,12 +168,20 @@ def _csv(rows):
     return response
 
 
+# answer in the URL: (service, what the department is told when it is done)
+ANSWERS = {
+    "keep": (reclamation.keep, _("The instance is kept.")),
+    "stop": (reclamation.stop, _("The instance is being stopped.")),
+    "release": (reclamation.release, _("The instance is being deleted.")),
+}
+
+
 @login_required
 @require_POST
 def answer(request, pk, answer):
-    """Keep or release an instance proposed for reclamation."""
+    """Keep, stop or release an instance proposed for reclamation."""
     proposal = access_or_404(request.user, ReclamationProposal.objects, pk=pk)
-    service = reclamation.keep if answer == "keep" else reclamation.release
+    service, done = ANSWERS[answer]
     try:
         call_service(service, proposal, actor=request.user, reason=request.POST.get("reason", ""))
     except ZhengyunError as exc:
@@ -181,8 +189,5 @@ def answer(request, pk, answer):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request,
-            _("The instance is kept.") if answer == "keep" else _("The instance is being deleted."),
-        )
+        messages.success(request, done)
     return redirect("infrastructure:analytics")
