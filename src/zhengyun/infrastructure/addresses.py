@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
 from zhengyun.infrastructure import floating_addresses, quotas
+from zhengyun.infrastructure.address_text import plain_network
 from zhengyun.infrastructure.models import LoadBalancer, Port, Subnet
 
 # Prefix lengths a subnet may have: large enough to be useful, small enough that choosing
@@ -36,10 +37,10 @@ class SubnetFull(Conflict):
 def parse_cidr(text):
     """The address range ``text`` names, or a ValidationError saying how to write it."""
     try:
-        network = ipaddress.ip_network(str(text).strip(), strict=True)
+        network = plain_network(text, strict=True)
     except ValueError:
         try:
-            meant = ipaddress.ip_network(str(text).strip(), strict=False)
+            meant = plain_network(text, strict=False)
         except ValueError:
             raise ValidationError(
                 {"cidr": _("Write an address range in CIDR notation, such as 10.20.1.0/24.")}

@@ -23,6 +23,7 @@ from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
 from zhengyun.infrastructure import edge, quotas
+from zhengyun.infrastructure.address_text import plain_address, plain_network
 from zhengyun.infrastructure.choices import NetworkReach
 from zhengyun.infrastructure.models import ExternalRange, FloatingAddress, Network, Port
 
@@ -41,7 +42,7 @@ def _address(field, text, network):
     if not text:
         return None
     try:
-        address = ipaddress.ip_address(str(text).strip())
+        address = plain_address(text)
     except ValueError:
         raise ValidationError({field: _("Not an IP address.")}) from None
     if address not in network:
@@ -54,7 +55,7 @@ def _address(field, text, network):
 def parse_range(cidr, first=None, last=None, gateway=None):
     """The range's network and its first, last and gateway addresses, checked."""
     try:
-        network = ipaddress.ip_network(str(cidr).strip(), strict=True)
+        network = plain_network(cidr, strict=True)
     except ValueError:
         raise ValidationError(
             {"cidr": _("Write an address range in CIDR notation, such as 203.0.113.0/24.")}

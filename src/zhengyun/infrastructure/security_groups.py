@@ -9,8 +9,6 @@ still lets an instance join the group meanwhile); none of them locks an instance
 group, and marking an instance takes no lock on it.
 """
 
-import ipaddress
-
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -21,6 +19,7 @@ from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
 from zhengyun.infrastructure import firewalls
+from zhengyun.infrastructure.address_text import plain_network
 from zhengyun.infrastructure.choices import (
     EtherType,
     InstanceStatus,
@@ -101,7 +100,7 @@ def _ports(protocol, port_min, port_max):
 def _remote_cidr(text, ethertype):
     """The far end's range in its normal form, of the rule's IP version."""
     try:
-        network = ipaddress.ip_network(str(text).strip(), strict=True)
+        network = plain_network(text, strict=True)
     except ValueError:
         raise ValidationError(
             {

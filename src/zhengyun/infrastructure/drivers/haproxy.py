@@ -11,6 +11,7 @@ program). The process binds the virtual address, so on a balancer node that addr
 configured on an interface (keepalived moves it between two nodes).
 """
 
+import contextlib
 import csv
 import os
 import shutil
@@ -75,12 +76,13 @@ class HAProxyDriver(BalancerDriver):
         directory = self._dir(name)
         pid = _running_pid(directory)
         if pid:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + STOP_WAIT_S
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may exit meanwhile
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + STOP_WAIT_S
+                while _alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if _alive(pid):
+                    os.kill(pid, signal.SIGKILL)
         shutil.rmtree(directory, ignore_errors=True)
 
     def health(self, name):
@@ -97,7 +99,12 @@ class HAProxyDriver(BalancerDriver):
     def _run(self, *args, what):
         try:
             done = subprocess.run(
-                [self.binary, *args], capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S
+                [self.binary, *args],
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT_S,
+                # Not the worker's environment: a configuration may name "${…}" variables.
+                env={"PATH": os.environ.get("PATH", "")},
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise DriverError(f"{what}: {exc}") from None

@@ -3,6 +3,8 @@ backend per pool with its algorithm, members and health check (HAProxy 2.6 synta
 
 import ipaddress
 
+from zhengyun.infrastructure.models.balancing import HTTP_PATH
+
 BALANCE = {"round_robin": "roundrobin", "least_connections": "leastconn", "source_ip": "source"}
 MODE = {"tcp": "tcp", "http": "http"}
 
@@ -12,6 +14,9 @@ def render(spec, stats_socket):
     lines = [
         "global",
         f"    stats socket {stats_socket} mode 600 level admin",
+        # Two departments may use the same private range, hence the same virtual address:
+        # a second bind must fail rather than share the port's connections.
+        "    noreuseport",
         "    maxconn 4096",
         "",
         "defaults",
@@ -43,6 +48,8 @@ def _listener(vip, listener):
     if monitor is not None:
         lines.append(f"    timeout check {monitor.timeout_s}s")
         if monitor.type == "http":
+            if not HTTP_PATH.fullmatch(monitor.http_path):
+                raise ValueError(f"unsafe health-check path {monitor.http_path!r}")
             lines.append(f"    option httpchk GET {monitor.http_path}")
             lines.append(f"    http-check expect {_expect(monitor.expected_codes)}")
         retries = monitor.max_retries

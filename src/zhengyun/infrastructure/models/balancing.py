@@ -32,7 +32,9 @@ MAX_RETRIES = 10
 MAX_INTERVAL_S = 3600
 # A path sent in the check request: printable, no spaces (it ends up in the balancer's
 # configuration, where a space or newline would change its meaning).
-HTTP_PATH = re.compile(r"^/[!-~]{0,254}$")
+# Only URL characters HAProxy's configuration parser takes literally: no quotes, "$" (it
+# expands environment variables), "\\" (escapes) or "#" (comments).
+HTTP_PATH = re.compile(r"/[A-Za-z0-9._~!&()*+,;=:@%/?-]{0,254}")
 # Expected status codes as in OpenStack Octavia: "200", "200,202" or "200-204".
 EXPECTED_CODES = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
 
@@ -296,7 +298,7 @@ class HealthMonitor(models.Model):
         errors = {}
         if self.timeout_s and self.interval_s and self.timeout_s > self.interval_s:
             errors["timeout_s"] = _("The timeout may not be longer than the interval.")
-        if not HTTP_PATH.match(self.http_path or ""):
+        if not HTTP_PATH.fullmatch(self.http_path or ""):
             errors["http_path"] = _("A path starting with /, without spaces.")
         try:
             expected_code_set(self.expected_codes)

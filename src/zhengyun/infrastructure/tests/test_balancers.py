@@ -186,6 +186,13 @@ def test_bad_orders_are_refused_and_change_nothing(world, room, web, subnet):
         lambda: balancers.set_health_monitor(
             pool, actor=world.staff_a, type="http", expected_codes="200-099"
         ),
+        # HAProxy would expand the worker's environment into the request sent to a member.
+        lambda: balancers.set_health_monitor(
+            pool, actor=world.staff_a, type="http", http_path='/"${ZHENGYUN_SECRET_KEY}"'
+        ),
+        lambda: balancers.set_health_monitor(
+            pool, actor=world.staff_a, type="http", http_path="/ok\\r\\nX-Injected:\\x20yes"
+        ),
         lambda: balancers.create_load_balancer(
             actor=world.staff_b, department=world.department_b, name="steal", subnet=subnet
         ),

@@ -75,6 +75,7 @@ def test_a_subnet_gets_its_first_address_as_gateway_and_is_audited(world):
         ("10.0.0.0/8", "/16"),  # too large to manage address by address
         ("10.1.0.0/30", "/29"),  # too small to be useful
         ("fd00::/56", "/64"),
+        ("fd00::%eth0/64", "CIDR"),  # a zone id no firewall rule or NAT table takes
     ],
 )
 def test_a_malformed_range_is_refused_with_the_reason(world, cidr, says):
