@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 from zhengyun.client import output
@@ -109,7 +110,8 @@ class Command:
         if operation.needs_id:
             if not words or "=" in words[0]:
                 raise ClientError(_("%(verb)s needs the object's id first") % {"verb": verb})
-            path = path.replace("{id}", words.pop(0))
+            # Quoted whole: an id such as "../.." must not reach another endpoint.
+            path = path.replace("{id}", urllib.parse.quote(words.pop(0), safe=""))
         if operation.method == "GET":
             return self._get(operation, path, words, listing=verb == "list")
         body = build_body(operation, words) if operation.body is not None else None

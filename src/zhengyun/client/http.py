@@ -47,7 +47,13 @@ class Api:
 
     def call(self, method, path, body=None, query=None):
         """The decoded JSON answer (None when empty); ApiError or Unreachable otherwise."""
-        url = path if path.startswith("http") else self.base + path
+        url = self.base + path
+        if path.startswith(("http://", "https://")):  # a page link the platform gave
+            given, ours = urllib.parse.urlsplit(path), urllib.parse.urlsplit(self.base)
+            if (given.scheme, given.netloc) != (ours.scheme, ours.netloc):
+                # The token goes to the platform named by --url, nowhere else.
+                raise Unreachable(_("the platform pointed elsewhere: %(url)s") % {"url": path})
+            url = path
         if query:
             url += "?" + urllib.parse.urlencode(query, doseq=True)
         headers = dict(self.headers)

@@ -148,7 +148,9 @@ def propose_consolidation(*, actor, pool):
 
 def _movable_by_host(hosts):
     """The instances of each host, or no entry for a host with one that cannot move (it is
-    not settled, or its volumes are on the host's disk): such a host is not emptied."""
+    not settled, its volumes are on the host's disk, or it belongs to a server group, whose
+    members the planner cannot keep together or apart while it moves several at once): such
+    a host is not emptied."""
     by_host, blocked = {}, set()
     for instance in (
         Instance.objects.filter(host__in=hosts)
@@ -156,7 +158,7 @@ def _movable_by_host(hosts):
         .prefetch_related("volumes")
     ):
         attached = any(v.status not in UNATTACHED for v in instance.volumes.all())
-        if instance.status not in MOVABLE or attached:
+        if instance.status not in MOVABLE or attached or instance.server_group_id:
             blocked.add(instance.host_id)
         by_host.setdefault(instance.host_id, []).append(instance)
     return {pk: found for pk, found in by_host.items() if pk not in blocked}

@@ -199,3 +199,21 @@ def test_sign_in_and_connection_problems_are_named(cloud, live_world, live_serve
         environ={"ZHENGYUN_URL": live_server.url},
     )
     assert status == 0 and json.loads(out.getvalue()) == []
+
+
+def test_the_token_goes_to_the_platform_only(cloud, live_server, live_world, monkeypatch):
+    from zhengyun.client.http import Api, Unreachable
+
+    api = Api(live_server.url, "zy_x", "en")
+    with pytest.raises(Unreachable) as refused:
+        api.call("GET", "http://elsewhere.example/api/v1/infrastructure/instances/?page=2")
+    assert "elsewhere.example" in str(refused.value)
+
+    asked = []
+    call = Api.call
+    monkeypatch.setattr(
+        Api, "call", lambda self, m, p, **kw: asked.append(p) or call(self, m, p, **kw)
+    )
+    status, _, _ = cloud(live_world.staff_a, "instances", "show", "../../accounts/users/1")
+    # One path segment, whatever a proxy in between makes of dot segments.
+    assert status == 1 and asked[-1].endswith("/instances/..%2F..%2Faccounts%2Fusers%2F1/")

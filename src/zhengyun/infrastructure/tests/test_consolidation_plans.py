@@ -439,3 +439,16 @@ def test_monitoring_reads_power_off_the_curve_and_standby_hosts_at_zero(world, r
         else:
             # 160 + (190 - 160) × 0.25, where the linear model says 100 + 200 × 0.125.
             assert sample.power_watts == pytest.approx(167.5)
+
+
+def test_a_host_running_a_server_group_member_is_not_emptied(world, room):
+    from zhengyun.infrastructure import server_groups
+
+    apart = server_groups.create_server_group(
+        actor=world.staff_a, department=world.department_a, name="ha", policy="anti-affinity"
+    )
+    Instance.objects.filter(pk=room.instances[0].pk).update(server_group=apart)
+    plan = consolidation.propose_consolidation(actor=world.operator, pool=room.extranet)
+    assert room.instances[0].host not in plan.released_hosts.all()
+    assert not plan.moves.filter(instance=room.instances[0]).exists()
+    assert (plan.hosts_before, plan.hosts_after) == (3, 1)
