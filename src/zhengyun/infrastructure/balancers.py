@@ -22,6 +22,7 @@ from zhengyun.infrastructure.choices import BalancerStatus, BalancingAlgorithm, 
 from zhengyun.infrastructure.models import (
     BackendPool,
     HealthMonitor,
+    Instance,
     Listener,
     LoadBalancer,
     Member,
@@ -197,8 +198,11 @@ def remove_health_monitor(monitor, *, actor):
 def add_member(pool, *, actor, instance, port, weight=1):
     """Send the pool's traffic to ``port`` of ``instance`` too, at its address in the load
     balancer's network; the instance must be the department's own."""
-    balancer = _locked(pool.load_balancer)
     require(actor, "change", pool)
+    # The instance's row before the load balancer's, as its deletion takes them: the two
+    # never wait on each other in a circle.
+    instance = Instance.objects.select_for_update(of=("self",)).get(pk=instance.pk)
+    balancer = _locked(pool.load_balancer)
     if instance.department_id != balancer.department_id:
         raise ValidationError({"instance": _("Choose one of the department's own instances.")})
     if instance.status not in MEMBER_STATUSES:

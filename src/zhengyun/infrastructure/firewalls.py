@@ -32,8 +32,13 @@ from zhengyun.jobs.crash_points import crash_point
 
 logger = logging.getLogger(__name__)
 
-# Instances whose guest exists, or is about to, and so has a firewall to keep.
-GUARDED = (InstanceStatus.BUILDING, InstanceStatus.ACTIVE, InstanceStatus.STOPPED)
+# Instances whose guest exists, or is about to, and so has a firewall to keep — whatever
+# else is under way (a reboot, a resize): a rule taken away then must not stay open.
+GUARDED = tuple(
+    status
+    for status in InstanceStatus.values
+    if status not in (InstanceStatus.DELETING, InstanceStatus.DELETED, InstanceStatus.ERROR)
+)
 # The default group, as OpenStack makes it: everything out, in from fellow members.
 DEFAULT_RULES = [
     (RuleDirection.EGRESS, EtherType.IPV4, False),

@@ -547,3 +547,15 @@ def test_concurrent_changes_never_wait_in_a_circle_and_end_applied(world):
         status=InstanceStatus.ACTIVE, department=world.department_a
     ):
         assert sim.firewall(str(instance.uuid)) == firewalls.resolve(instance), instance.name
+
+
+def test_a_rule_taken_away_during_a_reboot_is_closed_on_the_guest(world, room, web):
+    from zhengyun.infrastructure.models import Instance
+
+    instance = order(world, room, "web-1", groups=[web])
+    opened = rule(world, web, direction="ingress", protocol="icmp")
+    run_due_jobs()
+    Instance.objects.filter(pk=instance.pk).update(status="rebooting")  # a reboot under way
+    security_groups.delete_security_group_rule(opened, actor=world.staff_a)
+    run_due_jobs()
+    assert not allows(room, instance, "ingress", "icmp", None, "203.0.113.9")
