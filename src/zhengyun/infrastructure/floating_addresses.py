@@ -90,15 +90,7 @@ def create_external_range(
     # Ranges are declared one after the other under the edge's state row lock — the
     # addresses the edge serves — so two at once cannot both miss the other's overlap.
     edge.locked_state()
-    for other in ExternalRange.objects.filter(reach=reach).only("name", "cidr"):
-        if other.ip_network.version == network.version and other.ip_network.overlaps(network):
-            raise ValidationError(
-                {
-                    "cidr": _("%(cidr)s overlaps the range %(range)s of this zone.")
-                    % {"cidr": network, "range": other}
-                }
-            )
-    return crud.create(
+    made = crud.create(
         actor,
         ExternalRange,
         "infrastructure.create_external_range",
@@ -111,6 +103,18 @@ def create_external_range(
         gateway=None if gateway is None else str(gateway),
         created_by=actor,
     )
+    # After the creation's own permission check, so that only someone who may declare
+    # ranges in ``region`` learns the names of others.
+    others = ExternalRange.objects.filter(reach=reach).exclude(pk=made.pk).only("name", "cidr")
+    for other in others:
+        if other.ip_network.version == network.version and other.ip_network.overlaps(network):
+            raise ValidationError(
+                {
+                    "cidr": _("%(cidr)s overlaps the range %(range)s of this zone.")
+                    % {"cidr": network, "range": other}
+                }
+            )
+    return made
 
 
 @service("infrastructure.delete_external_range")

@@ -13,6 +13,7 @@ dependents). Hosts leave a pool by maintenance, not by deletion.
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from zhengyun.accounts.access import require
 from zhengyun.core import crud
 from zhengyun.core.services import full_clean, service
 from zhengyun.infrastructure.choices import InstanceStatus
@@ -50,6 +51,7 @@ def _only(obj, changes, allowed):
 
 @service("infrastructure.update_zone")
 def update_zone(zone, *, actor, changes):
+    require(actor, "change", zone)
     changes = _only(zone, changes, {"name"})
     return crud.update(actor, zone, "infrastructure.update_zone", changes, {"name"})
 
@@ -62,6 +64,7 @@ def delete_zone(zone, *, actor):
 @service("infrastructure.update_pool")
 def update_pool(pool, *, actor, changes):
     """Change a pool's settings, unless that breaks what its instances were placed under."""
+    require(actor, "change", pool)  # before anything names the instances in it
     locked = Pool.objects.select_for_update().get(pk=pool.pk)
     changes = _only(locked, changes, POOL_FIELDS)
     proposed = Pool(**{f.attname: getattr(locked, f.attname) for f in Pool._meta.concrete_fields})

@@ -172,9 +172,3 @@ def stop(proposal, *, actor, reason=""):
         changes={"status": [ReclamationStatus.OPEN, ReclamationStatus.STOPPED]},
     )
     return locked
-
-
-def overdue(proposals, today=None):
-    """The open proposals among ``proposals`` whose answer is past due."""
-    today = today or timezone.localdate()
-    return proposals.filter(status=ReclamationStatus.OPEN, answer_due__lt=today)

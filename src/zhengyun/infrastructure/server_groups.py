@@ -7,9 +7,11 @@ anti-affinity members ordered at once never share a host."""
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from zhengyun.accounts.access import require
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
+from zhengyun.infrastructure import quotas
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.models import ServerGroup
 
@@ -30,6 +32,9 @@ def create_server_group(*, actor, department, name, policy):
 @service("infrastructure.delete_server_group")
 def delete_server_group(group, *, actor):
     """Delete a group none of whose members is still alive."""
+    require(actor, "delete", group)
+    # Orders into the group hold this row while they are placed: none joins meanwhile.
+    quotas.locked_quota(group.department)
     living = group.members.exclude(status=InstanceStatus.DELETED)
     if living.exists():
         raise Conflict(

@@ -31,15 +31,17 @@ def finish_run(run, *, failed=False, result=""):
     return run
 
 
-def sweep_interrupted():
+def sweep_interrupted(starting=False):
     """Mark ``interrupted`` the runs still ``running`` whose worker process on this host is
     gone (killed, or the machine restarted). Runs of other hosts are theirs to sweep.
+    ``starting``: this process has run nothing yet, so a run under its own name is an
+    earlier process's that had the same number (a container's worker is often pid 1).
     Returns how many were marked."""
     host = socket.gethostname()
     gone = [
         run.pk
         for run in JobRun.objects.filter(status=JobStatus.RUNNING, worker__startswith=f"{host}:")
-        if not _alive(run.worker.rpartition(":")[2])
+        if (starting and run.worker == this_worker()) or not _alive(run.worker.rpartition(":")[2])
     ]
     return JobRun.objects.filter(pk__in=gone, status=JobStatus.RUNNING).update(
         status=JobStatus.INTERRUPTED, finished_at=timezone.now(), result=INTERRUPTED

@@ -35,3 +35,11 @@ def test_runs_of_a_dead_worker_on_this_host_are_marked_interrupted():
         run.refresh_from_db()
         assert run.status == JobStatus.RUNNING
     assert sweep_interrupted() == 0
+
+
+def test_a_worker_starting_under_a_dead_ones_number_marks_its_runs():
+    earlier = JobRun.objects.create(task="t.earlier", status="running", worker=this_worker())
+    assert sweep_interrupted() == 0  # this number is alive: it could be ours
+    assert sweep_interrupted(starting=True) == 1
+    earlier.refresh_from_db()
+    assert earlier.status == JobStatus.INTERRUPTED

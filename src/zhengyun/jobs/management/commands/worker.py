@@ -12,7 +12,7 @@ class Command(RunHuey):
     help = "Run the background worker: queued jobs, periodic tasks and audit sealing."
 
     def handle(self, *args, **options):
-        sweep_interrupted()  # the runs an earlier worker on this host was killed in
+        sweep_interrupted(starting=True)  # runs an earlier worker on this host was killed in
         sealer = Sealer()
         sealer.start()
         try:
