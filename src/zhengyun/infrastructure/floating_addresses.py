@@ -274,6 +274,29 @@ def _check_network(actor, floating, network):
     return network
 
 
+def _refuse_shared_inside(floating, inside):
+    """The edge keeps one NAT table and tells traffic apart by its inside addresses, which
+    departments may reuse: a binding whose inside addresses meet another department's
+    binding would send one department's traffic out as, or in to, the other."""
+    bound = FloatingAddress.objects.exclude(department=floating.department_id)
+    theirs = [
+        ipaddress.ip_network(address)
+        for address in bound.filter(port__isnull=False).values_list("port__address", flat=True)
+    ]
+    for network in Network.objects.filter(
+        pk__in=bound.filter(egress_network__isnull=False).values("egress_network")
+    ).prefetch_related("subnets"):
+        theirs += [s.ip_network for s in network.subnets.all()]
+    if any(a.version == b.version and a.overlaps(b) for a in inside for b in theirs):
+        raise Conflict(
+            _(
+                "Another department reaches the outside through the same inside addresses; "
+                "the platform's one NAT table cannot tell the two apart. Use other addresses "
+                "for this network."
+            )
+        )
+
+
 @service("infrastructure.associate_floating_address")
 def associate_floating_address(floating, *, actor, port=None, network=None):
     """Bind the address 1:1 to ``port`` (reached at it, leaving as it), or make it the
@@ -287,10 +310,15 @@ def associate_floating_address(floating, *, actor, port=None, network=None):
     if _in_use(floating):
         raise Conflict(_("This address is in use; disassociate it first."))
     before = snapshot(floating)
+    edge.locked_state()  # bindings one after the other, each seeing the others
     if port is not None:
         floating.port = _check_port(actor, floating, port)
+        _refuse_shared_inside(floating, [ipaddress.ip_network(floating.port.address)])
     else:
         floating.egress_network = _check_network(actor, floating, network)
+        _refuse_shared_inside(
+            floating, [s.ip_network for s in floating.egress_network.subnets.all()]
+        )
     floating.save(update_fields=["port", "egress_network"])
     record(
         actor=actor,

@@ -509,3 +509,32 @@ def test_overlapping_ranges_declared_at_once_in_two_regions_one_wins(world):
         thread.join()
     assert sorted(outcomes) == ["ok", "overlap"], outcomes
     assert ExternalRange.objects.count() == 1
+
+
+def test_departments_reusing_a_range_never_share_the_edge(world, room, simulated_edge):
+    floating.create_external_range(
+        actor=world.operator,
+        region=world.province,
+        name="province",
+        reach=NetworkReach.INTERNET,
+        cidr="198.51.100.0/29",
+    )
+    theirs = infrastructure.create_network(
+        actor=world.staff_b, department=world.department_b, name="web", reach=NetworkReach.INTERNET
+    )
+    infrastructure.create_subnet(actor=world.staff_b, network=theirs, name="b", cidr="10.30.1.0/24")
+    their_egress = floating.allocate_floating_address(
+        actor=world.staff_b, department=world.department_b, reach=NetworkReach.INTERNET
+    )
+    floating.associate_floating_address(their_egress, actor=world.staff_b, network=theirs)
+
+    mine = network(world)  # the same private range, 10.30.1.0/24
+    web = built_instance(world, room, mine)
+    for bind in ({"network": mine}, {"port": web.ports.get()}):
+        with pytest.raises(Conflict, match="NAT"):
+            floating.associate_floating_address(allocate(world), actor=world.staff_a, **bind)
+    assert not FloatingAddress.objects.filter(department=world.department_a, port__isnull=False)
+    assert not FloatingAddress.objects.filter(egress_network=mine).exists()
+
+    other = network(world, name="office", cidr="10.31.1.0/24")  # a range of its own: fine
+    floating.associate_floating_address(allocate(world), actor=world.staff_a, network=other)
