@@ -29,7 +29,7 @@ import math
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Avg, Q
+from django.db.models import Avg
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,10 +62,9 @@ SCALE_IN_FRACTION = 0.10
 
 
 def groups_to_scale():
-    """The groups the job looks at: enabled ones, and those being deleted."""
-    return list(
-        ScalingGroup.objects.filter(Q(enabled=True) | Q(deleting=True)).values_list("pk", flat=True)
-    )
+    """Every group: a disabled one follows no load or schedule (``_decide``) but still
+    reaches the size set by hand — members joined once built, refusals retried."""
+    return list(ScalingGroup.objects.values_list("pk", flat=True))
 
 
 def tick(now=None):

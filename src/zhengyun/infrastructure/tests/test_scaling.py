@@ -532,3 +532,23 @@ def test_a_scale_in_step_removes_at_most_a_tenth(world, room, subnet, pool):
     load(group, 5, second)
     scaling_lifecycle.scale(group.pk, second)
     assert refresh(group).desired == 18
+
+
+def test_a_disabled_group_still_reaches_the_size_set_by_hand(world, room, subnet, pool):
+    group = new_group(world, room, subnet, pool, min_size=1)
+    settle(group)
+    scaling.update_scaling_group(group, actor=world.staff_a, changes={"enabled": False})
+    scaling.set_desired(ScalingGroup.objects.get(pk=group.pk), actor=world.staff_a, desired=3)
+    for _ in range(2):  # the minute's job: members built, then put in the pool
+        for instance_id, status in lifecycle.unfinished():
+            (lifecycle.build if status == InstanceStatus.BUILDING else lifecycle.destroy)(
+                instance_id
+            )
+        scaling_lifecycle.tick(NOW)
+    for balancer_id in balancer_lifecycle.unfinished():
+        balancer_lifecycle.advance(balancer_id)
+    assert len(members(group)) == 3
+    in_pool = Member.objects.filter(pool=pool).values_list("instance_id", flat=True)
+    assert set(in_pool) == set(
+        ScalingMember.objects.filter(group=group).values_list("instance_id", flat=True)
+    )
