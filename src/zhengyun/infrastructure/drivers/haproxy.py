@@ -60,17 +60,19 @@ class HAProxyDriver(BalancerDriver):
         candidate = directory / "haproxy.cfg.new"
         candidate.write_text(text)
         self._run("-c", "-q", "-f", str(candidate), what="The configuration was refused")
-        candidate.replace(config)
         reload = ("-sf", str(pid)) if pid else ()
         self._run(
             "-D",
             "-f",
-            str(config),
+            str(candidate),
             "-p",
             str(directory / "haproxy.pid"),
             *reload,
             what="HAProxy did not start",
         )
+        # Recorded as carried out only once a process runs it: a start that failed, or a
+        # worker killed before this line, leaves the next apply to try again.
+        candidate.replace(config)
 
     def remove(self, name):
         directory = self._dir(name)

@@ -338,3 +338,18 @@ def test_the_platform_runs_a_department_balancer_on_a_real_haproxy(world, settin
         for backend in web:
             backend.stop()
         connections._balancer_for.cache_clear()
+
+
+@needs_haproxy
+def test_a_reload_that_failed_is_not_taken_for_applied(driver, backends):
+    spec = balancer(free_port(), backends[:1])
+    driver.apply(spec)
+    with socket.socket() as taken:  # someone else listens on the port the change asks for
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        moved = balancer(taken.getsockname()[1], backends[:1], name=spec.name)
+        for _attempt in range(2):  # and again: the old configuration still runs
+            with pytest.raises(DriverError, match="did not start"):
+                driver.apply(moved)
+    assert fetch(spec.listeners[0].port) == "one"
+    driver.remove(spec.name)
