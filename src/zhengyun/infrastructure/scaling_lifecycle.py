@@ -217,10 +217,14 @@ def _audit(group, action, old_desired, detail):
 
 
 def _mark_leaving(group):
-    """Mark broken members and those beyond ``desired`` (newest first) as leaving."""
+    """Mark broken members and those beyond ``desired`` as leaving: first those serving
+    nobody (stopped, or on their way), then the newest."""
     group.members.filter(leaving=False, instance__status=InstanceStatus.ERROR).update(leaving=True)
-    living = list(_living(group).order_by("-slot").values_list("pk", flat=True))
-    excess = living[: max(0, len(living) - group.desired)]
+    living = sorted(
+        _living(group).values_list("pk", "slot", "instance__status"),
+        key=lambda m: (m[2] in (InstanceStatus.ACTIVE, InstanceStatus.BUILDING), -m[1]),
+    )
+    excess = [pk for pk, _slot, _status in living[: max(0, len(living) - group.desired)]]
     if excess:
         ScalingMember.objects.filter(pk__in=excess).update(leaving=True)
 

@@ -552,3 +552,12 @@ def test_a_disabled_group_still_reaches_the_size_set_by_hand(world, room, subnet
     assert set(in_pool) == set(
         ScalingMember.objects.filter(group=group).values_list("instance_id", flat=True)
     )
+
+
+def test_scaling_in_removes_a_stopped_member_before_a_serving_one(world, room, subnet, pool):
+    group = new_group(world, room, subnet, pool, min_size=1, desired=3)
+    settle(group)
+    Instance.objects.filter(name="web-1").update(status=InstanceStatus.STOPPED)
+    scaling.set_desired(refresh(group), actor=world.staff_a, desired=2)
+    settle(group)
+    assert members(group) == ["web-2", "web-3"]  # the stopped oldest left, not the newest
