@@ -65,7 +65,7 @@ def shell(env, code):
         [*CLI, "shell", "-v0", "-c", code],
         env=env,
         check=True,
-        timeout=60,
+        timeout=90,
         capture_output=True,
         text=True,
     )

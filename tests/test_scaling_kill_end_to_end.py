@@ -4,13 +4,10 @@ as a member and in the load balancer's pool: never two instances for one slot, n
 guest, no quota or address kept wrong (design rule 5, R-I3)."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-CLI = [sys.executable, "-m", "zhengyun.cli"]
+from tests.test_lifecycle_kill_end_to_end import platform, shell, worker  # noqa: F401
 
 SETUP = """
 from zhengyun.infrastructure import balancers, scaling
@@ -49,34 +46,8 @@ print(json.dumps({
 """
 
 
-@pytest.fixture
-def platform(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["ZHENGYUN_DATA_DIR"] = str(tmp_path)
-    subprocess.run([*CLI, "migrate", "--no-input", "-v0"], env=env, check=True, timeout=120)
-    return env, tmp_path
-
-
-def shell(env, code):
-    done = subprocess.run(
-        [*CLI, "shell", "-v0", "-c", code],
-        env=env,
-        check=True,
-        timeout=90,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
-def worker(env, log, **extra):
-    return subprocess.Popen(
-        [*CLI, "worker"], env={**env, **extra}, stdout=log, stderr=subprocess.STDOUT
-    )
-
-
 @pytest.mark.parametrize("point", ["scaling.ordering", "scaling.ordered"])
-def test_a_worker_killed_while_a_group_orders_never_orders_a_slot_twice(platform, point):
+def test_a_worker_killed_while_a_group_orders_never_orders_a_slot_twice(platform, point):  # noqa: F811
     env, data = platform
     uri = f"sim://{data}/hypervisor.sqlite?hosts=2&vcpus=8&memory_mb=16384&disk_gb=500"
     shell(env, SETUP.format(uri=uri))

@@ -9,6 +9,7 @@ killed before it finished leaves the row, and the minute's reconciler applies ag
 ``apply`` is idempotent in every edge driver.
 """
 
+import contextlib
 import ipaddress
 import logging
 
@@ -62,11 +63,9 @@ def desired():
 def locked_state():
     """The edge's one state row, locked until the transaction ends (made on first use)."""
     if not EdgeState.objects.filter(pk=1).exists():
-        try:
-            with transaction.atomic():
-                EdgeState.objects.create(pk=1)
-        except IntegrityError:  # another worker made it first
-            pass
+        # Another worker may make it first: then it is there, as wanted.
+        with contextlib.suppress(IntegrityError), transaction.atomic():
+            EdgeState.objects.create(pk=1)
     return EdgeState.objects.select_for_update().get(pk=1)
 
 
