@@ -1,5 +1,6 @@
 """Operators change and retire the pieces of the machine room — zones, pools, flavours and
-images — without breaking what already runs on them (R-I1, R-I3).
+images — without breaking what already runs on them, and state the power hosts draw
+(R-I1, R-I3, R-I4).
 
 A pool's settings are the promises its instances were placed under, so a change is refused
 when it would break one: overcommit or reservations leaving a host claimed past what it may
@@ -8,6 +9,10 @@ instance needs taken away, or a dedication to one department while others' insta
 there. Every refusal names what stands in the way; placement reads the new settings at its
 next decision. Anything still in use, or once used by an instance, is not deleted (409 naming its
 dependents). Hosts leave a pool by maintenance, not by deletion.
+
+A host's power model — idle and peak watts, or a measured 11-point curve — is what
+consolidation weighs its savings by; the host validates it (never negative, peak at least
+idle, a curve that never falls).
 """
 
 from django.core.exceptions import ValidationError
@@ -115,6 +120,20 @@ def _broken_promises(pool, proposed):
 def _names(names):
     shown = ", ".join(sorted(names)[:SHOWN])
     return shown if len(names) <= SHOWN else f"{shown} … (+{len(names) - SHOWN})"
+
+
+@service("infrastructure.set_host_power_model")
+def set_host_power_model(host, *, actor, idle_watts, peak_watts, power_curve):
+    """Give ``host`` its idle and peak watts and, where measured, an 11-point curve (an
+    empty one: the linear model of idle and peak is used)."""
+    require(actor, "change", host)  # before the row is locked
+    return crud.update(
+        actor,
+        Host.objects.select_for_update().get(pk=host.pk),
+        "infrastructure.set_host_power_model",
+        {"idle_watts": idle_watts, "peak_watts": peak_watts, "power_curve": list(power_curve)},
+        allowed={"idle_watts", "peak_watts", "power_curve"},
+    )
 
 
 @service("infrastructure.delete_pool")

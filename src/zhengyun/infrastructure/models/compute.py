@@ -136,8 +136,12 @@ class Host(models.Model):
     vcpus = models.PositiveIntegerField(_("physical CPUs"))
     memory_mb = models.PositiveIntegerField(_("memory (MB)"))
     disk_gb = models.PositiveIntegerField(_("disk (GB)"))
-    idle_watts = models.FloatField(_("idle power (W)"), default=0)
-    peak_watts = models.FloatField(_("peak power (W)"), default=0)
+    idle_watts = models.FloatField(
+        _("idle power (W)"), default=0, validators=[MinValueValidator(0.0)]
+    )
+    peak_watts = models.FloatField(
+        _("peak power (W)"), default=0, validators=[MinValueValidator(0.0)]
+    )
     power_curve = models.JSONField(
         _("power curve (W at 0 %, 10 % … 100 % load)"),
         default=list,
@@ -170,6 +174,13 @@ class Host(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        idle, peak = self.idle_watts, self.peak_watts
+        if isinstance(idle, float | int) and isinstance(peak, float | int) and peak < idle:
+            raise ValidationError(
+                {"peak_watts": _("A host draws at least its idle power at full load.")}
+            )
 
 
 class Flavour(models.Model):

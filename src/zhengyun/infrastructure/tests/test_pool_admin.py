@@ -1,14 +1,16 @@
-"""Operators run the machine room through the API (R-I1, R-I3): zones, pools, flavours and
-images are added, changed and retired, and a pool's settings never change in a way that
-breaks what its instances were placed under."""
+"""Operators run the machine room through the API (R-I1, R-I3, R-I4): zones, pools, flavours
+and images are added, changed and retired, a pool's settings never change in a way that
+breaks what its instances were placed under, and hosts' power figures stay consistent."""
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
+from zhengyun.audit.models import AuditEvent
+from zhengyun.core.exceptions import PermissionDenied
 from zhengyun.infrastructure import lifecycle, pool_admin
 from zhengyun.infrastructure.choices import NetworkReach
-from zhengyun.infrastructure.models import Flavour, Pool, Zone
+from zhengyun.infrastructure.models import Flavour, Host, Pool, Zone
 from zhengyun.infrastructure.placement import NoValidHost
 from zhengyun.infrastructure.tests.test_instances import order
 from zhengyun.testing.machine_room import build_machine_room
@@ -116,3 +118,27 @@ def test_what_an_instance_used_is_not_deleted(world, room, api_as):
     assert operator.delete(f"{API}/pools/{room.extranet.pk}/").status_code == 409
     assert operator.delete(f"{API}/flavours/{room.huge.pk}/").status_code == 204
     assert not Flavour.objects.filter(pk=room.huge.pk).exists()
+
+
+def test_operators_set_a_hosts_power_figures_never_below_idle_and_department_members_cannot(
+    world, room
+):
+    host = Host.objects.filter(pool=room.extranet).first()
+    with pytest.raises(PermissionDenied):
+        pool_admin.set_host_power_model(
+            host, actor=world.staff_a, idle_watts=1, peak_watts=2, power_curve=[]
+        )
+    assert AuditEvent.objects.filter(
+        actor=world.staff_a, action="infrastructure.host.change", result="denied"
+    ).exists()
+    with pytest.raises(ValidationError):
+        pool_admin.set_host_power_model(
+            host, actor=world.sysadmin, idle_watts=200, peak_watts=100, power_curve=[]
+        )
+    changed = pool_admin.set_host_power_model(
+        host, actor=world.sysadmin, idle_watts=120, peak_watts=330, power_curve=[]
+    )
+    assert (changed.idle_watts, changed.peak_watts) == (120, 330)
+    assert AuditEvent.objects.filter(
+        action="infrastructure.set_host_power_model", actor=world.sysadmin
+    ).exists()
