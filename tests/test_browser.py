@@ -417,3 +417,56 @@ def test_a_department_puts_a_load_balancer_in_front_of_two_instances(
             expect(balancer.locator("[data-status]").first).to_contain_text("有效")
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_an_operator_adds_a_pool_changes_its_overcommit_and_sets_a_power_curve(
+    live_server, live_world
+):
+    """R-I3, R-I4 in a real browser: an operator adds a pool, raises its vCPU overcommit
+    and gives a host a measured power curve, and sees each on the pools page."""
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from zhengyun.testing.machine_room import build_machine_room
+
+    build_machine_room(live_world)
+    curve = ["110", "150", "180", "205", "225", "243", "260", "275", "290", "302", "315"]
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(live_server.url + reverse("console:login"))
+            page.locator("#id_username").fill(live_world.operator.username)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("#id_password").press("Enter")
+            secret = page.get_by_test_id("totp-secret").inner_text()  # operators enrol a factor
+            page.locator("#id_code").fill(current_totp(secret))
+            page.locator("#id_code").press("Enter")
+            page.get_by_role("link", name="我已妥善保存").click()
+
+            page.get_by_role("link", name="资源池与宿主机").click()
+            page.get_by_role("link", name="新增资源池").click()
+            page.get_by_label("可用区").select_option(label="主机房")
+            page.get_by_label("名称").fill("测试池")
+            page.get_by_label("政务外网").check()
+            page.get_by_role("button", name="新增资源池").click()
+            pool = page.locator('[data-pool="测试池"]')
+            expect(pool.get_by_test_id("overcommit")).to_contain_text("vCPU ×4.0")
+
+            pool.get_by_role("link", name="编辑").click()
+            page.get_by_label("vCPU 超分比").fill("6")
+            page.get_by_role("button", name="保存").click()
+            expect(page.get_by_role("status")).to_contain_text("的设置已保存")
+            expect(pool.get_by_test_id("overcommit")).to_contain_text("vCPU ×6.0")
+
+            host = page.get_by_test_id("hosts").locator("tbody tr").first
+            host.get_by_role("link", name="修改").click()
+            for load, watts in zip(range(0, 101, 10), curve, strict=True):
+                page.get_by_label(f"负载 {load}% 时的功率（W）").fill(watts)
+            page.get_by_role("button", name="保存").click()
+            expect(host.get_by_test_id("power")).to_contain_text(" · ".join(curve))
+        finally:
+            browser.close()

@@ -52,3 +52,14 @@ def refuse_unless_may_add(user, model):
         ensure_may_add(model, actor=user)
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(str(exc.message)) from exc
+
+
+def refuse_unless_may(user, model, action):
+    """A console page for ``action`` on ``model`` rows: 403 (audited) for people whose roles
+    allow it nowhere, before any lookup could say whether a row exists."""
+    from zhengyun.core.services import ensure_may
+
+    try:
+        ensure_may(model, action, actor=user)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc.message)) from exc

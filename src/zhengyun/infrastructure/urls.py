@@ -4,6 +4,7 @@ from zhengyun.infrastructure import (
     balancer_views,
     consolidation_views,
     floating_views,
+    machine_room_views,
     scaling_views,
     views,
 )
@@ -31,6 +32,12 @@ urlpatterns = [
         name="instance-security-groups",
     ),
     path("pools/", views.pool_list, name="pool-list"),
+    path("pools/new/", machine_room_views.pool_create, name="pool-add"),
+    path("pools/<int:pk>/edit/", machine_room_views.pool_edit, name="pool-edit"),
+    path("zones/new/", machine_room_views.zone_create, name="zone-add"),
+    path("flavours/new/", machine_room_views.flavour_create, name="flavour-add"),
+    path("images/new/", machine_room_views.image_create, name="image-add"),
+    path("hosts/<int:pk>/power/", machine_room_views.host_power_edit, name="host-power"),
     path(
         "hosts/<int:pk>/maintenance/",
         views.host_maintenance_start,

@@ -1,7 +1,7 @@
 """Console pages of the infrastructure domain: a department's instances, ordering one,
 seeing where the scheduler placed it and why, resizing it (and, for operators, moving it);
 its server groups, networks, subnets and security groups; the operator's pools and hosts,
-put in maintenance and drained."""
+put in maintenance and drained, beside the catalogue of flavours and images."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -49,7 +49,9 @@ from zhengyun.infrastructure.forms import (
 )
 from zhengyun.infrastructure.models import (
     ConsolidationPlan,
+    Flavour,
     Host,
+    Image,
     Instance,
     InstanceMigration,
     InstanceResize,
@@ -63,6 +65,7 @@ from zhengyun.infrastructure.models import (
     Snapshot,
     Subnet,
     Volume,
+    Zone,
 )
 from zhengyun.infrastructure.quotas import region_in_use
 
@@ -297,13 +300,21 @@ def pool_list(request):
     for host in hosts:  # few hosts are in maintenance at once: a query or two each
         host.drain = maintenance.drain_status(host)
     may_change = may_any(request.user, Host, "change")
+    user = request.user
     return render(
         request,
         "infrastructure/pool_list.html",
         {
-            "may_propose": may_any(request.user, ConsolidationPlan, "add"),
+            "may_propose": may_any(user, ConsolidationPlan, "add"),
             "pools": pools,
             "hosts": hosts,
+            "flavours": Flavour.objects.restrict(user, "view")[:200],
+            "images": Image.objects.restrict(user, "view")[:200],
+            "may_add_zone": may_any(user, Zone, "add"),
+            "may_add_pool": may_any(user, Pool, "add"),
+            "may_change_pools": may_any(user, Pool, "change"),
+            "may_add_flavour": may_any(user, Flavour, "add"),
+            "may_add_image": may_any(user, Image, "add"),
             "may_change_hosts": may_change,
             "maintenance_form": MaintenanceForm() if may_change else None,
         },

@@ -1,0 +1,134 @@
+"""Console pages operators run the machine room from (R-I3, R-I4): add a zone, a pool, a
+flavour or an image; change a pool's settings (refused, with the reason, when that would
+break what its instances were placed under); state a host's power model. Each page calls
+the same service as the API, so it allows, refuses and audits the same."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from zhengyun.core.shortcuts import (
+    access_or_404,
+    call_service_for_form,
+    refuse_unless_may,
+    refuse_unless_may_add,
+)
+from zhengyun.infrastructure import pool_admin, services
+from zhengyun.infrastructure.machine_room_forms import (
+    FlavourForm,
+    HostPowerForm,
+    ImageForm,
+    PoolForm,
+    PoolSettingsForm,
+    ZoneForm,
+    host_power,
+    pool_settings,
+)
+from zhengyun.infrastructure.models import Flavour, Host, Image, Pool, Zone
+
+
+@login_required
+def zone_create(request):
+    refuse_unless_may_add(request.user, Zone)
+    form = ZoneForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        zone = call_service_for_form(
+            form, services.create_zone, actor=request.user, **form.cleaned_data
+        )
+        if zone:
+            messages.success(request, _("Zone %(name)s added.") % {"name": zone})
+            return redirect("infrastructure:pool-list")
+    return _page(request, form, _("Add zone"), _("Add zone"))
+
+
+@login_required
+def pool_create(request):
+    refuse_unless_may_add(request.user, Pool)
+    form = PoolForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        pool = call_service_for_form(
+            form, services.create_pool, actor=request.user, **form.cleaned_data
+        )
+        if pool:
+            messages.success(request, _("Pool %(name)s added.") % {"name": pool})
+            return redirect("infrastructure:pool-list")
+    return _page(request, form, _("Add pool"), _("Add pool"))
+
+
+@login_required
+def pool_edit(request, pk):
+    """Change a pool's settings; the service refuses what its instances could not live with."""
+    refuse_unless_may(request.user, Pool, "change")
+    pool = access_or_404(request.user, Pool.objects.select_related("zone"), pk=pk)
+    form = PoolSettingsForm(request.POST or None, user=request.user, initial=pool_settings(pool))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service_for_form(
+            form, pool_admin.update_pool, pool, actor=request.user, changes=form.cleaned_data
+        )
+    ):
+        messages.success(request, _("Settings of pool %(name)s saved.") % {"name": pool})
+        return redirect("infrastructure:pool-list")
+    title = _("Edit pool %(name)s") % {"name": pool}
+    return _page(request, form, title, _("Save"))
+
+
+@login_required
+def flavour_create(request):
+    refuse_unless_may_add(request.user, Flavour)
+    form = FlavourForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        flavour = call_service_for_form(
+            form, services.create_flavour, actor=request.user, **form.cleaned_data
+        )
+        if flavour:
+            messages.success(request, _("Flavour %(name)s added.") % {"name": flavour})
+            return redirect("infrastructure:pool-list")
+    return _page(request, form, _("Add flavour"), _("Add flavour"))
+
+
+@login_required
+def image_create(request):
+    refuse_unless_may_add(request.user, Image)
+    form = ImageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        image = call_service_for_form(
+            form, services.create_image, actor=request.user, **form.cleaned_data
+        )
+        if image:
+            messages.success(request, _("Image %(name)s added.") % {"name": image})
+            return redirect("infrastructure:pool-list")
+    return _page(request, form, _("Add image"), _("Add image"))
+
+
+@login_required
+def host_power_edit(request, pk):
+    """State a host's idle and peak watts and, where measured, its 11-point curve."""
+    refuse_unless_may(request.user, Host, "change")
+    host = access_or_404(request.user, Host.objects, pk=pk)
+    form = HostPowerForm(request.POST or None, initial=host_power(host))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service_for_form(
+            form,
+            pool_admin.set_host_power_model,
+            host,
+            actor=request.user,
+            **form.power_model,
+        )
+    ):
+        messages.success(request, _("Power model of %(host)s saved.") % {"host": host})
+        return redirect("infrastructure:pool-list")
+    title = _("Power model of host %(host)s") % {"host": host}
+    return _page(request, form, title, _("Save"))
+
+
+def _page(request, form, title, submit):
+    return render(
+        request,
+        "infrastructure/machine_room_form.html",
+        {"form": form, "title": title, "submit": submit},
+    )
