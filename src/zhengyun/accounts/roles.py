@@ -175,6 +175,8 @@ GRANTS = {
         "accounts.delegation": VIEW,
         # add: a new data key; change: re-wrap the data keys with a new master key.
         "gmcrypto.datakey": frozenset({"view", "add", "change"}),
+        # add: rotate the ID-token signing key; change: withdraw earlier keys at once.
+        "accounts.oidcsigningkey": frozenset({"view", "add", "change"}),
     },
     Role.AUDIT_ADMIN: {
         **_ORG_VIEW,
