@@ -1,9 +1,10 @@
 """Jobs of the infrastructure app: an instance's build, resize, start, stop, reboot and
 deletion, a volume's or snapshot's next step, applying an instance's firewall, a load
 balancer's configuration applied or removed and its members' health read, the network
-edge's NAT table applied, scaling groups scaled, reconcilers that move on any a killed
-worker left half-way, the minute's metrics collection, the hourly usage figures, and
-approved consolidation plans run in their windows."""
+edge's NAT table applied, deleted networks taken off the hypervisors, scaling groups
+scaled, reconcilers that move on any a killed worker left half-way, the minute's metrics
+collection, the hourly usage figures, and approved consolidation plans run in their
+windows."""
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -13,6 +14,7 @@ from zhengyun.infrastructure import (
     consolidation_runs,
     edge,
     firewalls,
+    guest_networks,
     lifecycle,
     maintenance,
     power_lifecycle,
@@ -164,6 +166,20 @@ def reconcile_firewalls_task():
     for instance_id in unfinished:
         firewalls.apply(instance_id)
     return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def remove_deleted_networks_task():
+    return guest_networks.remove_deleted()
+
+
+@db_periodic_task(crontab(minute="35"))
+@tracked
+def reconcile_networks_task():
+    """Every hour: take deleted networks off the hypervisors — a removal a killed worker
+    never finished, or a hypervisor that did not answer."""
+    return guest_networks.remove_deleted()
 
 
 @db_task(retries=3, retry_delay=5)

@@ -43,6 +43,7 @@ from .base import (
     missing_guest,
 )
 from .libvirt_firewall import LibvirtFirewalls
+from .libvirt_networks import LibvirtNetworks
 from .libvirt_volumes import LibvirtVolumes
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def translate(libvirt, error):
     return DriverError(f"The hypervisor refused: {message}")
 
 
-class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
+class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDriver):
     """A host managed through libvirt. Connects on first use and again after the
     connection drops."""
 
@@ -262,7 +263,11 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
         ]
 
     def define(self, host, spec):
+        """Makes the guest's networks first, so the host never lacks one the guest refers
+        to."""
         self._check_host(host)
+        for network in dict.fromkeys(nic.network for nic in spec.nics):
+            self._ensure_network(network)
         existing = self._find(spec.name)
         if existing is not None:
             return self._info(existing)

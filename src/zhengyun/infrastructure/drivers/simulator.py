@@ -2,7 +2,8 @@
 
 It models hosts (CPU, memory, disk, migration network, idle and peak watts), the guests on
 them with a CPU load each, volumes and snapshots in each host's local storage
-(``simulator_volumes``), each guest's firewall (``simulator_firewall``), power drawn by
+(``simulator_volumes``), each guest's firewall (``simulator_firewall``), its network
+interfaces and the virtual networks they plug into (``simulator_networks``), power drawn by
 the linear model, boot and migration durations (as simulated seconds kept on the guest,
 nobody sleeps), a host going down, and failures on demand. Like libvirt's test driver it
 never refuses an overcommitted host: capacity is the scheduler's to account.
@@ -48,17 +49,19 @@ from .simulator_model import (
     migration_seconds,
     parse_uri,
 )
+from .simulator_networks import NETWORK_SCHEMA, SimulatedNetworks, missing_on, plug
 from .simulator_volumes import VOLUME_SCHEMA, SimulatedVolumes
 
 CHANGING = (
     *("define", "start", "stop", "reboot", "delete", "resize", "live_migrate"),
     *("create_volume", "delete_volume", "attach_volume", "detach_volume"),
     *("snapshot_volume", "delete_snapshot", "apply_firewall"),
+    *("ensure_network", "remove_network"),
 )
 OPERATIONS = (
     *CHANGING,
     *("hosts", "console_url", "guest", "guests", "host_metrics", "guest_metrics"),
-    *("volume", "volumes"),
+    *("volume", "volumes", "networks", "guest_nics"),
 )
 
 SCHEMA = """
@@ -94,7 +97,7 @@ FROM guest g JOIN host h ON h.name = g.host WHERE h.up ORDER BY g.rowid
 FIRST_CONSOLE_PORT = 5900
 
 
-class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
+class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, ComputeDriver):
     """A simulated hypervisor with many hosts, in memory or in a SQLite file."""
 
     def __init__(self, uri: str):
@@ -116,7 +119,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
         if path:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA + VOLUME_SCHEMA + FIREWALL_SCHEMA)
+        db.executescript(SCHEMA + VOLUME_SCHEMA + FIREWALL_SCHEMA + NETWORK_SCHEMA)
         return db
 
     def _add_hosts(self):
@@ -250,9 +253,10 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
 
         def change(db):
             row = self._row(db, spec.name)
-            if row is not None:
+            if row is not None:  # its networks came with it, in the same transaction
                 return self._info(row)
             self._up_host(db, host)
+            plug(db, host, spec.name, spec.nics)
             db.execute(
                 "INSERT INTO guest (name, host, state, vcpus, memory_mb, disk_gb, image, load)"
                 " VALUES (?, ?, 'stopped', ?, ?, ?, ?, ?)",
@@ -319,6 +323,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
                 self._existing(db, name)
                 db.execute("DELETE FROM guest WHERE name = ?", (name,))
                 db.execute("DELETE FROM firewall WHERE guest = ?", (name,))
+                db.execute("DELETE FROM nic WHERE guest = ?", (name,))
                 db.execute("UPDATE volume SET guest = NULL, device = NULL WHERE guest = ?", (name,))
 
         self._run("delete", change)
@@ -343,6 +348,11 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
             target = self._up_host(db, target_host)
             if row[1] == target_host:  # a retried migration that had already happened
                 return self._info(row)
+            missing = missing_on(db, target_host, name)
+            if missing:
+                raise DriverError(
+                    f"Host {target_host} does not have network {missing[0]} of guest {name}."
+                )
             running = row[2] == GuestState.RUNNING
             (load,) = db.execute("SELECT load FROM guest WHERE name = ?", (name,)).fetchone()
             db.execute(

@@ -15,6 +15,7 @@ from zhengyun.infrastructure.drivers.base import (
     GuestSpec,
     GuestState,
     HostUnavailable,
+    Nic,
     VolumeSpec,
     VolumeState,
 )
@@ -328,3 +329,79 @@ def test_a_firewall_outlives_the_process_in_a_state_file(tmp_path):
     again = SimulatorDriver(uri)
     assert again.allows(guest.name, "ingress", "tcp", 80, "192.0.2.1")
     assert not again.allows(guest.name, "ingress", "tcp", 81, "192.0.2.1")
+
+
+def nic(number, network):
+    return Nic(f"52:54:00:0c:00:{number:02x}", network)
+
+
+def plugged(*nics):
+    return GuestSpec(str(uuid.uuid4()), 1, 1024, 10, nics=nics)
+
+
+def test_guests_of_one_network_share_a_segment_and_other_networks_never_do(sim):
+    office, tax = str(uuid.uuid4()), str(uuid.uuid4())
+    web, database, other = plugged(nic(1, office)), plugged(nic(2, office)), plugged(nic(3, tax))
+    # One network spans hosts, as an overlay between them would.
+    sim.define("sim-0001", web)
+    sim.define("sim-0002", database)
+    sim.define("sim-0001", other)  # the same host, another department's network
+    assert sim.neighbours(web.name) == {database.name}
+    assert sim.neighbours(database.name) == {web.name}
+    assert sim.neighbours(other.name) == set()
+    both = plugged(nic(4, office), nic(5, tax))
+    sim.define("sim-0003", both)
+    assert sim.neighbours(both.name) == {web.name, database.name, other.name}
+    sim.delete(database.name)
+    assert sim.neighbours(web.name) == {both.name}
+
+
+def test_a_guest_moves_only_to_a_host_that_has_its_networks(sim):
+    network = str(uuid.uuid4())
+    guest = plugged(nic(1, network))
+    sim.define("sim-0001", guest)
+    with pytest.raises(DriverError, match=f"does not have network {network}"):
+        sim.live_migrate(guest.name, "sim-0002")
+    assert sim.guest(guest.name).host == "sim-0001"
+    sim.ensure_network("sim-0002", network)
+    assert sim.live_migrate(guest.name, "sim-0002").host == "sim-0002"
+    assert sim.guest_nics(guest.name) == list(guest.nics)
+
+
+def test_a_network_on_a_host_that_is_down_cannot_be_removed(sim):
+    network = str(uuid.uuid4())
+    sim.ensure_network("sim-0001", network)
+    sim.mark_host_down("sim-0001")
+    with pytest.raises(HostUnavailable, match="sim-0001"):
+        sim.remove_network(network)
+    with pytest.raises(HostUnavailable):
+        sim.ensure_network("sim-0001", str(uuid.uuid4()))
+    sim.mark_host_up("sim-0001")
+    sim.remove_network(network)
+    assert sim.networks() == []
+
+
+def test_network_operations_fail_on_demand(sim):
+    network = str(uuid.uuid4())
+    sim.fail_next("ensure_network", after=True)
+    with pytest.raises(DriverError, match="Simulated failure"):
+        sim.ensure_network("sim-0001", network)
+    sim.ensure_network("sim-0001", network)  # the retry finds it made, and makes no second
+    assert sim.networks("sim-0001") == [network]
+    sim.fail_next("remove_network")
+    with pytest.raises(DriverError, match="Simulated failure"):
+        sim.remove_network(network)
+    assert sim.networks() == [network]
+
+
+def test_networks_and_interfaces_outlive_the_process_in_a_state_file(tmp_path):
+    uri = f"sim://{tmp_path}/state.sqlite?hosts=2&{SMALL}"
+    network = str(uuid.uuid4())
+    first, second = plugged(nic(1, network)), plugged(nic(2, network))
+    worker = SimulatorDriver(uri)
+    worker.define("sim-0001", first)
+    worker.define("sim-0002", second)
+    restarted = SimulatorDriver(uri)
+    assert restarted.guest_nics(first.name) == list(first.nics)
+    assert restarted.networks() == [network]
+    assert restarted.neighbours(first.name) == {second.name}
