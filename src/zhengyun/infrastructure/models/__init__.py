@@ -32,6 +32,7 @@ from zhengyun.infrastructure.models.floating import (
 from zhengyun.infrastructure.models.groups import ServerGroup
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
+    HostCounters,
     HostSample,
     InstanceCounters,
     InstanceSample,
@@ -67,6 +68,7 @@ __all__ = [
     "FloatingAddress",
     "Flavour",
     "Host",
+    "HostCounters",
     "HostSample",
     "Image",
     "Instance",

@@ -39,10 +39,20 @@ class MetricBucket(models.Model):
 
 
 class HostSample(MetricBucket):
-    """A host's load and power draw over one bucket: the operators' figures, never a
-    department's."""
+    """A host's load, power draw and disk and network traffic over one bucket: the
+    operators' figures, never a department's. Byte rates come from the driver's counters,
+    differenced between samples."""
 
-    FIGURES = ("cpu_percent", "memory_percent", "power_watts", "running_guests")
+    FIGURES = (
+        "cpu_percent",
+        "memory_percent",
+        "power_watts",
+        "running_guests",
+        "disk_read_bps",
+        "disk_write_bps",
+        "net_rx_bps",
+        "net_tx_bps",
+    )
 
     host = models.ForeignKey(
         Host, verbose_name=_("host"), on_delete=models.CASCADE, related_name="samples"
@@ -55,6 +65,14 @@ class HostSample(MetricBucket):
     power_watts_max = _figure(_("peak power (W)"))
     running_guests = _figure(_("running guests"))
     running_guests_max = _figure(_("most running guests"))
+    disk_read_bps = _figure(_("disk read (bytes/s)"))
+    disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
+    disk_write_bps = _figure(_("disk write (bytes/s)"))
+    disk_write_bps_max = _figure(_("peak disk write (bytes/s)"))
+    net_rx_bps = _figure(_("network in (bytes/s)"))
+    net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
+    net_tx_bps = _figure(_("network out (bytes/s)"))
+    net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("host__pool__zone__region__code",))
@@ -136,6 +154,25 @@ class InstanceCounters(models.Model):
 
     def __str__(self):
         return f"{self.instance_id} @ {self.sampled_at}"
+
+
+class HostCounters(models.Model):
+    """The disk and network counters a host reported last, and when: what the next
+    sample's rates are differenced against. The collector's own bookkeeping, shown to
+    nobody."""
+
+    host = models.OneToOneField(Host, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    sampled_at = models.DateTimeField()
+    disk_read_bytes = models.BigIntegerField(null=True)
+    disk_write_bytes = models.BigIntegerField(null=True)
+    net_rx_bytes = models.BigIntegerField(null=True)
+    net_tx_bytes = models.BigIntegerField(null=True)
+
+    objects = RestrictedManager()
+    scoping = Scoping()  # no role is granted it
+
+    def __str__(self):
+        return f"{self.host_id} @ {self.sampled_at}"
 
 
 class MetricThreshold(models.Model):

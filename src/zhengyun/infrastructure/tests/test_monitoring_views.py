@@ -63,6 +63,22 @@ def test_prometheus_exports_hosts_and_pools_to_an_operator_token(world, client, 
     assert world.department_a.name not in text
 
 
+def test_prometheus_exports_hosts_disk_and_network_rates(world, client, sampled):
+    collector.collect(timezone.now())  # a second sample: rates from the counters' change
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families(scrape(client, world.operator).content.decode())
+    }
+    for name in (
+        "zhengyun_host_disk_read_bytes_per_second",
+        "zhengyun_host_disk_write_bytes_per_second",
+        "zhengyun_host_network_receive_bytes_per_second",
+        "zhengyun_host_network_transmit_bytes_per_second",
+    ):
+        assert len(families[name].samples) == 4
+        assert all(s.value >= 0 for s in families[name].samples)
+
+
 def test_prometheus_refuses_strangers_and_departments(world, client, sampled):
     assert scrape(client).status_code == 401
     assert scrape(client, world.staff_a).status_code == 403
