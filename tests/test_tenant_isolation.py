@@ -406,7 +406,11 @@ def _metric_threshold(world):
     from zhengyun.infrastructure.monitoring import services as monitoring
 
     return monitoring.create_threshold(
-        actor=world.operator, name="b-cpu", metric="instance_cpu", limit=90
+        actor=world.admin_b,
+        name="b-cpu",
+        metric="instance_cpu",
+        limit=90,
+        department=world.department_b,
     )
 
 

@@ -107,6 +107,7 @@ _OWN_INSTANCES = {
     "infrastructure.scheduledaction": frozenset({"view", "add", "delete"}),
     "infrastructure.scalingactivity": VIEW,
     "infrastructure.instancesample": VIEW,
+    "infrastructure.metricthreshold": VIEW,
     "infrastructure.metricalert": VIEW,
     "infrastructure.departmentday": VIEW,
     # change: answer a proposal to reclaim an idle instance (keep it or release it).
@@ -200,6 +201,8 @@ GRANTS = {
         "accounts.delegation": VIEW,
         "accounts.oidcclient": frozenset({"view", "add", "delete"}),
         **_OWN_INSTANCES,
+        # Thresholds over the department's own instances (R-I4).
+        "infrastructure.metricthreshold": CRUD,
     },
     Role.DEPARTMENT_LEADER: {
         **_ORG_VIEW,

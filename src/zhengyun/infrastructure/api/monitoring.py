@@ -9,8 +9,17 @@ from zhengyun.infrastructure.filtersets import (
     InstanceSampleFilterSet,
     MetricAlertFilterSet,
 )
-from zhengyun.infrastructure.models import HostSample, InstanceSample, MetricAlert, MetricThreshold
+from zhengyun.infrastructure.models import (
+    Host,
+    HostSample,
+    InstanceSample,
+    MetricAlert,
+    MetricThreshold,
+    Pool,
+)
 from zhengyun.infrastructure.monitoring import services
+from zhengyun.organizations.api.serializers import RestrictedRelatedField
+from zhengyun.organizations.models import Department
 
 
 def _figures(model):
@@ -30,17 +39,26 @@ class InstanceSampleSerializer(serializers.ModelSerializer):
 
 
 class MetricThresholdSerializer(serializers.ModelSerializer):
+    pool = RestrictedRelatedField(Pool, required=False, allow_null=True)
+    host = RestrictedRelatedField(Host, required=False, allow_null=True)
+    department = RestrictedRelatedField(Department, required=False, allow_null=True)
+    scope = serializers.CharField(source="scope_label", read_only=True)
+
     class Meta:
         model = MetricThreshold
-        fields = ["id", "name", "metric", "limit", "minutes"]
+        fields = ["id", "name", "metric", "limit", "minutes", "pool", "host", "department", "scope"]
+        validators = []  # the service's validation says what clashes
 
 
 class MetricAlertSerializer(serializers.ModelSerializer):
+    scope = serializers.CharField(source="threshold.scope_label", read_only=True)
+
     class Meta:
         model = MetricAlert
         fields = [
             "id",
             "threshold",
+            "scope",
             "host",
             "instance",
             "department",
@@ -69,9 +87,11 @@ class InstanceSampleViewSet(RestrictedReadOnlyViewSet):
 
 
 class MetricThresholdViewSet(ServiceModelViewSet):
-    """Limits on hosts' and instances' figures that raise alerts (platform operators)."""
+    """Limits on hosts' and instances' figures that raise alerts, over all of them or one
+    pool, host or department (operators; a department's administrators for their own)."""
 
     model = MetricThreshold
+    select_related = ("pool", "host", "department")
     serializer_class = MetricThresholdSerializer
     ordering_fields = ["name", "metric"]
     create_service = services.create_threshold
@@ -83,6 +103,7 @@ class MetricAlertViewSet(RestrictedReadOnlyViewSet):
     """Alerts raised by thresholds, open and cleared; an instance's go to its department."""
 
     model = MetricAlert
+    select_related = ("threshold__pool", "threshold__host", "threshold__department")
     serializer_class = MetricAlertSerializer
     filterset_class = MetricAlertFilterSet
     ordering_fields = ["raised_at"]

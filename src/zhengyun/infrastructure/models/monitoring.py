@@ -7,14 +7,20 @@ day that of its hours. A figure the driver cannot supply is NULL, never zero, an
 count towards the average of the bucket it falls in.
 """
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedManager, Scoping
-from zhengyun.infrastructure.choices import Resolution, ThresholdMetric
-from zhengyun.infrastructure.models.compute import Host, Instance
+from zhengyun.infrastructure.choices import (
+    BYTES_PER_S_TOP,
+    THRESHOLD_TOPS,
+    Resolution,
+    ThresholdMetric,
+)
+from zhengyun.infrastructure.models.compute import Host, Instance, Pool
 
 
 def _figure(label):
@@ -176,11 +182,15 @@ class HostCounters(models.Model):
 
 
 class MetricThreshold(models.Model):
-    """A limit on one figure: every host (or instance) whose minute average stays above
-    ``limit`` for ``minutes`` minutes in a row raises an alert. Set by platform operators."""
+    """A limit on one figure: every host (or instance) in the threshold's scope whose minute
+    average stays above ``limit`` for ``minutes`` minutes in a row raises an alert.
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
-    metric = models.CharField(_("metric"), max_length=16, choices=ThresholdMetric.choices)
+    A host threshold watches all hosts, one pool's or one host; an instance threshold all
+    instances or one department's. Operators set any within their reach; a department's
+    administrators set those over their own department's instances."""
+
+    name = models.CharField(_("name"), max_length=100)
+    metric = models.CharField(_("metric"), max_length=24, choices=ThresholdMetric.choices)
     limit = models.FloatField(_("limit"), validators=[MinValueValidator(0)])
     minutes = models.PositiveSmallIntegerField(
         _("for minutes"),
@@ -188,17 +198,114 @@ class MetricThreshold(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text=_("How long the figure must stay above the limit."),
     )
+    pool = models.ForeignKey(
+        Pool,
+        verbose_name=_("pool"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("Only this pool's hosts; empty for every host."),
+    )
+    host = models.ForeignKey(
+        Host,
+        verbose_name=_("host"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Only this host."),
+    )
+    department = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("Only this department's instances; empty for every instance."),
+    )
 
     objects = RestrictedManager()
-    scoping = Scoping()  # platform-wide: only platform-scoped roles see it
+    # A threshold over every host or instance has no region: only platform-wide roles
+    # reach it. A region's operators reach those over its pools, hosts and departments.
+    scoping = Scoping(
+        region_codes=(
+            "pool__zone__region__code",
+            "host__pool__zone__region__code",
+            "department__region__code",
+        ),
+        department="department",
+    )
 
     class Meta:
         ordering = ["metric", "name"]
         verbose_name = _("metric threshold")
         verbose_name_plural = _("metric thresholds")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(department__isnull=True),
+                name="metric_threshold_name",
+            ),
+            models.UniqueConstraint(
+                fields=["department", "name"], name="metric_threshold_name_per_department"
+            ),
+            models.CheckConstraint(
+                condition=Q(pool__isnull=True) | Q(host__isnull=True),
+                name="metric_threshold_pool_or_host",
+            ),
+            models.CheckConstraint(
+                condition=Q(metric__startswith="host_") | Q(pool__isnull=True, host__isnull=True),
+                name="metric_threshold_pool_host_for_hosts",
+            ),
+            models.CheckConstraint(
+                condition=Q(metric__startswith="instance_") | Q(department__isnull=True),
+                name="metric_threshold_department_for_instances",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def scope_label(self):
+        """What the threshold watches, for people: "host h1", "pool p", "all hosts" …"""
+        if self.host_id:
+            return _("host %(name)s") % {"name": self.host.name}
+        if self.pool_id:
+            return _("pool %(name)s") % {"name": self.pool.name}
+        if self.department_id:
+            return _("department %(name)s") % {"name": self.department.name}
+        if self.metric in ThresholdMetric.values and ThresholdMetric(self.metric).watches_hosts:
+            return _("all hosts")
+        return _("all instances")
+
+    def clean(self):
+        """A limit within the metric's range and a scope that fits the metric, each said
+        on its own field."""
+        if self.metric not in ThresholdMetric.values:
+            return  # the field's own choices say so
+        metric = ThresholdMetric(self.metric)
+        errors = {}
+        top = THRESHOLD_TOPS.get(metric, BYTES_PER_S_TOP)
+        if self.limit is not None and not 0 <= self.limit <= top:
+            errors["limit"] = _("The limit of %(metric)s must be between 0 and %(top)s.") % {
+                "metric": metric.label,
+                "top": f"{top:g}",
+            }
+        if metric.watches_hosts and self.department_id:
+            errors["department"] = _(
+                "A host threshold watches every host, one pool or one host, not a department."
+            )
+        if not metric.watches_hosts and (self.pool_id or self.host_id):
+            field = "host" if self.host_id else "pool"
+            errors[field] = _(
+                "An instance threshold watches every instance or one department's, not a "
+                "pool or a host."
+            )
+        if self.pool_id and self.host_id:
+            errors["host"] = _("Choose a pool or a host, not both.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class MetricAlert(models.Model):

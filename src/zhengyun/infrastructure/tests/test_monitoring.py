@@ -267,7 +267,7 @@ def test_an_instance_alert_belongs_to_its_department(world, room):
     assert (alert.instance, alert.department, alert.host) == (instance, world.department_a, None)
 
 
-def test_only_operators_set_thresholds(world):
+def test_department_administrators_set_no_host_thresholds(world):
     from zhengyun.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
