@@ -1,5 +1,6 @@
-"""Metrics of hosts and instances in minute, hour and day buckets, the thresholds watching
-them and the alerts those raise (R-I4).
+"""Metrics of hosts and instances in minute, hour and day buckets, the same summed up per
+pool and per department for their live views, the thresholds watching them and the alerts
+those raise (R-I4, R-G3).
 
 A bucket row keeps, for each figure, its average and its maximum over the samples it holds
 and how many samples that is, so an hour is the samples-weighted mean of its minutes and a
@@ -140,6 +141,113 @@ class InstanceSample(MetricBucket):
             )
         ]
         indexes = [models.Index(fields=["resolution", "bucket"], name="instance_sample_by_time")]
+
+
+class PoolSample(MetricBucket):
+    """A pool's hosts together over one bucket: how many answered, their mean CPU and
+    memory, and the sums of their power, guests and traffic. Written each minute from the
+    hosts' minute rows, so a pool's live view reads one row a minute instead of one per
+    host, and rolled up into hours and days like them (R-I4, R-G3)."""
+
+    FIGURES = (
+        "hosts",
+        "cpu_percent",
+        "memory_percent",
+        "power_watts",
+        "running_guests",
+        "disk_read_bps",
+        "disk_write_bps",
+        "net_rx_bps",
+        "net_tx_bps",
+    )
+
+    pool = models.ForeignKey(
+        Pool, verbose_name=_("pool"), on_delete=models.CASCADE, related_name="samples"
+    )
+    hosts = _figure(_("hosts sampled"))
+    hosts_max = _figure(_("most hosts sampled"))
+    cpu_percent = _figure(_("CPU (%)"))
+    cpu_percent_max = _figure(_("peak CPU (%)"))
+    memory_percent = _figure(_("memory (%)"))
+    memory_percent_max = _figure(_("peak memory (%)"))
+    power_watts = _figure(_("power (W)"))
+    power_watts_max = _figure(_("peak power (W)"))
+    running_guests = _figure(_("running guests"))
+    running_guests_max = _figure(_("most running guests"))
+    disk_read_bps = _figure(_("disk read (bytes/s)"))
+    disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
+    disk_write_bps = _figure(_("disk write (bytes/s)"))
+    disk_write_bps_max = _figure(_("peak disk write (bytes/s)"))
+    net_rx_bps = _figure(_("network in (bytes/s)"))
+    net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
+    net_tx_bps = _figure(_("network out (bytes/s)"))
+    net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("pool__zone__region__code",))
+
+    class Meta:
+        ordering = ["pool", "-bucket"]
+        verbose_name = _("pool sample")
+        verbose_name_plural = _("pool samples")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pool", "resolution", "bucket"], name="pool_sample_per_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["resolution", "bucket"], name="pool_sample_by_time")]
+
+
+class DepartmentSample(MetricBucket):
+    """A department's running instances together over one bucket: how many were sampled,
+    their mean CPU, and the sums of their memory and traffic. Written each minute from the
+    instances' minute rows for the department's live view, rolled up like them; the
+    department's own (R-I4, R-G3)."""
+
+    FIGURES = (
+        "instances",
+        "cpu_percent",
+        "memory_used_mb",
+        "disk_read_bps",
+        "disk_write_bps",
+        "net_rx_bps",
+        "net_tx_bps",
+    )
+
+    department = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    instances = _figure(_("instances sampled"))
+    instances_max = _figure(_("most instances sampled"))
+    cpu_percent = _figure(_("CPU (%)"))
+    cpu_percent_max = _figure(_("peak CPU (%)"))
+    memory_used_mb = _figure(_("memory used (MB)"))
+    memory_used_mb_max = _figure(_("peak memory used (MB)"))
+    disk_read_bps = _figure(_("disk read (bytes/s)"))
+    disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
+    disk_write_bps = _figure(_("disk write (bytes/s)"))
+    disk_write_bps_max = _figure(_("peak disk write (bytes/s)"))
+    net_rx_bps = _figure(_("network in (bytes/s)"))
+    net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
+    net_tx_bps = _figure(_("network out (bytes/s)"))
+    net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
+
+    objects = RestrictedManager()
+    scoping = Scoping(region_codes=("department__region__code",), department="department")
+
+    class Meta:
+        ordering = ["department", "-bucket"]
+        verbose_name = _("department sample")
+        verbose_name_plural = _("department samples")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "resolution", "bucket"], name="department_sample_per_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["resolution", "bucket"], name="department_sample_by_time")]
 
 
 class InstanceCounters(models.Model):

@@ -128,7 +128,7 @@ def _sample_hosts(driver, hosts, now, bucket, previous, rows, counters):
         }
         current = {c: None if c in gone else getattr(m, c) for c in COUNTERS}
         figures.update(_rates(previous.get(host.pk), current, now))
-        rows.append(HostSample(host_id=host.pk, **_with_maxima(bucket, figures)))
+        rows.append(HostSample(host_id=host.pk, **minute_fields(bucket, figures)))
         counters.append(HostCounters(host_id=host.pk, sampled_at=now, **current))
     return failed
 
@@ -158,7 +158,7 @@ def _sample_guests(driver, guests, now, bucket, previous, rows, counters):
             "memory_used_mb": None if "memory_used_mb" in gone else float(m.memory_used_mb),
         }
         figures.update(_rates(previous.get(instance_id), current, now))
-        rows.append(InstanceSample(instance_id=instance_id, **_with_maxima(bucket, figures)))
+        rows.append(InstanceSample(instance_id=instance_id, **minute_fields(bucket, figures)))
         counters.append(InstanceCounters(instance_id=instance_id, sampled_at=now, **current))
     return failed
 
@@ -179,7 +179,7 @@ def _rates(before, current, now):
     return rates
 
 
-def _with_maxima(bucket, figures):
+def minute_fields(bucket, figures):
     """A minute bucket's fields: one sample, so each figure is its own maximum."""
     fields = {"resolution": Resolution.MINUTE, "bucket": bucket, "samples": 1}
     for name, value in figures.items():
