@@ -1,21 +1,25 @@
-"""API of monitoring (R-I4): hosts' and instances' buckets and alerts, read through the
-restriction helper; thresholds changed through their services."""
+"""API of monitoring (R-I4, R-G3): hosts', instances', pools' and departments' buckets and
+alerts, read through the restriction helper; thresholds changed through their services."""
 
 from rest_framework import serializers
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
 from zhengyun.infrastructure.filtersets import (
+    DepartmentSampleFilterSet,
     HostSampleFilterSet,
     InstanceSampleFilterSet,
     MetricAlertFilterSet,
+    PoolSampleFilterSet,
 )
 from zhengyun.infrastructure.models import (
+    DepartmentSample,
     Host,
     HostSample,
     InstanceSample,
     MetricAlert,
     MetricThreshold,
     Pool,
+    PoolSample,
 )
 from zhengyun.infrastructure.monitoring import services
 from zhengyun.organizations.api.serializers import RestrictedRelatedField
@@ -36,6 +40,25 @@ class InstanceSampleSerializer(serializers.ModelSerializer):
     class Meta:
         model = InstanceSample
         fields = ["id", "instance", "resolution", "bucket", "samples", *_figures(InstanceSample)]
+
+
+class PoolSampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PoolSample
+        fields = ["id", "pool", "resolution", "bucket", "samples", *_figures(PoolSample)]
+
+
+class DepartmentSampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DepartmentSample
+        fields = [
+            "id",
+            "department",
+            "resolution",
+            "bucket",
+            "samples",
+            *_figures(DepartmentSample),
+        ]
 
 
 class MetricThresholdSerializer(serializers.ModelSerializer):
@@ -83,6 +106,25 @@ class InstanceSampleViewSet(RestrictedReadOnlyViewSet):
     model = InstanceSample
     serializer_class = InstanceSampleSerializer
     filterset_class = InstanceSampleFilterSet
+    ordering_fields = ["bucket"]
+
+
+class PoolSampleViewSet(RestrictedReadOnlyViewSet):
+    """Each pool's hosts summed up per minute, hour or day bucket (operators only)."""
+
+    model = PoolSample
+    serializer_class = PoolSampleSerializer
+    filterset_class = PoolSampleFilterSet
+    ordering_fields = ["bucket"]
+
+
+class DepartmentSampleViewSet(RestrictedReadOnlyViewSet):
+    """Each department's instances summed up per minute, hour or day bucket, seen by the
+    department itself and those over it."""
+
+    model = DepartmentSample
+    serializer_class = DepartmentSampleSerializer
+    filterset_class = DepartmentSampleFilterSet
     ordering_fields = ["bucket"]
 
 

@@ -168,3 +168,20 @@ def test_a_department_admin_manages_thresholds_in_the_console(world, client):
     client.force_login(world.admin_a)
     assert client.post(f"{edit}delete/").status_code == 302
     assert not MetricThreshold.objects.exists()
+
+
+def test_the_api_gives_each_department_its_own_sums_and_operators_the_pools(
+    world, room, api_as, figures
+):
+    mine = api_as(world.staff_a).get(
+        "/api/v1/infrastructure/department-samples/", {"resolution": "minute"}
+    )
+    assert {row["department"] for row in mine.json()["results"]} == {world.department_a.pk}
+    theirs = api_as(world.staff_a).get("/api/v1/infrastructure/pool-samples/")
+    assert theirs.status_code == 403 or theirs.json()["results"] == []
+    pools = api_as(world.operator).get(
+        "/api/v1/infrastructure/pool-samples/", {"resolution": "hour"}
+    )
+    assert [(row["pool"], row["power_watts"]) for row in pools.json()["results"]] == [
+        (room.extranet.pk, 300.0)
+    ]
