@@ -104,6 +104,7 @@ def overview(request, form=None):
             "thresholds": MetricThreshold.objects.restrict(user, "view").select_related(
                 "pool", "host", "department"
             )[:SHOWN],
+            "may_change": may_any(user, MetricThreshold, "change"),
             "may_delete": may_any(user, MetricThreshold, "delete"),
             "form": form or (ThresholdForm(user=user) if may_add else None),
         },
