@@ -6,6 +6,7 @@ scaled, reconcilers that move on any a killed worker left half-way, the minute's
 collection, the hourly usage figures, and approved consolidation plans run in their
 windows."""
 
+from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -24,7 +25,7 @@ from zhengyun.infrastructure import (
     volume_lifecycle,
 )
 from zhengyun.infrastructure.choices import InstanceStatus
-from zhengyun.infrastructure.monitoring import alerts, collector, rollup, usage
+from zhengyun.infrastructure.monitoring import aggregates, alerts, collector, rollup, usage
 from zhengyun.jobs.runner import tracked
 
 
@@ -199,9 +200,12 @@ def reconcile_edge_task():
 @db_periodic_task(crontab(minute="*"))
 @tracked
 def collect_metrics_task():
-    """Every minute: sample hosts and instances, roll up, prune, check thresholds (R-I4)."""
-    run = collector.collect()
-    rollup.roll_up()
+    """Every minute: sample hosts and instances, sum them up per pool and department, roll
+    up, prune, check thresholds (R-I4)."""
+    now = timezone.now()
+    run = collector.collect(now)
+    aggregates.sum_up_minute(collector.minute_of(now))
+    rollup.roll_up(now)
     rollup.prune()
     raised, cleared = alerts.evaluate()
     return f"{run}; alerts raised={raised} cleared={cleared}"

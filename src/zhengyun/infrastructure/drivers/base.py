@@ -174,10 +174,16 @@ class SnapshotInfo:
     size_gb: int
 
 
+# The byte counters hosts and guests report, in the order drivers sum them.
+IO_COUNTERS = ("disk_read_bytes", "disk_write_bytes", "net_rx_bytes", "net_tx_bytes")
+
+
 @dataclass(frozen=True)
 class HostMetrics:
     """One sample of a host. Figures the connection cannot supply are zero and named in
-    ``unavailable``, so a collector can tell "idle" from "unknown"."""
+    ``unavailable``, so a collector can tell "idle" from "unknown". The byte figures are
+    counters of the host's disk and network traffic since it last started (they go back to
+    zero when it restarts), for a collector to turn into rates."""
 
     host: str
     cpu_percent: float
@@ -185,6 +191,10 @@ class HostMetrics:
     memory_total_mb: int
     running_guests: int
     power_watts: float
+    disk_read_bytes: int = 0
+    disk_write_bytes: int = 0
+    net_rx_bytes: int = 0
+    net_tx_bytes: int = 0
     unavailable: tuple[str, ...] = ()
 
 
@@ -377,7 +387,7 @@ class ComputeDriver(ABC):
 
     @abstractmethod
     def host_metrics(self, host: str) -> HostMetrics:
-        """A sample of the host's load and power draw.
+        """A sample of the host's load, power draw and disk and network byte counters.
 
         :raises HostUnavailable: the host is unknown or down.
         """

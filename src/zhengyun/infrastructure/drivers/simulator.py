@@ -27,6 +27,7 @@ import threading
 import time
 
 from .base import (
+    IO_COUNTERS,
     ComputeDriver,
     DriverError,
     GuestInfo,
@@ -45,6 +46,7 @@ from .simulator_model import (
     SimulatedDurations,
     boot_seconds,
     guest_load,
+    host_io_rates,
     host_name,
     migration_seconds,
     parse_uri,
@@ -77,6 +79,11 @@ CREATE TABLE IF NOT EXISTS guest (
     boot_seconds REAL NOT NULL DEFAULT 0, migration_seconds REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS guest_by_host ON guest (host);
+CREATE TABLE IF NOT EXISTS host_io (
+    host TEXT PRIMARY KEY REFERENCES host (name), sampled_at REAL NOT NULL,
+    disk_read_bytes INTEGER NOT NULL, disk_write_bytes INTEGER NOT NULL,
+    net_rx_bytes INTEGER NOT NULL, net_tx_bytes INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS failure (
     operation TEXT PRIMARY KEY, remaining INTEGER NOT NULL, after INTEGER NOT NULL
 );
@@ -105,6 +112,8 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
         path, self.parameters = parse_uri(uri)
         self._random = random.Random(self.parameters["seed"])
         self._lock = threading.RLock()  # one connection, shared by this process's threads
+        # Seconds since the epoch; tests replace it to step simulated time exactly.
+        self.clock = time.time
         try:
             self._db = self._open(path)
         except sqlite3.Error as exc:
@@ -282,7 +291,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
                     "UPDATE guest SET state = 'running', started_at = ?, console_port = ?,"
                     " boot_seconds = ? WHERE name = ?",
                     (
-                        time.time(),
+                        self.clock(),
                         self._free_console_port(db, row[1]),
                         boot_seconds(row[4], self._random.random()),
                         name,
@@ -410,6 +419,12 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
                 (host,),
             ).fetchone()
             cpu_fraction = min(busy_vcpus / vcpus, 1.0)
+            loads = [
+                load
+                for (load,) in db.execute(
+                    "SELECT load FROM guest WHERE host = ? AND state = 'running'", (host,)
+                )
+            ]
             return HostMetrics(
                 host=name,
                 cpu_percent=round(cpu_fraction * 100, 2),
@@ -417,9 +432,33 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
                 memory_total_mb=memory_mb,
                 running_guests=running,
                 power_watts=round(linear_power(idle_watts, peak_watts, cpu_fraction), 1),
+                **self._advance_host_io(db, name, loads),
             )
 
         return self._run("host_metrics", query)
+
+    def _advance_host_io(self, db, host, loads):
+        """The host's byte counters now: those of its last sample plus the traffic of the
+        seconds since, at the rates its running guests make now. They start from zero when
+        the host is first sampled and again after it went down."""
+        now = self.clock()
+        row = db.execute(
+            "SELECT sampled_at, disk_read_bytes, disk_write_bytes, net_rx_bytes, net_tx_bytes"
+            " FROM host_io WHERE host = ?",
+            (host,),
+        ).fetchone()
+        elapsed = max(now - row[0], 0.0) if row else 0.0
+        before = dict(zip(IO_COUNTERS, row[1:], strict=True)) if row else {}
+        counters = {
+            counter: before.get(counter, 0) + round(rate * elapsed)
+            for counter, rate in host_io_rates(loads).items()
+        }
+        db.execute(
+            "INSERT OR REPLACE INTO host_io (host, sampled_at, disk_read_bytes,"
+            " disk_write_bytes, net_rx_bytes, net_tx_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+            (host, now, *(counters[c] for c in IO_COUNTERS)),
+        )
+        return counters
 
     def guest_metrics(self, name):
         def query(db):
@@ -430,7 +469,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
             if row[2] != GuestState.RUNNING:
                 load, uptime = 0.0, 0.0
             else:
-                uptime = max(time.time() - started_at, 0.0)
+                uptime = max(self.clock() - started_at, 0.0)
             counters = {
                 field: round(rate * load * uptime) for field, rate in FULL_LOAD_BYTES_PER_S.items()
             }
@@ -461,6 +500,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("UPDATE host SET up = 0 WHERE name = ?", (host,))
+            self._db.execute("DELETE FROM host_io WHERE host = ?", (host,))  # counters reset
             self._db.execute(
                 "UPDATE guest SET state = 'stopped', started_at = NULL, console_port = NULL"
                 " WHERE host = ?",

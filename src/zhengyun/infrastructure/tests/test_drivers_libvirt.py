@@ -1,8 +1,8 @@
 """What only the libvirt driver does (R-I1, R-I3), against libvirt's test driver: errors of
 libvirt's own translated into driver errors, root disks made over an image and removed with
 the guest, volumes and snapshots as pool volumes and guests holding them, guests'
-firewalls as network filters, and the platform's URI parameters kept apart from
-libvirt's."""
+firewalls as network filters, the platform's URI parameters kept apart from libvirt's, and
+a host's disk and network traffic summed from its domains (R-I4)."""
 
 import os
 import shutil
@@ -15,6 +15,7 @@ import pytest
 
 from zhengyun.infrastructure.drivers import libvirt_firewall, libvirt_xml
 from zhengyun.infrastructure.drivers.base import (
+    IO_COUNTERS,
     DriverError,
     FirewallRule,
     GuestNotFound,
@@ -471,3 +472,12 @@ def test_the_guests_filter_lands_on_its_real_interface(test_driver, network, tmp
         assert schema_errors(DOMAIN_SCHEMA, ET.tostring(domain, encoding="unicode"), tmp_path) == ""
     finally:
         test_driver.delete(guest.name)
+
+
+def test_host_disk_and_network_io_sums_its_running_domains(test_driver):
+    # test:///default runs one domain, "test", whose statistics grow with the clock.
+    guest = test_driver.guest_metrics("test")
+    host = test_driver.host_metrics(test_driver.hosts()[0].name)
+    assert not set(IO_COUNTERS) & set(host.unavailable)
+    for counter in IO_COUNTERS:
+        assert getattr(host, counter) >= getattr(guest, counter) > 0

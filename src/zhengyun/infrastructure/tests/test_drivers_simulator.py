@@ -1,6 +1,7 @@
 """What only the simulated hypervisor does (R-I3, R-I4): its state shared through a file by
 separate processes, failures on demand, hosts going down (with their volumes), power that
-follows load, and simulated boot and migration times."""
+follows load, host disk and network counters that follow their guests' I/O (R-I4), and
+simulated boot and migration times."""
 
 import subprocess
 import sys
@@ -20,6 +21,10 @@ from zhengyun.infrastructure.drivers.base import (
     VolumeState,
 )
 from zhengyun.infrastructure.drivers.simulator import SimulatorDriver
+from zhengyun.infrastructure.drivers.simulator_model import (
+    FULL_LOAD_BYTES_PER_S,
+    HOST_BASELINE_BYTES_PER_S,
+)
 
 SMALL = "vcpus=8&memory_mb=16384&disk_gb=500&idle_watts=100&peak_watts=300"
 
@@ -213,6 +218,39 @@ def test_power_follows_the_linear_model_of_cpu_load(sim):
     sim.set_load(extra.name, 1.0)
     assert sim.host_metrics("sim-0001").power_watts == 300  # peak is the ceiling
     assert sim.guest_metrics(extra.name).cpu_percent == 100
+
+
+def test_host_io_counters_grow_with_its_guests_io_and_restart_from_zero(sim):
+    clock = [1000.0]
+    sim.clock = lambda: clock[0]
+    guest = spec()
+    sim.define("sim-0001", guest)
+    sim.start(guest.name)
+    sim.set_load(guest.name, 0.5)
+    assert sim.host_metrics("sim-0001").disk_read_bytes == 0  # first sample: the start
+
+    clock[0] += 60
+    busy = sim.host_metrics("sim-0001")
+    for counter, baseline in HOST_BASELINE_BYTES_PER_S.items():
+        expected = 60 * (baseline + 0.5 * FULL_LOAD_BYTES_PER_S[counter])
+        assert getattr(busy, counter) == pytest.approx(expected)
+    clock[0] += 60
+    idle = sim.host_metrics("sim-0003")  # another host's counters are its own
+    assert idle.disk_read_bytes == 0
+
+    sim.mark_host_down("sim-0001")
+    sim.mark_host_up("sim-0001")
+    clock[0] += 60
+    rebooted = sim.host_metrics("sim-0001")
+    assert rebooted.disk_read_bytes == 0 < busy.disk_read_bytes
+    clock[0] += 10
+    assert (
+        sim.host_metrics("sim-0001").disk_write_bytes
+        == 10
+        * (
+            HOST_BASELINE_BYTES_PER_S["disk_write_bytes"]  # its guest stopped with it
+        )
+    )
 
 
 def test_boot_and_migration_take_simulated_time(sim):
