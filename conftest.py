@@ -37,6 +37,13 @@ def pytest_runtest_teardown(item, nextitem):
         triggers.remove(connection)
 
 
+@pytest.fixture(autouse=True)
+def _audit_archive_per_test(settings, tmp_path):
+    # Test databases of parallel workers start their trails at the same sequence numbers:
+    # each test archives purged stretches in a directory of its own.
+    settings.ZHENGYUN_AUDIT_ARCHIVE_DIR = tmp_path / "audit-archive"
+
+
 @pytest.fixture
 def world(db):
     """Two departments in two prefectures and a person for every role."""

@@ -261,3 +261,46 @@ def test_an_application_signs_the_person_out_of_the_platform(live_server, live_w
     assert "evil.test" not in browser.get(elsewhere, allow_redirects=False).headers.get(
         "Location", ""
     )
+
+
+def sign_in_to(base, client_id, secret, username="staff_a"):
+    """A fresh sign-in of ``username`` to the application; returns its tokens."""
+    client, verifier, url = start(base, client_id, secret)
+    location = authorize(signed_in_browser(base, username), url)
+    return client.fetch_token(
+        f"{base}/o/token/", authorization_response=location, code_verifier=verifier
+    )
+
+
+def key_set(base):
+    return JsonWebKey.import_key_set(
+        requests.get(f"{base}/o/.well-known/jwks.json", timeout=10).json()
+    )
+
+
+def test_id_tokens_verify_across_a_key_rotation_until_a_compromised_key_is_withdrawn(
+    live_server, live_world, app
+):
+    from authlib.jose.errors import JoseError
+
+    from zhengyun.accounts import oidc_keys
+
+    base = live_server.url
+    client_id, secret = app
+    before = sign_in_to(base, client_id, secret)["id_token"]
+    # A rotation made an hour ago: the new key signs now, the old one is still published.
+    accounts.rotate_oidc_key(actor=live_world.secadmin, now=timezone.now() - oidc_keys.lead())
+    after = sign_in_to(base, client_id, secret)["id_token"]
+    keys = key_set(base)
+    assert jwt.decode(before, keys).header["kid"] != jwt.decode(after, keys).header["kid"]
+    for token in (before, after):
+        jwt.decode(token, keys).validate()
+
+    compromised = accounts.rotate_oidc_key(actor=live_world.secadmin, at_once=True)
+    keys = key_set(base)
+    assert [key.kid for key in keys.keys] == [compromised.kid]
+    for token in (before, after):
+        with pytest.raises((JoseError, ValueError)):  # Authlib: "Key not found"
+            jwt.decode(token, keys)
+    latest = jwt.decode(sign_in_to(base, client_id, secret)["id_token"], keys)
+    assert latest.header["kid"] == compromised.kid

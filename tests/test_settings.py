@@ -131,3 +131,22 @@ def test_audit_retention_can_be_raised_but_never_below_180_days(tmp_path):
     assert raised.returncode == 0 and raised.stdout.strip().endswith("365")
     lowered = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_AUDIT_RETENTION_DAYS="30")
     assert lowered.returncode != 0 and "at least 180 days" in lowered.stderr
+
+
+def test_the_oidc_key_overlap_must_cover_an_id_token_lifetime(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; " \
+        "print(settings.ZHENGYUN_OIDC_KEY_OVERLAP_HOURS)"  # fmt: skip
+    longer = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_OIDC_KEY_OVERLAP_HOURS="48")
+    assert longer.returncode == 0 and longer.stdout.strip().endswith("48")
+    none = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_OIDC_KEY_OVERLAP_HOURS="0")
+    assert none.returncode != 0 and "must cover an ID token's lifetime" in none.stderr
+
+
+def test_the_nightly_audit_purge_never_reaches_inside_the_retention_period(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; " \
+        "print(settings.ZHENGYUN_AUDIT_PURGE_AFTER_DAYS)"  # fmt: skip
+    env = {"ZHENGYUN_DATA_DIR": str(tmp_path), "ZHENGYUN_AUDIT_RETENTION_DAYS": "365"}
+    year = run_python(code, **env, ZHENGYUN_AUDIT_PURGE_AFTER_DAYS="365")
+    assert year.returncode == 0 and year.stdout.strip().endswith("365")
+    inside = run_python(code, **env, ZHENGYUN_AUDIT_PURGE_AFTER_DAYS="200")
+    assert inside.returncode != 0 and "at least ZHENGYUN_AUDIT_RETENTION_DAYS" in inside.stderr

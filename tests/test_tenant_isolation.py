@@ -402,11 +402,27 @@ def _instance_sample(world):
     return _bucket(InstanceSample, instance=_instance(world))
 
 
+def _pool_sample(world):
+    from zhengyun.infrastructure.models import PoolSample
+
+    return _bucket(PoolSample, pool=_pool(world))
+
+
+def _department_sample(world):
+    from zhengyun.infrastructure.models import DepartmentSample
+
+    return _bucket(DepartmentSample, department=world.department_b)
+
+
 def _metric_threshold(world):
     from zhengyun.infrastructure.monitoring import services as monitoring
 
     return monitoring.create_threshold(
-        actor=world.operator, name="b-cpu", metric="instance_cpu", limit=90
+        actor=world.admin_b,
+        name="b-cpu",
+        metric="instance_cpu",
+        limit=90,
+        department=world.department_b,
     )
 
 
@@ -511,6 +527,8 @@ OWNED_BY_B = {
     "infrastructure.scalingactivity": _scaling_activity,
     "infrastructure.hostsample": _host_sample,
     "infrastructure.instancesample": _instance_sample,
+    "infrastructure.poolsample": _pool_sample,
+    "infrastructure.departmentsample": _department_sample,
     "infrastructure.metricthreshold": _metric_threshold,
     "infrastructure.metricalert": _metric_alert,
     "infrastructure.poolday": _pool_day,

@@ -255,6 +255,14 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+# The ring of ID-token signing keys (accounts.oidc_keys): the platform rotates the key
+# every so many days (0: only by hand), and a replaced key stays published this many hours.
+ZHENGYUN_OIDC_KEY_ROTATION_DAYS = int(os.environ.get("ZHENGYUN_OIDC_KEY_ROTATION_DAYS", "90"))
+ZHENGYUN_OIDC_KEY_OVERLAP_HOURS = int(os.environ.get("ZHENGYUN_OIDC_KEY_OVERLAP_HOURS", "24"))
+if OAUTH2_PROVIDER["ID_TOKEN_EXPIRE_SECONDS"] > ZHENGYUN_OIDC_KEY_OVERLAP_HOURS * 3600:
+    raise ImproperlyConfigured(
+        "ZHENGYUN_OIDC_KEY_OVERLAP_HOURS must cover an ID token's lifetime (one hour)"
+    )
 # Applications one department may register as OIDC clients.
 ZHENGYUN_OIDC_CLIENTS_PER_DEPARTMENT = int(
     os.environ.get("ZHENGYUN_OIDC_CLIENTS_PER_DEPARTMENT", "20")
@@ -432,6 +440,17 @@ ZHENGYUN_RECLAIM_KEEP_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_KEEP_DAYS", "3
 ZHENGYUN_AUDIT_RETENTION_DAYS = int(os.environ.get("ZHENGYUN_AUDIT_RETENTION_DAYS", "180"))
 if ZHENGYUN_AUDIT_RETENTION_DAYS < 180:
     raise ImproperlyConfigured("ZHENGYUN_AUDIT_RETENTION_DAYS must be at least 180 days")
+# The platform purges events older than this many days by itself, each night (0: only the
+# audit administrator purges, by hand); never fewer than the retention period. Every purge
+# first archives what it removes to files in the archive directory.
+ZHENGYUN_AUDIT_PURGE_AFTER_DAYS = int(os.environ.get("ZHENGYUN_AUDIT_PURGE_AFTER_DAYS", "0"))
+if 0 < ZHENGYUN_AUDIT_PURGE_AFTER_DAYS < ZHENGYUN_AUDIT_RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        "ZHENGYUN_AUDIT_PURGE_AFTER_DAYS must be 0 or at least ZHENGYUN_AUDIT_RETENTION_DAYS"
+    )
+ZHENGYUN_AUDIT_ARCHIVE_DIR = Path(
+    os.environ.get("ZHENGYUN_AUDIT_ARCHIVE_DIR", DATA_DIR / "audit-archive")
+)
 ZHENGYUN_AUDIT_CHECKPOINT_EVERY = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_EVERY", "1000"))
 ZHENGYUN_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_MINUTES", "10"))
 

@@ -486,3 +486,29 @@ class OidcClient(models.Model):
 
     def __str__(self):
         return self.application.name
+
+
+class OidcSigningKey(models.Model):
+    """An RSA key of the ring that signs ID tokens (``accounts.oidc_keys``). A new key is
+    published in JWKS before it signs, and a replaced one stays published for an overlap
+    period, so applications that cache the key set never meet a token they cannot verify.
+    A withdrawn key leaves JWKS and its private half is erased."""
+
+    kid = models.CharField(_("key id"), max_length=64, unique=True)
+    public_jwk = models.JSONField(_("public key"))
+    private_pem = EncryptedTextField(_("private key"), blank=True)
+    created_at = models.DateTimeField(_("created"))
+    signs_from = models.DateTimeField(_("signs from"))
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    # The platform's own keys: only a role held over the whole platform reaches them.
+    scoping = Scoping()
+
+    class Meta:
+        ordering = ["signs_from", "pk"]
+        verbose_name = _("OIDC signing key")
+        verbose_name_plural = _("OIDC signing keys")
+
+    def __str__(self):
+        return self.kid

@@ -8,16 +8,25 @@ code), its region code and their roles, each under its own scope.
 """
 
 import functools
+import json
 
+from django.db import router, transaction
 from django.http import JsonResponse
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+from django.views.decorators.http import require_GET
+from jwcrypto import jws, jwt
+from jwcrypto.common import JWException
+from oauth2_provider.models import get_id_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 
+from zhengyun.accounts import oidc_keys
 from zhengyun.accounts.models import RoleAssignment
 
 
 class PlatformClaims(OAuth2Validator):
-    """Adds the platform's claims to ID tokens and userinfo."""
+    """Adds the platform's claims to ID tokens and userinfo, and signs and verifies ID
+    tokens with the key ring (``oidc_keys``) rather than one fixed key."""
 
     oidc_claim_scope = {
         **OAuth2Validator.oidc_claim_scope,
@@ -44,6 +53,45 @@ class PlatformClaims(OAuth2Validator):
             ),
         }
 
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        """The ID token, signed RS256 by the ring's current key and named by its ``kid``."""
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        key = oidc_keys.signing_key()
+        signed = jwt.JWT(
+            header=json.dumps({"typ": "JWT", "alg": "RS256", "kid": key.thumbprint()}),
+            claims=json.dumps(id_token, default=str),
+        )
+        signed.make_signed_token(key)
+        with transaction.atomic(using=router.db_for_write(get_id_token_model())):
+            saved = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.access_token = request.id_token = saved
+        return signed.serialize()
+
+    def _get_key_for_token(self, token):
+        """The published key named by the token's ``kid``; None for a key unknown or
+        withdrawn, so a token signed by a withdrawn key is not accepted anywhere."""
+        unverified = jws.JWS()
+        try:
+            unverified.deserialize(token)
+            kid = unverified.jose_header.get("kid")
+        except JWException:
+            return None
+        return oidc_keys.verification_key(kid) if isinstance(kid, str) else None
+
+
+@require_GET
+def jwks(request):
+    """The published signing keys (RFC 7517): the current one, one about to sign and those
+    still in their overlap."""
+    response = JsonResponse(oidc_keys.jwks())
+    age = oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = f"public, max-age={age}"
+    return response
+
 
 def refuse_nul_bytes(view):
     """An OAuth ``invalid_request`` for any parameter holding a NUL byte, which PostgreSQL
@@ -63,8 +111,10 @@ def refuse_nul_bytes(view):
 
 
 def guarded(patterns):
-    """The toolkit's URL patterns with every view behind ``refuse_nul_bytes``."""
+    """The toolkit's URL patterns with every view behind ``refuse_nul_bytes``, and the key
+    set served from the ring in place of the toolkit's one fixed key."""
     return [
         URLPattern(p.pattern, refuse_nul_bytes(p.callback), p.default_args, p.name)
         for p in patterns
-    ]
+        if p.name != "jwks-info"
+    ] + [path(".well-known/jwks.json", jwks, name="jwks-info")]

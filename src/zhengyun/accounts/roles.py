@@ -64,6 +64,8 @@ _RUN_POOLS = {
     # Monitoring (R-I4): hosts' figures, the thresholds and every alert in scope.
     "infrastructure.hostsample": VIEW,
     "infrastructure.instancesample": VIEW,
+    "infrastructure.poolsample": VIEW,
+    "infrastructure.departmentsample": VIEW,
     "infrastructure.metricthreshold": CRUD,
     "infrastructure.metricalert": VIEW,
     # Utilisation and energy analytics (R-G3).
@@ -107,6 +109,8 @@ _OWN_INSTANCES = {
     "infrastructure.scheduledaction": frozenset({"view", "add", "delete"}),
     "infrastructure.scalingactivity": VIEW,
     "infrastructure.instancesample": VIEW,
+    "infrastructure.departmentsample": VIEW,
+    "infrastructure.metricthreshold": VIEW,
     "infrastructure.metricalert": VIEW,
     "infrastructure.departmentday": VIEW,
     # change: answer a proposal to reclaim an idle instance (keep it or release it).
@@ -137,6 +141,7 @@ _SEE_INSTANCES = {
     "infrastructure.scheduledaction": VIEW,
     "infrastructure.scalingactivity": VIEW,
     "infrastructure.instancesample": VIEW,
+    "infrastructure.departmentsample": VIEW,
     "infrastructure.metricalert": VIEW,
     "infrastructure.departmentday": VIEW,
     "infrastructure.reclamationproposal": VIEW,
@@ -175,6 +180,8 @@ GRANTS = {
         "accounts.delegation": VIEW,
         # add: a new data key; change: re-wrap the data keys with a new master key.
         "gmcrypto.datakey": frozenset({"view", "add", "change"}),
+        # add: rotate the ID-token signing key; change: withdraw earlier keys at once.
+        "accounts.oidcsigningkey": frozenset({"view", "add", "change"}),
     },
     Role.AUDIT_ADMIN: {
         **_ORG_VIEW,
@@ -200,6 +207,8 @@ GRANTS = {
         "accounts.delegation": VIEW,
         "accounts.oidcclient": frozenset({"view", "add", "delete"}),
         **_OWN_INSTANCES,
+        # Thresholds over the department's own instances (R-I4).
+        "infrastructure.metricthreshold": CRUD,
     },
     Role.DEPARTMENT_LEADER: {
         **_ORG_VIEW,

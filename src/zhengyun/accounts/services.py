@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import Application
 
-from zhengyun.accounts import lockout, mfa, password_policy, sm2_factor
+from zhengyun.accounts import lockout, mfa, oidc_keys, password_policy, sm2_factor
 from zhengyun.accounts.access import (
     assignments,
     forget_assignments,
@@ -26,6 +26,7 @@ from zhengyun.accounts.models import (
     ApiToken,
     Delegation,
     OidcClient,
+    OidcSigningKey,
     RoleAssignment,
     SM2Credential,
     TokenScope,
@@ -596,3 +597,59 @@ def bootstrap_security_admin(
         changes=diff({}, snapshot(assignment)),
     )
     return user
+
+
+def _key_detail(row):
+    return f"kid={row.kid} signs_from={row.signs_from.isoformat()}"
+
+
+@service("accounts.rotate_oidc_key")
+def rotate_oidc_key(*, actor, now=None, at_once=False):
+    """A new key for ID tokens, made by the security administrator. Normally it signs once
+    applications have had time to fetch it, and the keys it replaces stay published for the
+    overlap. ``at_once`` is for a key that may be compromised: the new key signs now and
+    every earlier key is withdrawn, so tokens they signed stop verifying."""
+    require_some(actor, "add", OidcSigningKey)
+    if at_once:
+        require_some(actor, "change", OidcSigningKey)
+    now = now or timezone.now()
+    row = oidc_keys.add_key(now, immediately=at_once)
+    record(actor=actor, action="accounts.rotate_oidc_key", obj=row, detail=_key_detail(row))
+    if at_once:
+        for earlier in OidcSigningKey.objects.filter(withdrawn_at__isnull=True).exclude(pk=row.pk):
+            oidc_keys.withdraw(earlier, now)
+            record(
+                actor=actor,
+                action="accounts.withdraw_oidc_key",
+                obj=earlier,
+                detail=f"kid={earlier.kid} compromised",
+            )
+    return row
+
+
+@service("accounts.view_oidc_keys")
+def oidc_signing_keys(*, actor):
+    """Every key the ring has held, withdrawn ones included (their private half erased)."""
+    require_some(actor, "view", OidcSigningKey)
+    return list(OidcSigningKey.objects.restrict(actor, "view").order_by("signs_from", "pk"))
+
+
+@transaction.atomic
+def maintain_oidc_keys(now=None):
+    """The platform's hourly care of the ring: record the configured key as its first key,
+    withdraw keys whose overlap has ended, and start a rotation when the newest key has
+    signed for ``ZHENGYUN_OIDC_KEY_ROTATION_DAYS``. Returns how many keys were added and
+    withdrawn."""
+    now = now or timezone.now()
+    oidc_keys.record_configured_key(now)
+    withdrawn = 0
+    for row in oidc_keys.expired_rows(now):
+        oidc_keys.withdraw(row, now)
+        record(actor=None, action="accounts.withdraw_oidc_key", obj=row, detail=f"kid={row.kid}")
+        withdrawn += 1
+    added = 0
+    if oidc_keys.due_for_rotation(now):
+        row = oidc_keys.add_key(now)
+        record(actor=None, action="accounts.rotate_oidc_key", obj=row, detail=_key_detail(row))
+        added = 1
+    return added, withdrawn

@@ -5,7 +5,7 @@ from huey.contrib.djhuey import db_periodic_task
 from oauth2_provider.models import clear_expired
 
 from zhengyun.accounts import lockout
-from zhengyun.accounts.services import expire_api_tokens
+from zhengyun.accounts.services import expire_api_tokens, maintain_oidc_keys
 from zhengyun.jobs.runner import tracked
 
 
@@ -28,3 +28,11 @@ def prune_sign_in_failures_task():
 def clear_expired_oidc_tokens_task():
     """Every hour: delete OIDC tokens and codes past their expiry."""
     clear_expired()
+
+
+@db_periodic_task(crontab(minute="17", hour="*"))
+@tracked
+def maintain_oidc_keys_task():
+    """Every hour: rotate the ID-token signing key when due, withdraw keys past overlap."""
+    added, withdrawn = maintain_oidc_keys()
+    return added + withdrawn

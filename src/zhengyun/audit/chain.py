@@ -36,6 +36,8 @@ CHAINED_FIELDS = (
     "prev_hash",
 )
 
+# Everything the hash covers, and the hash: anyone can re-verify an export on their own.
+EXPORT_FIELDS = (*CHAINED_FIELDS, "hash")
 
 _chained_values = operator.itemgetter(*CHAINED_FIELDS)
 # One encoder for every event: building one per call costs as much as a third of the hash.

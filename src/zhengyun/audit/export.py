@@ -4,7 +4,7 @@ import csv
 import datetime
 import json
 
-from zhengyun.audit.services import EXPORT_FIELDS
+from zhengyun.audit.chain import EXPORT_FIELDS
 
 
 class _Line:
@@ -14,7 +14,7 @@ class _Line:
         return value
 
 
-def _plain(value):
+def plain(value):
     if isinstance(value, datetime.datetime):
         return value.astimezone(datetime.UTC).isoformat(timespec="microseconds")
     return value
@@ -26,7 +26,7 @@ def csv_lines(rows):
     yield "\ufeff" + writer.writerow(EXPORT_FIELDS)
     for row in rows:
         yield writer.writerow(
-            [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else _plain(v) for v in row]
+            [json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else plain(v) for v in row]
         )
 
 
@@ -34,6 +34,6 @@ def json_chunks(rows, verification):
     """``{"verification": {...}, "events": [...]}`` written as it is read."""
     yield '{"verification": ' + json.dumps(verification, ensure_ascii=False) + ', "events": ['
     for index, row in enumerate(rows):
-        event = {name: _plain(value) for name, value in zip(EXPORT_FIELDS, row, strict=True)}
+        event = {name: plain(value) for name, value in zip(EXPORT_FIELDS, row, strict=True)}
         yield ("," if index else "") + json.dumps(event, ensure_ascii=False)
     yield "]}"

@@ -202,7 +202,8 @@ class AuditAlert(models.Model):
 class AuditPurge(models.Model):
     """Events up to ``through_seq`` removed once older than the retention period. The signed
     checkpoint at that sequence still proves the hash the removed stretch ended with, and
-    the remaining trail is verified from it. Recorded before the events go: the database
+    the remaining trail is verified from it; the stretch itself was archived first
+    (``archive``, with the file's SM3 digest). Recorded before the events go: the database
     lets only events at or below a recorded purge point be deleted."""
 
     through_seq = models.BigIntegerField(_("through sequence"), unique=True)
@@ -210,6 +211,8 @@ class AuditPurge(models.Model):
     before = models.DateTimeField(_("events before"))
     purged_at = models.DateTimeField(_("purged"), default=timezone.now)
     events = models.PositiveIntegerField(_("events removed"))
+    archive = models.CharField(_("archive file"), max_length=100, blank=True)
+    archive_sm3 = models.CharField(_("archive SM3 digest"), max_length=64, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
     scoping = Scoping()

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhengyun.accounts.access import require, require_some
-from zhengyun.audit import chain, keys, rows, sealer
-from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH
+from zhengyun.audit import archive, chain, keys, rows, sealer
+from zhengyun.audit.chain import GENESIS_HASH
 from zhengyun.audit.models import (
     AuditChainHead,
     AuditCheckpoint,
@@ -233,7 +233,11 @@ def purge_trail(before, now=None, *, actor=None):
     or None when there is nothing to remove. Refuses anything younger than the retention
     period. Nobody can clear the trail: only whole stretches past retention and closed by a
     signed checkpoint go, and the purge itself is recorded and audited (as ``actor``'s, or
-    the platform's own)."""
+    the platform's own).
+
+    The stretch is first written to an archive file (``audit.archive``) and read back: a
+    stretch that does not verify — an event changed, missing or inserted — is not purged,
+    so the database keeps the evidence and ``verify`` keeps naming the break."""
     now = now or timezone.now()
     days = settings.ZHENGYUN_AUDIT_RETENTION_DAYS
     if before > now - datetime.timedelta(days=days):
@@ -245,6 +249,17 @@ def purge_trail(before, now=None, *, actor=None):
     done = AuditPurge.objects.order_by("-through_seq").first()
     if checkpoint is None or (done and done.through_seq >= checkpoint.seq):
         return None
+    first_seq, prev_hash = (done.through_seq + 1, done.through_hash) if done else (1, GENESIS_HASH)
+    name, digest = archive.write(first_seq, prev_hash, checkpoint)
+    check = archive.verify(archive.directory() / name, keys.signing_key().public_key())
+    if not check.intact or check.digest != digest:
+        raise ValidationError(
+            _(
+                "The events up to sequence %(seq)d do not verify against their signed "
+                "checkpoint: nothing was purged; run the audit verification."
+            )
+            % {"seq": checkpoint.seq}
+        )
     with transaction.atomic():
         removed = AuditEvent.objects.filter(seq__lte=checkpoint.seq)
         purge = AuditPurge.objects.create(
@@ -253,13 +268,16 @@ def purge_trail(before, now=None, *, actor=None):
             before=before,
             purged_at=now,
             events=removed.count(),
+            archive=name,
+            archive_sm3=digest,
         )
         removed._raw_delete(removed.db)  # the triggers allow it below the recorded purge
         record(
             actor=actor,
             action="audit.purge",
             obj=purge,
-            detail=f"through_seq={purge.through_seq} events={purge.events} before={before}",
+            detail=f"through_seq={purge.through_seq} events={purge.events} before={before} "
+            f"archive={name} sm3={digest}",
         )
     return purge
 
@@ -328,10 +346,6 @@ def _chain_rows(first=None, last=None, batch=5000):
         while chunk := cursor.fetchmany(batch):
             for values in chunk:
                 yield as_row(values, loads)
-
-
-# Everything the hash covers, and the hash: anyone can re-verify an export on their own.
-EXPORT_FIELDS = (*CHAINED_FIELDS, "hash")
 
 
 def verification_summary(result):

@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from zhengyun.audit import export
+from zhengyun.audit.chain import EXPORT_FIELDS
 from zhengyun.audit.filtersets import AuditEventFilterSet
 from zhengyun.audit.models import AuditAlert, AuditEvent
-from zhengyun.audit.services import EXPORT_FIELDS, acknowledge_alert, export_events
+from zhengyun.audit.services import acknowledge_alert, export_events
 from zhengyun.audit.tables import AuditEventTable
 from zhengyun.core.shortcuts import access_or_404, call_service
 

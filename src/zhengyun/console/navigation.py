@@ -44,7 +44,7 @@ MENU = [
     MenuItem(
         _("Consolidation"), "infrastructure:consolidation", "infrastructure.ConsolidationPlan"
     ),
-    MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.HostSample"),
+    MenuItem(_("Monitoring"), "infrastructure:monitoring", "infrastructure.DepartmentSample"),
     MenuItem(
         _("Utilisation and energy"), "infrastructure:analytics", "infrastructure.DepartmentDay"
     ),

@@ -61,13 +61,37 @@ class Resolution(models.TextChoices):
 
 
 class ThresholdMetric(models.TextChoices):
-    """The figures a threshold may watch: hosts' are the operators', instances' CPU is
-    also its department's."""
+    """The figures a threshold may watch: hosts' are the operators', instances' are also
+    their department's. Host metrics start ``host_``, instance metrics ``instance_`` (the
+    database's constraints on a threshold's scope rely on it)."""
 
     HOST_CPU = "host_cpu", _("Host CPU (%)")
     HOST_MEMORY = "host_memory", _("Host memory (%)")
     HOST_POWER = "host_power", _("Host power (W)")
+    HOST_DISK_READ = "host_disk_read", _("Host disk read (bytes/s)")
+    HOST_DISK_WRITE = "host_disk_write", _("Host disk write (bytes/s)")
+    HOST_NET_RX = "host_net_rx", _("Host network in (bytes/s)")
+    HOST_NET_TX = "host_net_tx", _("Host network out (bytes/s)")
     INSTANCE_CPU = "instance_cpu", _("Instance CPU (%)")
+    INSTANCE_DISK_READ = "instance_disk_read", _("Instance disk read (bytes/s)")
+    INSTANCE_DISK_WRITE = "instance_disk_write", _("Instance disk write (bytes/s)")
+    INSTANCE_NET_RX = "instance_net_rx", _("Instance network in (bytes/s)")
+    INSTANCE_NET_TX = "instance_net_tx", _("Instance network out (bytes/s)")
+
+    @property
+    def watches_hosts(self):
+        return self.value.startswith("host_")
+
+
+# The highest limit that makes sense for each metric: a percentage, a server's watts; the
+# byte rates stop at 100 GB/s, beyond any single machine's disks or links.
+THRESHOLD_TOPS = {
+    ThresholdMetric.HOST_CPU: 100.0,
+    ThresholdMetric.HOST_MEMORY: 100.0,
+    ThresholdMetric.HOST_POWER: 20_000.0,
+    ThresholdMetric.INSTANCE_CPU: 100.0,
+}
+BYTES_PER_S_TOP = 100e9
 
 
 class VolumeStatus(models.TextChoices):

@@ -6,10 +6,12 @@ from zhengyun.core.filters import IdFilter
 from zhengyun.infrastructure.choices import ReclamationStatus, Resolution
 from zhengyun.infrastructure.models import (
     DepartmentDay,
+    DepartmentSample,
     HostSample,
     InstanceSample,
     MetricAlert,
     PoolDay,
+    PoolSample,
     ReclamationProposal,
     ScalingActivity,
     ScheduledAction,
@@ -39,6 +41,22 @@ class InstanceSampleFilterSet(_BucketFilterSet):
     class Meta:
         model = InstanceSample
         fields = ["instance", "resolution"]
+
+
+class PoolSampleFilterSet(_BucketFilterSet):
+    pool = IdFilter(field_name="pool_id")
+
+    class Meta:
+        model = PoolSample
+        fields = ["pool", "resolution"]
+
+
+class DepartmentSampleFilterSet(_BucketFilterSet):
+    department = IdFilter(field_name="department_id")
+
+    class Meta:
+        model = DepartmentSample
+        fields = ["department", "resolution"]
 
 
 class MetricAlertFilterSet(django_filters.FilterSet):

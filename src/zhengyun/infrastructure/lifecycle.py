@@ -5,8 +5,9 @@ Each step is idempotent and starts by reading the instance's state: a worker kil
 line and the step run again (by the queue's retry or the minute's reconciler) ends where
 an uninterrupted run would have — no guest left on a hypervisor without its instance, no
 claim or quota kept for a deleted one, no instance without a visible state. Defining a
-guest is idempotent in every driver (keyed by the instance's UUID), and deleting a missing
-guest is not an error.
+guest is idempotent in every driver (keyed by the instance's UUID), and so is making the
+networks its interfaces plug into, which the driver does first; deleting a missing guest is
+not an error.
 """
 
 import logging
@@ -14,7 +15,14 @@ import logging
 from django.db import transaction
 
 from zhengyun.audit.services import record
-from zhengyun.infrastructure import addresses, firewalls, placement, quotas, volume_lifecycle
+from zhengyun.infrastructure import (
+    addresses,
+    firewalls,
+    guest_networks,
+    placement,
+    quotas,
+    volume_lifecycle,
+)
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec
@@ -36,6 +44,7 @@ def _spec(instance):
         memory_mb=instance.memory_mb,
         disk_gb=instance.disk_gb,
         image=instance.image.reference,
+        nics=guest_networks.nics(instance),
     )
 
 

@@ -29,7 +29,7 @@ from zhengyun.audit.models import AuditResult
 from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
-from zhengyun.infrastructure import placement
+from zhengyun.infrastructure import guest_networks, placement
 from zhengyun.infrastructure.choices import InstanceStatus, MigrationStatus, VolumeStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -286,6 +286,7 @@ def _move(migration_id):
             # The hypervisor is the truth: a step killed after the move is not moved twice.
             moved = _guest_host(target, name) == target.name
             if not moved and instance.status in MOVABLE:
+                guest_networks.prepare_host(instance, target)
                 _driver(source).live_migrate(name, target.name)
                 crash_point("migrate.moved")
                 moved = True

@@ -2,7 +2,8 @@
 
 Setting a limit locks the region's quota row — the row every order of a department below
 it locks after its own department's — and refuses a limit below what those departments
-already hold, so a limit never starts out broken.
+already hold, so a limit never starts out broken. A new limit has no row to lock yet: it
+locks the departments' own quota rows instead, waiting for the orders in flight below it.
 """
 
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
 from zhengyun.infrastructure import quotas
 from zhengyun.infrastructure.models import RegionQuota
+from zhengyun.organizations.models import Department
 
 
 @service("infrastructure.create_region_quota")
@@ -23,6 +25,12 @@ def create_region_quota(*, actor, region, **limits):
     require_some(actor, "add", RegionQuota(region=region))
     if RegionQuota.objects.filter(region=region).exists():
         raise Conflict(_("%(region)s already has a quota; change it instead.") % {"region": region})
+    # Orders lock their department's row before they look for region limits: holding every
+    # row below waits for the orders in flight, whose holdings the check below must count.
+    for department in Department.objects.filter(region__code__startswith=region.prefix).order_by(
+        "pk"
+    ):
+        quotas.locked_quota(department)
     quota = RegionQuota(region=region)
     return _apply(actor, quota, limits, "infrastructure.create_region_quota", action="add")
 

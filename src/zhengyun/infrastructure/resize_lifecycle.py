@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from zhengyun.audit.models import AuditResult
 from zhengyun.audit.services import record
-from zhengyun.infrastructure import placement, quotas
+from zhengyun.infrastructure import guest_networks, placement, quotas
 from zhengyun.infrastructure.choices import InstanceStatus, ResizeStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -96,6 +96,7 @@ def _carry_out(resize, name):
         source = _driver(resize.source)
         source.stop(name)
         crash_point("resize.stopped")
+        guest_networks.prepare_host(resize.instance, resize.target)
         source.live_migrate(name, resize.target.name)
         crash_point("resize.moved")
     driver.resize(name, new.vcpus, new.memory_mb)
@@ -112,6 +113,7 @@ def _put_back(resize, name):
     source, target = _driver(resize.source), _driver(resize.target)
     if resize.moves and target.guest(name).host == resize.target.name:
         target.stop(name)
+        guest_networks.prepare_host(resize.instance, resize.source)
         target.live_migrate(name, resize.source.name)
         crash_point("resize.moved_back")
     guest = source.guest(name)

@@ -4,9 +4,11 @@ groups and their rules, and choosing which groups an instance belongs to.
 Each checks permission through the restriction helper, changes the records in one
 transaction with its audit event, and marks the instances whose firewall the change alters
 (``firewalls.mark``); the worker gives their hypervisors the new rules after the commit.
-Services that change a group's rules hold the group's row lock (``FOR NO KEY UPDATE``, which
-still lets an instance join the group meanwhile); none of them locks an instance after a
-group, and marking an instance takes no lock on it.
+Services that change a group's rules, and instances joining chosen groups, hold the groups'
+row locks (``FOR NO KEY UPDATE``); deleting a group takes the stronger ``FOR UPDATE``, so it
+waits for a join in flight and then sees the new member, and a join that waited for a
+deletion finds the group gone. None of them locks an instance after a group, and marking an
+instance takes no lock on it.
 """
 
 from django.core.exceptions import ValidationError
@@ -59,7 +61,7 @@ def delete_security_group(group, *, actor):
     """Delete a group no instance belongs to and no other group's rule names; the
     department's default group stays."""
     require(actor, "delete", group)
-    group = _locked_group(group)
+    group = SecurityGroup.objects.select_for_update(of=("self",)).get(pk=group.pk)
     if group.is_default:
         raise Conflict(_("The department's default group cannot be deleted."))
     users = sorted(
@@ -195,7 +197,8 @@ def delete_security_group_rule(rule, *, actor):
 
 
 def _chosen(department, groups):
-    """``groups`` checked to be ``department``'s, or its default group when none is given."""
+    """``groups`` checked to be ``department``'s and locked against deletion while the
+    instance joins them, or its default group (never deleted) when none is given."""
     groups = list(groups or ())
     if not groups:
         return [firewalls.default_group(department)]
@@ -203,7 +206,17 @@ def _chosen(department, groups):
         raise ValidationError(
             {"security_groups": _("Choose security groups of the instance's department.")}
         )
-    return groups
+    wanted = {group.pk for group in groups}
+    locked = list(
+        SecurityGroup.objects.select_for_update(of=("self",), no_key=True)
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    )
+    if len(locked) != len(wanted):
+        raise ValidationError(
+            {"security_groups": _("A chosen security group has just been deleted.")}
+        )
+    return locked
 
 
 def join_at_order(instance, groups):

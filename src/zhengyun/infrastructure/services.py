@@ -168,8 +168,11 @@ def create_network(*, actor, department, name, reach):
 
 @service("infrastructure.delete_network")
 def delete_network(network, *, actor):
-    """Delete a network that has no subnets left."""
+    """Delete a network that has no subnets left; a job then takes it off the hypervisors."""
+    from zhengyun.infrastructure.tasks import remove_deleted_networks_task
+
     crud.delete(actor, network, "infrastructure.delete_network")
+    transaction.on_commit(remove_deleted_networks_task)
 
 
 @service("infrastructure.create_subnet")

@@ -1,10 +1,12 @@
 """Jobs of the infrastructure app: an instance's build, resize, start, stop, reboot and
 deletion, a volume's or snapshot's next step, applying an instance's firewall, a load
 balancer's configuration applied or removed and its members' health read, the network
-edge's NAT table applied, scaling groups scaled, reconcilers that move on any a killed
-worker left half-way, the minute's metrics collection, the hourly usage figures, and
-approved consolidation plans run in their windows."""
+edge's NAT table applied, deleted networks taken off the hypervisors, scaling groups
+scaled, reconcilers that move on any a killed worker left half-way, the minute's metrics
+collection, the hourly usage figures, and approved consolidation plans run in their
+windows."""
 
+from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
@@ -13,6 +15,7 @@ from zhengyun.infrastructure import (
     consolidation_runs,
     edge,
     firewalls,
+    guest_networks,
     lifecycle,
     maintenance,
     power_lifecycle,
@@ -22,7 +25,7 @@ from zhengyun.infrastructure import (
     volume_lifecycle,
 )
 from zhengyun.infrastructure.choices import InstanceStatus
-from zhengyun.infrastructure.monitoring import alerts, collector, rollup, usage
+from zhengyun.infrastructure.monitoring import aggregates, alerts, collector, rollup, usage
 from zhengyun.jobs.runner import tracked
 
 
@@ -168,6 +171,20 @@ def reconcile_firewalls_task():
 
 @db_task(retries=3, retry_delay=5)
 @tracked
+def remove_deleted_networks_task():
+    return guest_networks.remove_deleted()
+
+
+@db_periodic_task(crontab(minute="35"))
+@tracked
+def reconcile_networks_task():
+    """Every hour: take deleted networks off the hypervisors — a removal a killed worker
+    never finished, or a hypervisor that did not answer."""
+    return guest_networks.remove_deleted()
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
 def apply_edge_task():
     return edge.apply()
 
@@ -183,9 +200,12 @@ def reconcile_edge_task():
 @db_periodic_task(crontab(minute="*"))
 @tracked
 def collect_metrics_task():
-    """Every minute: sample hosts and instances, roll up, prune, check thresholds (R-I4)."""
-    run = collector.collect()
-    rollup.roll_up()
+    """Every minute: sample hosts and instances, sum them up per pool and department, roll
+    up, prune, check thresholds (R-I4)."""
+    now = timezone.now()
+    run = collector.collect(now)
+    aggregates.sum_up_minute(collector.minute_of(now))
+    rollup.roll_up(now)
     rollup.prune()
     raised, cleared = alerts.evaluate()
     return f"{run}; alerts raised={raised} cleared={cleared}"

@@ -139,6 +139,19 @@ urlpatterns = [
         name="scheduled-action-delete",
     ),
     path("monitoring/", monitoring.overview, name="monitoring"),
+    path("monitoring/pools/<int:pk>/", monitoring.pool_monitoring, name="monitoring-pool"),
+    path(
+        "monitoring/departments/<int:pk>/",
+        monitoring.department_monitoring,
+        name="monitoring-department",
+    ),
+    path("monitoring/thresholds/", monitoring.threshold_create, name="threshold-create"),
+    path("monitoring/thresholds/<int:pk>/", monitoring.threshold_edit, name="threshold-edit"),
+    path(
+        "monitoring/thresholds/<int:pk>/delete/",
+        monitoring.threshold_delete,
+        name="threshold-delete",
+    ),
     path("metrics", monitoring.prometheus_metrics, name="metrics"),
     path("analytics/", analytics_views.analytics, name="analytics"),
     re_path(

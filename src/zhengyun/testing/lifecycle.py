@@ -1,8 +1,8 @@
-"""What a killed worker must never leave behind (design rule 5) — no orphan or misplaced
-guest, no guest of another size than its instance or running when it should be stopped (or
-the other way round), no quota or claim counted wrong, no resize or migration left open —
-checked against the database and the hypervisors, and a one-pool machine room on any driver
-to check it on.
+"""What a killed worker must never leave behind (design rule 5) — no orphan or misplaced guest,
+no guest of another size than its instance, with other interfaces than its ports, or running
+when it should be stopped (or the other way round), no network of a deleted one, no quota or
+claim counted wrong, no resize or migration left open — checked against the database and the
+hypervisors, and a one-pool machine room on any driver to check it on.
 
 Used by the in-process crash tests and, through ``zhengyun shell``, by the one that kills a
 real worker process."""
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
 
-from zhengyun.infrastructure import connections
+from zhengyun.infrastructure import connections, guest_networks
 from zhengyun.infrastructure import services as infrastructure
 from zhengyun.infrastructure.choices import (
     InstanceStatus,
@@ -28,6 +28,7 @@ from zhengyun.infrastructure.models import (
     Instance,
     InstanceMigration,
     InstanceResize,
+    Network,
     Port,
     Quota,
 )
@@ -141,11 +142,27 @@ def violations(ignored_guests=frozenset()):
                     f"guest {name} has {guest.vcpus} vCPUs and {guest.memory_mb} MB, "
                     f"instance {instance.vcpus} and {instance.memory_mb}"
                 )
+            plugged = connections.driver_for(
+                instance.host.provider.driver, instance.host.provider.uri
+            ).guest_nics(name)
+            if plugged != list(guest_networks.nics(instance)):
+                found.append(f"guest {name} has interfaces {plugged}, its ports others")
+    found += _network_violations()
     found += _quota_violations(live)
     found += _host_violations(live)
     for port in Port.objects.filter(instance__status=InstanceStatus.DELETED):
         found.append(f"address {port.address} kept by deleted instance {port.instance_id}")
     return found
+
+
+def _network_violations():
+    known = {str(uuid) for uuid in Network.objects.values_list("uuid", flat=True)}
+    return [
+        f"network {network} of no platform network left on provider {provider.name}"
+        for provider in ComputeProvider.objects.all()
+        for network in connections.driver_for(provider.driver, provider.uri).networks()
+        if network not in known
+    ]
 
 
 def _quota_violations(live):

@@ -7,7 +7,12 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from zhengyun.accounts.cli import REFUSED
-from zhengyun.accounts.models import RoleAssignment, SignInFailure, SM2Credential
+from zhengyun.accounts.models import (
+    OidcSigningKey,
+    RoleAssignment,
+    SignInFailure,
+    SM2Credential,
+)
 from zhengyun.accounts.roles import Role, ScopeKind
 from zhengyun.audit.models import AuditEvent, AuditPurge, AuditResult
 from zhengyun.crypto import gm
@@ -173,3 +178,23 @@ def test_the_person_is_named_or_taken_from_the_environment(world, monkeypatch):
 def test_the_public_key_needs_no_sign_in(world, capsys):
     call_command("audit", "public-key")
     assert "BEGIN PUBLIC KEY" in capsys.readouterr().out
+
+
+def test_the_security_administrator_rotates_the_oidc_key_on_the_command_line(world):
+    assert "signs from" in run_as(world.secadmin, "oidc", "rotate")
+    listing = run_as(world.secadmin, "oidc", "keys")
+    assert "signing" in listing and "published, not yet signing" in listing
+    rotated = AuditEvent.objects.get(action="accounts.rotate_oidc_key")
+    assert (rotated.actor, rotated.channel) == (world.secadmin, "cli")
+
+    run_as(world.secadmin, "oidc", "rotate", "--at-once")
+    listing = run_as(world.secadmin, "oidc", "keys")
+    assert listing.count("withdrawn") == 2 and listing.count("signing") == 1
+
+
+@pytest.mark.parametrize("who", ["auditor", "sysadmin"])
+def test_the_audit_and_system_administrators_may_not_rotate_the_oidc_key(world, who):
+    person = getattr(world, who)
+    assert "none of your roles allows" in refused(person, "oidc", "rotate")
+    assert "none of your roles allows" in refused(person, "oidc", "keys")
+    assert not OidcSigningKey.objects.exists()

@@ -5,15 +5,18 @@ nobody has a way to clear the trail (GB/T 22239 level 3 安全审计, R-X4)."""
 import datetime
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
 from django.utils import timezone
 
-from zhengyun.audit import sealer, triggers
+from zhengyun.audit import archive, sealer, triggers
 from zhengyun.audit.models import AuditEvent, AuditPurge
 from zhengyun.audit.services import purge_trail, record, sign_checkpoint, verify_trail
-from zhengyun.testing.cli import run_as
+from zhengyun.audit.tasks import purge_past_retention_task
+from zhengyun.testing.cli import run, run_as
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +73,9 @@ def test_a_purge_without_a_signed_checkpoint_behind_it_is_reported(world):
     cut_seq, cut_hash = events[len(events) // 2]  # no checkpoint there
     triggers.remove(connection)  # someone with the database owner's account
     raw(
-        "INSERT INTO audit_auditpurge (through_seq, through_hash, before, purged_at, events) "
-        "VALUES (%s, %s, %s, %s, 1)",
+        "INSERT INTO audit_auditpurge "
+        "(through_seq, through_hash, before, purged_at, events, archive, archive_sm3) "
+        "VALUES (%s, %s, %s, %s, 1, '', '')",
         cut_seq,
         cut_hash,
         timezone.now() - 400 * DAY,
@@ -87,4 +91,91 @@ def test_the_command_refuses_a_recent_date_and_needs_one(world):
         run_as(world.auditor, "audit", "purge", "--before", timezone.now().date().isoformat())
     with pytest.raises(CommandError, match="--before"):
         run_as(world.auditor, "audit", "purge")
+    assert not AuditPurge.objects.exists()
+
+
+def purged_through_a_checkpoint(world, extra=3):
+    checkpoint = sign_checkpoint(every=1)
+    for i in range(extra):
+        record(actor=None, action=f"test.after.{i}")
+    later = timezone.now() + 200 * DAY
+    return checkpoint, purge_trail(later - 181 * DAY, now=later, actor=world.auditor)
+
+
+def test_a_purge_archives_the_stretch_which_verifies_on_its_own(world):
+    checkpoint, purge = purged_through_a_checkpoint(world)
+    path = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / purge.archive
+    check = archive.verify(path)
+    assert check.intact and check.events == purge.events == checkpoint.seq
+    assert check.digest == purge.archive_sm3
+    output = run("audit", "verify-archive", str(path), lines=())
+    assert "archive intact" in output and purge.archive_sm3 in output
+    assert purge.archive_sm3 in AuditEvent.objects.get(action="audit.purge").detail
+
+    # The next purge archives from where the last one ended.
+    second_checkpoint = sign_checkpoint(every=1)
+    later = timezone.now() + 200 * DAY
+    second = purge_trail(later - 181 * DAY, now=later)
+    again = archive.verify(settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / second.archive)
+    assert again.intact and again.events == second_checkpoint.seq - checkpoint.seq
+
+
+def test_a_changed_or_shortened_archive_is_caught(world):
+    _, purge = purged_through_a_checkpoint(world)
+    path = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / purge.archive
+    lines = path.read_text().splitlines(keepends=True)
+    changed = lines[3].replace('"result": "success"', '"result": "failed"')
+    assert changed != lines[3]
+    path.write_text("".join([*lines[:3], changed, *lines[4:]]))
+    check = archive.verify(path)
+    assert check.first_break == 3 and check.digest != purge.archive_sm3
+    with pytest.raises(CommandError, match="BROKEN at sequence 3"):
+        run("audit", "verify-archive", str(path), lines=())
+
+    path.write_text("".join(lines[:-1]))  # the last event cut off
+    assert archive.verify(path).first_break == len(lines) - 1
+    other = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / "notes.txt"
+    other.write_text('{"anything": 1}\n')
+    with pytest.raises(CommandError, match="not an audit archive"):
+        run("audit", "verify-archive", str(other), lines=())
+
+
+def test_a_stretch_that_does_not_verify_is_kept_not_purged(world):
+    sign_checkpoint(every=1)
+    triggers.remove(connection)  # someone with the database owner's account
+    raw("UPDATE audit_auditevent SET detail = 'rewritten' WHERE seq = 2")
+    triggers.install(connection)
+    count = AuditEvent.objects.count()
+    later = timezone.now() + 200 * DAY
+    with pytest.raises(ValidationError, match="do not verify"):
+        purge_trail(later - 181 * DAY, now=later)
+    assert AuditEvent.objects.count() == count and not AuditPurge.objects.exists()
+    assert verify_trail().first_break.seq == 2  # the evidence is still where it was
+
+
+def backdate_checkpoints(days):
+    triggers.remove(connection)
+    raw("UPDATE audit_auditcheckpoint SET signed_at = %s", timezone.now() - days * DAY)
+    triggers.install(connection)
+
+
+def test_the_nightly_job_purges_only_when_a_period_is_configured(world):
+    sign_checkpoint(every=1)
+    backdate_checkpoints(400)
+    count = AuditEvent.objects.count()
+    assert purge_past_retention_task.call_local() == 0  # by default only people purge
+    assert AuditEvent.objects.count() == count
+    with override_settings(ZHENGYUN_AUDIT_PURGE_AFTER_DAYS=365):
+        removed = purge_past_retention_task.call_local()
+    purge = AuditPurge.objects.get()
+    assert removed == purge.events > 0 and purge.archive
+    assert AuditEvent.objects.get(action="audit.purge").actor is None  # the platform's act
+    assert verify_trail().intact
+
+
+def test_the_nightly_job_leaves_events_younger_than_its_period(world):
+    sign_checkpoint(every=1)
+    backdate_checkpoints(300)
+    with override_settings(ZHENGYUN_AUDIT_PURGE_AFTER_DAYS=365):
+        assert purge_past_retention_task.call_local() == 0
     assert not AuditPurge.objects.exists()

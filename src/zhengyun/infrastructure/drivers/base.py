@@ -13,6 +13,13 @@ Volumes and their snapshots are named by the platform's UUIDs in the same way, a
 one host's local storage, the only kind both drivers have: a volume is attached only to a
 guest on its own host, and a snapshot stays on the host of the volume it copies.
 
+A guest's network interfaces are given at definition, one ``Nic`` per port the platform
+handed out: its MAC address and the platform network it plugs into, named by the network's
+UUID. The driver realises each platform network on each host that needs one as a segment of
+its own (never shared with another network, so two departments' networks never meet), made
+idempotently and kept until the platform removes it (``remove_network``) once no guest is
+plugged into it.
+
 A guest's firewall is the list of ``FirewallRule``s it lets through, already resolved by the
 platform (security groups expanded to addresses): ``apply_firewall`` replaces the whole list,
 so applying the same list again changes nothing. Traffic no rule allows is dropped; a guest
@@ -59,6 +66,10 @@ class VolumeInUse(DriverError):
     """The volume is attached to a guest, so it cannot be deleted or attached elsewhere."""
 
 
+class NetworkInUse(DriverError):
+    """Guests are still plugged into the network, so it cannot be removed."""
+
+
 class Unsupported(DriverError):
     """This connection cannot carry out the operation (for example a test hypervisor asked
     to live-migrate)."""
@@ -94,15 +105,26 @@ class HostInfo:
 
 
 @dataclass(frozen=True)
+class Nic:
+    """One network interface of a guest: its MAC address (lower case, colon-separated) and
+    the platform network it is plugged into, the network's UUID as a string."""
+
+    mac: str
+    network: str
+
+
+@dataclass(frozen=True)
 class GuestSpec:
     """What to define. ``name`` is the instance's UUID as a string; ``image`` is a path or
-    reference the driver boots from, empty for a guest without a disk image."""
+    reference the driver boots from, empty for a guest without a disk image; ``nics`` its
+    network interfaces in the order the guest sees them."""
 
     name: str
     vcpus: int
     memory_mb: int
     disk_gb: int
     image: str = ""
+    nics: tuple[Nic, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,10 +174,16 @@ class SnapshotInfo:
     size_gb: int
 
 
+# The byte counters hosts and guests report, in the order drivers sum them.
+IO_COUNTERS = ("disk_read_bytes", "disk_write_bytes", "net_rx_bytes", "net_tx_bytes")
+
+
 @dataclass(frozen=True)
 class HostMetrics:
     """One sample of a host. Figures the connection cannot supply are zero and named in
-    ``unavailable``, so a collector can tell "idle" from "unknown"."""
+    ``unavailable``, so a collector can tell "idle" from "unknown". The byte figures are
+    counters of the host's disk and network traffic since it last started (they go back to
+    zero when it restarts), for a collector to turn into rates."""
 
     host: str
     cpu_percent: float
@@ -163,6 +191,10 @@ class HostMetrics:
     memory_total_mb: int
     running_guests: int
     power_watts: float
+    disk_read_bytes: int = 0
+    disk_write_bytes: int = 0
+    net_rx_bytes: int = 0
+    net_tx_bytes: int = 0
     unavailable: tuple[str, ...] = ()
 
 
@@ -237,11 +269,50 @@ class ComputeDriver(ABC):
 
     @abstractmethod
     def define(self, host: str, spec: GuestSpec) -> GuestInfo:
-        """Create the guest on ``host``, stopped. Idempotent: when a guest named ``spec.name``
-        exists already (on any host) it is returned unchanged and nothing new is made.
+        """Create the guest on ``host``, stopped, each of ``spec.nics`` plugged into its
+        network, which is made on ``host`` first as ``ensure_network`` makes it. Idempotent:
+        when a guest named ``spec.name`` exists already (on any host) it is returned
+        unchanged and nothing new is made but its networks, should one be missing.
 
         :raises HostUnavailable: ``host`` is unknown to this connection or down.
         :raises CapacityRefused: the hypervisor refused for want of room.
+        """
+
+    @abstractmethod
+    def ensure_network(self, host: str, network: str) -> None:
+        """Make the platform network ``network`` (its UUID as a string) present and active
+        on ``host``, on a segment of its own. Idempotent: a definition interrupted half-way
+        is finished, and nothing is made twice. A guest is moved to a host only once its
+        networks are there.
+
+        :raises HostUnavailable: ``host`` is unknown to this connection or down.
+        :raises DriverError: the hypervisor refused, or another network holds the segment
+            this one would take.
+        """
+
+    @abstractmethod
+    def remove_network(self, network: str) -> None:
+        """Remove the platform network from every host of this connection. Removing a
+        network that is not there is not an error.
+
+        :raises NetworkInUse: a guest is still plugged into it (its name is in the message).
+        :raises HostUnavailable: a host that has it is down, so removal cannot be confirmed.
+        """
+
+    @abstractmethod
+    def networks(self, host: str | None = None) -> list[str]:
+        """The platform networks present on ``host``, or on every host that answers, so
+        the platform can remove those it has deleted.
+
+        :raises HostUnavailable: ``host`` is unknown or down.
+        """
+
+    @abstractmethod
+    def guest_nics(self, name: str) -> list[Nic]:
+        """The guest's interfaces on platform networks, in the order the guest sees them.
+
+        :raises GuestNotFound:
+        :raises HostUnavailable: its host is down.
         """
 
     @abstractmethod
@@ -286,7 +357,9 @@ class ComputeDriver(ABC):
 
     @abstractmethod
     def live_migrate(self, name: str, target_host: str) -> GuestInfo:
-        """Move the guest to ``target_host`` (running guests without stopping them).
+        """Move the guest to ``target_host`` (running guests without stopping them). Its
+        networks must be on the target already (``ensure_network`` through the target's
+        connection), as a hypervisor plugs the guest in there on arrival.
 
         :raises GuestNotFound:
         :raises HostUnavailable: the target is unknown or down.
@@ -314,7 +387,7 @@ class ComputeDriver(ABC):
 
     @abstractmethod
     def host_metrics(self, host: str) -> HostMetrics:
-        """A sample of the host's load and power draw.
+        """A sample of the host's load, power draw and disk and network byte counters.
 
         :raises HostUnavailable: the host is unknown or down.
         """

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from . import libvirt_xml
 from .base import (
+    IO_COUNTERS,
     ComputeDriver,
     DriverError,
     GuestInfo,
@@ -43,6 +44,7 @@ from .base import (
     missing_guest,
 )
 from .libvirt_firewall import LibvirtFirewalls
+from .libvirt_networks import LibvirtNetworks
 from .libvirt_volumes import LibvirtVolumes
 
 logger = logging.getLogger(__name__)
@@ -113,7 +115,7 @@ def translate(libvirt, error):
     return DriverError(f"The hypervisor refused: {message}")
 
 
-class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
+class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDriver):
     """A host managed through libvirt. Connects on first use and again after the
     connection drops."""
 
@@ -262,7 +264,11 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
         ]
 
     def define(self, host, spec):
+        """Makes the guest's networks first, so the host never lacks one the guest refers
+        to."""
         self._check_host(host)
+        for network in dict.fromkeys(nic.network for nic in spec.nics):
+            self._ensure_network(network)
         existing = self._find(spec.name)
         if existing is not None:
             return self._info(existing)
@@ -399,6 +405,45 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
             domains = self._conn().listAllDomains(0)
         return [self._info(domain) for domain in domains]
 
+    def _io_counters(self, domain, xml):
+        """The domain's disk and network byte counters summed over its devices, and the
+        names of those the hypervisor would not give."""
+        libvirt = self._libvirt
+        figures = dict.fromkeys(IO_COUNTERS, 0)
+        unavailable = []
+        try:
+            for disk in libvirt_xml.device_targets(xml, "disk"):
+                _, read, _, written, _ = domain.blockStats(disk)
+                figures["disk_read_bytes"] += read
+                figures["disk_write_bytes"] += written
+        except libvirt.libvirtError:
+            unavailable += ["disk_read_bytes", "disk_write_bytes"]
+        try:
+            for interface in libvirt_xml.device_targets(xml, "interface"):
+                stats = domain.interfaceStats(interface)
+                figures["net_rx_bytes"] += stats[0]
+                figures["net_tx_bytes"] += stats[4]
+        except libvirt.libvirtError:
+            unavailable += ["net_rx_bytes", "net_tx_bytes"]
+        return figures, unavailable
+
+    def _host_io_counters(self, connection):
+        """The host's disk and network traffic as the sum of its running domains' counters
+        (libvirt has no host-wide block or interface statistics). A domain that stops takes
+        its bytes with it, which a collector sees as a counter reset."""
+        figures = dict.fromkeys(IO_COUNTERS, 0)
+        unavailable = set()
+        for domain in connection.listAllDomains(self._libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            try:
+                xml = domain.XMLDesc(0)
+            except self._libvirt.libvirtError:  # stopped or gone since it was listed
+                continue
+            counters, missing = self._io_counters(domain, xml)
+            unavailable.update(missing)
+            for name, value in counters.items():
+                figures[name] += value
+        return figures, sorted(unavailable)
+
     def _cpu_percent(self, key, cpu_ns, capacity):
         """Percent of ``capacity`` CPUs busy since the previous sample of ``key``; None on
         the first sample."""
@@ -434,6 +479,9 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
             memory_used_mb = (memory["total"] - free_kib) // 1024
         except libvirt.libvirtError:
             unavailable.append("memory_used_mb")
+        with self._translated():
+            io, missing = self._host_io_counters(connection)
+        unavailable += missing
         return HostMetrics(
             host=host,
             cpu_percent=cpu_percent or 0.0,
@@ -451,6 +499,7 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
                 1,
             ),
             unavailable=tuple(unavailable),
+            **io,
         )
 
     def guest_metrics(self, name):
@@ -463,9 +512,6 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
             xml = domain.XMLDesc(0)
             vcpus = domain.info()[3]
         unavailable = []
-        figures = dict.fromkeys(
-            ("disk_read_bytes", "disk_write_bytes", "net_rx_bytes", "net_tx_bytes"), 0
-        )
         cpu_percent = None
         try:
             cpu_ns = domain.getCPUStats(True)[0]["cpu_time"]
@@ -485,20 +531,8 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, ComputeDriver):
                 unavailable.append("memory_used_mb")
         except libvirt.libvirtError:
             unavailable.append("memory_used_mb")
-        try:
-            for disk in libvirt_xml.device_targets(xml, "disk"):
-                _, read, _, written, _ = domain.blockStats(disk)
-                figures["disk_read_bytes"] += read
-                figures["disk_write_bytes"] += written
-        except libvirt.libvirtError:
-            unavailable += ["disk_read_bytes", "disk_write_bytes"]
-        try:
-            for interface in libvirt_xml.device_targets(xml, "interface"):
-                stats = domain.interfaceStats(interface)
-                figures["net_rx_bytes"] += stats[0]
-                figures["net_tx_bytes"] += stats[4]
-        except libvirt.libvirtError:
-            unavailable += ["net_rx_bytes", "net_tx_bytes"]
+        figures, missing = self._io_counters(domain, xml)
+        unavailable += missing
         return GuestMetrics(
             name=name,
             cpu_percent=cpu_percent or 0.0,

@@ -1,4 +1,4 @@
-"""Domain, disk and volume XML for the libvirt driver (R-I3), built and read with
+"""Domain, disk, volume and network XML for the libvirt driver (R-I3), built and read with
 ElementTree so that no guest name or path is ever pasted into markup."""
 
 import uuid
@@ -6,6 +6,9 @@ import xml.etree.ElementTree as ET
 
 KIB_PER_MB = 1024
 GIB = 1024**3
+NETWORK_PREFIX = "zhengyun-"
+BRIDGE_PREFIX = "zy"
+BRIDGE_HEX_DIGITS = 13  # "zy" and 13 digits: 15 characters, Linux's longest interface name
 
 
 def _is_uuid(text):
@@ -29,7 +32,8 @@ def disk_format(path):
 
 def domain_xml(spec, domain_type, disk_path="", console_listen="127.0.0.1"):
     """The definition of a guest: its name (and UUID when the name is one), memory, vCPUs,
-    a virtio root disk when it has one, and a VNC console with a port chosen at start.
+    a virtio root disk when it has one, a virtio interface on each of its networks, and a
+    VNC console with a port chosen at start.
 
     ACPI is on so that a graceful shutdown reaches the guest's operating system.
     """
@@ -50,9 +54,54 @@ def domain_xml(spec, domain_type, disk_path="", console_listen="127.0.0.1"):
         _sub(disk, "driver", name="qemu", type=disk_format(disk_path))
         _sub(disk, "source", file=disk_path)
         _sub(disk, "target", dev="vda", bus="virtio")
+    for nic in spec.nics:
+        interface = _sub(devices, "interface", type="network")
+        _sub(interface, "mac", address=nic.mac)
+        _sub(interface, "source", network=network_name(nic.network))
+        _sub(interface, "model", type="virtio")
     _sub(devices, "graphics", type="vnc", autoport="yes", listen=console_listen)
     _sub(devices, "console", type="pty")
     return ET.tostring(domain, encoding="unicode")
+
+
+def network_name(network):
+    """The libvirt network that realises platform network ``network`` (its UUID)."""
+    return f"{NETWORK_PREFIX}{network}"
+
+
+def bridge_name(network):
+    """The bridge of platform network ``network``: derived from its UUID, so an operator
+    can tell whose it is, and within Linux's 15 characters for an interface name."""
+    return f"{BRIDGE_PREFIX}{uuid.UUID(network).hex[:BRIDGE_HEX_DIGITS]}"
+
+
+def network_xml(network):
+    """An isolated network: a bridge of its own with no forwarding and no address of the
+    host's on it, so its guests reach each other and nothing else through it (the subnet's
+    gateway is the network edge's, and departments' ranges may overlap)."""
+    root = ET.Element("network")
+    _sub(root, "name", network_name(network))
+    _sub(root, "uuid", network)
+    _sub(root, "bridge", name=bridge_name(network), stp="on", delay="0")
+    return ET.tostring(root, encoding="unicode")
+
+
+def network_bridge(xml):
+    """The bridge name of a network definition (empty when it names none)."""
+    bridge = ET.fromstring(xml).find("bridge")  # noqa: S314 - our own hypervisor's output
+    return "" if bridge is None else bridge.get("name", "")
+
+
+def interfaces(xml):
+    """(MAC address, libvirt network) of the domain's interfaces on libvirt networks, in
+    the order the guest sees them."""
+    domain = ET.fromstring(xml)  # noqa: S314 - our own hypervisor's output
+    found = []
+    for interface in domain.findall("devices/interface"):
+        source, mac = interface.find("source"), interface.find("mac")
+        if interface.get("type") == "network" and source is not None and mac is not None:
+            found.append((mac.get("address", "").lower(), source.get("network", "")))
+    return found
 
 
 def root_volume_xml(name, capacity_gb, backing_path):

@@ -2,7 +2,8 @@
 
 It models hosts (CPU, memory, disk, migration network, idle and peak watts), the guests on
 them with a CPU load each, volumes and snapshots in each host's local storage
-(``simulator_volumes``), each guest's firewall (``simulator_firewall``), power drawn by
+(``simulator_volumes``), each guest's firewall (``simulator_firewall``), its network
+interfaces and the virtual networks they plug into (``simulator_networks``), power drawn by
 the linear model, boot and migration durations (as simulated seconds kept on the guest,
 nobody sleeps), a host going down, and failures on demand. Like libvirt's test driver it
 never refuses an overcommitted host: capacity is the scheduler's to account.
@@ -26,6 +27,7 @@ import threading
 import time
 
 from .base import (
+    IO_COUNTERS,
     ComputeDriver,
     DriverError,
     GuestInfo,
@@ -44,21 +46,24 @@ from .simulator_model import (
     SimulatedDurations,
     boot_seconds,
     guest_load,
+    host_io_rates,
     host_name,
     migration_seconds,
     parse_uri,
 )
+from .simulator_networks import NETWORK_SCHEMA, SimulatedNetworks, missing_on, plug
 from .simulator_volumes import VOLUME_SCHEMA, SimulatedVolumes
 
 CHANGING = (
     *("define", "start", "stop", "reboot", "delete", "resize", "live_migrate"),
     *("create_volume", "delete_volume", "attach_volume", "detach_volume"),
     *("snapshot_volume", "delete_snapshot", "apply_firewall"),
+    *("ensure_network", "remove_network"),
 )
 OPERATIONS = (
     *CHANGING,
     *("hosts", "console_url", "guest", "guests", "host_metrics", "guest_metrics"),
-    *("volume", "volumes"),
+    *("volume", "volumes", "networks", "guest_nics"),
 )
 
 SCHEMA = """
@@ -74,6 +79,11 @@ CREATE TABLE IF NOT EXISTS guest (
     boot_seconds REAL NOT NULL DEFAULT 0, migration_seconds REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS guest_by_host ON guest (host);
+CREATE TABLE IF NOT EXISTS host_io (
+    host TEXT PRIMARY KEY REFERENCES host (name), sampled_at REAL NOT NULL,
+    disk_read_bytes INTEGER NOT NULL, disk_write_bytes INTEGER NOT NULL,
+    net_rx_bytes INTEGER NOT NULL, net_tx_bytes INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS failure (
     operation TEXT PRIMARY KEY, remaining INTEGER NOT NULL, after INTEGER NOT NULL
 );
@@ -94,7 +104,7 @@ FROM guest g JOIN host h ON h.name = g.host WHERE h.up ORDER BY g.rowid
 FIRST_CONSOLE_PORT = 5900
 
 
-class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
+class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, ComputeDriver):
     """A simulated hypervisor with many hosts, in memory or in a SQLite file."""
 
     def __init__(self, uri: str):
@@ -102,6 +112,8 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
         path, self.parameters = parse_uri(uri)
         self._random = random.Random(self.parameters["seed"])
         self._lock = threading.RLock()  # one connection, shared by this process's threads
+        # Seconds since the epoch; tests replace it to step simulated time exactly.
+        self.clock = time.time
         try:
             self._db = self._open(path)
         except sqlite3.Error as exc:
@@ -116,7 +128,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
         if path:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA + VOLUME_SCHEMA + FIREWALL_SCHEMA)
+        db.executescript(SCHEMA + VOLUME_SCHEMA + FIREWALL_SCHEMA + NETWORK_SCHEMA)
         return db
 
     def _add_hosts(self):
@@ -250,9 +262,10 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
 
         def change(db):
             row = self._row(db, spec.name)
-            if row is not None:
+            if row is not None:  # its networks came with it, in the same transaction
                 return self._info(row)
             self._up_host(db, host)
+            plug(db, host, spec.name, spec.nics)
             db.execute(
                 "INSERT INTO guest (name, host, state, vcpus, memory_mb, disk_gb, image, load)"
                 " VALUES (?, ?, 'stopped', ?, ?, ?, ?, ?)",
@@ -278,7 +291,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
                     "UPDATE guest SET state = 'running', started_at = ?, console_port = ?,"
                     " boot_seconds = ? WHERE name = ?",
                     (
-                        time.time(),
+                        self.clock(),
                         self._free_console_port(db, row[1]),
                         boot_seconds(row[4], self._random.random()),
                         name,
@@ -319,6 +332,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
                 self._existing(db, name)
                 db.execute("DELETE FROM guest WHERE name = ?", (name,))
                 db.execute("DELETE FROM firewall WHERE guest = ?", (name,))
+                db.execute("DELETE FROM nic WHERE guest = ?", (name,))
                 db.execute("UPDATE volume SET guest = NULL, device = NULL WHERE guest = ?", (name,))
 
         self._run("delete", change)
@@ -343,6 +357,11 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
             target = self._up_host(db, target_host)
             if row[1] == target_host:  # a retried migration that had already happened
                 return self._info(row)
+            missing = missing_on(db, target_host, name)
+            if missing:
+                raise DriverError(
+                    f"Host {target_host} does not have network {missing[0]} of guest {name}."
+                )
             running = row[2] == GuestState.RUNNING
             (load,) = db.execute("SELECT load FROM guest WHERE name = ?", (name,)).fetchone()
             db.execute(
@@ -400,6 +419,12 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
                 (host,),
             ).fetchone()
             cpu_fraction = min(busy_vcpus / vcpus, 1.0)
+            loads = [
+                load
+                for (load,) in db.execute(
+                    "SELECT load FROM guest WHERE host = ? AND state = 'running'", (host,)
+                )
+            ]
             return HostMetrics(
                 host=name,
                 cpu_percent=round(cpu_fraction * 100, 2),
@@ -407,9 +432,33 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
                 memory_total_mb=memory_mb,
                 running_guests=running,
                 power_watts=round(linear_power(idle_watts, peak_watts, cpu_fraction), 1),
+                **self._advance_host_io(db, name, loads),
             )
 
         return self._run("host_metrics", query)
+
+    def _advance_host_io(self, db, host, loads):
+        """The host's byte counters now: those of its last sample plus the traffic of the
+        seconds since, at the rates its running guests make now. They start from zero when
+        the host is first sampled and again after it went down."""
+        now = self.clock()
+        row = db.execute(
+            "SELECT sampled_at, disk_read_bytes, disk_write_bytes, net_rx_bytes, net_tx_bytes"
+            " FROM host_io WHERE host = ?",
+            (host,),
+        ).fetchone()
+        elapsed = max(now - row[0], 0.0) if row else 0.0
+        before = dict(zip(IO_COUNTERS, row[1:], strict=True)) if row else {}
+        counters = {
+            counter: before.get(counter, 0) + round(rate * elapsed)
+            for counter, rate in host_io_rates(loads).items()
+        }
+        db.execute(
+            "INSERT OR REPLACE INTO host_io (host, sampled_at, disk_read_bytes,"
+            " disk_write_bytes, net_rx_bytes, net_tx_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+            (host, now, *(counters[c] for c in IO_COUNTERS)),
+        )
+        return counters
 
     def guest_metrics(self, name):
         def query(db):
@@ -420,7 +469,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
             if row[2] != GuestState.RUNNING:
                 load, uptime = 0.0, 0.0
             else:
-                uptime = max(time.time() - started_at, 0.0)
+                uptime = max(self.clock() - started_at, 0.0)
             counters = {
                 field: round(rate * load * uptime) for field, rate in FULL_LOAD_BYTES_PER_S.items()
             }
@@ -451,6 +500,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, ComputeDriver):
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("UPDATE host SET up = 0 WHERE name = ?", (host,))
+            self._db.execute("DELETE FROM host_io WHERE host = ?", (host,))  # counters reset
             self._db.execute(
                 "UPDATE guest SET state = 'stopped', started_at = NULL, console_port = NULL"
                 " WHERE host = ?",

@@ -28,6 +28,14 @@ FULL_LOAD_BYTES_PER_S = {
     "net_rx_bytes": 25e6,
     "net_tx_bytes": 12e6,
 }
+# Per-second I/O of a host with no guest running: the hypervisor's own logs, monitoring
+# agents and image reads.
+HOST_BASELINE_BYTES_PER_S = {
+    "disk_read_bytes": 0.5e6,
+    "disk_write_bytes": 1e6,
+    "net_rx_bytes": 0.2e6,
+    "net_tx_bytes": 0.3e6,
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,16 @@ class SimulatedDurations:
 
     boot_seconds: float
     migration_seconds: float
+
+
+def host_io_rates(guest_loads):
+    """Bytes per second a host moves with running guests at CPU ``guest_loads`` (0–1 each):
+    its own baseline plus each guest's full-load I/O scaled by the guest's load."""
+    total = sum(guest_loads)
+    return {
+        counter: baseline + FULL_LOAD_BYTES_PER_S[counter] * total
+        for counter, baseline in HOST_BASELINE_BYTES_PER_S.items()
+    }
 
 
 def host_name(number):

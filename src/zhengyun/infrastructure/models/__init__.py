@@ -32,11 +32,14 @@ from zhengyun.infrastructure.models.floating import (
 from zhengyun.infrastructure.models.groups import ServerGroup
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
+    DepartmentSample,
+    HostCounters,
     HostSample,
     InstanceCounters,
     InstanceSample,
     MetricAlert,
     MetricThreshold,
+    PoolSample,
 )
 from zhengyun.infrastructure.models.network import Network, Port, Subnet
 from zhengyun.infrastructure.models.quota import Quota, RegionQuota
@@ -67,6 +70,8 @@ __all__ = [
     "FloatingAddress",
     "Flavour",
     "Host",
+    "DepartmentSample",
+    "HostCounters",
     "HostSample",
     "Image",
     "Instance",
@@ -77,6 +82,7 @@ __all__ = [
     "MaintenanceWindow",
     "MetricAlert",
     "MetricThreshold",
+    "PoolSample",
     "Network",
     "Pool",
     "PoolDay",

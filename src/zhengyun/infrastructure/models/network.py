@@ -8,6 +8,7 @@ and deleted when the instance is gone — handed out and taken back exactly once
 """
 
 import ipaddress
+import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -17,8 +18,10 @@ from zhengyun.infrastructure.choices import NetworkReach
 
 
 class Network(models.Model):
-    """A department's virtual network in one network zone."""
+    """A department's virtual network in one network zone. Its UUID names it on the
+    hypervisors, where each host its instances run on realises it as a segment of its own."""
 
+    uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     department = models.ForeignKey(
         "organizations.Department",
         verbose_name=_("department"),

@@ -1,5 +1,6 @@
 """Thresholds checked against the minute buckets: an alert is raised once when a host's or
-instance's figure has stayed above the limit for the threshold's minutes, and cleared when
+instance's figure in the threshold's scope (all, a pool, a host, a department) has stayed
+above the limit for the threshold's minutes, and cleared when
 it no longer has (including when the figures stop coming). Each raise and clear is audited;
 cleared alerts stay as the record of what happened."""
 
@@ -19,7 +20,15 @@ WATCHED = {
     ThresholdMetric.HOST_CPU: (HostSample, "host", "cpu_percent"),
     ThresholdMetric.HOST_MEMORY: (HostSample, "host", "memory_percent"),
     ThresholdMetric.HOST_POWER: (HostSample, "host", "power_watts"),
+    ThresholdMetric.HOST_DISK_READ: (HostSample, "host", "disk_read_bps"),
+    ThresholdMetric.HOST_DISK_WRITE: (HostSample, "host", "disk_write_bps"),
+    ThresholdMetric.HOST_NET_RX: (HostSample, "host", "net_rx_bps"),
+    ThresholdMetric.HOST_NET_TX: (HostSample, "host", "net_tx_bps"),
     ThresholdMetric.INSTANCE_CPU: (InstanceSample, "instance", "cpu_percent"),
+    ThresholdMetric.INSTANCE_DISK_READ: (InstanceSample, "instance", "disk_read_bps"),
+    ThresholdMetric.INSTANCE_DISK_WRITE: (InstanceSample, "instance", "disk_write_bps"),
+    ThresholdMetric.INSTANCE_NET_RX: (InstanceSample, "instance", "net_rx_bps"),
+    ThresholdMetric.INSTANCE_NET_TX: (InstanceSample, "instance", "net_tx_bps"),
 }
 
 
@@ -27,20 +36,33 @@ def evaluate(now=None):
     """Check every threshold; returns ``(raised, cleared)`` counts."""
     now = now or timezone.now()
     raised = cleared = 0
-    for threshold in MetricThreshold.objects.all():
+    for threshold in MetricThreshold.objects.select_related("pool", "host", "department"):
         up, down = _evaluate(threshold, now)
         raised, cleared = raised + up, cleared + down
     return raised, cleared
 
 
+def in_scope(threshold):
+    """The lookups narrowing the threshold's buckets to the hosts or instances it watches."""
+    if threshold.host_id:
+        return {"host_id": threshold.host_id}
+    if threshold.pool_id:
+        return {"host__pool_id": threshold.pool_id}
+    if threshold.department_id:
+        return {"instance__department_id": threshold.department_id}
+    return {}
+
+
 def breaching(threshold, now):
-    """``{subject id: (latest value, department id or None)}`` of the subjects whose figure
-    was above the limit in each of the threshold's last minutes."""
+    """``{subject id: (latest value, department id or None)}`` of the subjects in the
+    threshold's scope whose figure was above the limit in each of its last minutes."""
     model, subject, figure = WATCHED[threshold.metric]
     since = minute_of(now) - datetime.timedelta(minutes=threshold.minutes - 1)
     extra = {"department": Max("instance__department_id")} if subject == "instance" else {}
     groups = (
-        model.objects.filter(resolution=Resolution.MINUTE, bucket__gte=since, bucket__lte=now)
+        model.objects.filter(
+            resolution=Resolution.MINUTE, bucket__gte=since, bucket__lte=now, **in_scope(threshold)
+        )
         .order_by()
         .values(f"{subject}_id")
         .annotate(minutes=Count(figure), lowest=Min(figure), peak=Max(figure), **extra)
@@ -84,5 +106,6 @@ def _audit(action, alert):
         action=action,
         obj=alert,
         changes={"cleared_at": [None, alert.cleared_at.isoformat()]} if alert.cleared_at else {},
-        detail=f"{alert.threshold.name}: {alert.value:g} > {alert.threshold.limit:g}",
+        detail=f"{alert.threshold.name} ({alert.threshold.scope_label}): "
+        f"{alert.value:g} > {alert.threshold.limit:g}",
     )

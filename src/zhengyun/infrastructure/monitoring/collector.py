@@ -20,6 +20,7 @@ from zhengyun.infrastructure.drivers.base import DriverError
 from zhengyun.infrastructure.models import (
     ComputeProvider,
     Host,
+    HostCounters,
     HostSample,
     Instance,
     InstanceCounters,
@@ -33,7 +34,7 @@ BATCH = 1000
 # Counters older than this say nothing about the rate now (the collector was stopped, or
 # the guest was off): the first sample after such a gap has no rates.
 MAX_GAP = datetime.timedelta(minutes=10)
-# Guest counters and the rate each becomes.
+# Host and guest counters and the rate each becomes.
 COUNTERS = {
     "disk_read_bytes": "disk_read_bps",
     "disk_write_bytes": "disk_write_bps",
@@ -77,12 +78,15 @@ def collect(now=None):
         c.instance_id: c
         for c in InstanceCounters.objects.filter(instance__status=InstanceStatus.ACTIVE)
     }
+    previous_hosts = {c.host_id: c for c in HostCounters.objects.all()}
 
-    host_rows, instance_rows, counters = [], [], []
+    host_rows, instance_rows, host_counters, counters = [], [], [], []
     for provider in ComputeProvider.objects.all():
         try:
             driver = driver_for(provider.driver, provider.uri)
-            failed = _sample_hosts(driver, hosts[provider.pk], bucket, host_rows)
+            failed = _sample_hosts(
+                driver, hosts[provider.pk], now, bucket, previous_hosts, host_rows, host_counters
+            )
             failed += _sample_guests(
                 driver, guests[provider.pk], now, bucket, previous, instance_rows, counters
             )
@@ -95,14 +99,14 @@ def collect(now=None):
             continue
         if failed:
             run.failures.append(f"{provider.name}: {failed} without figures")
-    _save(host_rows, instance_rows, counters)
+    _save(host_rows, instance_rows, host_counters, counters)
     run.hosts, run.instances = len(host_rows), len(instance_rows)
     if run.failures:
         logger.warning("metrics collection incomplete: %s", run)
     return run
 
 
-def _sample_hosts(driver, hosts, bucket, rows):
+def _sample_hosts(driver, hosts, now, bucket, previous, rows, counters):
     failed = 0
     for host in hosts:
         try:
@@ -122,7 +126,10 @@ def _sample_hosts(driver, hosts, bucket, rows):
             "power_watts": _power(host, m, gone),
             "running_guests": None if "running_guests" in gone else float(m.running_guests),
         }
-        rows.append(HostSample(host_id=host.pk, **_with_maxima(bucket, figures)))
+        current = {c: None if c in gone else getattr(m, c) for c in COUNTERS}
+        figures.update(_rates(previous.get(host.pk), current, now))
+        rows.append(HostSample(host_id=host.pk, **minute_fields(bucket, figures)))
+        counters.append(HostCounters(host_id=host.pk, sampled_at=now, **current))
     return failed
 
 
@@ -151,14 +158,15 @@ def _sample_guests(driver, guests, now, bucket, previous, rows, counters):
             "memory_used_mb": None if "memory_used_mb" in gone else float(m.memory_used_mb),
         }
         figures.update(_rates(previous.get(instance_id), current, now))
-        rows.append(InstanceSample(instance_id=instance_id, **_with_maxima(bucket, figures)))
+        rows.append(InstanceSample(instance_id=instance_id, **minute_fields(bucket, figures)))
         counters.append(InstanceCounters(instance_id=instance_id, sampled_at=now, **current))
     return failed
 
 
 def _rates(before, current, now):
     """Bytes per second since the last sample; unknown on the first sample. A counter that
-    went down means the guest restarted, and counts from zero (as Prometheus' rate does)."""
+    went down means the guest or host restarted, and counts from zero (as Prometheus' rate
+    does), so a rate is never negative."""
     recent = before is not None and now - before.sampled_at <= MAX_GAP
     seconds = (now - before.sampled_at).total_seconds() if recent else 0
     rates = {}
@@ -171,7 +179,7 @@ def _rates(before, current, now):
     return rates
 
 
-def _with_maxima(bucket, figures):
+def minute_fields(bucket, figures):
     """A minute bucket's fields: one sample, so each figure is its own maximum."""
     fields = {"resolution": Resolution.MINUTE, "bucket": bucket, "samples": 1}
     for name, value in figures.items():
@@ -179,7 +187,7 @@ def _with_maxima(bucket, figures):
     return fields
 
 
-def _save(host_rows, instance_rows, counters):
+def _save(host_rows, instance_rows, host_counters, counters):
     with transaction.atomic():
         for model, rows, owner in (
             (HostSample, host_rows, "host"),
@@ -192,10 +200,14 @@ def _save(host_rows, instance_rows, counters):
                 unique_fields=[owner, "resolution", "bucket"],
                 update_fields=[*model.FIGURES, *(f"{f}_max" for f in model.FIGURES), "samples"],
             )
-        InstanceCounters.objects.bulk_create(
-            counters,
-            batch_size=BATCH,
-            update_conflicts=True,
-            unique_fields=["instance"],
-            update_fields=["sampled_at", *COUNTERS],
-        )
+        for model, rows, owner in (
+            (HostCounters, host_counters, "host"),
+            (InstanceCounters, counters, "instance"),
+        ):
+            model.objects.bulk_create(
+                rows,
+                batch_size=BATCH,
+                update_conflicts=True,
+                unique_fields=[owner],
+                update_fields=["sampled_at", *COUNTERS],
+            )

@@ -19,6 +19,10 @@ HOST_GAUGES = (
     ("memory_percent", "zhengyun_host_memory_percent", "Host memory in use (%)"),
     ("power_watts", "zhengyun_host_power_watts", "Host power draw (W)"),
     ("running_guests", "zhengyun_host_running_guests", "Guests running on the host"),
+    ("disk_read_bps", "zhengyun_host_disk_read_bytes_per_second", "Host disk reads (bytes/s)"),
+    ("disk_write_bps", "zhengyun_host_disk_write_bytes_per_second", "Host disk writes (bytes/s)"),
+    ("net_rx_bps", "zhengyun_host_network_receive_bytes_per_second", "Host network in (bytes/s)"),
+    ("net_tx_bps", "zhengyun_host_network_transmit_bytes_per_second", "Host network out (bytes/s)"),
 )
 
 

@@ -14,7 +14,12 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from zhengyun.infrastructure.choices import Resolution
-from zhengyun.infrastructure.models import HostSample, InstanceSample
+from zhengyun.infrastructure.models import (
+    DepartmentSample,
+    HostSample,
+    InstanceSample,
+    PoolSample,
+)
 
 BATCH = 1000
 KEPT = {
@@ -22,7 +27,12 @@ KEPT = {
     Resolution.HOUR: datetime.timedelta(days=90),
     Resolution.DAY: datetime.timedelta(days=5 * 366),
 }
-OWNERS = ((HostSample, "host"), (InstanceSample, "instance"))
+OWNERS = (
+    (HostSample, "host"),
+    (InstanceSample, "instance"),
+    (PoolSample, "pool"),
+    (DepartmentSample, "department"),
+)
 _HOUR = datetime.timedelta(hours=1)
 
 

@@ -1,72 +1,204 @@
-"""The operators' monitoring page and the Prometheus scrape endpoint (R-I4). Every read
-goes through the restriction helper."""
+"""The monitoring pages and the Prometheus scrape endpoint (R-I4, R-G3): an overview of
+pools and departments with their current figures and last hour, a page per pool (its
+hosts) and per department (its running instances), and the thresholds. Figures come from
+the per-minute rows the collector sums up per pool and department, never recomputed from
+every host's or instance's minutes. Every read goes through the restriction helper, so a
+department's people see their own department only."""
 
 import datetime
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from zhengyun.accounts.access import may_any
 from zhengyun.accounts.services import authenticate_token
+from zhengyun.core.shortcuts import (
+    access_or_404,
+    call_service,
+    call_service_for_form,
+    refuse_unless_may_add,
+)
 from zhengyun.infrastructure.choices import Resolution
-from zhengyun.infrastructure.models import Host, HostSample, InstanceSample, MetricAlert
+from zhengyun.infrastructure.models import (
+    DepartmentSample,
+    Host,
+    HostSample,
+    Instance,
+    InstanceSample,
+    MetricAlert,
+    MetricThreshold,
+    Pool,
+    PoolSample,
+)
+from zhengyun.infrastructure.monitoring import services
+from zhengyun.infrastructure.monitoring.forms import ThresholdForm
 from zhengyun.infrastructure.monitoring.prometheus import exposition
-from zhengyun.infrastructure.monitoring.series import FRESH, latest, series, sparkline
+from zhengyun.infrastructure.monitoring.series import latest, series, sparkline
+from zhengyun.organizations.models import Department
 
-HOSTS_SHOWN = 200
+SHOWN = 200
 HOUR = datetime.timedelta(hours=1)
 
 
-@login_required
-def overview(request):
-    """Pools and their hosts with current CPU, memory and power and the last hour's CPU;
-    instances' load by department; the open alerts."""
-    if not may_any(request.user, HostSample, "view"):
+def live(user, model, owner, subjects, now):
+    """Put on each of ``subjects`` its newest minute of ``model`` (``now``, None when it has
+    not answered lately) and sparklines of its CPU and network traffic over the last hour
+    (``cpu_line``, ``net_line``); three queries whatever the number of subjects."""
+    samples = model.objects.restrict(user, "view").filter(
+        **{f"{owner}__in": [s.pk for s in subjects]}
+    )
+    newest = latest(samples, owner, now)
+    cpu = series(samples, owner, "cpu_percent", Resolution.MINUTE, now - HOUR)
+    net = series(samples, owner, "net_rx_bps", Resolution.MINUTE, now - HOUR)
+    for subject in subjects:
+        subject.now = newest.get(subject.pk)
+        subject.cpu_line = sparkline(cpu.get(subject.pk, []), now - HOUR, now)
+        # Traffic has no natural top: the line is scaled to its own largest value.
+        subject.net_line = sparkline(net.get(subject.pk, []), now - HOUR, now, top=1.0)
+    return subjects
+
+
+def _refuse_unless_monitoring(user):
+    if not (may_any(user, HostSample, "view") or may_any(user, DepartmentSample, "view")):
         raise PermissionDenied
+
+
+@login_required
+def overview(request, form=None):
+    """Pools and departments with their current figures and last hour, the open alerts
+    and the thresholds (with a form to add one, for those who may)."""
+    user = request.user
+    _refuse_unless_monitoring(user)
     now = timezone.now()
-    hosts = list(
-        Host.objects.restrict(request.user, "view").select_related("pool__zone")[:HOSTS_SHOWN]
+    pools = []
+    if may_any(user, PoolSample, "view"):
+        pools = list(Pool.objects.restrict(user, "view").select_related("zone")[:SHOWN])
+        live(user, PoolSample, "pool", pools, now)
+    sampled = (
+        DepartmentSample.objects.restrict(user, "view")
+        .filter(resolution=Resolution.MINUTE, bucket__gte=now - HOUR)
+        .values("department")
     )
-    samples = HostSample.objects.restrict(request.user, "view").filter(
-        host__in=[h.pk for h in hosts]
-    )
-    newest = latest(samples, "host", now)
-    cpu = series(samples, "host", "cpu_percent", Resolution.MINUTE, now - HOUR)
-    pools = {}
-    for host in hosts:
-        host.now = newest.get(host.pk)
-        host.cpu_line = sparkline(cpu.get(host.pk, []), now - HOUR, now)
-        pool = pools.setdefault(host.pool_id, {"pool": host.pool, "hosts": [], "watts": 0.0})
-        pool["hosts"].append(host)
-        pool["watts"] += (host.now.power_watts or 0.0) if host.now else 0.0
+    departments = list(Department.objects.restrict(user, "view").filter(pk__in=sampled)[:SHOWN])
+    live(user, DepartmentSample, "department", departments, now)
+    may_add = may_any(user, MetricThreshold, "add")
     return render(
         request,
         "infrastructure/monitoring.html",
         {
-            "pools": pools.values(),
-            "departments": _by_department(request.user, now),
-            "alerts": MetricAlert.objects.restrict(request.user, "view")
+            "pools": pools,
+            "departments": departments,
+            "alerts": MetricAlert.objects.restrict(user, "view")
             .filter(cleared_at__isnull=True)
-            .select_related("threshold", "host", "instance")[:100],
+            .select_related(
+                "threshold__pool", "threshold__host", "threshold__department", "host", "instance"
+            )[:100],
+            "thresholds": MetricThreshold.objects.restrict(user, "view").select_related(
+                "pool", "host", "department"
+            )[:SHOWN],
+            "may_change": may_any(user, MetricThreshold, "change"),
+            "may_delete": may_any(user, MetricThreshold, "delete"),
+            "form": form or (ThresholdForm(user=user) if may_add else None),
         },
     )
 
 
-def _by_department(user, now):
-    """Each department's running instances sampled in the last minutes and their mean CPU."""
-    return (
+@login_required
+def pool_monitoring(request, pk):
+    """One pool's hosts with their current figures and last hour."""
+    user = request.user
+    if not may_any(user, HostSample, "view"):
+        raise PermissionDenied
+    pool = access_or_404(user, Pool.objects.select_related("zone"), pk=pk)
+    now = timezone.now()
+    live(user, PoolSample, "pool", [pool], now)
+    hosts = list(Host.objects.restrict(user, "view").filter(pool=pool).order_by("name")[:SHOWN])
+    live(user, HostSample, "host", hosts, now)
+    return render(request, "infrastructure/monitoring_pool.html", {"pool": pool, "hosts": hosts})
+
+
+@login_required
+def department_monitoring(request, pk):
+    """One department's instances sampled in the last hour with their current figures
+    and last hour."""
+    user = request.user
+    _refuse_unless_monitoring(user)
+    department = access_or_404(user, Department.objects, pk=pk)
+    now = timezone.now()
+    live(user, DepartmentSample, "department", [department], now)
+    sampled = (
         InstanceSample.objects.restrict(user, "view")
-        .filter(resolution=Resolution.MINUTE, bucket__gte=now - FRESH)
-        .values("instance__department__name")
-        .annotate(instances=Count("instance", distinct=True), cpu=Avg("cpu_percent"))
-        .order_by("instance__department__name")
+        .filter(resolution=Resolution.MINUTE, bucket__gte=now - HOUR)
+        .values("instance")
     )
+    instances = list(
+        Instance.objects.restrict(user, "view")
+        .filter(department=department, pk__in=sampled)
+        .order_by("name")[:SHOWN]
+    )
+    live(user, InstanceSample, "instance", instances, now)
+    return render(
+        request,
+        "infrastructure/monitoring_department.html",
+        {"department": department, "instances": instances},
+    )
+
+
+@login_required
+@require_POST
+def threshold_create(request):
+    refuse_unless_may_add(request.user, MetricThreshold)
+    form = ThresholdForm(request.POST, user=request.user)
+    if form.is_valid() and call_service_for_form(
+        form, services.create_threshold, actor=request.user, **form.cleaned_data
+    ):
+        messages.success(request, _("Threshold added."))
+        return redirect("infrastructure:monitoring")
+    return overview(request, form=form)
+
+
+@login_required
+def threshold_edit(request, pk):
+    """A threshold's form, filled in; saving changes it through the service."""
+    threshold = access_or_404(
+        request.user, MetricThreshold.objects.select_related("pool", "host", "department"), pk=pk
+    )
+    fields = ("name", "metric", "limit", "minutes", "pool", "host", "department")
+    if request.method == "POST":
+        form = ThresholdForm(request.POST, user=request.user)
+        if form.is_valid() and call_service_for_form(
+            form,
+            services.update_threshold,
+            threshold,
+            actor=request.user,
+            changes=form.cleaned_data,
+        ):
+            messages.success(request, _("Threshold changed."))
+            return redirect("infrastructure:monitoring")
+    else:
+        form = ThresholdForm(initial={f: getattr(threshold, f) for f in fields}, user=request.user)
+    return render(
+        request,
+        "infrastructure/monitoring_threshold.html",
+        {"threshold": threshold, "form": form},
+    )
+
+
+@login_required
+@require_POST
+def threshold_delete(request, pk):
+    threshold = access_or_404(request.user, MetricThreshold.objects, pk=pk)
+    call_service(services.delete_threshold, threshold, actor=request.user)
+    messages.success(request, _("Threshold removed."))
+    return redirect("infrastructure:monitoring")
 
 
 @never_cache

@@ -1,9 +1,11 @@
 """``{% instance_cpu instance %}``: an instance's CPU over the last hour and day on its
-detail page, for whoever may see its figures (its department, operators, supervisors)."""
+detail page, for whoever may see its figures (its department, operators, supervisors);
+``|byte_rate``: a disk or network rate as people read it."""
 
 import datetime
 
 from django import template
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from zhengyun.accounts.access import may_any
@@ -31,3 +33,11 @@ def instance_cpu(context, instance):
         "hour": sparkline(hour.get(instance.pk, []), now - HOUR, now),
         "day": sparkline(day.get(instance.pk, []), now - DAY, now),
     }
+
+
+@register.filter
+def byte_rate(value):
+    """A bytes-per-second figure for people ("1.2 MB/s"); a dash when it is unknown."""
+    if value is None:
+        return "—"
+    return f"{filesizeformat(value)}/s"

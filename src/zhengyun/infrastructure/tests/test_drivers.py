@@ -16,6 +16,8 @@ from zhengyun.infrastructure.drivers.base import (
     GuestSpec,
     GuestState,
     HostUnavailable,
+    NetworkInUse,
+    Nic,
     SnapshotNotFound,
     Unsupported,
     VolumeInUse,
@@ -57,7 +59,22 @@ def driver(request):
 
 
 @pytest.fixture
-def new_name(driver):
+def new_network(driver):
+    """Platform network UUIDs, their networks removed after the test's guests are gone."""
+    made = []
+
+    def make():
+        made.append(str(uuid.uuid4()))
+        return made[-1]
+
+    yield make
+    for network in made:
+        driver.remove_network(network)
+
+
+@pytest.fixture
+def new_name(driver, new_network):
+    # Asks for new_network so that its guests are deleted before their networks.
     made = []
 
     def make():
@@ -191,15 +208,20 @@ def test_operations_on_a_missing_guest_raise_guest_not_found(driver, new_name, h
         ("live_migrate", (host,)),
         ("console_url", ()),
         ("guest_metrics", ()),
+        ("guest_nics", ()),
     ):
         with pytest.raises(GuestNotFound) as raised:
             getattr(driver, operation)(name, *arguments)
         assert str(raised.value), operation
 
 
-def test_an_unknown_host_is_refused(driver, new_name):
+def test_an_unknown_host_is_refused(driver, new_name, new_network):
     with pytest.raises(HostUnavailable, match="no-such-host"):
         driver.define("no-such-host", spec(new_name()))
+    with pytest.raises(HostUnavailable, match="no-such-host"):
+        driver.ensure_network("no-such-host", new_network())
+    with pytest.raises(HostUnavailable):
+        driver.networks("no-such-host")
     with pytest.raises(HostUnavailable):
         driver.host_metrics("no-such-host")
 
@@ -389,3 +411,56 @@ def test_a_firewall_is_replaced_whole_and_applying_again_changes_nothing(driver,
     driver.apply_firewall(guest, [SSH_FROM_OFFICE])  # running: replaced at once
     with pytest.raises(GuestNotFound):
         driver.apply_firewall(new_name(), rules)
+
+
+def wired(name, *nics):
+    return GuestSpec(name=name, vcpus=1, memory_mb=512, disk_gb=10, nics=nics)
+
+
+def test_a_guest_is_plugged_into_its_networks_with_its_macs(driver, new_name, new_network, host):
+    office, archive = new_network(), new_network()
+    name = new_name()
+    nics = (Nic("52:54:00:0a:00:01", office), Nic("52:54:00:0a:00:02", archive))
+    driver.define(host, wired(name, *nics))
+    assert driver.guest_nics(name) == list(nics)
+    assert {office, archive} <= set(driver.networks(host)) and office in driver.networks()
+    driver.start(name)
+    assert driver.guest_nics(name) == list(nics)  # running: the same interfaces
+    # A retried build defines again: no second network, no second interface.
+    driver.define(host, wired(name, *nics))
+    assert driver.networks(host).count(office) == 1
+    assert driver.guest_nics(name) == list(nics)
+
+
+def test_a_guest_without_interfaces_has_none(driver, new_name, host):
+    name = new_name()
+    driver.define(host, spec(name))
+    assert driver.guest_nics(name) == []
+
+
+def test_ensure_network_is_idempotent(driver, new_network, host):
+    network = new_network()
+    driver.ensure_network(host, network)
+    driver.ensure_network(host, network)  # a retried job
+    assert driver.networks(host).count(network) == 1
+
+
+def test_a_network_is_removed_only_once_no_guest_is_plugged_in(driver, new_name, new_network, host):
+    shared, other = new_network(), new_network()
+    first, second = new_name(), new_name()
+    driver.define(host, wired(first, Nic("52:54:00:0b:00:01", shared)))
+    driver.define(host, wired(second, Nic("52:54:00:0b:00:02", shared)))
+    driver.ensure_network(host, other)
+    driver.start(first)
+    driver.remove_network(other)  # nobody's: removed at once
+    with pytest.raises(NetworkInUse, match=first) as raised:
+        driver.remove_network(shared)
+    assert second in str(raised.value)  # stopped, it is still plugged in
+    driver.delete(first)
+    with pytest.raises(NetworkInUse, match=second):
+        driver.remove_network(shared)
+    assert shared in driver.networks(host)
+    driver.delete(second)
+    driver.remove_network(shared)
+    driver.remove_network(shared)  # a retried job: already gone
+    assert not {shared, other} & set(driver.networks())

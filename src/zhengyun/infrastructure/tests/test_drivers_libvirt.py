@@ -1,8 +1,8 @@
 """What only the libvirt driver does (R-I1, R-I3), against libvirt's test driver: errors of
 libvirt's own translated into driver errors, root disks made over an image and removed with
 the guest, volumes and snapshots as pool volumes and guests holding them, guests'
-firewalls as network filters, and the platform's URI parameters kept apart from
-libvirt's."""
+firewalls as network filters, the platform's URI parameters kept apart from libvirt's, and
+a host's disk and network traffic summed from its domains (R-I4)."""
 
 import os
 import shutil
@@ -15,12 +15,14 @@ import pytest
 
 from zhengyun.infrastructure.drivers import libvirt_firewall, libvirt_xml
 from zhengyun.infrastructure.drivers.base import (
+    IO_COUNTERS,
     DriverError,
     FirewallRule,
     GuestNotFound,
     GuestSpec,
     GuestState,
     HostUnavailable,
+    Nic,
     Unsupported,
     VolumeInUse,
     VolumeSpec,
@@ -312,3 +314,170 @@ def test_the_test_driver_refuses_a_firewall_and_still_deletes_the_guest(test_dri
         test_driver.apply_firewall(guest.name, FIREWALL)
     test_driver.delete(guest.name)  # its filter, which it cannot have, is no obstacle
     assert test_driver.guest(guest.name).state == GuestState.MISSING
+
+
+# Networks: each platform network is an isolated libvirt network of its own.
+DOMAIN_SCHEMA = Path("/usr/share/libvirt/schemas/domain.rng")
+NETWORK_SCHEMA = Path("/usr/share/libvirt/schemas/network.rng")
+
+
+def schema_errors(schema, xml, tmp_path):
+    """What xmllint finds wrong with ``xml`` by libvirt's schema (empty when it is valid)."""
+    document = tmp_path / "checked.xml"
+    document.write_text(xml)
+    checked = subprocess.run(
+        ["xmllint", "--noout", "--relaxng", str(schema), str(document)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "" if checked.returncode == 0 else checked.stderr or "invalid"
+
+
+@pytest.fixture
+def network(test_driver):
+    made = str(uuid.uuid4())
+    yield made
+    test_driver.remove_network(made)
+
+
+@needs_xmllint
+def test_network_and_interface_xml_are_valid_for_libvirts_schemas(tmp_path):
+    network = str(uuid.uuid4())
+    assert schema_errors(NETWORK_SCHEMA, libvirt_xml.network_xml(network), tmp_path) == ""
+    spec = GuestSpec(str(uuid.uuid4()), 1, 512, 8, nics=(Nic("52:54:00:12:34:56", network),))
+    domain = libvirt_xml.domain_xml(spec, "kvm", disk_path="/pool/x.qcow2")
+    assert schema_errors(DOMAIN_SCHEMA, domain, tmp_path) == ""
+    # The checks can fail: a MAC address libvirt would not take is refused.
+    broken = domain.replace("52:54:00:12:34:56", "52:54:00:12:34")
+    assert schema_errors(DOMAIN_SCHEMA, broken, tmp_path)
+
+
+def test_an_interface_names_its_mac_its_network_and_virtio():
+    network = str(uuid.uuid4())
+    spec = GuestSpec("web-1", 1, 512, 8, nics=(Nic("52:54:00:12:34:56", network),))
+    (interface,) = ET.fromstring(libvirt_xml.domain_xml(spec, "kvm")).findall("devices/interface")
+    assert interface.get("type") == "network"
+    assert interface.find("mac").get("address") == "52:54:00:12:34:56"
+    assert interface.find("source").get("network") == f"zhengyun-{network}"
+    assert interface.find("model").get("type") == "virtio"
+    defined = ET.fromstring(libvirt_xml.network_xml(network))
+    assert (defined.findtext("name"), defined.findtext("uuid")) == (f"zhengyun-{network}", network)
+    # Isolated: no forwarding, and no address of the host's on the bridge.
+    assert defined.find("forward") is None and defined.find("ip") is None
+    bridge = defined.find("bridge").get("name")
+    assert bridge == "zy" + uuid.UUID(network).hex[:13] and len(bridge) <= 15
+
+
+@needs_libvirt
+def test_a_network_is_defined_started_and_set_to_start_with_the_host(test_driver, network):
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    test_driver.ensure_network(test_driver.hosts()[0].name, network)
+    found = libvirt_module().open("test:///default").networkLookupByName(f"zhengyun-{network}")
+    assert (found.isActive(), found.autostart(), found.UUIDString()) == (1, 1, network)
+
+
+@needs_libvirt
+@pytest.mark.parametrize("left", ["defined", "started"])
+def test_a_network_definition_killed_half_way_is_finished_without_a_second(
+    test_driver, network, left
+):
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    connection = libvirt_module().open("test:///default")
+    # As a worker killed after defining, or after starting, leaves it.
+    half = connection.networkDefineXML(libvirt_xml.network_xml(network))
+    if left == "started":
+        half.create()
+    guest = GuestSpec(str(uuid.uuid4()), 1, 512, 0, nics=(Nic("52:54:00:0d:00:01", network),))
+    try:
+        test_driver.define(test_driver.hosts()[0].name, guest)
+        found = connection.networkLookupByName(f"zhengyun-{network}")
+        assert (found.isActive(), found.autostart()) == (1, 1)
+        names = [n.name() for n in connection.listAllNetworks(0)]
+        assert names.count(f"zhengyun-{network}") == 1
+    finally:
+        test_driver.delete(guest.name)
+
+
+@needs_libvirt
+def test_a_bridge_another_network_holds_is_refused_not_shared(test_driver, network):
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    connection = libvirt_module().open("test:///default")
+    intruder = f"intruder-{network}"
+    xml = ET.fromstring(libvirt_xml.network_xml(network))
+    xml.find("name").text = intruder
+    xml.remove(xml.find("uuid"))
+    taken = connection.networkDefineXML(ET.tostring(xml, encoding="unicode"))
+    try:
+        with pytest.raises(DriverError, match=f"held by network {intruder}"):
+            test_driver.ensure_network(test_driver.hosts()[0].name, network)
+        assert network not in test_driver.networks()
+    finally:
+        taken.undefine()
+
+
+@needs_libvirt
+def test_two_networks_get_two_bridges_and_guests_sit_on_their_own(test_driver):
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    connection = libvirt_module().open("test:///default")
+    office, tax = str(uuid.uuid4()), str(uuid.uuid4())
+    guests = {
+        office: GuestSpec(str(uuid.uuid4()), 1, 512, 0, nics=(Nic("52:54:00:0e:00:01", office),)),
+        tax: GuestSpec(str(uuid.uuid4()), 1, 512, 0, nics=(Nic("52:54:00:0e:00:02", tax),)),
+    }
+    host = test_driver.hosts()[0].name
+    try:
+        for spec in guests.values():
+            test_driver.define(host, spec)
+            test_driver.start(spec.name)
+        bridges = {
+            connection.networkLookupByName(f"zhengyun-{network}").bridgeName() for network in guests
+        }
+        assert len(bridges) == 2
+        for network, spec in guests.items():
+            live = connection.lookupByName(spec.name).XMLDesc(0)
+            assert libvirt_xml.interfaces(live) == [(spec.nics[0].mac, f"zhengyun-{network}")]
+    finally:
+        for network, spec in guests.items():
+            test_driver.delete(spec.name)
+            test_driver.remove_network(network)
+    assert not {office, tax} & set(test_driver.networks())
+
+
+@needs_libvirt
+@needs_xmllint
+def test_the_guests_filter_lands_on_its_real_interface(test_driver, network, tmp_path):
+    """The test driver has no network filters, so the reference the firewall would put on
+    each interface is put into the domain XML libvirt holds for the guest, and checked."""
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module
+
+    guest = GuestSpec(str(uuid.uuid4()), 1, 512, 0, nics=(Nic("52:54:00:0f:00:01", network),))
+    test_driver.define(test_driver.hosts()[0].name, guest)
+    try:
+        held = libvirt_module().open("test:///default").lookupByName(guest.name).XMLDesc(0)
+        filter_name = libvirt_firewall.filter_name(guest.name)
+        (changed,) = libvirt_firewall.interfaces_to_filter(held, filter_name)
+        interface = ET.fromstring(changed)
+        assert interface.find("mac").get("address") == "52:54:00:0f:00:01"
+        assert interface.find("source").get("network") == f"zhengyun-{network}"
+        assert interface.find("filterref").get("filter") == filter_name
+        domain = ET.fromstring(held)
+        devices = domain.find("devices")
+        devices.remove(devices.find("interface"))
+        devices.append(interface)
+        assert schema_errors(DOMAIN_SCHEMA, ET.tostring(domain, encoding="unicode"), tmp_path) == ""
+    finally:
+        test_driver.delete(guest.name)
+
+
+def test_host_disk_and_network_io_sums_its_running_domains(test_driver):
+    # test:///default runs one domain, "test", whose statistics grow with the clock.
+    guest = test_driver.guest_metrics("test")
+    host = test_driver.host_metrics(test_driver.hosts()[0].name)
+    assert not set(IO_COUNTERS) & set(host.unavailable)
+    for counter in IO_COUNTERS:
+        assert getattr(host, counter) >= getattr(guest, counter) > 0

@@ -1,6 +1,7 @@
 """What only the simulated hypervisor does (R-I3, R-I4): its state shared through a file by
 separate processes, failures on demand, hosts going down (with their volumes), power that
-follows load, and simulated boot and migration times."""
+follows load, host disk and network counters that follow their guests' I/O (R-I4), and
+simulated boot and migration times."""
 
 import subprocess
 import sys
@@ -15,10 +16,15 @@ from zhengyun.infrastructure.drivers.base import (
     GuestSpec,
     GuestState,
     HostUnavailable,
+    Nic,
     VolumeSpec,
     VolumeState,
 )
 from zhengyun.infrastructure.drivers.simulator import SimulatorDriver
+from zhengyun.infrastructure.drivers.simulator_model import (
+    FULL_LOAD_BYTES_PER_S,
+    HOST_BASELINE_BYTES_PER_S,
+)
 
 SMALL = "vcpus=8&memory_mb=16384&disk_gb=500&idle_watts=100&peak_watts=300"
 
@@ -214,6 +220,39 @@ def test_power_follows_the_linear_model_of_cpu_load(sim):
     assert sim.guest_metrics(extra.name).cpu_percent == 100
 
 
+def test_host_io_counters_grow_with_its_guests_io_and_restart_from_zero(sim):
+    clock = [1000.0]
+    sim.clock = lambda: clock[0]
+    guest = spec()
+    sim.define("sim-0001", guest)
+    sim.start(guest.name)
+    sim.set_load(guest.name, 0.5)
+    assert sim.host_metrics("sim-0001").disk_read_bytes == 0  # first sample: the start
+
+    clock[0] += 60
+    busy = sim.host_metrics("sim-0001")
+    for counter, baseline in HOST_BASELINE_BYTES_PER_S.items():
+        expected = 60 * (baseline + 0.5 * FULL_LOAD_BYTES_PER_S[counter])
+        assert getattr(busy, counter) == pytest.approx(expected)
+    clock[0] += 60
+    idle = sim.host_metrics("sim-0003")  # another host's counters are its own
+    assert idle.disk_read_bytes == 0
+
+    sim.mark_host_down("sim-0001")
+    sim.mark_host_up("sim-0001")
+    clock[0] += 60
+    rebooted = sim.host_metrics("sim-0001")
+    assert rebooted.disk_read_bytes == 0 < busy.disk_read_bytes
+    clock[0] += 10
+    assert (
+        sim.host_metrics("sim-0001").disk_write_bytes
+        == 10
+        * (
+            HOST_BASELINE_BYTES_PER_S["disk_write_bytes"]  # its guest stopped with it
+        )
+    )
+
+
 def test_boot_and_migration_take_simulated_time(sim):
     small, large = spec(memory_mb=2048), spec(memory_mb=16384)
     for guest in (small, large):
@@ -328,3 +367,79 @@ def test_a_firewall_outlives_the_process_in_a_state_file(tmp_path):
     again = SimulatorDriver(uri)
     assert again.allows(guest.name, "ingress", "tcp", 80, "192.0.2.1")
     assert not again.allows(guest.name, "ingress", "tcp", 81, "192.0.2.1")
+
+
+def nic(number, network):
+    return Nic(f"52:54:00:0c:00:{number:02x}", network)
+
+
+def plugged(*nics):
+    return GuestSpec(str(uuid.uuid4()), 1, 1024, 10, nics=nics)
+
+
+def test_guests_of_one_network_share_a_segment_and_other_networks_never_do(sim):
+    office, tax = str(uuid.uuid4()), str(uuid.uuid4())
+    web, database, other = plugged(nic(1, office)), plugged(nic(2, office)), plugged(nic(3, tax))
+    # One network spans hosts, as an overlay between them would.
+    sim.define("sim-0001", web)
+    sim.define("sim-0002", database)
+    sim.define("sim-0001", other)  # the same host, another department's network
+    assert sim.neighbours(web.name) == {database.name}
+    assert sim.neighbours(database.name) == {web.name}
+    assert sim.neighbours(other.name) == set()
+    both = plugged(nic(4, office), nic(5, tax))
+    sim.define("sim-0003", both)
+    assert sim.neighbours(both.name) == {web.name, database.name, other.name}
+    sim.delete(database.name)
+    assert sim.neighbours(web.name) == {both.name}
+
+
+def test_a_guest_moves_only_to_a_host_that_has_its_networks(sim):
+    network = str(uuid.uuid4())
+    guest = plugged(nic(1, network))
+    sim.define("sim-0001", guest)
+    with pytest.raises(DriverError, match=f"does not have network {network}"):
+        sim.live_migrate(guest.name, "sim-0002")
+    assert sim.guest(guest.name).host == "sim-0001"
+    sim.ensure_network("sim-0002", network)
+    assert sim.live_migrate(guest.name, "sim-0002").host == "sim-0002"
+    assert sim.guest_nics(guest.name) == list(guest.nics)
+
+
+def test_a_network_on_a_host_that_is_down_cannot_be_removed(sim):
+    network = str(uuid.uuid4())
+    sim.ensure_network("sim-0001", network)
+    sim.mark_host_down("sim-0001")
+    with pytest.raises(HostUnavailable, match="sim-0001"):
+        sim.remove_network(network)
+    with pytest.raises(HostUnavailable):
+        sim.ensure_network("sim-0001", str(uuid.uuid4()))
+    sim.mark_host_up("sim-0001")
+    sim.remove_network(network)
+    assert sim.networks() == []
+
+
+def test_network_operations_fail_on_demand(sim):
+    network = str(uuid.uuid4())
+    sim.fail_next("ensure_network", after=True)
+    with pytest.raises(DriverError, match="Simulated failure"):
+        sim.ensure_network("sim-0001", network)
+    sim.ensure_network("sim-0001", network)  # the retry finds it made, and makes no second
+    assert sim.networks("sim-0001") == [network]
+    sim.fail_next("remove_network")
+    with pytest.raises(DriverError, match="Simulated failure"):
+        sim.remove_network(network)
+    assert sim.networks() == [network]
+
+
+def test_networks_and_interfaces_outlive_the_process_in_a_state_file(tmp_path):
+    uri = f"sim://{tmp_path}/state.sqlite?hosts=2&{SMALL}"
+    network = str(uuid.uuid4())
+    first, second = plugged(nic(1, network)), plugged(nic(2, network))
+    worker = SimulatorDriver(uri)
+    worker.define("sim-0001", first)
+    worker.define("sim-0002", second)
+    restarted = SimulatorDriver(uri)
+    assert restarted.guest_nics(first.name) == list(first.nics)
+    assert restarted.networks() == [network]
+    assert restarted.neighbours(first.name) == {second.name}

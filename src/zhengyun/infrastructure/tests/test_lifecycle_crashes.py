@@ -67,6 +67,8 @@ def hypervisor(request, world):
         for guest in hypervisor_driver.guests():
             if guest.name not in before:
                 hypervisor_driver.delete(guest.name)
+        for network in hypervisor_driver.networks():
+            hypervisor_driver.remove_network(network)  # the room's network
     # Closed now rather than at interpreter exit, when libvirt-python can no longer close them.
     connections.driver_for.cache_clear()
 

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from zhengyun.accounts import services as accounts
 from zhengyun.infrastructure import lifecycle, services
 from zhengyun.infrastructure.choices import NetworkReach
-from zhengyun.infrastructure.monitoring import collector, rollup
+from zhengyun.infrastructure.monitoring import aggregates, collector, rollup
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,7 @@ def sampled(world, room):
     room.driver(room.extranet).set_load(str(instance.uuid), 0.4)
     now = timezone.now()
     collector.collect(now)
+    aggregates.sum_up_minute(collector.minute_of(now))
     rollup.roll_up(now)
     return instance
 
@@ -63,6 +64,22 @@ def test_prometheus_exports_hosts_and_pools_to_an_operator_token(world, client, 
     assert world.department_a.name not in text
 
 
+def test_prometheus_exports_hosts_disk_and_network_rates(world, client, sampled):
+    collector.collect(timezone.now())  # a second sample: rates from the counters' change
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families(scrape(client, world.operator).content.decode())
+    }
+    for name in (
+        "zhengyun_host_disk_read_bytes_per_second",
+        "zhengyun_host_disk_write_bytes_per_second",
+        "zhengyun_host_network_receive_bytes_per_second",
+        "zhengyun_host_network_transmit_bytes_per_second",
+    ):
+        assert len(families[name].samples) == 4
+        assert all(s.value >= 0 for s in families[name].samples)
+
+
 def test_prometheus_refuses_strangers_and_departments(world, client, sampled):
     assert scrape(client).status_code == 401
     assert scrape(client, world.staff_a).status_code == 403
@@ -71,18 +88,16 @@ def test_prometheus_refuses_strangers_and_departments(world, client, sampled):
     assert bad.status_code == 401
 
 
-def test_the_monitoring_page_shows_pools_hosts_and_departments(world, client, sampled):
+def test_the_monitoring_page_shows_pools_and_departments(world, client, sampled):
     client.force_login(world.operator)
     page = client.get("/infrastructure/monitoring/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert sampled.host.name in html and "<polyline" in html
+    assert f'data-pool="{sampled.host.pool_id}"' in html and "<polyline" in html
     assert world.department_a.name in html
-
-
-def test_departments_do_not_open_the_monitoring_page(world, client, sampled):
-    client.force_login(world.staff_a)
-    assert client.get("/infrastructure/monitoring/").status_code == 403
+    pool = client.get(f"/infrastructure/monitoring/pools/{sampled.host.pool_id}/")
+    assert pool.status_code == 200
+    assert f'data-host="{sampled.host.name}"' in pool.content.decode()
 
 
 def test_the_instance_page_shows_its_cpu_to_its_department(world, client, sampled):

@@ -2,7 +2,9 @@
 on top of each department's own quota; the last slot goes to exactly one order, a limit is
 never set below what is held, and departments see the limits above them."""
 
+import re
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -149,6 +151,42 @@ def test_two_departments_racing_for_a_regions_last_slot_get_it_once(world):
     assert sorted(set(outcomes)) == ["ok", "quota"] and outcomes.count("ok") == 1
     assert Instance.objects.count() == 1
     assert used(world.department_a) + used(world.department_b) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_limit_made_while_an_order_is_in_flight_counts_that_order(world):
+    from django.db import transaction
+
+    held = quotas.region_in_use(world.province)["instances"]
+    taken, outcome = threading.Event(), []
+
+    def order_in_flight():
+        try:
+            with transaction.atomic():
+                quotas.take(world.department_a, {"instances": 1})
+                taken.set()
+                time.sleep(1)  # the operator sets the limit meanwhile
+        finally:
+            connection.close()
+
+    def set_limit():
+        try:
+            taken.wait()
+            limit(world, world.province, max_instances=held)
+            outcome.append("set")
+        except ValidationError as exc:
+            outcome.append(exc.message_dict["max_instances"][0])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order_in_flight), threading.Thread(target=set_limit)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Refused, naming what is held with the order that was in flight.
+    assert len(outcome) == 1 and outcome[0] != "set"
+    assert re.search(r"[(（](\d+)[)）]", outcome[0]).group(1) == str(held + 1)
 
 
 def test_the_instances_page_shows_the_limits_above_the_department(world, room, client):

@@ -3,10 +3,11 @@ reach the hypervisor and decide which packets pass, remote-group rules that foll
 membership, protected deletes, and the console and API doors."""
 
 import threading
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import translation
 
@@ -547,6 +548,66 @@ def test_concurrent_changes_never_wait_in_a_circle_and_end_applied(world):
         status=InstanceStatus.ACTIVE, department=world.department_a
     ):
         assert sim.firewall(str(instance.uuid)) == firewalls.resolve(instance), instance.name
+
+
+def first_then(first, second):
+    """Run ``first`` in a transaction kept open a second, and ``second`` meanwhile; returns
+    what each ended with: "ok" or the exception's class name."""
+    outcomes, started = {}, threading.Event()
+
+    def run(name, act, before=None, after=None):
+        try:
+            if before:
+                before.wait()
+            with transaction.atomic():
+                act()
+                if after:
+                    after.set()
+                    time.sleep(1)
+            outcomes[name] = "ok"
+        except Exception as exc:  # compared below
+            outcomes[name] = type(exc).__name__
+            if after:
+                after.set()
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=("first", first, None, started)),
+        threading.Thread(target=run, args=("second", second, started, None)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes["first"], outcomes["second"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_deleted_while_an_instance_joins_it_is_refused_cleanly_either_way(world):
+    room = build_machine_room(world)
+    instance = order(world, room, "j-1")
+    web, db = (
+        security_groups.create_security_group(
+            actor=world.staff_a, department=world.department_a, name=name
+        )
+        for name in ("web", "db")
+    )
+
+    def join(group):
+        return lambda: security_groups.set_security_groups(
+            Instance.objects.get(pk=instance.pk), actor=world.staff_a, groups=[group]
+        )
+
+    def delete(group):
+        return lambda: security_groups.delete_security_group(group, actor=world.staff_a)
+
+    # The deletion waits for the join and then sees the new member.
+    assert first_then(join(web), delete(web)) == ("ok", "Conflict")
+    # The join waits for the deletion and then finds the group gone.
+    assert first_then(delete(db), join(db)) == ("ok", "ValidationError")
+    assert list(Instance.objects.get(pk=instance.pk).security_groups.all()) == [web]
+    assert not SecurityGroup.objects.filter(pk=db.pk).exists()
 
 
 def test_a_rule_taken_away_during_a_reboot_is_closed_on_the_guest(world, room, web):

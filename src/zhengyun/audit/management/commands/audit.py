@@ -5,11 +5,14 @@ checkpoint whose SM2 signature fails. Exit status 0 when intact, 1 when not.
 ``zhengyun audit checkpoint`` signs the chain head now; ``zhengyun audit public-key`` prints
 the public half of the signing key, for auditors and for OpenSSL; ``zhengyun audit purge
 --before YYYY-MM-DD`` removes events past the retention period (ZHENGYUN_AUDIT_RETENTION_DAYS,
-at least 180) up to the last signed checkpoint before that date.
+at least 180) up to the last signed checkpoint before that date, after archiving them;
+``zhengyun audit verify-archive FILE [--public-key PEM]`` re-verifies such an archive on its
+own, without the database.
 
-Except ``public-key``, each is done by a person signed in with ``--as USERNAME`` whose roles
-allow it — an audit administrator's work (三员, ``accounts.cli``): verify needs ``view`` on
-audit events, checkpoint ``add`` on audit checkpoints, purge ``add`` on audit purges.
+Except ``public-key`` and ``verify-archive``, each is done by a person signed in with
+``--as USERNAME`` whose roles allow it — an audit administrator's work (三员,
+``accounts.cli``): verify needs ``view`` on audit events, checkpoint ``add`` on audit
+checkpoints, purge ``add`` on audit purges.
 """
 
 import datetime
@@ -23,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from zhengyun.accounts.cli import OperatorCommand
+from zhengyun.audit import archive as audit_archive
 from zhengyun.audit import keys
 from zhengyun.audit.models import AuditCheckpoint, AuditEvent, AuditPurge
 from zhengyun.audit.services import purge_trail, record, sign_checkpoint, verify_trail
@@ -34,7 +38,10 @@ class Command(OperatorCommand):
     help = "Verify the audit trail, sign a checkpoint, print the signing key, or purge."
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["verify", "checkpoint", "public-key", "purge"])
+        parser.add_argument(
+            "action", choices=["verify", "checkpoint", "public-key", "purge", "verify-archive"]
+        )
+        parser.add_argument("archive", nargs="?", type=Path, help="verify-archive: the file")
         parser.add_argument(
             "--before",
             type=datetime.date.fromisoformat,
@@ -51,9 +58,11 @@ class Command(OperatorCommand):
         )
         self.add_operator_arguments(parser)
 
-    def handle(self, *args, action, public_key, workers, before, **options):
+    def handle(self, *args, action, public_key, workers, before, archive, **options):
         if action == "public-key":  # public: anyone may check the signatures with it
             self.stdout.write(keys.public_key_pem().decode(), ending="")
+        elif action == "verify-archive":  # reads a file only: whoever holds it may check it
+            self.verify_archive(archive, public_key)
         elif action == "purge":
             self.purge(before, options)
         elif action == "checkpoint":
@@ -95,8 +104,24 @@ class Command(OperatorCommand):
         else:
             self.stdout.write(
                 f"purged {purge.events} events through sequence {purge.through_seq}, "
-                f"proven by the signed checkpoint with hash {purge.through_hash}"
+                f"proven by the signed checkpoint with hash {purge.through_hash}; "
+                f"archived to {purge.archive} (SM3 {purge.archive_sm3})"
             )
+
+    def verify_archive(self, path, public_key):
+        if path is None:
+            raise CommandError("verify-archive needs the archive file")
+        key = gm.load_public_key(public_key.read_bytes()) if public_key else None
+        try:
+            check = audit_archive.verify(path, key)
+        except (OSError, ValueError, KeyError) as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from None
+        self.stdout.write(f"{check.events} events, SM3 {check.digest}")
+        if check.first_break is not None:
+            raise CommandError(f"archive BROKEN at sequence {check.first_break}")
+        if not check.signed:
+            raise CommandError("archive BROKEN: the checkpoint's signature does not verify")
+        self.stdout.write("archive intact: the events chain to the signed checkpoint")
 
     def verify(self, person, public_key, workers):
         started = time.perf_counter()

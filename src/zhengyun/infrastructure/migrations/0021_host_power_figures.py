@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('infrastructure', '0016_instance_power_states'),
+        ('infrastructure', '0020_pool_and_department_samples'),
     ]
 
     operations = [

@@ -1,0 +1,119 @@
+"""Platform networks as libvirt networks, and guests' interfaces on them, in the libvirt
+driver (R-I2, R-I3).
+
+Each platform network a host needs is an isolated libvirt network of its own,
+``zhengyun-<network UUID>`` on bridge ``zy<first digits of the UUID>``: no forwarding and
+no address of the host's, so guests on it reach each other and nothing else. It is defined,
+started and set to start with the host, in that order and each step only if it is not done,
+so a definition interrupted half-way is finished by the next call and never made twice.
+A bridge another network holds already is refused rather than shared: two departments'
+networks never meet on one bridge.
+
+A libvirt network lives on one host: guests of one platform network on two hosts reach each
+other only where the operator joins the hosts' bridges (a VLAN or VXLAN uplink).
+
+A mixin of ``LibvirtDriver``. libvirt's test driver keeps networks like a real host does,
+but checks neither bridge names nor a network's users: this driver checks both itself.
+"""
+
+from . import libvirt_xml
+from .base import DriverError, GuestNotFound, NetworkInUse, Nic
+
+
+class LibvirtNetworks:
+    """The network operations of the compute driver contract, over libvirt's networks."""
+
+    def ensure_network(self, host, network):
+        self._check_host(host)
+        self._ensure_network(network)
+
+    def _ensure_network(self, network):
+        libvirt = self._libvirt
+        found = self._find_network(network)
+        if found is None:
+            self._refuse_taken_bridge(network)
+            with self._translated():
+                found = self._conn().networkDefineXML(libvirt_xml.network_xml(network))
+        with self._translated():
+            if not found.isActive():
+                try:
+                    found.create()
+                except libvirt.libvirtError:
+                    if not found.isActive():  # not another worker starting it meanwhile
+                        raise
+            if not found.autostart():
+                found.setAutostart(1)
+
+    def _find_network(self, network):
+        """The libvirt network of platform network ``network``, or None."""
+        wanted = libvirt_xml.network_name(network)
+        with self._translated():
+            for found in self._conn().listAllNetworks(0):
+                if found.name() == wanted:
+                    return found
+        return None
+
+    def _refuse_taken_bridge(self, network):
+        bridge = libvirt_xml.bridge_name(network)
+        with self._translated():
+            for other in self._conn().listAllNetworks(0):
+                if libvirt_xml.network_bridge(other.XMLDesc(0)) == bridge:
+                    raise DriverError(
+                        f"Bridge {bridge} of network {network} is held by network "
+                        f"{other.name()}; it is not shared."
+                    )
+
+    def remove_network(self, network):
+        """Stops and undefines the network once no guest of this host, running or not,
+        has an interface on it."""
+        found = self._find_network(network)
+        if found is None:
+            return
+        users = self._plugged_into(libvirt_xml.network_name(network))
+        if users:
+            raise NetworkInUse(
+                f"Network {network} still has guests plugged in: {', '.join(users)}."
+            )
+        with self._translated():
+            if found.isActive():
+                found.destroy()
+            if found.isPersistent():
+                found.undefine()
+
+    def _plugged_into(self, libvirt_network):
+        """Names of the guests with an interface on ``libvirt_network`` in their persistent
+        or live definition."""
+        with self._translated():
+            domains = self._conn().listAllDomains(0)
+        users = []
+        for domain in domains:
+            try:
+                definitions = self._definitions(domain)
+            except GuestNotFound:  # deleted while we looked
+                continue
+            if any(
+                source == libvirt_network
+                for _flag, xml in definitions
+                for _mac, source in libvirt_xml.interfaces(xml)
+            ):
+                users.append(domain.name())
+        return sorted(users)
+
+    def networks(self, host=None):
+        if host is not None:
+            self._check_host(host)
+        prefix = libvirt_xml.NETWORK_PREFIX
+        with self._translated():
+            names = [network.name() for network in self._conn().listAllNetworks(0)]
+        return sorted(name.removeprefix(prefix) for name in names if name.startswith(prefix))
+
+    def guest_nics(self, name):
+        domain = self._domain(name)
+        with self._translated():
+            xml = domain.XMLDesc(self._libvirt.VIR_DOMAIN_XML_INACTIVE)
+        prefix = libvirt_xml.NETWORK_PREFIX
+        return [
+            Nic(mac=mac, network=source.removeprefix(prefix))
+            for mac, source in libvirt_xml.interfaces(xml)
+            if source.startswith(prefix)
+        ]
