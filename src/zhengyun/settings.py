@@ -339,6 +339,7 @@ if REDIS_URL:
         "name": os.environ.get("ZHENGYUN_QUEUE_NAME", "zhengyun"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        "utc": False,  # nightly jobs at night in TIME_ZONE, which Django makes the process's
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 else:
@@ -347,6 +348,7 @@ else:
         "name": "zhengyun",
         "filename": str(DATA_DIR / "queue.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        "utc": False,
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 

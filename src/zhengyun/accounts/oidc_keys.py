@@ -21,7 +21,7 @@ first rotation records as the ring's first key. Private keys are stored sealed w
 import datetime
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from cryptography.hazmat.primitives import serialization
@@ -67,7 +67,7 @@ class RingKey:
     kid: str
     public: dict
     signs_from: datetime.datetime
-    private_pem: str = ""
+    private_pem: str = field(default="", repr=False)  # never in a log line or traceback
 
     @cached_property
     def public_jwk(self):
@@ -85,8 +85,10 @@ class Ring:
     keys: tuple[RingKey, ...]
 
     def signing(self, now):
-        """The key that signs at ``now``: the latest whose time has come."""
-        return [key for key in self.keys if key.signs_from <= now][-1]
+        """The key that signs at ``now``: the latest whose time has come — or, on a clock a
+        little behind the one that rotated at once, the earliest there is."""
+        started = [key for key in self.keys if key.signs_from <= now]
+        return started[-1] if started else self.keys[0]
 
     def replaced_at(self, key, now):
         """When a later key took over signing from ``key``; None while it still signs or

@@ -250,9 +250,20 @@ def purge_trail(before, now=None, *, actor=None):
     if checkpoint is None or (done and done.through_seq >= checkpoint.seq):
         return None
     first_seq, prev_hash = (done.through_seq + 1, done.through_hash) if done else (1, GENESIS_HASH)
-    name, digest = archive.write(first_seq, prev_hash, checkpoint)
-    check = archive.verify(archive.directory() / name, keys.signing_key().public_key())
+    try:
+        name, digest = archive.write(first_seq, prev_hash, checkpoint)
+    except FileExistsError:
+        raise ValidationError(
+            _(
+                "The archive directory already holds a different file for sequences "
+                "%(first)d to %(last)d; move it away before purging."
+            )
+            % {"first": first_seq, "last": checkpoint.seq}
+        ) from None
+    path = archive.directory() / name
+    check = archive.verify(path, keys.signing_key().public_key())
     if not check.intact or check.digest != digest:
+        path.unlink(missing_ok=True)  # no archive of a purge that did not happen
         raise ValidationError(
             _(
                 "The events up to sequence %(seq)d do not verify against their signed "
@@ -261,6 +272,14 @@ def purge_trail(before, now=None, *, actor=None):
             % {"seq": checkpoint.seq}
         )
     with transaction.atomic():
+        # One purge at a time (the chain head's lock, held only for this step): a purge
+        # that finds another has purged since it looked gives way to it.
+        AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        latest = AuditPurge.objects.order_by("-through_seq").first()
+        if (latest and latest.pk) != (done and done.pk):
+            if latest.archive != name:
+                path.unlink(missing_ok=True)
+            return None
         removed = AuditEvent.objects.filter(seq__lte=checkpoint.seq)
         purge = AuditPurge.objects.create(
             through_seq=checkpoint.seq,

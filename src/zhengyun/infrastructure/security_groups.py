@@ -4,10 +4,11 @@ groups and their rules, and choosing which groups an instance belongs to.
 Each checks permission through the restriction helper, changes the records in one
 transaction with its audit event, and marks the instances whose firewall the change alters
 (``firewalls.mark``); the worker gives their hypervisors the new rules after the commit.
-Services that change a group's rules, and instances joining chosen groups, hold the groups'
-row locks (``FOR NO KEY UPDATE``); deleting a group takes the stronger ``FOR UPDATE``, so it
-waits for a join in flight and then sees the new member, and a join that waited for a
-deletion finds the group gone. None of them locks an instance after a group, and marking an
+Services that change a group's rules (with the group a new rule names as its far end, both
+in id order), and instances joining chosen groups, hold the groups' row locks (``FOR NO KEY
+UPDATE``); deleting a group takes the stronger ``FOR UPDATE``, so it waits for a join or a
+rule in flight and then sees what refers to it, and one that waited for a deletion finds
+the group gone. None of them locks an instance after a group, and marking an
 instance takes no lock on it.
 """
 
@@ -54,6 +55,23 @@ def create_security_group(*, actor, department, name, description=""):
 
 def _locked_group(group):
     return SecurityGroup.objects.select_for_update(of=("self",), no_key=True).get(pk=group.pk)
+
+
+def _locked_pair(group, remote_group):
+    """``group`` and the group a rule names as its far end, both locked, in one order
+    whichever rule names which; a far end deleted meanwhile is refused."""
+    wanted = {group.pk} | ({remote_group.pk} if remote_group is not None else set())
+    locked = {
+        found.pk: found
+        for found in SecurityGroup.objects.select_for_update(of=("self",), no_key=True)
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    }
+    if group.pk not in locked:
+        raise Conflict(_("This group has just been deleted."))
+    if remote_group is not None and remote_group.pk not in locked:
+        raise ValidationError({"remote_group": _("This group has just been deleted.")})
+    return locked[group.pk], remote_group and locked[remote_group.pk]
 
 
 @service("infrastructure.delete_security_group")
@@ -138,7 +156,7 @@ def create_security_group_rule(
     """Let one more kind of traffic through ``group``'s members' firewalls; a rule the
     group has already is refused."""
     require(actor, "view", group)
-    group = _locked_group(group)
+    group, remote_group = _locked_pair(group, remote_group)
     if direction not in RuleDirection.values:
         raise ValidationError({"direction": _("Choose inbound or outbound.")})
     if ethertype not in EtherType.values:

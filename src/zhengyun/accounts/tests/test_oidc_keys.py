@@ -160,3 +160,12 @@ def test_a_token_with_no_known_key_or_no_token_at_all_finds_no_key(world):
     other = jwt.JWT(header={"alg": "HS256", "kid": "unknown"}, claims={"aud": "app"})
     other.make_signed_token(oidc_keys.jwk.JWK.generate(kty="oct", size=256))
     assert validator._get_key_for_token(other.serialize()) is None
+
+
+def test_a_clock_behind_the_rotation_still_signs_and_no_private_key_is_ever_printed(world):
+    now = timezone.now()
+    new = services.rotate_oidc_key(actor=world.secadmin, now=now, at_once=True)
+    # A web process whose clock runs a second behind the one that rotated at once.
+    assert oidc_keys.signing_key(now - datetime.timedelta(seconds=1)).thumbprint() == new.kid
+    ring = oidc_keys.current()
+    assert "PRIVATE KEY" not in repr(ring) and "PRIVATE KEY" in ring.keys[0].private_pem

@@ -10,15 +10,24 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from zhengyun.audit import archive, sealer, triggers
+from zhengyun.audit import archive, keys, sealer, triggers
 from zhengyun.audit.models import AuditEvent, AuditPurge
 from zhengyun.audit.services import purge_trail, record, sign_checkpoint, verify_trail
 from zhengyun.audit.tasks import purge_past_retention_task
+from zhengyun.crypto import gm
 from zhengyun.testing.cli import run, run_as
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Refusals are read in English whatever the default language."""
+    with translation.override("en"):
+        yield
+
 
 DAY = datetime.timedelta(days=1)
 
@@ -94,6 +103,17 @@ def test_the_command_refuses_a_recent_date_and_needs_one(world):
     assert not AuditPurge.objects.exists()
 
 
+def platform_key():
+    return keys.signing_key().public_key()
+
+
+def purge_now():
+    """Sign the chain head and purge through it, as if 200 days had gone by."""
+    sign_checkpoint(every=1)
+    later = timezone.now() + 200 * DAY
+    return purge_trail(later - 181 * DAY, now=later)
+
+
 def purged_through_a_checkpoint(world, extra=3):
     checkpoint = sign_checkpoint(every=1)
     for i in range(extra):
@@ -105,7 +125,7 @@ def purged_through_a_checkpoint(world, extra=3):
 def test_a_purge_archives_the_stretch_which_verifies_on_its_own(world):
     checkpoint, purge = purged_through_a_checkpoint(world)
     path = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / purge.archive
-    check = archive.verify(path)
+    check = archive.verify(path, platform_key())
     assert check.intact and check.events == purge.events == checkpoint.seq
     assert check.digest == purge.archive_sm3
     output = run("audit", "verify-archive", str(path), lines=())
@@ -116,7 +136,7 @@ def test_a_purge_archives_the_stretch_which_verifies_on_its_own(world):
     second_checkpoint = sign_checkpoint(every=1)
     later = timezone.now() + 200 * DAY
     second = purge_trail(later - 181 * DAY, now=later)
-    again = archive.verify(settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / second.archive)
+    again = archive.verify(settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / second.archive, platform_key())
     assert again.intact and again.events == second_checkpoint.seq - checkpoint.seq
 
 
@@ -127,13 +147,13 @@ def test_a_changed_or_shortened_archive_is_caught(world):
     changed = lines[3].replace('"result": "success"', '"result": "failed"')
     assert changed != lines[3]
     path.write_text("".join([*lines[:3], changed, *lines[4:]]))
-    check = archive.verify(path)
+    check = archive.verify(path, platform_key())
     assert check.first_break == 3 and check.digest != purge.archive_sm3
     with pytest.raises(CommandError, match="BROKEN at sequence 3"):
         run("audit", "verify-archive", str(path), lines=())
 
     path.write_text("".join(lines[:-1]))  # the last event cut off
-    assert archive.verify(path).first_break == len(lines) - 1
+    assert archive.verify(path, platform_key()).first_break == len(lines) - 1
     other = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / "notes.txt"
     other.write_text('{"anything": 1}\n')
     with pytest.raises(CommandError, match="not an audit archive"):
@@ -150,6 +170,7 @@ def test_a_stretch_that_does_not_verify_is_kept_not_purged(world):
     with pytest.raises(ValidationError, match="do not verify"):
         purge_trail(later - 181 * DAY, now=later)
     assert AuditEvent.objects.count() == count and not AuditPurge.objects.exists()
+    assert not list(settings.ZHENGYUN_AUDIT_ARCHIVE_DIR.iterdir())  # no archive of it left
     assert verify_trail().first_break.seq == 2  # the evidence is still where it was
 
 
@@ -179,3 +200,41 @@ def test_the_nightly_job_leaves_events_younger_than_its_period(world):
     with override_settings(ZHENGYUN_AUDIT_PURGE_AFTER_DAYS=365):
         assert purge_past_retention_task.call_local() == 0
     assert not AuditPurge.objects.exists()
+
+
+def test_archives_verify_together_and_a_missing_one_is_named(world):
+    first, second, third = purge_now(), purge_now(), purge_now()
+    folder = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR
+    every = [str(folder / purge.archive) for purge in (first, second, third)]
+    assert "archive intact" in run("audit", "verify-archive", *every, lines=())
+    with pytest.raises(CommandError, match=f"from sequence {first.through_seq + 1} are in none"):
+        run("audit", "verify-archive", every[0], every[2], lines=())
+
+
+def test_an_archive_is_checked_with_the_platforms_key_not_one_it_brings(world, tmp_path):
+    purge = purge_now()
+    path = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR / purge.archive
+    stranger = tmp_path / "other.pem"
+    stranger.write_bytes(gm.public_key_to_pem(gm.sm2_generate_key().public_key()))
+    assert not archive.verify(path, gm.load_public_key(stranger.read_bytes())).signed
+    with pytest.raises(CommandError, match="signature does not verify"):
+        run("audit", "verify-archive", str(path), "--public-key", str(stranger), lines=())
+    mine = tmp_path / "platform.pem"
+    mine.write_bytes(keys.public_key_pem())
+    output = run("audit", "verify-archive", str(path), "--public-key", str(mine), lines=())
+    assert keys.fingerprint(platform_key()) in output and "archive intact" in output
+
+
+def test_a_different_file_already_under_the_archives_name_is_kept_and_nothing_purged(world):
+    sign_checkpoint(every=1)
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    folder = settings.ZHENGYUN_AUDIT_ARCHIVE_DIR
+    folder.mkdir(parents=True)
+    other = folder / archive.file_name(1, head)
+    other.write_text("another trail's archive\n")
+    count = AuditEvent.objects.count()
+    later = timezone.now() + 200 * DAY
+    with pytest.raises(ValidationError, match="different file"):
+        purge_trail(later - 181 * DAY, now=later)
+    assert other.read_text() == "another trail's archive\n"
+    assert AuditEvent.objects.count() == count and not AuditPurge.objects.exists()

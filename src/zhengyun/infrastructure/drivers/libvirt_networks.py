@@ -54,10 +54,12 @@ class LibvirtNetworks:
         return None
 
     def _refuse_taken_bridge(self, network):
-        bridge = libvirt_xml.bridge_name(network)
+        bridge, own = libvirt_xml.bridge_name(network), libvirt_xml.network_name(network)
         with self._translated():
             for other in self._conn().listAllNetworks(0):
-                if libvirt_xml.network_bridge(other.XMLDesc(0)) == bridge:
+                # The network itself, defined by another worker since we looked, is no
+                # other network: defining it again below is then a no-op.
+                if other.name() != own and libvirt_xml.network_bridge(other.XMLDesc(0)) == bridge:
                     raise DriverError(
                         f"Bridge {bridge} of network {network} is held by network "
                         f"{other.name()}; it is not shared."

@@ -584,7 +584,7 @@ def first_then(first, second):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_group_deleted_while_an_instance_joins_it_is_refused_cleanly_either_way(world):
+def test_a_group_deleted_while_an_instance_joins_it_or_a_rule_names_it_is_refused_cleanly(world):
     room = build_machine_room(world)
     instance = order(world, room, "j-1")
     web, db = (
@@ -608,6 +608,21 @@ def test_a_group_deleted_while_an_instance_joins_it_is_refused_cleanly_either_wa
     assert first_then(delete(db), join(db)) == ("ok", "ValidationError")
     assert list(Instance.objects.get(pk=instance.pk).security_groups.all()) == [web]
     assert not SecurityGroup.objects.filter(pk=db.pk).exists()
+
+    # The same for a rule naming the group as its far end.
+    cache, queue = (
+        security_groups.create_security_group(
+            actor=world.staff_a, department=world.department_a, name=name
+        )
+        for name in ("cache", "queue")
+    )
+
+    def naming(far):
+        return lambda: rule(world, web, direction="ingress", protocol="tcp", remote_group=far)
+
+    assert first_then(naming(cache), delete(cache)) == ("ok", "Conflict")
+    assert first_then(delete(queue), naming(queue)) == ("ok", "ValidationError")
+    assert web.rules.filter(remote_group=cache).count() == 1
 
 
 def test_a_rule_taken_away_during_a_reboot_is_closed_on_the_guest(world, room, web):

@@ -6,8 +6,8 @@ checkpoint whose SM2 signature fails. Exit status 0 when intact, 1 when not.
 the public half of the signing key, for auditors and for OpenSSL; ``zhengyun audit purge
 --before YYYY-MM-DD`` removes events past the retention period (ZHENGYUN_AUDIT_RETENTION_DAYS,
 at least 180) up to the last signed checkpoint before that date, after archiving them;
-``zhengyun audit verify-archive FILE [--public-key PEM]`` re-verifies such an archive on its
-own, without the database.
+``zhengyun audit verify-archive FILE… [--public-key PEM]`` re-verifies such archives on
+their own, without the database, with the platform's public key.
 
 Except ``public-key`` and ``verify-archive``, each is done by a person signed in with
 ``--as USERNAME`` whose roles allow it — an audit administrator's work (三员,
@@ -41,7 +41,9 @@ class Command(OperatorCommand):
         parser.add_argument(
             "action", choices=["verify", "checkpoint", "public-key", "purge", "verify-archive"]
         )
-        parser.add_argument("archive", nargs="?", type=Path, help="verify-archive: the file")
+        parser.add_argument(
+            "archives", nargs="*", type=Path, help="verify-archive: the archive files"
+        )
         parser.add_argument(
             "--before",
             type=datetime.date.fromisoformat,
@@ -58,11 +60,11 @@ class Command(OperatorCommand):
         )
         self.add_operator_arguments(parser)
 
-    def handle(self, *args, action, public_key, workers, before, archive, **options):
+    def handle(self, *args, action, public_key, workers, before, archives, **options):
         if action == "public-key":  # public: anyone may check the signatures with it
             self.stdout.write(keys.public_key_pem().decode(), ending="")
         elif action == "verify-archive":  # reads a file only: whoever holds it may check it
-            self.verify_archive(archive, public_key)
+            self.verify_archives(archives, public_key)
         elif action == "purge":
             self.purge(before, options)
         elif action == "checkpoint":
@@ -108,20 +110,47 @@ class Command(OperatorCommand):
                 f"archived to {purge.archive} (SM3 {purge.archive_sm3})"
             )
 
-    def verify_archive(self, path, public_key):
-        if path is None:
-            raise CommandError("verify-archive needs the archive file")
-        key = gm.load_public_key(public_key.read_bytes()) if public_key else None
+    def verify_archives(self, paths, public_key):
+        """Each file on its own, then whether they follow on one from the next (pass every
+        archive there is to check that none is missing)."""
+        if not paths:
+            raise CommandError("verify-archive needs the archive files")
+        key = self.trusted_key(public_key)
+        self.stdout.write(f"checking with public key {keys.fingerprint(key)}")
+        checks, broken = [], []
+        for path in paths:
+            try:
+                check = audit_archive.verify(path, key)
+            except (OSError, ValueError, KeyError) as exc:
+                raise CommandError(f"cannot read {path}: {exc}") from None
+            self.stdout.write(f"{path}: {check.events} events, SM3 {check.digest}")
+            if check.first_break is not None:
+                broken.append(f"{path} BROKEN at sequence {check.first_break}")
+            elif not check.signed:
+                broken.append(f"{path} BROKEN: the checkpoint's signature does not verify")
+            checks.append(check)
+        broken += [f"events from sequence {seq} are in none of the files" for seq in
+                   audit_archive.gaps(checks)]  # fmt: skip
+        first = min(check.from_seq for check in checks)
+        if first != 1:
+            self.stdout.write(f"the files begin at sequence {first}; earlier ones not given")
+        if broken:
+            raise CommandError("; ".join(broken))
+        self.stdout.write("archive intact: the events chain to the signed checkpoints")
+
+    def trusted_key(self, public_key):
+        """The key given, or the platform's own when this is a machine of the platform —
+        never one read from the archive, which whoever rewrote it could have replaced."""
+        path = public_key or keys.key_path()
         try:
-            check = audit_archive.verify(path, key)
-        except (OSError, ValueError, KeyError) as exc:
-            raise CommandError(f"cannot read {path}: {exc}") from None
-        self.stdout.write(f"{check.events} events, SM3 {check.digest}")
-        if check.first_break is not None:
-            raise CommandError(f"archive BROKEN at sequence {check.first_break}")
-        if not check.signed:
-            raise CommandError("archive BROKEN: the checkpoint's signature does not verify")
-        self.stdout.write("archive intact: the events chain to the signed checkpoint")
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(
+                f"cannot read the public key ({exc}); give --public-key with the key "
+                "'zhengyun audit public-key' prints on the platform"
+            ) from None
+        key = gm.load_public_key(pem) if public_key else gm.load_private_key(pem).public_key()
+        return key
 
     def verify(self, person, public_key, workers):
         started = time.perf_counter()
