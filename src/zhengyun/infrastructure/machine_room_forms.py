@@ -12,6 +12,7 @@ from zhengyun.infrastructure.choices import (
     ProtectionLevel,
 )
 from zhengyun.infrastructure.models import Zone
+from zhengyun.infrastructure.models.compute import MAX_CPU_RATIO, MAX_RAM_RATIO
 from zhengyun.infrastructure.power import CURVE_POINTS
 from zhengyun.organizations.models import Department, Region
 
@@ -33,9 +34,15 @@ class PoolSettingsForm(forms.Form):
 
     name = forms.CharField(label=_("Name"), max_length=100)
     cpu_ratio = forms.FloatField(
-        label=_("vCPU overcommit"), initial=4.0, help_text=_("vCPUs sold per physical CPU.")
+        label=_("vCPU overcommit"),
+        initial=4.0,
+        min_value=1.0,
+        max_value=MAX_CPU_RATIO,
+        help_text=_("vCPUs sold per physical CPU."),
     )
-    ram_ratio = forms.FloatField(label=_("Memory overcommit"), initial=1.0)
+    ram_ratio = forms.FloatField(
+        label=_("Memory overcommit"), initial=1.0, min_value=1.0, max_value=MAX_RAM_RATIO
+    )
     reserved_vcpus = forms.IntegerField(label=_("Reserved vCPUs per host"), initial=0)
     reserved_memory_mb = forms.IntegerField(label=_("Reserved memory per host (MB)"), initial=0)
     networks = forms.MultipleChoiceField(

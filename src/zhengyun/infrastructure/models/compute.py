@@ -19,6 +19,9 @@ from zhengyun.infrastructure.choices import (
 from zhengyun.infrastructure.generations import GenerationField
 from zhengyun.infrastructure.power import validate_power_curve
 
+MAX_CPU_RATIO = 32.0
+MAX_RAM_RATIO = 4.0
+
 
 def validate_networks(value):
     """A list of distinct network reaches."""
@@ -59,11 +62,17 @@ class Pool(models.Model):
         Zone, verbose_name=_("zone"), on_delete=models.PROTECT, related_name="pools"
     )
     name = models.CharField(_("name"), max_length=100)
+    # Bounded above too: beyond these no workload is served, and a huge ratio would
+    # overflow the capacity arithmetic of placement.
     cpu_ratio = models.FloatField(
-        _("vCPU overcommit"), default=4.0, validators=[MinValueValidator(1.0)]
+        _("vCPU overcommit"),
+        default=4.0,
+        validators=[MinValueValidator(1.0), MaxValueValidator(MAX_CPU_RATIO)],
     )
     ram_ratio = models.FloatField(
-        _("memory overcommit"), default=1.0, validators=[MinValueValidator(1.0)]
+        _("memory overcommit"),
+        default=1.0,
+        validators=[MinValueValidator(1.0), MaxValueValidator(MAX_RAM_RATIO)],
     )
     reserved_vcpus = models.PositiveIntegerField(_("reserved vCPUs per host"), default=0)
     reserved_memory_mb = models.PositiveIntegerField(_("reserved memory per host (MB)"), default=0)

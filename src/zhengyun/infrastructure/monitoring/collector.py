@@ -127,7 +127,7 @@ def _sample_hosts(driver, hosts, now, bucket, previous, rows, counters):
             "running_guests": None if "running_guests" in gone else float(m.running_guests),
         }
         current = {c: None if c in gone else getattr(m, c) for c in COUNTERS}
-        figures.update(_rates(previous.get(host.pk), current, now))
+        figures.update(_rates(previous.get(host.pk), current, now, fall_is_restart=False))
         rows.append(HostSample(host_id=host.pk, **minute_fields(bucket, figures)))
         counters.append(HostCounters(host_id=host.pk, sampled_at=now, **current))
     return failed
@@ -163,16 +163,19 @@ def _sample_guests(driver, guests, now, bucket, previous, rows, counters):
     return failed
 
 
-def _rates(before, current, now):
-    """Bytes per second since the last sample; unknown on the first sample. A counter that
-    went down means the guest or host restarted, and counts from zero (as Prometheus' rate
-    does), so a rate is never negative."""
+def _rates(before, current, now, fall_is_restart=True):
+    """Bytes per second since the last sample; unknown on the first sample. A guest's
+    counter that went down means the guest restarted, and counts from zero (as Prometheus'
+    rate does), so a rate is never negative. A host's counters may be sums over its guests
+    (libvirt has no host-wide figure), which also fall when a guest stops or moves away:
+    there a fall leaves the minute unknown rather than counting every remaining guest's
+    lifetime bytes as one minute's traffic."""
     recent = before is not None and now - before.sampled_at <= MAX_GAP
     seconds = (now - before.sampled_at).total_seconds() if recent else 0
     rates = {}
     for counter, rate in COUNTERS.items():
         old, new = getattr(before, counter, None), current[counter]
-        if seconds <= 0 or old is None or new is None:
+        if seconds <= 0 or old is None or new is None or (new < old and not fall_is_restart):
             rates[rate] = None
         else:
             rates[rate] = round((new - old if new >= old else new) / seconds, 1)

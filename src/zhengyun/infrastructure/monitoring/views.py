@@ -20,10 +20,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from zhengyun.accounts.access import may_any
 from zhengyun.accounts.services import authenticate_token
+from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import (
     access_or_404,
     call_service,
     call_service_for_form,
+    refuse_unless_may,
     refuse_unless_may_add,
 )
 from zhengyun.infrastructure.choices import Resolution
@@ -167,7 +169,9 @@ def threshold_create(request):
 
 @login_required
 def threshold_edit(request, pk):
-    """A threshold's form, filled in; saving changes it through the service."""
+    """A threshold's form, filled in; saving changes it through the service. Shown only to
+    those who may change thresholds somewhere."""
+    refuse_unless_may(request.user, MetricThreshold, "change")
     threshold = access_or_404(
         request.user, MetricThreshold.objects.select_related("pool", "host", "department"), pk=pk
     )
@@ -196,8 +200,12 @@ def threshold_edit(request, pk):
 @require_POST
 def threshold_delete(request, pk):
     threshold = access_or_404(request.user, MetricThreshold.objects, pk=pk)
-    call_service(services.delete_threshold, threshold, actor=request.user)
-    messages.success(request, _("Threshold removed."))
+    try:
+        call_service(services.delete_threshold, threshold, actor=request.user)
+    except ZhengyunError as exc:  # alerts it raised are kept as a record
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Threshold removed."))
     return redirect("infrastructure:monitoring")
 
 

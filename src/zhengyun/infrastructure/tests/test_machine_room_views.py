@@ -260,3 +260,20 @@ def test_the_forms_speak_english_on_request(world, room, operator):
     page = operator.get(f"{CONSOLE}/hosts/{room.extranet.hosts.first().pk}/power/")
     text = page.content.decode()
     assert "Watts at 50 % load" in text and "负载" not in text
+
+
+def test_an_overcommit_beyond_any_use_is_refused_on_the_form_and_by_the_service(
+    world, room, operator
+):
+    from django.core.exceptions import ValidationError
+
+    from zhengyun.infrastructure import pool_admin
+
+    pool = room.extranet
+    response = operator.post(f"{CONSOLE}/pools/{pool.pk}/edit/", pool_post(pool, cpu_ratio=1e308))
+    assert response.status_code == 200 and response.context["form"].errors["cpu_ratio"]
+    with pytest.raises(ValidationError) as refused:
+        pool_admin.update_pool(pool, actor=world.operator, changes={"ram_ratio": 1e308})
+    assert "ram_ratio" in refused.value.message_dict
+    pool.refresh_from_db()
+    assert (pool.cpu_ratio, pool.ram_ratio) == (room.extranet.cpu_ratio, room.extranet.ram_ratio)

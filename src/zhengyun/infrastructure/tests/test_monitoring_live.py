@@ -17,6 +17,7 @@ from zhengyun.infrastructure.models import (
     Host,
     HostSample,
     InstanceSample,
+    MetricAlert,
     MetricThreshold,
     PoolSample,
 )
@@ -185,3 +186,35 @@ def test_the_api_gives_each_department_its_own_sums_and_operators_the_pools(
     assert [(row["pool"], row["power_watts"]) for row in pools.json()["results"]] == [
         (room.extranet.pk, 300.0)
     ]
+
+
+def test_a_threshold_that_raised_an_alert_stays_with_a_clear_message_and_staff_see_no_form(
+    world, room, client
+):
+    from django.contrib.messages import get_messages
+
+    from zhengyun.infrastructure.monitoring import services as monitoring
+
+    threshold = monitoring.create_threshold(
+        actor=world.admin_a,
+        name="busy",
+        metric="instance_cpu",
+        limit=80,
+        minutes=3,
+        department=world.department_a,
+    )
+    MetricAlert.objects.create(
+        threshold=threshold,
+        instance=instance_of(room, world.staff_a, world.department_a, "busy-1"),
+        department=world.department_a,
+        value=95,
+        raised_at=timezone.now(),
+    )
+    client.force_login(world.admin_a)
+    edit = f"/infrastructure/monitoring/thresholds/{threshold.pk}/"
+    response = client.post(f"{edit}delete/")
+    assert response.status_code == 302 and MetricThreshold.objects.filter(pk=threshold.pk).exists()
+    assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["error"]
+
+    client.force_login(world.staff_a)  # may see thresholds, not change them
+    assert client.get(edit).status_code == 403
