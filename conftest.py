@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from zhengyun.audit import triggers
 from zhengyun.testing.world import build_world, token_client
@@ -35,6 +36,14 @@ def pytest_runtest_teardown(item, nextitem):
     # triggers refuse: lift them just before pytest-django flushes.
     if _transactional(item):
         triggers.remove(connection)
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    # A console request in English leaves English active in this thread; the next test
+    # starts from the platform's default language again.
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
