@@ -28,7 +28,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
 from django.utils import timezone
 from jwcrypto import jwk
 from oauth2_provider.settings import oauth2_settings
@@ -128,14 +127,10 @@ _cached = {"version": None, "ring": None}
 
 def current():
     """The ring as the database holds it now. A process keeps it between calls and reads it
-    again when a key was added or withdrawn (one aggregate query per call), so every process
-    signs with the same key as soon as its time comes. The highest key id is part of the
-    version because a row rolled back may leave its primary key to another."""
-    version = tuple(
-        OidcSigningKey.objects.aggregate(
-            n=Count("pk"), last=Max("pk"), kid=Max("kid"), withdrawn=Count("withdrawn_at")
-        ).values()
-    )
+    again when a key was added or withdrawn (one small query per call: the rows' ids, key
+    ids and withdrawal times), so every process signs with the same key as soon as its time
+    comes."""
+    version = tuple(OidcSigningKey.objects.order_by("pk").values_list("pk", "kid", "withdrawn_at"))
     with _lock:
         if _cached["version"] == version:
             return _cached["ring"]
