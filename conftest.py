@@ -1,10 +1,15 @@
 """Fixtures shared by every test directory."""
 
+import shutil
+import subprocess
+import sys
+
 import pytest
 from django.db import connection
 from django.utils import translation
 
 from zhengyun.audit import triggers
+from zhengyun.testing.processes import embedded_environment
 from zhengyun.testing.world import build_world, token_client
 
 
@@ -51,6 +56,29 @@ def _audit_archive_per_test(settings, tmp_path):
     # Test databases of parallel workers start their trails at the same sequence numbers:
     # each test archives purged stretches in a directory of its own.
     settings.ZHENGYUN_AUDIT_ARCHIVE_DIR = tmp_path / "audit-archive"
+
+
+@pytest.fixture(scope="session")
+def migrated_database_template(tmp_path_factory):
+    """An embedded database migrated once per test process, to be copied, never opened."""
+    data = tmp_path_factory.mktemp("migrated")
+    subprocess.run(
+        [sys.executable, "-m", "zhengyun.cli", "migrate", "--no-input", "-v0"],
+        env={**embedded_environment(), "ZHENGYUN_DATA_DIR": str(data)},
+        check=True,
+        timeout=300,
+    )
+    return data / "zhengyun.sqlite3"
+
+
+@pytest.fixture
+def migrated_data_dir(tmp_path, migrated_database_template):
+    """A data directory whose embedded database is migrated, for tests that start the
+    platform's own processes: a copy of one migrated once per test process, because
+    migrating takes longer than most such tests. Only the database is copied, so each
+    directory still makes its own keys."""
+    shutil.copyfile(migrated_database_template, tmp_path / "zhengyun.sqlite3")
+    return tmp_path
 
 
 @pytest.fixture

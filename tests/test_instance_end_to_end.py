@@ -4,7 +4,6 @@ the simulated hypervisor the web process registered (one state file both share),
 deletion removes it and gives its room back."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import urllib.request
 import pytest
 
 from tests.test_run_command import free_port, wait_for
+from zhengyun.testing.processes import embedded_environment
 
 CLI = [sys.executable, "-m", "zhengyun.cli"]
 
@@ -40,10 +40,9 @@ def until(predicate, timeout=60):
 
 
 @pytest.fixture
-def platform(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(ZHENGYUN_DATA_DIR=str(tmp_path), PORT=str(free_port()))
-    subprocess.run([*CLI, "migrate", "--no-input", "-v0"], env=env, check=True, timeout=180)
+def platform(migrated_data_dir):
+    env = embedded_environment()
+    env.update(ZHENGYUN_DATA_DIR=str(migrated_data_dir), PORT=str(free_port()))
     # The test world and the demo's machine room: faster than the whole demo region.
     token = subprocess.run(
         [

@@ -6,11 +6,12 @@ stopping, rebooting or resizing, no guest of another size or on another host tha
 instance, none running when its instance says stopped (design rule 5, R-I1, R-I4)."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
+
+from zhengyun.testing.processes import embedded_environment
 
 CLI = [sys.executable, "-m", "zhengyun.cli"]
 
@@ -53,11 +54,9 @@ print(json.dumps({{"violations": violations(), "statuses": statuses, "killed_run
 
 
 @pytest.fixture
-def platform(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["ZHENGYUN_DATA_DIR"] = str(tmp_path)
-    subprocess.run([*CLI, "migrate", "--no-input", "-v0"], env=env, check=True, timeout=120)
-    return env, tmp_path
+def platform(migrated_data_dir):
+    env = {**embedded_environment(), "ZHENGYUN_DATA_DIR": str(migrated_data_dir)}
+    return env, migrated_data_dir
 
 
 def shell(env, code):

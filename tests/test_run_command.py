@@ -2,7 +2,7 @@
 copies run side by side on their own PORT and data directory, and SIGTERM stops both
 processes of each copy cleanly."""
 
-import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from zhengyun.testing.processes import embedded_environment
 
 
 def free_port():
@@ -44,16 +46,18 @@ def wait_for(url, timeout=30):
 
 
 @pytest.fixture
-def copies(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+def copies(tmp_path, migrated_database_template):
     started = []
     for name in ("first", "second"):
         data = tmp_path / name
-        copy_env = {**env, "ZHENGYUN_DATA_DIR": str(data), "PORT": str(free_port())}
+        data.mkdir()
+        shutil.copyfile(migrated_database_template, data / "zhengyun.sqlite3")
+        copy_env = {
+            **embedded_environment(),
+            "ZHENGYUN_DATA_DIR": str(data),
+            "PORT": str(free_port()),
+        }
         cli = [sys.executable, "-m", "zhengyun.cli"]
-        subprocess.run(
-            [*cli, "migrate", "--no-input", "-v0"], env=copy_env, check=True, timeout=120
-        )
         process = subprocess.Popen(
             [*cli, "run"], env=copy_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )

@@ -88,12 +88,11 @@ def test_development_profile_is_not_deployable(tmp_path):
     assert "security.W" in result.stderr + result.stdout
 
 
-def test_production_behind_a_gateway_serves_https_and_exempts_probes(tmp_path):
+def test_production_behind_a_gateway_serves_https_and_exempts_probes(migrated_data_dir):
     code = """
 import django
 django.setup()
 from django.core.management import call_command
-call_command("migrate", verbosity=0)
 call_command("collectstatic", interactive=False, verbosity=0)
 from django.test import Client
 c = Client()
@@ -103,7 +102,7 @@ print(c.get("/healthz").status_code, c.get("/readyz").status_code,
 """
     result = run_python(
         code,
-        ZHENGYUN_DATA_DIR=str(tmp_path),
+        ZHENGYUN_DATA_DIR=str(migrated_data_dir),
         ZHENGYUN_PROFILE="production",
         ZHENGYUN_SECRET_KEY="a-production-secret-" + "x7Q2" * 15,
         ZHENGYUN_ALLOWED_HOSTS="testserver",
