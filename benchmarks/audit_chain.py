@@ -5,12 +5,12 @@ without it (side by side, same process), and the speed of ``audit verify``.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/zhengyun_bench python benchmarks/...
 
 Each append runs in its own transaction, as a service's would, from one writer and from
-``--writers`` threads at once (four by default: several web and worker processes appending
-together). A chained
-append is counted once the event is sealed into the chain: the sealer runs in a process of
-its own, as in a worker, and the clock stops when the last event is sealed. The
-verification trail is written in bulk (chained in Python, inserted in batches) and then
-verified from the database. On PostgreSQL the named database (its name must contain
+``--writers`` processes at once (four by default: the platform's web and worker processes
+appending together, each with its own connection). A chained append is counted once the
+event is sealed into the chain: the sealer runs in a process of its own, as in a worker,
+and the clock stops when the last event is sealed. The verification trail is written in
+bulk (chained in Python, inserted in batches) and then verified from the database. On
+PostgreSQL the named database (its name must contain
 "bench") is created afresh and dropped at the end.
 """
 
@@ -20,7 +20,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -59,7 +58,7 @@ def main():
     parser.add_argument("--appends", type=int, default=3000)
     parser.add_argument("--verify-events", type=int, default=200_000)
     parser.add_argument(
-        "--writers", type=int, default=4, help="threads appending at once in the second run"
+        "--writers", type=int, default=4, help="processes appending at once in the second run"
     )
     args = parser.parse_args()
 
@@ -126,33 +125,32 @@ def main():
             return args.appends / (time.perf_counter() - started)
 
         def concurrent_rate(operation, then=None):
-            """Appends per second from ``--writers`` threads at once, as from several workers."""
+            """Appends per second from ``--writers`` processes at once, as from the
+            platform's web and worker processes."""
+            each = args.appends // args.writers
+            forking = multiprocessing.get_context("fork")
+            connection.close()  # each writer opens its own
+            go = forking.Event()
 
-            def writer():
-                try:
-                    for _ in range(args.appends // args.writers):
-                        operation()
-                finally:
-                    connection.close()
+            def writer(index):
+                plain_seq[0] += (index + 1) * 10**9  # made-up sequence numbers apart
+                go.wait()
+                for _ in range(each):
+                    operation()
+                connection.close()
 
-            threads = [threading.Thread(target=writer) for _ in range(args.writers)]
+            writers = [forking.Process(target=writer, args=(n,)) for n in range(args.writers)]
+            for process in writers:
+                process.start()
             started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            go.set()
+            for process in writers:
+                process.join()
+                assert process.exitcode == 0, "a writer failed"
+            plain_seq[0] += (args.writers + 1) * 10**9  # past the writers' numbers
             if then:
                 then()
-            return (args.appends // args.writers) * args.writers / (time.perf_counter() - started)
-
-        lock = threading.Lock()
-
-        def unchained_threadsafe():
-            with lock:  # only the made-up sequence number is shared
-                plain_seq[0] += 1
-                seq = plain_seq[0]
-            with transaction.atomic():
-                plain_event(seq).save(force_insert=True)
+            return each * args.writers / (time.perf_counter() - started)
 
         connection.close()  # the sealer's process opens its own
         stop_sealing = multiprocessing.get_context("fork").Event()
@@ -165,7 +163,7 @@ def main():
             for _ in range(ROUNDS):  # interleaved, so both see the same machine
                 rates["plain"].append(rate(unchained))
                 rates["chained"].append(rate(chained, then=until_sealed))
-                rates["plain_concurrent"].append(concurrent_rate(unchained_threadsafe))
+                rates["plain_concurrent"].append(concurrent_rate(unchained))
                 rates["chained_concurrent"].append(concurrent_rate(chained, then=until_sealed))
         finally:
             stop_sealing.set()

@@ -5,7 +5,6 @@ would cost more than hashing them, so rows come from a plain cursor and only the
 the drivers hand back raw are converted.
 """
 
-import datetime
 import json
 
 from zhengyun.audit.chain import CHAINED_FIELDS
@@ -14,29 +13,30 @@ from zhengyun.audit.models import AuditEvent
 ROW_FIELDS = ("id", "hash", *CHAINED_FIELDS)
 
 
-# PostgreSQL writes the time as the canonical form does, which spares reading it into a
-# datetime (under Django psycopg's loader for it is pure Python) and writing it out again.
-_POSTGRES_UTC_TEXT = (
-    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
-)
+# The database writes the time as the canonical form does, which spares reading it into a
+# datetime and writing it out again (a tenth of the cost of verifying an event).
+_UTC_TEXT = {
+    "postgresql": "to_char(occurred_at AT TIME ZONE 'UTC', "
+    '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')',
+    # Django keeps UTC without a zone, and leaves out the fraction of a whole second.
+    "sqlite": "replace(occurred_at, ' ', 'T') "
+    "|| CASE WHEN length(occurred_at) = 19 THEN '.000000' ELSE '' END || '+00:00'",
+}
 
 
 def select_sql(connection, tail):
     """``SELECT <every row field> FROM <events> <tail>``."""
     fields = {f.attname: f for f in AuditEvent._meta.concrete_fields}
     columns = [connection.ops.quote_name(fields[name].column) for name in ROW_FIELDS]
-    if connection.vendor == "postgresql":
-        columns[ROW_FIELDS.index("occurred_at")] = _POSTGRES_UTC_TEXT
+    if connection.vendor in _UTC_TEXT:
+        columns[ROW_FIELDS.index("occurred_at")] = _UTC_TEXT[connection.vendor]
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     return f"SELECT {', '.join(columns)} FROM {table} {tail}"  # noqa: S608
 
 
 def as_row(values, loads=json.loads):
     """One fetched tuple as the mapping of chained fields (plus id and hash) that
-    ``chain.event_hash`` takes: the time as an aware datetime or as its canonical text."""
+    ``chain.event_hash`` takes, the time already as its canonical text."""
     row = dict(zip(ROW_FIELDS, values, strict=True))
     row["changes"] = loads(row["changes"])
-    moment = row["occurred_at"]
-    if isinstance(moment, datetime.datetime) and moment.tzinfo is None:  # SQLite: UTC, no zone
-        row["occurred_at"] = moment.replace(tzinfo=datetime.UTC)
     return row
