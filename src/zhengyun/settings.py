@@ -159,7 +159,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "PRAGMA busy_timeout=5000;",
         "transaction_mode": "IMMEDIATE",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests on SQLite too: opening one reads the whole schema
+    # and runs the pragmas, which cost more than a token request's own work.
     # Tests use a file too: an in-memory database shares one lock across threads and would
     # not behave like the real one under concurrent writers.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
@@ -428,9 +429,6 @@ CACHES = {
     }
 }
 
-# Sign the audit chain every N events, or every M minutes when any were added.
-# Audit events may be purged only once older than this; it can be raised, never lowered below
-# the 180 days GB/T 22239 asks for.
 # Idle-instance reclamation (R-G3): an instance whose every hourly CPU average stayed below
 # the limit for the whole period is proposed to its department, which answers within the
 # given working days; one it keeps is not proposed again for the given (calendar) days.
@@ -439,6 +437,8 @@ ZHENGYUN_RECLAIM_IDLE_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_IDLE_DAYS", "7
 ZHENGYUN_RECLAIM_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_ANSWER_DAYS", "10"))
 ZHENGYUN_RECLAIM_KEEP_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_KEEP_DAYS", "30"))
 
+# Audit events may be purged only once older than this; it can be raised, never lowered below
+# the 180 days GB/T 22239 asks for.
 ZHENGYUN_AUDIT_RETENTION_DAYS = int(os.environ.get("ZHENGYUN_AUDIT_RETENTION_DAYS", "180"))
 if ZHENGYUN_AUDIT_RETENTION_DAYS < 180:
     raise ImproperlyConfigured("ZHENGYUN_AUDIT_RETENTION_DAYS must be at least 180 days")
@@ -453,6 +453,7 @@ if 0 < ZHENGYUN_AUDIT_PURGE_AFTER_DAYS < ZHENGYUN_AUDIT_RETENTION_DAYS:
 ZHENGYUN_AUDIT_ARCHIVE_DIR = Path(
     os.environ.get("ZHENGYUN_AUDIT_ARCHIVE_DIR", DATA_DIR / "audit-archive")
 )
+# Sign the audit chain every N events, or every M minutes when any were added.
 ZHENGYUN_AUDIT_CHECKPOINT_EVERY = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_EVERY", "1000"))
 ZHENGYUN_AUDIT_CHECKPOINT_MINUTES = int(os.environ.get("ZHENGYUN_AUDIT_CHECKPOINT_MINUTES", "10"))
 
