@@ -50,6 +50,7 @@ class Order:
     zone_id: int | None = None
     networks: tuple = ()
     protection_level: int = 1
+    server_group: object = None
 
 
 def seed(hosts, trace, population):

@@ -1,0 +1,33 @@
+"""``make bench`` keeps working as the platform changes: the benchmarks that drive the
+platform's own services run end to end at a tiny size and print their tables."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zhengyun.testing.processes import embedded_environment
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "last_word"),
+    [
+        ("placement_claims.py", ["--hosts", "100", "--decisions", "20", "--rounds", "1",
+                                 "--baseline-decisions", "5"], "hosts over capacity: 0"),
+        ("audit_chain.py", ["--appends", "40", "--writers", "2", "--verify-events", "300"],
+         "| sqlite | verify 300 events |"),
+    ],
+)  # fmt: skip
+def test_a_benchmark_runs_at_a_tiny_size(script, arguments, last_word):
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *arguments],
+        env=embedded_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert last_word in done.stdout.splitlines()[-1], done.stdout
