@@ -8,6 +8,9 @@ address — marks every instance whose list it changes with a ``FirewallDue`` ro
 same transaction, and a job applies the list again after the commit. A worker killed
 before the job finished leaves the row, and the minute's reconciler applies again; applying
 is idempotent in every driver. A build applies the firewall before the guest first starts.
+
+With its rules a guest is given its own addresses, its ports': what it sends from any other
+address is dropped, so no guest gets through a rule by passing for a group's member.
 """
 
 import logging
@@ -163,8 +166,9 @@ def give_rules(instance, driver):
     holding the instance's row lock. Other driver errors propagate, the marks kept."""
     due = list(FirewallDue.objects.filter(instance_id=instance.pk).values_list("pk", flat=True))
     rules = resolve(instance)
+    own = sorted(Port.objects.filter(instance=instance).values_list("address", flat=True))
     try:
-        driver.apply_firewall(str(instance.uuid), rules)
+        driver.apply_firewall(str(instance.uuid), rules, own)
     except Unsupported as exc:
         logger.warning("instance %s has no firewall: %s", instance.uuid, exc)
         instance.firewall_detail = str(exc)[:300]

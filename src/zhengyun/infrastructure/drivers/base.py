@@ -23,7 +23,9 @@ plugged into it.
 A guest's firewall is the list of ``FirewallRule``s it lets through, already resolved by the
 platform (security groups expanded to addresses): ``apply_firewall`` replaces the whole list,
 so applying the same list again changes nothing. Traffic no rule allows is dropped; a guest
-never given a list has no filter at all.
+never given a list has no filter at all. With the list comes the guest's own addresses (its
+ports'): a filtered guest sends only from them and from its own interfaces' MAC addresses —
+a guest forging another's address, to pass a rule that admits that address, is dropped.
 
 Putting a host in maintenance is not a driver operation: the hypervisor has no such state.
 The platform stops placing on the host and drains it with ``live_migrate``.
@@ -400,9 +402,13 @@ class ComputeDriver(ABC):
         """
 
     @abstractmethod
-    def apply_firewall(self, name: str, rules: Sequence[FirewallRule]) -> None:
+    def apply_firewall(
+        self, name: str, rules: Sequence[FirewallRule], addresses: Sequence[str]
+    ) -> None:
         """Make ``rules`` the whole of the guest's firewall, replacing what it had, whether
-        the guest runs or not; traffic no rule allows is dropped. Idempotent.
+        the guest runs or not; traffic no rule allows is dropped, and so is traffic the guest
+        sends from an address not among ``addresses`` (its own) or from a MAC address not
+        its interfaces'. Idempotent.
 
         :raises GuestNotFound:
         :raises HostUnavailable: its host is down.

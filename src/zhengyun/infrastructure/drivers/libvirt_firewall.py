@@ -1,22 +1,29 @@
 """Guests' firewalls in the libvirt driver (R-I2): libvirt's network filters (nwfilter).
 
 Each guest gets one filter of its own, ``zhengyun-<guest>``, holding its resolved rules as
-accept rules and a final drop of all other IPv4 and IPv6 traffic, and every interface of
-the guest refers to it (``<filterref>``). Defining a filter of an existing name replaces
-its rules, and libvirt re-applies a changed filter to the running guests that use it, so
-applying the same rules again changes nothing. libvirt's IP rules are stateful: the replies
-to a connection a rule accepted are let back through.
+accept rules and a final drop of all other IPv4 and IPv6 traffic, and every interface of the
+guest refers to it (``<filterref>``). What the guest sends is accepted only from its own
+addresses (and IPv6 link-local ones, which neighbour discovery needs), from the MAC address
+of the interface it leaves by (libvirt's ``$MAC``), and ARP only for its own IPv4 addresses:
+a guest cannot pass for another to get through a rule that admits that one. Defining a
+filter of an existing name replaces its rules, and libvirt re-applies a changed filter to
+the running guests that use it, so applying the same rules again changes nothing. libvirt's
+IP rules are stateful: the replies to a connection a rule accepted are let back through.
 
-A mixin of ``LibvirtDriver``. libvirt's test driver has no network filters: there the
-calls raise ``Unsupported``, and the XML is checked against libvirt's own schema instead.
+A mixin of ``LibvirtDriver``. libvirt's test driver has no network filters: there the calls
+raise ``Unsupported``, and the XML is checked against libvirt's own schema instead.
 """
 
 import ipaddress
 import xml.etree.ElementTree as ET
 
 FILTER_PREFIX = "zhengyun-"
+SPOOF_PRIORITY = "100"  # lower numbers are matched first
+ARP_PRIORITY = "200"
+ARP_DROP_PRIORITY = "300"
 ACCEPT_PRIORITY = "500"
-DROP_PRIORITY = "1000"  # after every accept rule (lower numbers are matched first)
+DROP_PRIORITY = "1000"  # after every accept rule
+LINK_LOCAL = ipaddress.ip_network("fe80::/10")
 # nwfilter's protocol elements by IP version.
 ELEMENTS = {
     "IPv4": {"any": "all", "tcp": "tcp", "udp": "udp", "icmp": "icmp"},
@@ -30,7 +37,12 @@ def filter_name(guest):
     return f"{FILTER_PREFIX}{guest}"
 
 
-def _rule_element(parent, rule):
+def _set_range(match, side, network):
+    match.set(f"{side}ipaddr", str(network.network_address))
+    match.set(f"{side}ipmask", str(network.prefixlen))
+
+
+def _rule_element(parent, rule, source=None):
     element = ET.SubElement(
         parent,
         "rule",
@@ -40,21 +52,51 @@ def _rule_element(parent, rule):
     )
     match = ET.SubElement(element, ELEMENTS[rule.ethertype][rule.protocol])
     if rule.remote:
-        network = ipaddress.ip_network(rule.remote)
         # Seen from the guest: inbound traffic comes from the far end, outbound goes to it.
         side = "src" if rule.direction == "ingress" else "dst"
-        match.set(f"{side}ipaddr", str(network.network_address))
-        match.set(f"{side}ipmask", str(network.prefixlen))
+        _set_range(match, side, ipaddress.ip_network(rule.remote))
+    if source is not None:
+        _set_range(match, "src", source)
     if rule.port_min:
         match.set("dstportstart", str(rule.port_min))
         match.set("dstportend", str(rule.port_max))
 
 
-def filter_xml(guest, rules):
-    """The guest's filter: an accept rule for each of ``rules``, then drop the rest."""
+def _own_sources(addresses):
+    """The ranges the guest may send from, by ethertype: its addresses, and IPv6's
+    link-local range once it has an IPv6 address."""
+    own = {"IPv4": [], "IPv6": []}
+    for address in sorted({ipaddress.ip_address(a) for a in addresses}, key=str):
+        own[f"IPv{address.version}"].append(ipaddress.ip_network(address))
+    if own["IPv6"]:
+        own["IPv6"].append(LINK_LOCAL)
+    return own
+
+
+def _anti_spoofing(root, own):
+    """Drop frames from another MAC address, and ARP for another IPv4 address."""
+    drop = ET.SubElement(root, "rule", action="drop", direction="out", priority=SPOOF_PRIORITY)
+    ET.SubElement(drop, "mac", match="no", srcmacaddr="$MAC")
+    for network in own["IPv4"]:
+        arp = ET.SubElement(root, "rule", action="accept", direction="out", priority=ARP_PRIORITY)
+        ET.SubElement(arp, "arp", arpsrcmacaddr="$MAC", arpsrcipaddr=str(network.network_address))
+    drop = ET.SubElement(root, "rule", action="drop", direction="out", priority=ARP_DROP_PRIORITY)
+    ET.SubElement(drop, "arp")
+
+
+def filter_xml(guest, rules, addresses):
+    """The guest's filter: anti-spoofing for ``addresses`` (the guest's own), an accept rule
+    for each of ``rules`` (outbound ones once per own address of their IP version), then drop
+    the rest."""
     root = ET.Element("filter", name=filter_name(guest), chain="root")
+    own = _own_sources(addresses)
+    _anti_spoofing(root, own)
     for rule in rules:
-        _rule_element(root, rule)
+        if rule.direction == "ingress":
+            _rule_element(root, rule)
+            continue
+        for source in own[rule.ethertype]:
+            _rule_element(root, rule, source)
     for element in ("all", "all-ipv6"):
         drop = ET.SubElement(root, "rule", action="drop", direction="inout", priority=DROP_PRIORITY)
         ET.SubElement(drop, element)
@@ -80,12 +122,12 @@ def interfaces_to_filter(domain_xml, name):
 class LibvirtFirewalls:
     """The firewall operations of the compute driver contract, over libvirt's nwfilter."""
 
-    def apply_firewall(self, name, rules):
+    def apply_firewall(self, name, rules, addresses):
         """Defines the guest's filter, then refers to it from each of the guest's
         interfaces in its persistent definition and, while it runs, its live one."""
         domain = self._domain(name)
         with self._translated():
-            self._conn().nwfilterDefineXML(filter_xml(name, rules))
+            self._conn().nwfilterDefineXML(filter_xml(name, rules, addresses))
         for flag, definition in self._definitions(domain):
             for interface in interfaces_to_filter(definition, filter_name(name)):
                 with self._translated():

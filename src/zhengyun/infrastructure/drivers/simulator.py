@@ -332,6 +332,7 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
                 self._existing(db, name)
                 db.execute("DELETE FROM guest WHERE name = ?", (name,))
                 db.execute("DELETE FROM firewall WHERE guest = ?", (name,))
+                db.execute("DELETE FROM firewall_address WHERE guest = ?", (name,))
                 db.execute("DELETE FROM nic WHERE guest = ?", (name,))
                 db.execute("UPDATE volume SET guest = NULL, device = NULL WHERE guest = ?", (name,))
 

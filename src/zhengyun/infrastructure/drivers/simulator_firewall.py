@@ -1,7 +1,8 @@
-"""Guests' firewalls in the simulated hypervisor (R-I2): the rule list each guest was given,
-and a packet check (``allows``) that answers as the guest's filter would, so tests can show
-a rule really takes effect. A mixin of ``SimulatorDriver``, whose transaction, failures on
-demand and hosts going down apply to these calls too."""
+"""Guests' firewalls in the simulated hypervisor (R-I2): the rule list and own addresses each
+guest was given, and a packet check (``allows``) that answers as the guest's filter would —
+rules and the source of what the guest sends — so tests can show a rule really takes effect.
+A mixin of ``SimulatorDriver``, whose transaction, failures on demand and hosts going down
+apply to these calls too."""
 
 import ipaddress
 import json
@@ -12,6 +13,9 @@ from .base import FirewallRule
 FIREWALL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS firewall (
     guest TEXT PRIMARY KEY, rules TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS firewall_address (
+    guest TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (guest, address)
 );
 """
 
@@ -34,14 +38,20 @@ def rule_matches(rule, direction, protocol, port, address):
 class SimulatedFirewalls:
     """The firewall operations of the compute driver contract, over the simulator's state."""
 
-    def apply_firewall(self, name, rules):
+    def apply_firewall(self, name, rules, addresses):
         rules = [FirewallRule(**asdict(rule)) for rule in rules]
+        addresses = {ipaddress.ip_address(address).compressed for address in addresses}
 
         def change(db):
             self._existing(db, name)
             db.execute(
                 "INSERT OR REPLACE INTO firewall (guest, rules) VALUES (?, ?)",
                 (name, json.dumps([asdict(rule) for rule in rules])),
+            )
+            db.execute("DELETE FROM firewall_address WHERE guest = ?", (name,))
+            db.executemany(
+                "INSERT INTO firewall_address (guest, address) VALUES (?, ?)",
+                [(name, address) for address in sorted(addresses)],
             )
 
         self._run("apply_firewall", change)
@@ -52,13 +62,33 @@ class SimulatedFirewalls:
             row = self._db.execute("SELECT rules FROM firewall WHERE guest = ?", (name,)).fetchone()
         return None if row is None else [FirewallRule(**rule) for rule in json.loads(row[0])]
 
-    def allows(self, name, direction, protocol, port, address):
+    def own_addresses(self, name):
+        """The addresses the guest was last told are its own."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT address FROM firewall_address WHERE guest = ?", (name,)
+            ).fetchall()
+        return {address for (address,) in rows}
+
+    def _own(self, name, source):
+        """Whether the guest may send from ``source``: one of its addresses, or an IPv6
+        link-local one (which neighbour discovery needs) once it has an IPv6 address."""
+        source, own = ipaddress.ip_address(source), self.own_addresses(name)
+        if source.compressed in own:
+            return True
+        has_ipv6 = any(":" in address for address in own)
+        return source.version == 6 and source.is_link_local and has_ipv6
+
+    def allows(self, name, direction, protocol, port, address, source=None):
         """Whether the guest's filter lets a packet through: ``direction`` ``ingress`` (to
         the guest) or ``egress``, ``protocol`` ``tcp``, ``udp`` or ``icmp``, ``port`` the
-        destination port (None for ICMP), ``address`` the far end's. A guest never given a
-        firewall has no filter."""
+        destination port (None for ICMP), ``address`` the far end's. ``source`` is the
+        address a packet the guest sends claims to come from (its own when not given). A
+        guest never given a firewall has no filter."""
         rules = self.firewall(name)
         if rules is None:
             return True
         address = ipaddress.ip_address(address)
+        if direction == "egress" and source is not None and not self._own(name, source):
+            return False  # spoofed
         return any(rule_matches(rule, direction, protocol, port, address) for rule in rules)

@@ -400,17 +400,18 @@ def test_a_firewall_is_replaced_whole_and_applying_again_changes_nothing(driver,
     guest = new_name()
     driver.define(host, spec(guest))
     rules = [SSH_FROM_OFFICE, FirewallRule("egress", "IPv6", "any")]
+    own = ["10.0.0.5", "fd00::5"]
     if driver.uri.startswith("test:"):
         # libvirt's test driver has no network filters: the driver says so.
         with pytest.raises(Unsupported, match="virNWFilterDefineXML"):
-            driver.apply_firewall(guest, rules)
+            driver.apply_firewall(guest, rules, own)
         return
-    driver.apply_firewall(guest, rules)
-    driver.apply_firewall(guest, rules)  # a retried job
+    driver.apply_firewall(guest, rules, own)
+    driver.apply_firewall(guest, rules, own)  # a retried job
     driver.start(guest)
-    driver.apply_firewall(guest, [SSH_FROM_OFFICE])  # running: replaced at once
+    driver.apply_firewall(guest, [SSH_FROM_OFFICE], own)  # running: replaced at once
     with pytest.raises(GuestNotFound):
-        driver.apply_firewall(new_name(), rules)
+        driver.apply_firewall(new_name(), rules, own)
 
 
 def wired(name, *nics):

@@ -246,12 +246,13 @@ FIREWALL = [
     FirewallRule("egress", "IPv4", "any", remote="10.0.0.7/32"),
     FirewallRule("egress", "IPv6", "any"),
 ]
+OWN = ["10.0.0.5", "fd00::5"]  # the guest's own addresses
 
 
 @needs_xmllint
 def test_the_guests_filter_is_valid_nwfilter_xml(tmp_path):
     document = tmp_path / "filter.xml"
-    document.write_text(libvirt_firewall.filter_xml("guest-1", FIREWALL))
+    document.write_text(libvirt_firewall.filter_xml("guest-1", FIREWALL, OWN))
     checked = subprocess.run(
         ["xmllint", "--noout", "--relaxng", str(NWFILTER_SCHEMA), str(document)],
         capture_output=True,
@@ -269,10 +270,11 @@ def test_the_guests_filter_is_valid_nwfilter_xml(tmp_path):
 
 
 def test_the_filter_accepts_each_rule_and_drops_the_rest():
-    root = ET.fromstring(libvirt_firewall.filter_xml("guest-1", FIREWALL))
+    root = ET.fromstring(libvirt_firewall.filter_xml("guest-1", FIREWALL, OWN))
     assert (root.get("name"), root.get("chain")) == ("zhengyun-guest-1", "root")
     rules = root.findall("rule")
-    ssh = rules[0]
+    accepts = [r for r in rules if r.get("priority") == libvirt_firewall.ACCEPT_PRIORITY]
+    ssh = accepts[0]
     assert (ssh.get("action"), ssh.get("direction")) == ("accept", "in")
     assert ssh.find("tcp").attrib == {
         "srcipaddr": "10.0.0.0",
@@ -280,14 +282,38 @@ def test_the_filter_accepts_each_rule_and_drops_the_rest():
         "dstportstart": "22",
         "dstportend": "22",
     }
-    assert rules[2].find("udp-ipv6").get("srcipaddr") == "fd00::"
-    outbound = rules[3]
+    assert accepts[2].find("udp-ipv6").get("srcipaddr") == "fd00::"
+    # Outbound rules hold only for what the guest sends from its own addresses.
+    outbound = accepts[3]
     assert outbound.get("direction") == "out"
-    assert outbound.find("all").attrib == {"dstipaddr": "10.0.0.7", "dstipmask": "32"}
-    assert rules[4].find("all-ipv6").attrib == {}
+    assert outbound.find("all").attrib == {
+        "dstipaddr": "10.0.0.7",
+        "dstipmask": "32",
+        "srcipaddr": "10.0.0.5",
+        "srcipmask": "32",
+    }
+    sources = [(r.find("all-ipv6").get("srcipaddr"), r.find("all-ipv6").get("srcipmask"))
+               for r in accepts[4:]]  # fmt: skip
+    assert sources == [("fd00::5", "128"), ("fe80::", "10")]  # link-local: neighbour discovery
     drops = [(r.get("action"), r.get("direction"), r[0].tag) for r in rules[-2:]]
     assert drops == [("drop", "inout", "all"), ("drop", "inout", "all-ipv6")]
     assert all(int(r.get("priority")) < int(rules[-1].get("priority")) for r in rules[:-2])
+
+
+def test_a_guest_sends_only_as_itself():
+    root = ET.fromstring(libvirt_firewall.filter_xml("guest-1", FIREWALL, ["10.0.0.5"]))
+    first = sorted(root.findall("rule"), key=lambda r: int(r.get("priority")))
+    (mac,) = first[0]
+    assert (first[0].get("action"), first[0].get("direction")) == ("drop", "out")
+    assert mac.attrib == {"match": "no", "srcmacaddr": "$MAC"}  # each interface's own MAC
+    arp = [(r.get("action"), r[0].attrib) for r in first if r[0].tag == "arp"]
+    assert arp == [
+        ("accept", {"arpsrcmacaddr": "$MAC", "arpsrcipaddr": "10.0.0.5"}),
+        ("drop", {}),
+    ]
+    # Without an IPv6 address of its own the guest sends no IPv6, whatever the rules say.
+    assert not [r for r in first if r.get("direction") == "out" and r.find("all-ipv6") is not None
+                and r.get("action") == "accept"]  # fmt: skip
 
 
 def test_each_interface_is_pointed_at_the_guests_filter_once():
@@ -311,7 +337,7 @@ def test_each_interface_is_pointed_at_the_guests_filter_once():
 def test_the_test_driver_refuses_a_firewall_and_still_deletes_the_guest(test_driver, guest):
     test_driver.define(test_driver.hosts()[0].name, guest)
     with pytest.raises(Unsupported):
-        test_driver.apply_firewall(guest.name, FIREWALL)
+        test_driver.apply_firewall(guest.name, FIREWALL, OWN)
     test_driver.delete(guest.name)  # its filter, which it cannot have, is no obstacle
     assert test_driver.guest(guest.name).state == GuestState.MISSING
 

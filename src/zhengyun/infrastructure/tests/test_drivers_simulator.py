@@ -325,6 +325,7 @@ def test_the_firewall_passes_exactly_what_its_rules_allow(sim):
             FirewallRule("ingress", "IPv6", "icmp", remote="fd00::/64"),
             FirewallRule("egress", "IPv4", "any"),
         ],
+        ["10.0.0.9"],
     )
     checks = {
         ("ingress", "tcp", 22, "10.0.0.5"): True,
@@ -344,16 +345,35 @@ def test_the_firewall_passes_exactly_what_its_rules_allow(sim):
             port,
             address,
         )
-    sim.apply_firewall(guest.name, [])
+    sim.apply_firewall(guest.name, [], ["10.0.0.9"])
     assert not sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1")
+
+
+def test_a_guest_sends_only_from_its_own_addresses(sim):
+    guest = spec()
+    sim.define("sim-0001", guest)
+    everything_out = [FirewallRule("egress", "IPv4", "any"), FirewallRule("egress", "IPv6", "any")]
+    sim.apply_firewall(guest.name, everything_out, ["10.0.0.9", "fd00:0:0::9"])
+    assert sim.own_addresses(guest.name) == {"10.0.0.9", "fd00::9"}
+    assert sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1", source="10.0.0.9")
+    assert sim.allows(guest.name, "egress", "tcp", 443, "2001:db8::1", source="fd00::9")
+    # Passing for a neighbour, to get through a rule that admits the neighbour: dropped.
+    assert not sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1", source="10.0.0.8")
+    assert not sim.allows(guest.name, "egress", "tcp", 443, "2001:db8::1", source="fd00::8")
+    # IPv6 neighbour discovery speaks from the link-local address.
+    assert sim.allows(guest.name, "egress", "icmp", None, "ff02::1", source="fe80::1")
+    sim.apply_firewall(guest.name, everything_out, ["10.0.0.8"])  # replaced whole
+    assert not sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1", source="10.0.0.9")
+    assert not sim.allows(guest.name, "egress", "icmp", None, "ff02::1", source="fe80::1")
 
 
 def test_a_deleted_guests_firewall_goes_with_it(sim):
     guest = spec()
     sim.define("sim-0001", guest)
-    sim.apply_firewall(guest.name, [])
+    sim.apply_firewall(guest.name, [], ["10.0.0.9"])
     sim.delete(guest.name)
     assert sim.firewall(guest.name) is None
+    assert sim.own_addresses(guest.name) == set()
     sim.define("sim-0001", guest)  # the same name again starts unfiltered
     assert sim.allows(guest.name, "ingress", "tcp", 22, "198.51.100.1")
 
@@ -363,9 +383,10 @@ def test_a_firewall_outlives_the_process_in_a_state_file(tmp_path):
     first = SimulatorDriver(uri)
     guest = spec()
     first.define("sim-0001", guest)
-    first.apply_firewall(guest.name, [FirewallRule("ingress", "IPv4", "tcp", 80, 80)])
+    first.apply_firewall(guest.name, [FirewallRule("ingress", "IPv4", "tcp", 80, 80)], ["10.0.0.9"])
     again = SimulatorDriver(uri)
     assert again.allows(guest.name, "ingress", "tcp", 80, "192.0.2.1")
+    assert again.own_addresses(guest.name) == {"10.0.0.9"}
     assert not again.allows(guest.name, "ingress", "tcp", 81, "192.0.2.1")
 
 

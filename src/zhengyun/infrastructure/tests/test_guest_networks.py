@@ -215,4 +215,7 @@ def test_the_security_groups_filter_lands_on_the_guests_real_interface(world, ro
     assert schema_errors(DOMAIN_SCHEMA, ET.tostring(domain, encoding="unicode"), tmp_path) == ""
     rules = firewalls.resolve(instance)
     assert rules  # the default group's
-    assert schema_errors(NWFILTER_SCHEMA, libvirt_firewall.filter_xml(name, rules), tmp_path) == ""
+    own = [instance.ports.get().address]
+    filter_xml = libvirt_firewall.filter_xml(name, rules, own)
+    assert schema_errors(NWFILTER_SCHEMA, filter_xml, tmp_path) == ""
+    assert f'arpsrcipaddr="{own[0]}"' in filter_xml

@@ -2,10 +2,12 @@
 reach the hypervisor and decide which packets pass, remote-group rules that follow
 membership, protected deletes, and the console and API doors."""
 
+import importlib
 import threading
 import time
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
@@ -217,6 +219,38 @@ def test_a_new_rule_reaches_the_guest_and_decides_which_packets_pass(world, room
     assert AuditEvent.objects.filter(
         action="infrastructure.create_security_group_rule", actor=world.staff_a
     ).exists()
+
+
+def test_a_guest_cannot_pass_for_a_group_member_to_get_through_its_rule(world, room, subnet, web):
+    db = security_groups.create_security_group(
+        actor=world.staff_a, department=world.department_a, name="db"
+    )
+    rule(world, db, direction="ingress", protocol="tcp", port_min=5432, remote_group=web)
+    database = order(world, room, "db-1", subnet=subnet, groups=[db])
+    member = order(world, room, "web-1", subnet=subnet, groups=[web])
+    outsider = order(world, room, "other-1", subnet=subnet)
+    run_due_jobs()
+    sim = hypervisor(room)
+    assert sim.own_addresses(str(outsider.uuid)) == {address_of(outsider)}
+    to_database = ("egress", "tcp", 5432, address_of(database))
+    assert sim.allows(str(outsider.uuid), *to_database, source=address_of(outsider))
+    # Sending as the member, whom the database's rule admits, never leaves the outsider.
+    assert not sim.allows(str(outsider.uuid), *to_database, source=address_of(member))
+
+
+def test_guests_given_rules_before_their_own_addresses_are_given_them_again(world, room, subnet):
+    running = order(world, room, "web-1", subnet=subnet)
+    gone = order(world, room, "web-2", subnet=subnet)
+    services.delete_instance(gone, actor=world.staff_a)
+    lifecycle.destroy(gone.pk)
+    FirewallDue.objects.all().delete()
+    migration = importlib.import_module(
+        "zhengyun.infrastructure.migrations.0023_firewalls_with_own_addresses"
+    )
+    migration.mark_every_guest(django_apps, None)
+    assert list(FirewallDue.objects.values_list("instance_id", flat=True)) == [running.pk]
+    assert run_due_jobs() == 1
+    assert hypervisor(room).own_addresses(str(running.uuid)) == {address_of(running)}
 
 
 def test_deleting_a_rule_closes_what_it_opened(world, room, web):
