@@ -149,3 +149,13 @@ def test_the_nightly_audit_purge_never_reaches_inside_the_retention_period(tmp_p
     assert year.returncode == 0 and year.stdout.strip().endswith("365")
     inside = run_python(code, **env, ZHENGYUN_AUDIT_PURGE_AFTER_DAYS="200")
     assert inside.returncode != 0 and "at least ZHENGYUN_AUDIT_RETENTION_DAYS" in inside.stderr
+
+
+def test_network_segments_must_be_a_range_of_vlan_ids(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; " \
+        "print(settings.ZHENGYUN_NETWORK_SEGMENTS)"  # fmt: skip
+    narrowed = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_NETWORK_SEGMENTS="10-20")
+    assert narrowed.returncode == 0 and narrowed.stdout.strip().endswith("(10, 20)")
+    for wrong in ("0-100", "100-4095", "200-100", "100"):
+        refused = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_NETWORK_SEGMENTS=wrong)
+        assert refused.returncode != 0 and "ZHENGYUN_NETWORK_SEGMENTS" in refused.stderr, wrong

@@ -437,6 +437,23 @@ ZHENGYUN_RECLAIM_IDLE_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_IDLE_DAYS", "7
 ZHENGYUN_RECLAIM_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_ANSWER_DAYS", "10"))
 ZHENGYUN_RECLAIM_KEEP_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_KEEP_DAYS", "30"))
 
+
+# The VLAN IDs networks are given, each unique in its network zone: hosts sharing an uplink
+# (libvirt's ``uplink`` parameter) carry each network's traffic tagged with its own.
+def _vlan_range(text):
+    try:
+        low, high = (int(part) for part in text.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ZHENGYUN_NETWORK_SEGMENTS must be a range of VLAN IDs such as 100-3999, not {text!r}"
+        ) from None
+    if not 1 <= low <= high <= 4094:  # 0 and 4095 are reserved by 802.1Q
+        raise ImproperlyConfigured("ZHENGYUN_NETWORK_SEGMENTS must lie within 1-4094")
+    return low, high
+
+
+ZHENGYUN_NETWORK_SEGMENTS = _vlan_range(os.environ.get("ZHENGYUN_NETWORK_SEGMENTS", "100-3999"))
+
 # Audit events may be purged only once older than this; it can be raised, never lowered below
 # the 180 days GB/T 22239 asks for.
 ZHENGYUN_AUDIT_RETENTION_DAYS = int(os.environ.get("ZHENGYUN_AUDIT_RETENTION_DAYS", "180"))

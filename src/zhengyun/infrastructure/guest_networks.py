@@ -4,8 +4,9 @@ deleted (R-I2, R-I3; design rule 5).
 An instance's interfaces are its ports: one per address it was given, with the port's MAC
 address, on the port's subnet's network, named by the network's UUID. They are given when
 the guest is defined, and ports are made only with the order and taken back only with the
-deletion, so a guest's interfaces never change after its build. Before a guest is moved, its
-networks are made on the host it goes to.
+deletion, so a guest's interfaces never change after its build. Before a guest is defined or
+moved, its networks are made on the host it goes to, each with its segment number (the VLAN
+ID its traffic carries where hosts share an uplink).
 
 A network's segment is made on a host the first time a guest there needs it, and stays until
 the platform network is deleted. A network can be deleted only once no subnet is left in it,
@@ -38,13 +39,19 @@ def nics(instance):
 
 
 def prepare_host(instance, host):
-    """Make the instance's networks on ``host`` before its guest moves there.
+    """Make the instance's networks, each with its segment number, on ``host`` before its
+    guest is defined or moves there.
 
     :raises DriverError: the host's hypervisor could not make one.
     """
     driver = driver_for(host.provider.driver, host.provider.uri)
-    for network in dict.fromkeys(nic.network for nic in nics(instance)):
-        driver.ensure_network(host.name, network)
+    ports = (
+        Port.objects.filter(instance=instance)
+        .order_by("created_at", "pk")
+        .values_list("subnet__network__uuid", "subnet__network__segment")
+    )
+    for network, segment in dict.fromkeys(ports):
+        driver.ensure_network(host.name, str(network), segment)
 
 
 def remove_deleted():

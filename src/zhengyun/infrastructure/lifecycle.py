@@ -70,6 +70,7 @@ def build(instance_id):
         crash_point("build.locked")
         try:
             driver = _driver(instance)
+            guest_networks.prepare_host(instance, instance.host)
             driver.define(instance.host.name, _spec(instance))
             crash_point("build.defined")
             firewalls.give_rules(instance, driver)  # before the guest first takes traffic

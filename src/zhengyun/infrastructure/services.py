@@ -15,7 +15,15 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import addresses, balancers, edge, placement, quotas, server_groups
+from zhengyun.infrastructure import (
+    addresses,
+    balancers,
+    edge,
+    placement,
+    quotas,
+    segments,
+    server_groups,
+)
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
@@ -154,7 +162,8 @@ def set_quota(quota, *, actor, changes):
 
 @service("infrastructure.create_network")
 def create_network(*, actor, department, name, reach):
-    """A virtual network of ``department`` in one network zone (R-I2)."""
+    """A virtual network of ``department`` in one network zone (R-I2), with the lowest free
+    segment number of the zone."""
     return crud.create(
         actor,
         Network,
@@ -162,6 +171,7 @@ def create_network(*, actor, department, name, reach):
         department=department,
         name=name,
         reach=reach,
+        segment=segments.take_lowest_free(reach),
         created_by=actor,
     )
 

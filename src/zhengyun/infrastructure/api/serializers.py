@@ -214,8 +214,8 @@ class NetworkSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Network
-        fields = ["id", "uuid", "department", "name", "reach", "created_at"]
-        read_only_fields = ["uuid", "created_at"]
+        fields = ["id", "uuid", "department", "name", "reach", "segment", "created_at"]
+        read_only_fields = ["uuid", "segment", "created_at"]
         # The department may be defaulted below; the service checks names are unique.
         validators = []
 

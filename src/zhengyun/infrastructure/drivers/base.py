@@ -272,7 +272,9 @@ class ComputeDriver(ABC):
     @abstractmethod
     def define(self, host: str, spec: GuestSpec) -> GuestInfo:
         """Create the guest on ``host``, stopped, each of ``spec.nics`` plugged into its
-        network, which is made on ``host`` first as ``ensure_network`` makes it. Idempotent:
+        network, which is made on ``host`` first as ``ensure_network`` makes it (where the
+        hosts share an uplink, the network must be there already: ``define`` does not know
+        its segment). Idempotent:
         when a guest named ``spec.name`` exists already (on any host) it is returned
         unchanged and nothing new is made but its networks, should one be missing.
 
@@ -281,11 +283,12 @@ class ComputeDriver(ABC):
         """
 
     @abstractmethod
-    def ensure_network(self, host: str, network: str) -> None:
+    def ensure_network(self, host: str, network: str, segment: int | None = None) -> None:
         """Make the platform network ``network`` (its UUID as a string) present and active
-        on ``host``, on a segment of its own. Idempotent: a definition interrupted half-way
-        is finished, and nothing is made twice. A guest is moved to a host only once its
-        networks are there.
+        on ``host``, on a segment of its own: ``segment``, the network's VLAN ID, where the
+        connection's hosts share an uplink (such a connection refuses a network without
+        one). Idempotent: a definition interrupted half-way is finished, and nothing is made
+        twice. A guest is defined on or moved to a host only once its networks are there.
 
         :raises HostUnavailable: ``host`` is unknown to this connection or down.
         :raises DriverError: the hypervisor refused, or another network holds the segment

@@ -17,7 +17,9 @@ keeps its own, such as ``keyfile`` or ``no_verify``):
 - ``shutdown_timeout``: seconds a stop waits for the guest's own shutdown before powering
   it off (default 30; 0 powers off at once);
 - ``console_listen``: the address guests' VNC consoles listen on (default 127.0.0.1, so a
-  console is reached through an SSH tunnel or a proxy on the host, never openly).
+  console is reached through an SSH tunnel or a proxy on the host, never openly);
+- ``uplink``: an Open vSwitch bridge the hosts share a trunk through (default: none, and
+  each network is a bridge of the host's own); each network is then a VLAN on it.
 """
 
 import logging
@@ -60,6 +62,7 @@ PARAMETERS = {
     "storage_pool": (str, ""),
     "shutdown_timeout": (float, 30.0),
     "console_listen": (str, "127.0.0.1"),
+    "uplink": (str, ""),
 }
 
 

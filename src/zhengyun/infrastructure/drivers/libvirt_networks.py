@@ -9,8 +9,11 @@ so a definition interrupted half-way is finished by the next call and never made
 A bridge another network holds already is refused rather than shared: two departments'
 networks never meet on one bridge.
 
-A libvirt network lives on one host: guests of one platform network on two hosts reach each
-other only where the operator joins the hosts' bridges (a VLAN or VXLAN uplink).
+Such a network lives on one host. Where the hosts share a trunk through an Open vSwitch
+bridge (the connection's ``uplink`` parameter), each platform network is instead a libvirt
+network on that bridge, its traffic tagged with the network's segment number as VLAN ID, so
+its guests on every host reach each other; a VLAN another network holds on the bridge is
+refused, never shared.
 
 A mixin of ``LibvirtDriver``. libvirt's test driver keeps networks like a real host does,
 but checks neither bridge names nor a network's users: this driver checks both itself.
@@ -23,17 +26,16 @@ from .base import DriverError, GuestNotFound, NetworkInUse, Nic
 class LibvirtNetworks:
     """The network operations of the compute driver contract, over libvirt's networks."""
 
-    def ensure_network(self, host, network):
+    def ensure_network(self, host, network, segment=None):
         self._check_host(host)
-        self._ensure_network(network)
+        self._ensure_network(network, segment)
 
-    def _ensure_network(self, network):
+    def _ensure_network(self, network, segment=None):
         libvirt = self._libvirt
         found = self._find_network(network)
         if found is None:
-            self._refuse_taken_bridge(network)
             with self._translated():
-                found = self._conn().networkDefineXML(libvirt_xml.network_xml(network))
+                found = self._conn().networkDefineXML(self._network_xml(network, segment))
         with self._translated():
             if not found.isActive():
                 try:
@@ -53,17 +55,32 @@ class LibvirtNetworks:
                     return found
         return None
 
-    def _refuse_taken_bridge(self, network):
-        bridge, own = libvirt_xml.bridge_name(network), libvirt_xml.network_name(network)
+    def _network_xml(self, network, segment):
+        """The definition of a network this host lacks, once no other network holds the
+        bridge — or, on an uplink, the VLAN of the bridge — it would take."""
+        uplink = self.parameters["uplink"]
+        if uplink and segment is None:
+            raise DriverError(
+                f"Network {network} needs its segment number on uplink {uplink}: "
+                "it is made by ensure_network, before a guest is defined."
+            )
+        if uplink:
+            xml = libvirt_xml.uplink_network_xml(network, segment, uplink)
+        else:
+            xml = libvirt_xml.network_xml(network)
+        place, own = libvirt_xml.network_place(xml), libvirt_xml.network_name(network)
         with self._translated():
             for other in self._conn().listAllNetworks(0):
                 # The network itself, defined by another worker since we looked, is no
-                # other network: defining it again below is then a no-op.
-                if other.name() != own and libvirt_xml.network_bridge(other.XMLDesc(0)) == bridge:
+                # other network: defining it again is then a no-op.
+                if other.name() != own and libvirt_xml.network_place(other.XMLDesc(0)) == place:
+                    bridge, vlan = place
+                    held = f"VLAN {vlan} of bridge {bridge}" if vlan else f"Bridge {bridge}"
                     raise DriverError(
-                        f"Bridge {bridge} of network {network} is held by network "
-                        f"{other.name()}; it is not shared."
+                        f"{held} of network {network} is held by network {other.name()}; "
+                        "it is not shared."
                     )
+        return xml
 
     def remove_network(self, network):
         """Stops and undefines the network once no guest of this host, running or not,

@@ -86,10 +86,30 @@ def network_xml(network):
     return ET.tostring(root, encoding="unicode")
 
 
-def network_bridge(xml):
-    """The bridge name of a network definition (empty when it names none)."""
-    bridge = ET.fromstring(xml).find("bridge")  # noqa: S314 - our own hypervisor's output
-    return "" if bridge is None else bridge.get("name", "")
+def uplink_network_xml(network, segment, uplink):
+    """A network on the host's Open vSwitch bridge ``uplink``, its traffic tagged with VLAN
+    ``segment``: guests of the network on every host of that uplink reach each other, and
+    nothing of another VLAN."""
+    root = ET.Element("network")
+    _sub(root, "name", network_name(network))
+    _sub(root, "uuid", network)
+    _sub(root, "forward", mode="bridge")
+    _sub(root, "bridge", name=uplink)
+    _sub(root, "virtualport", type="openvswitch")
+    vlan = _sub(root, "vlan")
+    _sub(vlan, "tag", id=str(segment))
+    return ET.tostring(root, encoding="unicode")
+
+
+def network_place(xml):
+    """(bridge, VLAN tag or None) of a network definition: two networks in one place would
+    carry each other's traffic."""
+    root = ET.fromstring(xml)  # noqa: S314 - our own hypervisor's output
+    bridge, tag = root.find("bridge"), root.find("vlan/tag")
+    return (
+        "" if bridge is None else bridge.get("name", ""),
+        None if tag is None else int(tag.get("id")),
+    )
 
 
 def interfaces(xml):

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS nic (
     PRIMARY KEY (guest, position)
 );
 CREATE INDEX IF NOT EXISTS nic_by_network ON nic (network);
+CREATE TABLE IF NOT EXISTS network_segment (name TEXT PRIMARY KEY, segment INTEGER NOT NULL);
 """
 
 
@@ -53,12 +54,25 @@ def missing_on(db, host, name):
 class SimulatedNetworks:
     """The network operations of the compute driver contract, over the simulator's state."""
 
-    def ensure_network(self, host, network):
+    def ensure_network(self, host, network, segment=None):
         def change(db):
             self._up_host(db, host)
             make_network(db, host, network)
+            if segment is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO network_segment (name, segment) VALUES (?, ?)",
+                    (network, segment),
+                )
 
         self._run("ensure_network", change)
+
+    def segment(self, network):
+        """The segment number the network was last made with, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT segment FROM network_segment WHERE name = ?", (network,)
+            ).fetchone()
+        return None if row is None else row[0]
 
     def remove_network(self, network):
         def change(db):
@@ -80,6 +94,7 @@ class SimulatedNetworks:
             if down:
                 raise HostUnavailable(f"Host {down[0]} of network {network} is down.")
             db.execute("DELETE FROM network WHERE name = ?", (network,))
+            db.execute("DELETE FROM network_segment WHERE name = ?", (network,))
 
         self._run("remove_network", change)
 

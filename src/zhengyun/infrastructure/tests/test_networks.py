@@ -203,6 +203,7 @@ def test_networks_and_subnets_through_the_api(world, room, api_as):
     )
     assert made.status_code == 201, made.json().get("errors", made.json())
     assert made.json()["department"] == world.department_a.pk
+    assert made.json()["segment"] == Network.objects.get().segment
     again = api.post(
         "/api/v1/infrastructure/networks/",
         {"name": "办公网", "reach": "internet"},
@@ -282,6 +283,8 @@ def test_a_department_builds_its_network_in_the_console_and_orders_into_it(world
     )
     assert made["Location"] == "/infrastructure/networks/"
     net = Network.objects.get(name="办公网")
+    listed = client.get("/infrastructure/networks/").content.decode()
+    assert f"<td data-segment>{net.segment}</td>" in listed  # the VLAN it is tagged with
     overlapping = client.post(
         "/infrastructure/subnets/new/",
         {"subnet-network": net.pk, "subnet-name": "a", "subnet-cidr": "10.1.0.7/24"},
