@@ -1,6 +1,5 @@
 """Fixtures shared by every test directory."""
 
-import shutil
 import subprocess
 import sys
 
@@ -9,7 +8,7 @@ from django.db import connection
 from django.utils import translation
 
 from zhengyun.audit import triggers
-from zhengyun.testing.processes import embedded_environment
+from zhengyun.testing.processes import copy_database, embedded_environment
 from zhengyun.testing.world import build_world, token_client
 
 
@@ -60,7 +59,8 @@ def _audit_archive_per_test(settings, tmp_path):
 
 @pytest.fixture(scope="session")
 def migrated_database_template(tmp_path_factory):
-    """An embedded database migrated once per test process, to be copied, never opened."""
+    """An embedded database migrated once per test process, to be copied (``copy_database``),
+    never written."""
     data = tmp_path_factory.mktemp("migrated")
     subprocess.run(
         [sys.executable, "-m", "zhengyun.cli", "migrate", "--no-input", "-v0"],
@@ -77,7 +77,7 @@ def migrated_data_dir(tmp_path, migrated_database_template):
     platform's own processes: a copy of one migrated once per test process, because
     migrating takes longer than most such tests. Only the database is copied, so each
     directory still makes its own keys."""
-    shutil.copyfile(migrated_database_template, tmp_path / "zhengyun.sqlite3")
+    copy_database(migrated_database_template, tmp_path / "zhengyun.sqlite3")
     return tmp_path
 
 

@@ -2,7 +2,6 @@
 copies run side by side on their own PORT and data directory, and SIGTERM stops both
 processes of each copy cleanly."""
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from zhengyun.testing.processes import embedded_environment
+from zhengyun.testing.processes import copy_database, embedded_environment
 
 
 def free_port():
@@ -51,7 +50,7 @@ def copies(tmp_path, migrated_database_template):
     for name in ("first", "second"):
         data = tmp_path / name
         data.mkdir()
-        shutil.copyfile(migrated_database_template, data / "zhengyun.sqlite3")
+        copy_database(migrated_database_template, data / "zhengyun.sqlite3")
         copy_env = {
             **embedded_environment(),
             "ZHENGYUN_DATA_DIR": str(data),

@@ -18,7 +18,8 @@ ROW_FIELDS = ("id", "hash", *CHAINED_FIELDS)
 _UTC_TEXT = {
     "postgresql": "to_char(occurred_at AT TIME ZONE 'UTC', "
     '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\')',
-    # Django keeps UTC without a zone, and leaves out the fraction of a whole second.
+    # Django keeps UTC without a zone, and leaves out the fraction of a whole second; a time
+    # written any other way was not written by the platform and reads as a changed event.
     "sqlite": "replace(occurred_at, ' ', 'T') "
     "|| CASE WHEN length(occurred_at) = 19 THEN '.000000' ELSE '' END || '+00:00'",
 }

@@ -3,12 +3,13 @@
 Each guest gets one filter of its own, ``zhengyun-<guest>``, holding its resolved rules as
 accept rules and a final drop of all other IPv4 and IPv6 traffic, and every interface of the
 guest refers to it (``<filterref>``). What the guest sends is accepted only from its own
-addresses (and IPv6 link-local ones, which neighbour discovery needs), from the MAC address
-of the interface it leaves by (libvirt's ``$MAC``), and ARP only for its own IPv4 addresses:
-a guest cannot pass for another to get through a rule that admits that one. Defining a
-filter of an existing name replaces its rules, and libvirt re-applies a changed filter to
-the running guests that use it, so applying the same rules again changes nothing. libvirt's
-IP rules are stateful: the replies to a connection a rule accepted are let back through.
+addresses (and IPv6 link-local ones, which neighbour discovery needs) — so nothing of an IP
+version it has no address of —, from the MAC address of the interface it leaves by
+(libvirt's ``$MAC``), untagged, and ARP only for its own IPv4 addresses: a guest cannot pass
+for another to get through a rule that admits that one. Defining a filter of an existing
+name replaces its rules, and libvirt re-applies a changed filter to the running guests that
+use it, so applying the same rules again changes nothing. libvirt's IP rules are stateful:
+the replies to a connection a rule accepted are let back through.
 
 A mixin of ``LibvirtDriver``. libvirt's test driver has no network filters: there the calls
 raise ``Unsupported``, and the XML is checked against libvirt's own schema instead.
@@ -24,6 +25,7 @@ ARP_DROP_PRIORITY = "300"
 ACCEPT_PRIORITY = "500"
 DROP_PRIORITY = "1000"  # after every accept rule
 LINK_LOCAL = ipaddress.ip_network("fe80::/10")
+VLAN_ETHERTYPES = ("0x8100", "0x88a8")  # 802.1Q and 802.1ad tags
 # nwfilter's protocol elements by IP version.
 ELEMENTS = {
     "IPv4": {"any": "all", "tcp": "tcp", "udp": "udp", "icmp": "icmp"},
@@ -74,10 +76,15 @@ def _own_sources(addresses):
 
 
 def _anti_spoofing(root, own):
-    """Drop frames from another MAC address, and ARP for another IPv4 address."""
+    """Drop frames from another MAC address, VLAN-tagged frames (which would carry traffic
+    past the IP rules), and ARP for another IPv4 address than the guest's own or 0.0.0.0
+    (an address conflict probe)."""
     drop = ET.SubElement(root, "rule", action="drop", direction="out", priority=SPOOF_PRIORITY)
     ET.SubElement(drop, "mac", match="no", srcmacaddr="$MAC")
-    for network in own["IPv4"]:
+    for tagged in VLAN_ETHERTYPES:
+        drop = ET.SubElement(root, "rule", action="drop", direction="out", priority=SPOOF_PRIORITY)
+        ET.SubElement(drop, "mac", protocolid=tagged)
+    for network in [ipaddress.ip_network("0.0.0.0/32"), *own["IPv4"]]:
         arp = ET.SubElement(root, "rule", action="accept", direction="out", priority=ARP_PRIORITY)
         ET.SubElement(arp, "arp", arpsrcmacaddr="$MAC", arpsrcipaddr=str(network.network_address))
     drop = ET.SubElement(root, "rule", action="drop", direction="out", priority=ARP_DROP_PRIORITY)

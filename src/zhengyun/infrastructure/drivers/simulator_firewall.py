@@ -70,14 +70,18 @@ class SimulatedFirewalls:
             ).fetchall()
         return {address for (address,) in rows}
 
-    def _own(self, name, source):
-        """Whether the guest may send from ``source``: one of its addresses, or an IPv6
-        link-local one (which neighbour discovery needs) once it has an IPv6 address."""
-        source, own = ipaddress.ip_address(source), self.own_addresses(name)
-        if source.compressed in own:
-            return True
-        has_ipv6 = any(":" in address for address in own)
-        return source.version == 6 and source.is_link_local and has_ipv6
+    def _sends_as_itself(self, name, source, destination):
+        """Whether the guest may send to ``destination`` from ``source`` (one of its own
+        addresses when None): an address of its own, or an IPv6 link-local one (which
+        neighbour discovery needs) once it has an IPv6 address — in either case of the
+        destination's IP version."""
+        own = {ipaddress.ip_address(a) for a in self.own_addresses(name)}
+        mine = {a for a in own if a.version == destination.version}
+        if source is None:
+            return bool(mine)
+        source = ipaddress.ip_address(source)
+        return source in mine or (source.version == 6 == destination.version and
+                                  source.is_link_local and bool(mine))  # fmt: skip
 
     def allows(self, name, direction, protocol, port, address, source=None):
         """Whether the guest's filter lets a packet through: ``direction`` ``ingress`` (to
@@ -89,6 +93,6 @@ class SimulatedFirewalls:
         if rules is None:
             return True
         address = ipaddress.ip_address(address)
-        if direction == "egress" and source is not None and not self._own(name, source):
-            return False  # spoofed
+        if direction == "egress" and not self._sends_as_itself(name, source, address):
+            return False  # spoofed, or of an IP version it has no address of
         return any(rule_matches(rule, direction, protocol, port, address) for rule in rules)

@@ -306,8 +306,11 @@ def test_a_guest_sends_only_as_itself():
     (mac,) = first[0]
     assert (first[0].get("action"), first[0].get("direction")) == ("drop", "out")
     assert mac.attrib == {"match": "no", "srcmacaddr": "$MAC"}  # each interface's own MAC
+    tagged = [r[0].get("protocolid") for r in first if r[0].get("protocolid")]
+    assert tagged == ["0x8100", "0x88a8"]  # VLAN-tagged frames would bypass the IP rules
     arp = [(r.get("action"), r[0].attrib) for r in first if r[0].tag == "arp"]
     assert arp == [
+        ("accept", {"arpsrcmacaddr": "$MAC", "arpsrcipaddr": "0.0.0.0"}),  # conflict probes
         ("accept", {"arpsrcmacaddr": "$MAC", "arpsrcipaddr": "10.0.0.5"}),
         ("drop", {}),
     ]

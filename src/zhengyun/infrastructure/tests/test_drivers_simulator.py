@@ -347,6 +347,9 @@ def test_the_firewall_passes_exactly_what_its_rules_allow(sim):
         )
     sim.apply_firewall(guest.name, [], ["10.0.0.9"])
     assert not sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1")
+    # A guest with no address of its own sends nothing.
+    sim.apply_firewall(guest.name, [FirewallRule("egress", "IPv4", "any")], [])
+    assert not sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1")
 
 
 def test_a_guest_sends_only_from_its_own_addresses(sim):
@@ -362,7 +365,12 @@ def test_a_guest_sends_only_from_its_own_addresses(sim):
     assert not sim.allows(guest.name, "egress", "tcp", 443, "2001:db8::1", source="fd00::8")
     # IPv6 neighbour discovery speaks from the link-local address.
     assert sim.allows(guest.name, "egress", "icmp", None, "ff02::1", source="fe80::1")
+    # A source of another IP version than the packet's is no source at all.
+    assert not sim.allows(guest.name, "egress", "tcp", 443, "2001:db8::1", source="10.0.0.9")
     sim.apply_firewall(guest.name, everything_out, ["10.0.0.8"])  # replaced whole
+    # Without an IPv6 address of its own the guest sends no IPv6, whatever the rules say.
+    assert not sim.allows(guest.name, "egress", "tcp", 443, "2001:db8::1")
+    assert sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1")
     assert not sim.allows(guest.name, "egress", "tcp", 443, "203.0.113.1", source="10.0.0.9")
     assert not sim.allows(guest.name, "egress", "icmp", None, "ff02::1", source="fe80::1")
 
