@@ -438,8 +438,8 @@ ZHENGYUN_RECLAIM_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_ANSWER_DAYS"
 ZHENGYUN_RECLAIM_KEEP_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_KEEP_DAYS", "30"))
 
 
-# The VLAN IDs networks are given, each unique in its network zone: hosts sharing an uplink
-# (libvirt's ``uplink`` parameter) carry each network's traffic tagged with its own.
+# The VLAN IDs networks are given, each held by one network at a time: hosts sharing an
+# uplink (libvirt's ``uplink`` parameter) carry each network's traffic tagged with its own.
 def _vlan_range(text):
     try:
         low, high = (int(part) for part in text.split("-"))

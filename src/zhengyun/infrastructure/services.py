@@ -163,7 +163,7 @@ def set_quota(quota, *, actor, changes):
 @service("infrastructure.create_network")
 def create_network(*, actor, department, name, reach):
     """A virtual network of ``department`` in one network zone (R-I2), with the lowest free
-    segment number of the zone."""
+    segment number."""
     return crud.create(
         actor,
         Network,
@@ -171,7 +171,7 @@ def create_network(*, actor, department, name, reach):
         department=department,
         name=name,
         reach=reach,
-        segment=segments.take_lowest_free(reach),
+        segment=segments.take_lowest_free(),
         created_by=actor,
     )
 

@@ -33,6 +33,8 @@ class LibvirtNetworks:
     def _ensure_network(self, network, segment=None):
         libvirt = self._libvirt
         found = self._find_network(network)
+        if found is not None and segment is not None and self._misplaced(found, segment):
+            found = self._replace_unused(network, found)
         if found is None:
             with self._translated():
                 found = self._conn().networkDefineXML(self._network_xml(network, segment))
@@ -55,6 +57,30 @@ class LibvirtNetworks:
                     return found
         return None
 
+    def _misplaced(self, found, segment):
+        """Whether an existing network is not where ``segment`` puts it now: made before
+        the hosts had an uplink, or by an earlier version, as a bridge of this host's own."""
+        uplink = self.parameters["uplink"]
+        with self._translated():
+            bridge, tags = libvirt_xml.network_place(found.XMLDesc(0))
+        return bool(uplink) and (bridge, tags) != (uplink, frozenset({segment}))
+
+    def _replace_unused(self, network, found):
+        """Take away a misplaced network no guest is plugged into, to be made again where
+        it belongs; one in use stays, and the order is refused."""
+        users = self._plugged_into(libvirt_xml.network_name(network))
+        if users:
+            raise DriverError(
+                f"Network {network} is not on uplink {self.parameters['uplink']} yet and "
+                f"guests are plugged into it: {', '.join(users)}."
+            )
+        with self._translated():
+            if found.isActive():
+                found.destroy()
+            if found.isPersistent():
+                found.undefine()
+        return None
+
     def _network_xml(self, network, segment):
         """The definition of a network this host lacks, once no other network holds the
         bridge — or, on an uplink, the VLAN of the bridge — it would take."""
@@ -68,14 +94,17 @@ class LibvirtNetworks:
             xml = libvirt_xml.uplink_network_xml(network, segment, uplink)
         else:
             xml = libvirt_xml.network_xml(network)
-        place, own = libvirt_xml.network_place(xml), libvirt_xml.network_name(network)
+        bridge, tags = libvirt_xml.network_place(xml)
+        own = libvirt_xml.network_name(network)
         with self._translated():
             for other in self._conn().listAllNetworks(0):
+                other_bridge, other_tags = libvirt_xml.network_place(other.XMLDesc(0))
                 # The network itself, defined by another worker since we looked, is no
-                # other network: defining it again is then a no-op.
-                if other.name() != own and libvirt_xml.network_place(other.XMLDesc(0)) == place:
-                    bridge, vlan = place
-                    held = f"VLAN {vlan} of bridge {bridge}" if vlan else f"Bridge {bridge}"
+                # other network: defining it again is then a no-op. On an uplink only the
+                # same VLAN clashes; a bridge of a host's own is never shared at all.
+                clash = other_bridge == bridge and (tags & other_tags if tags else True)
+                if other.name() != own and clash:
+                    held = f"VLAN {segment} of bridge {bridge}" if tags else f"Bridge {bridge}"
                     raise DriverError(
                         f"{held} of network {network} is held by network {other.name()}; "
                         "it is not shared."

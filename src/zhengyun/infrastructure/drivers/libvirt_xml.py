@@ -102,14 +102,12 @@ def uplink_network_xml(network, segment, uplink):
 
 
 def network_place(xml):
-    """(bridge, VLAN tag or None) of a network definition: two networks in one place would
-    carry each other's traffic."""
+    """(bridge, VLAN tags) of a network definition — every tag, its port groups' included:
+    two networks sharing a bridge and a tag would carry each other's traffic."""
     root = ET.fromstring(xml)  # noqa: S314 - our own hypervisor's output
-    bridge, tag = root.find("bridge"), root.find("vlan/tag")
-    return (
-        "" if bridge is None else bridge.get("name", ""),
-        None if tag is None else int(tag.get("id")),
-    )
+    bridge = root.find("bridge")
+    tags = frozenset(int(tag.get("id")) for tag in root.iter("tag") if tag.get("id"))
+    return ("" if bridge is None else bridge.get("name", ""), tags)
 
 
 def interfaces(xml):

@@ -60,14 +60,14 @@ class SimulatedNetworks:
             make_network(db, host, network)
             if segment is not None:
                 db.execute(
-                    "INSERT OR REPLACE INTO network_segment (name, segment) VALUES (?, ?)",
+                    "INSERT OR IGNORE INTO network_segment (name, segment) VALUES (?, ?)",
                     (network, segment),
                 )
 
         self._run("ensure_network", change)
 
     def segment(self, network):
-        """The segment number the network was last made with, or None."""
+        """The segment number the network was first made with, or None."""
         with self._lock:
             row = self._db.execute(
                 "SELECT segment FROM network_segment WHERE name = ?", (network,)

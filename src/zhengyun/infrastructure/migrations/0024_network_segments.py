@@ -1,6 +1,6 @@
-# Networks get a segment number (VLAN ID), unique in their zone: existing networks are
-# numbered in the order they were made from the configured range, then the field is
-# required and the numbers unique, as Django's guide to adding unique fields describes.
+# Networks get a segment number (VLAN ID), unique across the platform: existing networks
+# are numbered in the order they were made from the configured range, then the field is
+# required and unique, as Django's guide to adding unique fields describes.
 
 from django.conf import settings
 from django.db import migrations, models
@@ -9,15 +9,13 @@ from django.db import migrations, models
 def number_existing_networks(apps, schema_editor):
     Network = apps.get_model("infrastructure", "Network")
     low, high = settings.ZHENGYUN_NETWORK_SEGMENTS
-    next_by_zone = {}
-    for network in Network.objects.order_by("pk").only("pk", "reach"):
-        network.segment = next_by_zone.get(network.reach, low)
-        if network.segment > high:
+    for segment, network in enumerate(Network.objects.order_by("pk").only("pk"), start=low):
+        if segment > high:
             raise RuntimeError(
-                f"More {network.reach} networks than ZHENGYUN_NETWORK_SEGMENTS ({low}-{high}) "
-                "has numbers for: widen the range and migrate again."
+                f"More networks than ZHENGYUN_NETWORK_SEGMENTS ({low}-{high}) has numbers "
+                "for: widen the range and migrate again."
             )
-        next_by_zone[network.reach] = network.segment + 1
+        network.segment = segment
         network.save(update_fields=["segment"])
 
 
@@ -38,12 +36,8 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="network",
             name="segment",
-            field=models.PositiveIntegerField(editable=False, verbose_name="segment (VLAN ID)"),
-        ),
-        migrations.AddConstraint(
-            model_name="network",
-            constraint=models.UniqueConstraint(
-                fields=("reach", "segment"), name="network_segment_per_zone"
+            field=models.PositiveIntegerField(
+                editable=False, unique=True, verbose_name="segment (VLAN ID)"
             ),
         ),
     ]

@@ -20,8 +20,9 @@ from zhengyun.infrastructure.choices import NetworkReach
 class Network(models.Model):
     """A department's virtual network in one network zone. Its UUID names it on the
     hypervisors, where each host its instances run on realises it as a segment of its own;
-    its segment number (a VLAN ID, unique in its zone) tags its traffic where hosts share an
-    uplink, so its guests on different hosts reach each other and no other network's."""
+    its segment number (a VLAN ID, unique across the platform) tags its traffic where hosts
+    share an uplink, so its guests on different hosts reach each other and no other
+    network's."""
 
     uuid = models.UUIDField(_("UUID"), default=uuid.uuid4, unique=True, editable=False)
     department = models.ForeignKey(
@@ -32,7 +33,7 @@ class Network(models.Model):
     )
     name = models.CharField(_("name"), max_length=63)
     reach = models.CharField(_("network zone"), max_length=16, choices=NetworkReach.choices)
-    segment = models.PositiveIntegerField(_("segment (VLAN ID)"), editable=False)
+    segment = models.PositiveIntegerField(_("segment (VLAN ID)"), unique=True, editable=False)
     created_by = models.ForeignKey(
         "accounts.User",
         verbose_name=_("created by"),
@@ -53,7 +54,6 @@ class Network(models.Model):
             models.UniqueConstraint(
                 fields=["department", "name"], name="network_name_per_department"
             ),
-            models.UniqueConstraint(fields=["reach", "segment"], name="network_segment_per_zone"),
         ]
 
     def __str__(self):

@@ -1,6 +1,7 @@
-"""Networks' segment numbers (R-I2): each network gets the lowest VLAN ID free in its zone,
-exactly once, also under concurrent orders; a deleted network's number is free again; a
-zone with none left refuses clearly and makes nothing. Built guests' networks carry their
+"""Networks' segment numbers (R-I2): each network gets the lowest VLAN ID free on the
+platform, whatever its zone (a pool may reach several zones through one uplink), exactly
+once, also under concurrent orders; a deleted network's number is free again; with none
+left a new network is refused clearly and nothing is made. Built guests' networks carry their
 number to the hypervisor, and on hosts sharing an Open vSwitch uplink a libvirt network is
 a VLAN of it."""
 
@@ -39,23 +40,23 @@ def network(world, name, reach=EXTRANET, department="a"):
 
 
 @pytest.mark.django_db
-def test_each_network_takes_the_lowest_free_number_of_its_zone(world, settings):
+def test_each_network_takes_the_lowest_free_number_whatever_its_zone(world, settings):
     settings.ZHENGYUN_NETWORK_SEGMENTS = (100, 3999)
     first, second = network(world, "一"), network(world, "二", department="b")
     other_zone = network(world, "三", reach=INTERNET)
-    assert (first.segment, second.segment, other_zone.segment) == (100, 101, 100)
+    assert (first.segment, second.segment, other_zone.segment) == (100, 101, 102)
     infrastructure.delete_network(first, actor=world.staff_a)
     assert network(world, "四", department="b").segment == 100  # free again
-    assert network(world, "五").segment == 102
+    assert network(world, "五", reach=INTERNET).segment == 103
 
 
 @pytest.mark.django_db
-def test_a_zone_without_free_numbers_refuses_and_makes_nothing(world, settings, api_as):
+def test_with_no_number_left_a_network_is_refused_and_nothing_made(world, settings, api_as):
     settings.ZHENGYUN_NETWORK_SEGMENTS = (200, 201)
     network(world, "一")
-    network(world, "二")
+    network(world, "二", reach=INTERNET)
     with pytest.raises(SegmentsExhausted):
-        network(world, "三")
+        network(world, "三", reach=NetworkReach.GOV_INTERNAL)
     response = api_as(world.staff_a).post(
         "/api/v1/infrastructure/networks/",
         {"name": "三", "reach": EXTRANET},
@@ -63,9 +64,8 @@ def test_a_zone_without_free_numbers_refuses_and_makes_nothing(world, settings, 
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 409
-    assert "Every network segment of the" in response.json()["detail"]
+    assert "Every network segment is in use" in response.json()["detail"]
     assert Network.objects.count() == 2
-    assert network(world, "三", reach=INTERNET).segment == 200  # another zone has room
 
 
 @pytest.mark.django_db(transaction=True)
@@ -119,7 +119,7 @@ def uplinked():
 def test_a_network_on_an_uplink_is_a_valid_vlan_of_it(tmp_path):
     xml = libvirt_xml.uplink_network_xml(str(uuid.uuid4()), 123, "br-zy")
     assert schema_errors(NETWORK_SCHEMA, xml, tmp_path) == ""
-    assert libvirt_xml.network_place(xml) == ("br-zy", 123)
+    assert libvirt_xml.network_place(xml) == ("br-zy", {123})
 
 
 @needs_libvirt
@@ -131,8 +131,8 @@ def test_on_an_uplink_each_network_is_its_own_vlan_and_never_shares_one(uplinked
     uplinked.ensure_network(host, second, 101)
     conn = uplinked._conn()
     defined = {n.name(): libvirt_xml.network_place(n.XMLDesc(0)) for n in conn.listAllNetworks(0)}
-    assert defined[libvirt_xml.network_name(first)] == ("br-zy", 100)
-    assert defined[libvirt_xml.network_name(second)] == ("br-zy", 101)
+    assert defined[libvirt_xml.network_name(first)] == ("br-zy", {100})
+    assert defined[libvirt_xml.network_name(second)] == ("br-zy", {101})
     with pytest.raises(DriverError, match="VLAN 100 of bridge br-zy .* is held by network"):
         uplinked.ensure_network(host, third, 100)
     # Without its number, a network cannot be made on the uplink, nor a guest plugged into it.
@@ -155,9 +155,45 @@ def test_an_instance_built_on_an_uplink_is_plugged_into_its_networks_vlan(world,
         found = uplinked._conn().networkLookupByName(
             libvirt_xml.network_name(str(subnet_network.uuid))
         )
-        assert libvirt_xml.network_place(found.XMLDesc(0)) == ("br-zy", subnet_network.segment)
+        place = libvirt_xml.network_place(found.XMLDesc(0))
+        assert place == ("br-zy", {subnet_network.segment})
         (nic,) = uplinked.guest_nics(str(instance.uuid))
         assert nic.network == str(subnet_network.uuid)
     finally:
         uplinked.delete(str(instance.uuid))
         connections.driver_for.cache_clear()
+
+
+@needs_libvirt
+def test_a_network_made_before_the_uplink_moves_onto_it_unless_a_guest_uses_it(uplinked):
+    from zhengyun.infrastructure.drivers.libvirt import LibvirtDriver
+
+    isolated = LibvirtDriver("test:///default")
+    host = uplinked.hosts()[0].name
+    unused, used = str(uuid.uuid4()), str(uuid.uuid4())
+    isolated.ensure_network(host, unused)
+    guest = GuestSpec(str(uuid.uuid4()), 1, 512, 8, nics=(Nic("52:54:00:00:00:0a", used),))
+    isolated.define(host, guest)
+    try:
+        uplinked.ensure_network(host, unused, 300)
+        found = uplinked._conn().networkLookupByName(libvirt_xml.network_name(unused))
+        assert libvirt_xml.network_place(found.XMLDesc(0)) == ("br-zy", {300})
+        with pytest.raises(DriverError, match="guests are plugged into it"):
+            uplinked.ensure_network(host, used, 301)
+    finally:
+        isolated.delete(guest.name)
+
+
+@needs_libvirt
+def test_an_uplink_vlan_held_in_a_port_group_is_not_taken_again(uplinked):
+    conn = uplinked._conn()
+    trunk = conn.networkDefineXML(
+        "<network><name>operators-trunk</name><forward mode='bridge'/><bridge name='br-zy'/>"
+        "<virtualport type='openvswitch'/><portgroup name='mgmt'><vlan><tag id='400'/></vlan>"
+        "</portgroup></network>"
+    )
+    try:
+        with pytest.raises(DriverError, match="VLAN 400 of bridge br-zy"):
+            uplinked.ensure_network(uplinked.hosts()[0].name, str(uuid.uuid4()), 400)
+    finally:
+        trunk.undefine()
