@@ -75,13 +75,17 @@ class SimulatedFirewalls:
         addresses when None): an address of its own, or an IPv6 link-local one (which
         neighbour discovery needs) once it has an IPv6 address — in either case of the
         destination's IP version."""
-        own = {ipaddress.ip_address(a) for a in self.own_addresses(name)}
-        mine = {a for a in own if a.version == destination.version}
+        mine = {
+            address
+            for address in map(ipaddress.ip_address, self.own_addresses(name))
+            if address.version == destination.version
+        }
         if source is None:
             return bool(mine)
         source = ipaddress.ip_address(source)
-        return source in mine or (source.version == 6 == destination.version and
-                                  source.is_link_local and bool(mine))  # fmt: skip
+        if source.version != destination.version:
+            return False
+        return source in mine or (bool(mine) and source.version == 6 and source.is_link_local)
 
     def allows(self, name, direction, protocol, port, address, source=None):
         """Whether the guest's filter lets a packet through: ``direction`` ``ingress`` (to
