@@ -30,30 +30,28 @@ from zhengyun.infrastructure.models import Flavour, Host, Image, Pool, Zone
 
 @login_required
 def zone_create(request):
-    refuse_unless_may_add(request.user, Zone)
-    form = ZoneForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        zone = call_service_for_form(
-            form, services.create_zone, actor=request.user, **form.cleaned_data
-        )
-        if zone:
-            messages.success(request, _("Zone %(name)s added.") % {"name": zone})
-            return redirect("infrastructure:pool-list")
-    return _page(request, form, _("Add zone"), _("Add zone"))
+    return _add(
+        request,
+        Zone,
+        ZoneForm,
+        services.create_zone,
+        _("Zone %(name)s added."),
+        _("Add zone"),
+        user=request.user,
+    )
 
 
 @login_required
 def pool_create(request):
-    refuse_unless_may_add(request.user, Pool)
-    form = PoolForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        pool = call_service_for_form(
-            form, services.create_pool, actor=request.user, **form.cleaned_data
-        )
-        if pool:
-            messages.success(request, _("Pool %(name)s added.") % {"name": pool})
-            return redirect("infrastructure:pool-list")
-    return _page(request, form, _("Add pool"), _("Add pool"))
+    return _add(
+        request,
+        Pool,
+        PoolForm,
+        services.create_pool,
+        _("Pool %(name)s added."),
+        _("Add pool"),
+        user=request.user,
+    )
 
 
 @login_required
@@ -77,30 +75,21 @@ def pool_edit(request, pk):
 
 @login_required
 def flavour_create(request):
-    refuse_unless_may_add(request.user, Flavour)
-    form = FlavourForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        flavour = call_service_for_form(
-            form, services.create_flavour, actor=request.user, **form.cleaned_data
-        )
-        if flavour:
-            messages.success(request, _("Flavour %(name)s added.") % {"name": flavour})
-            return redirect("infrastructure:pool-list")
-    return _page(request, form, _("Add flavour"), _("Add flavour"))
+    return _add(
+        request,
+        Flavour,
+        FlavourForm,
+        services.create_flavour,
+        _("Flavour %(name)s added."),
+        _("Add flavour"),
+    )
 
 
 @login_required
 def image_create(request):
-    refuse_unless_may_add(request.user, Image)
-    form = ImageForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        image = call_service_for_form(
-            form, services.create_image, actor=request.user, **form.cleaned_data
-        )
-        if image:
-            messages.success(request, _("Image %(name)s added.") % {"name": image})
-            return redirect("infrastructure:pool-list")
-    return _page(request, form, _("Add image"), _("Add image"))
+    return _add(
+        request, Image, ImageForm, services.create_image, _("Image %(name)s added."), _("Add image")
+    )
 
 
 @login_required
@@ -124,6 +113,18 @@ def host_power_edit(request, pk):
         return redirect("infrastructure:pool-list")
     title = _("Power model of host %(host)s") % {"host": host}
     return _page(request, form, title, _("Save"))
+
+
+def _add(request, model, form_class, service, added, title, **form_arguments):
+    """The page that adds one ``model`` through ``service``; ``added`` says so, naming it."""
+    refuse_unless_may_add(request.user, model)
+    form = form_class(request.POST or None, **form_arguments)
+    if request.method == "POST" and form.is_valid():
+        made = call_service_for_form(form, service, actor=request.user, **form.cleaned_data)
+        if made:
+            messages.success(request, added % {"name": made})
+            return redirect("infrastructure:pool-list")
+    return _page(request, form, title, title)
 
 
 def _page(request, form, title, submit):

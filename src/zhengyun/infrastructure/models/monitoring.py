@@ -45,33 +45,11 @@ class MetricBucket(models.Model):
         return f"{self.get_resolution_display()} {self.bucket:%Y-%m-%d %H:%M}"
 
 
-class HostSample(MetricBucket):
-    """A host's load, power draw and disk and network traffic over one bucket: the
-    operators' figures, never a department's. Byte rates come from the driver's counters,
-    differenced between samples."""
+class TrafficBucket(MetricBucket):
+    """A bucket with disk and network byte rates, each with its maximum."""
 
-    FIGURES = (
-        "cpu_percent",
-        "memory_percent",
-        "power_watts",
-        "running_guests",
-        "disk_read_bps",
-        "disk_write_bps",
-        "net_rx_bps",
-        "net_tx_bps",
-    )
+    FIGURES = ("disk_read_bps", "disk_write_bps", "net_rx_bps", "net_tx_bps")
 
-    host = models.ForeignKey(
-        Host, verbose_name=_("host"), on_delete=models.CASCADE, related_name="samples"
-    )
-    cpu_percent = _figure(_("CPU (%)"))
-    cpu_percent_max = _figure(_("peak CPU (%)"))
-    memory_percent = _figure(_("memory (%)"))
-    memory_percent_max = _figure(_("peak memory (%)"))
-    power_watts = _figure(_("power (W)"))
-    power_watts_max = _figure(_("peak power (W)"))
-    running_guests = _figure(_("running guests"))
-    running_guests_max = _figure(_("most running guests"))
     disk_read_bps = _figure(_("disk read (bytes/s)"))
     disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
     disk_write_bps = _figure(_("disk write (bytes/s)"))
@@ -80,6 +58,57 @@ class HostSample(MetricBucket):
     net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
     net_tx_bps = _figure(_("network out (bytes/s)"))
     net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
+
+    class Meta:
+        abstract = True
+
+
+class HostFigures(TrafficBucket):
+    """A host's figures, or a pool's hosts' together."""
+
+    FIGURES = (
+        "cpu_percent",
+        "memory_percent",
+        "power_watts",
+        "running_guests",
+        *TrafficBucket.FIGURES,
+    )
+
+    cpu_percent = _figure(_("CPU (%)"))
+    cpu_percent_max = _figure(_("peak CPU (%)"))
+    memory_percent = _figure(_("memory (%)"))
+    memory_percent_max = _figure(_("peak memory (%)"))
+    power_watts = _figure(_("power (W)"))
+    power_watts_max = _figure(_("peak power (W)"))
+    running_guests = _figure(_("running guests"))
+    running_guests_max = _figure(_("most running guests"))
+
+    class Meta:
+        abstract = True
+
+
+class GuestFigures(TrafficBucket):
+    """An instance's figures, or a department's instances' together."""
+
+    FIGURES = ("cpu_percent", "memory_used_mb", *TrafficBucket.FIGURES)
+
+    cpu_percent = _figure(_("CPU (%)"))
+    cpu_percent_max = _figure(_("peak CPU (%)"))
+    memory_used_mb = _figure(_("memory used (MB)"))
+    memory_used_mb_max = _figure(_("peak memory used (MB)"))
+
+    class Meta:
+        abstract = True
+
+
+class HostSample(HostFigures):
+    """A host's load, power draw and disk and network traffic over one bucket: the
+    operators' figures, never a department's. Byte rates come from the driver's counters,
+    differenced between samples."""
+
+    host = models.ForeignKey(
+        Host, verbose_name=_("host"), on_delete=models.CASCADE, related_name="samples"
+    )
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("host__pool__zone__region__code",))
@@ -97,34 +126,13 @@ class HostSample(MetricBucket):
         indexes = [models.Index(fields=["resolution", "bucket"], name="host_sample_by_time")]
 
 
-class InstanceSample(MetricBucket):
+class InstanceSample(GuestFigures):
     """An instance's load and I/O rates over one bucket; it belongs to the instance's
     department. Byte rates come from the driver's counters, differenced between samples."""
-
-    FIGURES = (
-        "cpu_percent",
-        "memory_used_mb",
-        "disk_read_bps",
-        "disk_write_bps",
-        "net_rx_bps",
-        "net_tx_bps",
-    )
 
     instance = models.ForeignKey(
         Instance, verbose_name=_("instance"), on_delete=models.CASCADE, related_name="samples"
     )
-    cpu_percent = _figure(_("CPU (%)"))
-    cpu_percent_max = _figure(_("peak CPU (%)"))
-    memory_used_mb = _figure(_("memory used (MB)"))
-    memory_used_mb_max = _figure(_("peak memory used (MB)"))
-    disk_read_bps = _figure(_("disk read (bytes/s)"))
-    disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
-    disk_write_bps = _figure(_("disk write (bytes/s)"))
-    disk_write_bps_max = _figure(_("peak disk write (bytes/s)"))
-    net_rx_bps = _figure(_("network in (bytes/s)"))
-    net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
-    net_tx_bps = _figure(_("network out (bytes/s)"))
-    net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
 
     objects = RestrictedManager()
     scoping = Scoping(
@@ -143,45 +151,19 @@ class InstanceSample(MetricBucket):
         indexes = [models.Index(fields=["resolution", "bucket"], name="instance_sample_by_time")]
 
 
-class PoolSample(MetricBucket):
+class PoolSample(HostFigures):
     """A pool's hosts together over one bucket: how many answered, their mean CPU and
     memory, and the sums of their power, guests and traffic. Written each minute from the
     hosts' minute rows, so a pool's live view reads one row a minute instead of one per
     host, and rolled up into hours and days like them (R-I4, R-G3)."""
 
-    FIGURES = (
-        "hosts",
-        "cpu_percent",
-        "memory_percent",
-        "power_watts",
-        "running_guests",
-        "disk_read_bps",
-        "disk_write_bps",
-        "net_rx_bps",
-        "net_tx_bps",
-    )
+    FIGURES = ("hosts", *HostFigures.FIGURES)
 
     pool = models.ForeignKey(
         Pool, verbose_name=_("pool"), on_delete=models.CASCADE, related_name="samples"
     )
     hosts = _figure(_("hosts sampled"))
     hosts_max = _figure(_("most hosts sampled"))
-    cpu_percent = _figure(_("CPU (%)"))
-    cpu_percent_max = _figure(_("peak CPU (%)"))
-    memory_percent = _figure(_("memory (%)"))
-    memory_percent_max = _figure(_("peak memory (%)"))
-    power_watts = _figure(_("power (W)"))
-    power_watts_max = _figure(_("peak power (W)"))
-    running_guests = _figure(_("running guests"))
-    running_guests_max = _figure(_("most running guests"))
-    disk_read_bps = _figure(_("disk read (bytes/s)"))
-    disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
-    disk_write_bps = _figure(_("disk write (bytes/s)"))
-    disk_write_bps_max = _figure(_("peak disk write (bytes/s)"))
-    net_rx_bps = _figure(_("network in (bytes/s)"))
-    net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
-    net_tx_bps = _figure(_("network out (bytes/s)"))
-    net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("pool__zone__region__code",))
@@ -198,21 +180,13 @@ class PoolSample(MetricBucket):
         indexes = [models.Index(fields=["resolution", "bucket"], name="pool_sample_by_time")]
 
 
-class DepartmentSample(MetricBucket):
+class DepartmentSample(GuestFigures):
     """A department's running instances together over one bucket: how many were sampled,
     their mean CPU, and the sums of their memory and traffic. Written each minute from the
     instances' minute rows for the department's live view, rolled up like them; the
     department's own (R-I4, R-G3)."""
 
-    FIGURES = (
-        "instances",
-        "cpu_percent",
-        "memory_used_mb",
-        "disk_read_bps",
-        "disk_write_bps",
-        "net_rx_bps",
-        "net_tx_bps",
-    )
+    FIGURES = ("instances", *GuestFigures.FIGURES)
 
     department = models.ForeignKey(
         "organizations.Department",
@@ -222,18 +196,6 @@ class DepartmentSample(MetricBucket):
     )
     instances = _figure(_("instances sampled"))
     instances_max = _figure(_("most instances sampled"))
-    cpu_percent = _figure(_("CPU (%)"))
-    cpu_percent_max = _figure(_("peak CPU (%)"))
-    memory_used_mb = _figure(_("memory used (MB)"))
-    memory_used_mb_max = _figure(_("peak memory used (MB)"))
-    disk_read_bps = _figure(_("disk read (bytes/s)"))
-    disk_read_bps_max = _figure(_("peak disk read (bytes/s)"))
-    disk_write_bps = _figure(_("disk write (bytes/s)"))
-    disk_write_bps_max = _figure(_("peak disk write (bytes/s)"))
-    net_rx_bps = _figure(_("network in (bytes/s)"))
-    net_rx_bps_max = _figure(_("peak network in (bytes/s)"))
-    net_tx_bps = _figure(_("network out (bytes/s)"))
-    net_tx_bps_max = _figure(_("peak network out (bytes/s)"))
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("department__region__code",), department="department")
