@@ -6,6 +6,12 @@ reloads it softly (a new process takes the listening sockets over, the old one f
 connections: ``-sf``); a configuration haproxy refuses leaves the running one untouched.
 ``health`` reads ``show stat`` from the stats socket.
 
+Each configuration has its stats socket at a path of its own (named by a digest of the
+configuration): a reload that fails would otherwise leave the socket's path to the process
+that failed, and the running one could no longer be asked for its members' health. A reload
+that fails has paused the running process's listeners while it tried their ports; ``apply``
+reports the failure only once they are open again.
+
 URI: ``haproxy:///absolute/state/dir`` (``?binary=/usr/sbin/haproxy`` to choose the
 program). The process binds the virtual address, so on a balancer node that address must be
 configured on an interface (keepalived moves it between two nodes).
@@ -13,7 +19,9 @@ configured on an interface (keepalived moves it between two nodes).
 
 import contextlib
 import csv
+import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -53,7 +61,9 @@ class HAProxyDriver(BalancerDriver):
         directory = self._dir(spec.name)
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "haproxy.cfg"
-        text = haproxy_config.render(spec, directory / "stats.sock")
+        digest = hashlib.sha256(haproxy_config.render(spec, "").encode()).hexdigest()[:12]
+        stats = directory / f"stats-{digest}.sock"
+        text = haproxy_config.render(spec, stats)
         pid = _running_pid(directory)
         if pid and config.exists() and config.read_text() == text:
             return  # already carried out
@@ -61,18 +71,27 @@ class HAProxyDriver(BalancerDriver):
         candidate.write_text(text)
         self._run("-c", "-q", "-f", str(candidate), what="The configuration was refused")
         reload = ("-sf", str(pid)) if pid else ()
-        self._run(
-            "-D",
-            "-f",
-            str(candidate),
-            "-p",
-            str(directory / "haproxy.pid"),
-            *reload,
-            what="HAProxy did not start",
-        )
+        try:
+            self._run(
+                "-D",
+                "-f",
+                str(candidate),
+                "-p",
+                str(directory / "haproxy.pid"),
+                *reload,
+                what="HAProxy did not start",
+            )
+        except DriverError:
+            stats.unlink(missing_ok=True)  # left by the process that failed
+            if pid:
+                _wait_resumed(_stats_socket(config))
+            raise
         # Recorded as carried out only once a process runs it: a start that failed, or a
         # worker killed before this line, leaves the next apply to try again.
         candidate.replace(config)
+        for old in directory.glob("stats*.sock"):
+            if old != stats:
+                old.unlink(missing_ok=True)  # the previous process's, finishing its connections
 
     def remove(self, name):
         directory = self._dir(name)
@@ -91,10 +110,9 @@ class HAProxyDriver(BalancerDriver):
         directory = self._dir(name)
         if not _running_pid(directory):
             raise BalancerNotFound(f"No HAProxy runs for load balancer {name!r}.")
-        rows = csv.DictReader(_ask(directory / "stats.sock", "show stat").lstrip("# ").splitlines())
         return {
             row["svname"]: _health(row["status"])
-            for row in rows
+            for row in _stat_rows(_stats_socket(directory / "haproxy.cfg"))
             if row.get("svname") not in (None, "FRONTEND", "BACKEND")
         }
 
@@ -122,6 +140,32 @@ def _health(status):
     if status.startswith("DOWN"):
         return MemberHealth.DOWN
     return MemberHealth.UNKNOWN
+
+
+def _stats_socket(config):
+    try:
+        found = re.search(r"^\s*stats socket (\S+)", config.read_text(), re.MULTILINE)
+    except OSError:
+        found = None
+    if found is None:
+        raise DriverError(f"{config} names no stats socket.")
+    return found.group(1)
+
+
+def _stat_rows(socket_path):
+    return list(csv.DictReader(_ask(socket_path, "show stat").lstrip("# ").splitlines()))
+
+
+def _wait_resumed(socket_path):
+    # The failed process resumes the running one's listeners with a signal as it exits,
+    # which the running process acts on a moment later.
+    deadline = time.monotonic() + STOP_WAIT_S
+    while time.monotonic() < deadline:
+        rows = _stat_rows(socket_path)
+        if not any(row["svname"] == "FRONTEND" and row["status"] == "PAUSED" for row in rows):
+            return
+        time.sleep(0.02)
+    raise DriverError("HAProxy did not reopen the running configuration's listeners.")
 
 
 def _ask(path, command):

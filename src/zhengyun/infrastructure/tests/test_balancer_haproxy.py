@@ -351,5 +351,7 @@ def test_a_reload_that_failed_is_not_taken_for_applied(driver, backends):
         for _attempt in range(2):  # and again: the old configuration still runs
             with pytest.raises(DriverError, match="did not start"):
                 driver.apply(moved)
-    assert fetch(spec.listeners[0].port) == "one"
+            # Served the moment apply gives up, and still answering for its members.
+            assert fetch(spec.listeners[0].port) == "one"
+            assert set(driver.health(spec.name)) == {"m1"}
     driver.remove(spec.name)
