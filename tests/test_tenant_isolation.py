@@ -148,6 +148,14 @@ def _job_run(world):
     return finish_run(start_run("platform.task"))
 
 
+def _notification(world):
+    from zhengyun.notifications.models import Notification
+
+    return Notification.objects.create(
+        recipient=world.staff_b, kind="consolidation.proposed", params={"pool": "b"}
+    )
+
+
 def _zone(world):
     from zhengyun.infrastructure import services as infrastructure
 
@@ -501,6 +509,7 @@ OWNED_BY_B = {
     "audit.auditevent": _event,
     "audit.auditalert": _alert,
     "jobs.jobrun": _job_run,
+    "notifications.notification": _notification,
     "infrastructure.zone": _zone,
     "infrastructure.pool": _pool,
     "infrastructure.computeprovider": _compute_provider,

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "zhengyun.audit",
     "zhengyun.infrastructure",
     "zhengyun.jobs",
+    "zhengyun.notifications",
     "zhengyun.console",
     "zhengyun.demo",
     # After the platform's apps, so the console's consent page replaces the toolkit's.

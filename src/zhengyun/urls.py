@@ -13,6 +13,7 @@ api_v1 = [
     path("accounts/", include("zhengyun.accounts.api.urls")),
     path("audit/", include("zhengyun.audit.api.urls")),
     path("jobs/", include("zhengyun.jobs.api.urls")),
+    path("notifications/", include("zhengyun.notifications.api.urls")),
     path("infrastructure/", include("zhengyun.infrastructure.api.urls")),
     path("core/", include("zhengyun.core.api.urls")),
 ]
@@ -23,6 +24,7 @@ urlpatterns = [
     path("infrastructure/", include("zhengyun.infrastructure.urls")),
     path("accounts/", include("zhengyun.accounts.urls")),
     path("audit/", include("zhengyun.audit.urls")),
+    path("notifications/", include("zhengyun.notifications.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     # The OIDC provider; clients are registered through the platform's own service, not
     # django-oauth-toolkit's management pages.

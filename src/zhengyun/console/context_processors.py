@@ -2,6 +2,7 @@
 
 from zhengyun.accounts.access import all_assignments
 from zhengyun.console.navigation import menu_for
+from zhengyun.notifications.services import unread_count
 from zhengyun.organizations.services import current_operator
 
 
@@ -19,4 +20,7 @@ def console(request):
             scopes=held,
             active_scope=next((a for a in held if a.pk == active_id), None),
         )
+        if not hasattr(request, "_zy_unread"):
+            request._zy_unread = unread_count(user)
+        context["unread_notifications"] = request._zy_unread
     return context

@@ -14,6 +14,7 @@ platform's operation approves, and never a plan they proposed themselves.
 import datetime
 
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,6 +43,7 @@ from zhengyun.infrastructure.models.consolidation import OPEN_PLANS
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.power import host_power
 from zhengyun.infrastructure.scheduler.consolidation import plan_consolidation
+from zhengyun.notifications.services import notify
 
 # An approved plan no window finished within this many days is out of date: the pool's
 # instances have moved on since the planner looked.
@@ -142,6 +144,13 @@ def propose_consolidation(*, actor, pool):
             memory_mb=instance.memory_mb,
         )
         for position, (instance, source, target) in enumerate(moves, 1)
+    )
+    notify(
+        "consolidation.proposed",
+        about=plan,
+        who_may="approve",
+        params={"pool": pool.name, "moves": len(moves), "released": len(released)},
+        link=reverse("infrastructure:consolidation"),
     )
     return plan
 

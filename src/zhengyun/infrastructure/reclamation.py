@@ -9,7 +9,8 @@ ordinary stop (a stopped instance is not idle, so it is not proposed again while
 or releases it, which deletes it through the ordinary deletion — both with the answering
 person as the actor. A proposal
 whose instance is busy again or gone is withdrawn; an instance kept is not proposed again
-for ``ZHENGYUN_RECLAIM_KEEP_DAYS`` days. The answer is due within
+for ``ZHENGYUN_RECLAIM_KEEP_DAYS`` days. Everyone who may answer a proposal finds it in
+their notifications. The answer is due within
 ``ZHENGYUN_RECLAIM_ANSWER_DAYS`` working days of the Chinese calendar; proposals not answered
 by then are shown to the operators as overdue.
 """
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, Count, Max
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +33,7 @@ from zhengyun.core.workdays import add_workdays
 from zhengyun.infrastructure import instance_power, services
 from zhengyun.infrastructure.choices import InstanceStatus, ReclamationStatus, Resolution
 from zhengyun.infrastructure.models import Instance, InstanceSample, ReclamationProposal
+from zhengyun.notifications.services import notify
 
 COVERAGE = 0.9
 
@@ -102,6 +105,13 @@ def propose(now=None):
             action="infrastructure.propose_reclamation",
             obj=proposal,
             detail=f"instance={instance.pk} cpu_mean={mean:.2f} cpu_peak={peak:.2f}",
+        )
+        notify(
+            "reclamation.proposed",
+            about=proposal,
+            who_may="change",
+            params={"instance": instance.name, "days": proposal.idle_days, "due": str(due)},
+            link=reverse("infrastructure:analytics"),
         )
         proposed += 1
     return proposed, withdrawn

@@ -8,12 +8,14 @@ import datetime
 
 from django.db import transaction
 from django.db.models import Count, Max, Min
+from django.urls import reverse
 from django.utils import timezone
 
 from zhengyun.audit.services import record
 from zhengyun.infrastructure.choices import Resolution, ThresholdMetric
 from zhengyun.infrastructure.models import HostSample, InstanceSample, MetricAlert, MetricThreshold
 from zhengyun.infrastructure.monitoring.collector import minute_of
+from zhengyun.notifications.services import notify
 
 # metric: (bucket model, subject field, figure)
 WATCHED = {
@@ -92,12 +94,31 @@ def _evaluate(threshold, now):
                 **{f"{subject}_id": subject_id},
             )
             _audit("infrastructure.raise_metric_alert", alert)
+            _notify(alert)
         for subject_id in open_alerts.keys() - over.keys():
             alert = open_alerts[subject_id]
             alert.cleared_at = now
             alert.save(update_fields=["cleared_at"])
             _audit("infrastructure.clear_metric_alert", alert)
     return len(over.keys() - open_alerts.keys()), len(open_alerts.keys() - over.keys())
+
+
+def _notify(alert):
+    # The people who keep the threshold — operators for the platform's, a department's
+    # administrators for their own — are the ones an alert is for.
+    subject = alert.host or alert.instance
+    notify(
+        "metric_alert.raised",
+        about=alert.threshold,
+        who_may="change",
+        params={
+            "threshold": alert.threshold.name,
+            "subject": subject.name,
+            "value": f"{alert.value:g}",
+            "limit": f"{alert.threshold.limit:g}",
+        },
+        link=reverse("infrastructure:monitoring"),
+    )
 
 
 def _audit(action, alert):

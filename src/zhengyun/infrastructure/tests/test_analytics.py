@@ -25,6 +25,7 @@ from zhengyun.infrastructure.models import (
 from zhengyun.infrastructure.monitoring import capacity, usage
 from zhengyun.infrastructure.monitoring.rollup import day_of, hour_of
 from zhengyun.infrastructure.tests.test_instances import order
+from zhengyun.notifications.models import Notification
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +146,12 @@ def test_an_idle_instance_is_proposed_and_nothing_happens_until_the_department_a
     assert (proposal.instance, proposal.department) == (idle, world.department_a)
     assert proposal.cpu_peak == 1.0 and proposal.status == ReclamationStatus.OPEN
     assert proposal.answer_due == add_workdays(timezone.localdate(now), 10)
+    # Those who may answer are told; leaders, who only see, and other departments are not.
+    told = Notification.objects.filter(kind="reclamation.proposed")
+    assert {n.recipient for n in told} == {world.staff_a, world.admin_a}
+    assert "idle" in told.first().text and str(proposal.answer_due) in told.first().text
     assert reclamation.propose(now) == (0, 0)  # one open proposal per instance
+    assert told.count() == 2  # and told once
     idle.refresh_from_db()
     assert idle.status == InstanceStatus.ACTIVE  # nothing stopped without an answer
 

@@ -37,6 +37,7 @@ from zhengyun.infrastructure.monitoring import collector
 from zhengyun.infrastructure.power import curve_power, validate_power_curve
 from zhengyun.infrastructure.windows import next_window_start, open_window
 from zhengyun.jobs.crash_points import Crash, crashing_at
+from zhengyun.notifications.models import Notification
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,9 @@ def test_a_window_past_midnight_belongs_to_the_day_it_starts(world, room):
 def test_the_plan_empties_two_hosts_and_estimates_the_saving(world, room):
     plan = consolidation.propose_consolidation(actor=world.operator, pool=room.extranet)
     assert plan.status == PlanStatus.PROPOSED
+    # The person who may approve it is told; the one who proposed it may not approve it.
+    told = Notification.objects.get(kind="consolidation.proposed")
+    assert told.recipient == world.sysadmin and room.extranet.name in told.text
     assert plan.moves.count() == 2 and plan.released_hosts.count() == 2
     assert (plan.hosts_before, plan.hosts_after) == (3, 1)
     assert plan.memory_moved_mb == 2 * 4096

@@ -22,6 +22,7 @@ from zhengyun.infrastructure.models import (
 from zhengyun.infrastructure.monitoring import alerts, collector, rollup
 from zhengyun.infrastructure.monitoring import services as monitoring
 from zhengyun.infrastructure.tasks import collect_metrics_task
+from zhengyun.notifications.models import Notification
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
@@ -233,6 +234,11 @@ def test_a_threshold_raises_one_alert_while_it_holds_and_clears_it_after(world, 
         95.0,
         None,
     )
+
+    # The people who keep the platform's thresholds are told, once.
+    told = Notification.objects.filter(kind="metric_alert.raised")
+    assert {n.recipient for n in told} == {world.operator, world.sysadmin}
+    assert all(host.name in n.text for n in told)
 
     minute_row(host, start + 3 * MINUTE, cpu_percent=20.0)
     assert alerts.evaluate(start + 3 * MINUTE) == (0, 1)
