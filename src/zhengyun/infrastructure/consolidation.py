@@ -43,7 +43,7 @@ from zhengyun.infrastructure.models.consolidation import OPEN_PLANS
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.power import host_power
 from zhengyun.infrastructure.scheduler.consolidation import plan_consolidation
-from zhengyun.notifications.services import notify
+from zhengyun.notifications.services import notify, people_who_may
 
 # An approved plan no window finished within this many days is out of date: the pool's
 # instances have moved on since the planner looked.
@@ -147,8 +147,8 @@ def propose_consolidation(*, actor, pool):
     )
     notify(
         "consolidation.proposed",
-        about=plan,
-        who_may="approve",
+        # Whoever proposed it never decides it.
+        to=people_who_may("approve", plan, but=actor),
         params={"pool": pool.name, "moves": len(moves), "released": len(released)},
         link=reverse("infrastructure:consolidation"),
     )

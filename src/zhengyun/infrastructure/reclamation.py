@@ -33,7 +33,7 @@ from zhengyun.core.workdays import add_workdays
 from zhengyun.infrastructure import instance_power, services
 from zhengyun.infrastructure.choices import InstanceStatus, ReclamationStatus, Resolution
 from zhengyun.infrastructure.models import Instance, InstanceSample, ReclamationProposal
-from zhengyun.notifications.services import notify
+from zhengyun.notifications.services import notify, people_who_may
 
 COVERAGE = 0.9
 
@@ -108,8 +108,7 @@ def propose(now=None):
         )
         notify(
             "reclamation.proposed",
-            about=proposal,
-            who_may="change",
+            to=people_who_may("change", proposal),
             params={"instance": instance.name, "days": proposal.idle_days, "due": str(due)},
             link=reverse("infrastructure:analytics"),
         )

@@ -2,18 +2,22 @@
 sees it in their own language; the notification keeps only its kind and parameters."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 KINDS = {
-    "reclamation.proposed": _(
+    "reclamation.proposed": ngettext_lazy(
+        "Instance %(instance)s has been idle for %(days)s day and is proposed for "
+        "reclamation. Keep, stop or release it by %(due)s.",
         "Instance %(instance)s has been idle for %(days)s days and is proposed for "
-        "reclamation. Keep, stop or release it by %(due)s."
+        "reclamation. Keep, stop or release it by %(due)s.",
+        "days",
     ),
     "metric_alert.raised": _(
         "Alert: %(threshold)s on %(subject)s reached %(value)s (limit %(limit)s)."
     ),
     "consolidation.proposed": _(
-        "A consolidation plan for pool %(pool)s waits for approval: %(moves)s moves would "
-        "release %(released)s hosts."
+        "A consolidation plan for pool %(pool)s waits for approval (migrations: %(moves)s, "
+        "hosts released: %(released)s)."
     ),
 }
 
@@ -28,7 +32,7 @@ def render(kind, params):
     if template is None:
         return kind
     try:
-        return str(template) % params
+        return str(template % params)
     except (KeyError, TypeError, ValueError):
         # Parameters written by an older version: say what kind of notice it is.
-        return str(template).split("%", 1)[0].strip()
+        return kind

@@ -15,7 +15,7 @@ from zhengyun.audit.services import record
 from zhengyun.infrastructure.choices import Resolution, ThresholdMetric
 from zhengyun.infrastructure.models import HostSample, InstanceSample, MetricAlert, MetricThreshold
 from zhengyun.infrastructure.monitoring.collector import minute_of
-from zhengyun.notifications.services import notify
+from zhengyun.notifications.services import notify, people_who_may
 
 # metric: (bucket model, subject field, figure)
 WATCHED = {
@@ -104,13 +104,15 @@ def _evaluate(threshold, now):
 
 
 def _notify(alert):
-    # The people who keep the threshold — operators for the platform's, a department's
-    # administrators for their own — are the ones an alert is for.
+    # For the people who keep the threshold and, when an instance crossed it, for those
+    # who look after the instance in its department.
     subject = alert.host or alert.instance
+    told = people_who_may("change", alert.threshold)
+    if alert.instance is not None:
+        told |= people_who_may("change", alert.instance)
     notify(
         "metric_alert.raised",
-        about=alert.threshold,
-        who_may="change",
+        to=told,
         params={
             "threshold": alert.threshold.name,
             "subject": subject.name,

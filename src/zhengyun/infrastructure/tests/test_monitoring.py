@@ -273,6 +273,10 @@ def test_an_instance_alert_belongs_to_its_department(world, room):
     assert alerts.evaluate(T0) == (1, 0)
     alert = MetricAlert.objects.get()
     assert (alert.instance, alert.department, alert.host) == (instance, world.department_a, None)
+    # The threshold's keepers and the people who look after the instance are told.
+    told = {n.recipient for n in Notification.objects.filter(kind="metric_alert.raised")}
+    assert {world.operator, world.sysadmin, world.staff_a, world.admin_a} <= told
+    assert not told & {world.staff_b, world.admin_b, world.leader_a}
 
 
 def test_department_administrators_set_no_host_thresholds(world):

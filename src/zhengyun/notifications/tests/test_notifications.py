@@ -5,7 +5,9 @@ language; reading them is audited."""
 import datetime
 
 import pytest
-from django.utils import timezone
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
 
 from zhengyun.accounts import services as accounts
 from zhengyun.accounts.models import RoleAssignment
@@ -51,10 +53,32 @@ def test_a_notice_reaches_those_who_may_act_and_a_deputy_only_while_the_delegati
     accounts.revoke_delegation(lent, actor=world.leader_a)
     assert deputy not in services.people_who_may("view", about)
     # Nobody of department B, whatever their role, nor the audit administrator.
-    assert services.notify("consolidation.proposed", about=about, who_may="view", params=PARAMS)
+    told = services.people_who_may("view", about, but=world.secadmin)
+    assert world.secadmin not in told
+    assert services.notify("consolidation.proposed", to=told, params=PARAMS) == len(told)
     assert not Notification.objects.filter(
         recipient__in=[world.admin_b, world.staff_b, world.auditor, world.staff_a]
     ).exists()
+
+
+def test_finding_the_people_does_not_ask_about_every_other_departments_staff(world):
+    about = staff_role(world)
+    with CaptureQueriesContext(connection) as before:
+        services.people_who_may("view", about)
+    for n in range(20):
+        person = accounts.create_user(
+            actor=world.admin_b, username=f"b{n}", department=world.department_b
+        )
+        accounts.assign_role(
+            actor=world.admin_b,
+            user=person,
+            role=Role.DEPARTMENT_ADMIN,
+            scope="department",
+            department=world.department_b,
+        )
+    with CaptureQueriesContext(connection) as after:
+        services.people_who_may("view", about)
+    assert len(after) == len(before)
 
 
 def test_each_person_lists_and_reads_only_their_own(world, api_as):
@@ -90,7 +114,20 @@ def test_the_text_is_written_in_the_readers_language(world, api_as):
     chinese = api.get("/api/v1/notifications/inbox/").json()["results"][0]["text"]
     english = api.get("/api/v1/notifications/inbox/", HTTP_ACCEPT_LANGUAGE="en").json()
     assert "外网池" in chinese and "审批" in chinese
-    assert english["results"][0]["text"].startswith("A consolidation plan for pool 外网池")
+    assert english["results"][0]["text"] == (
+        "A consolidation plan for pool 外网池 waits for approval (migrations: 3, hosts "
+        "released: 2)."
+    )
+
+
+def test_a_notice_whose_parameters_no_longer_fit_still_says_what_it_is(world):
+    odd = Notification.objects.create(recipient=world.staff_a, kind="reclamation.proposed")
+    assert odd.text == "reclamation.proposed"
+    one = Notification(
+        kind="reclamation.proposed", params={"instance": "x", "days": 1, "due": "2026-12-01"}
+    )
+    with translation.override("en"):
+        assert "idle for 1 day and" in one.text
 
 
 def test_the_console_counts_unread_and_opening_one_goes_where_it_points(world, client):
