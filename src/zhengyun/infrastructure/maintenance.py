@@ -11,6 +11,12 @@ one job for both. Each instance's move is an ``InstanceMigration`` taken in two 
 2. with the instance's row locked, live-migrate unless the hypervisor already has the
    guest on the target, then move the instance's host and give back the source claim.
 
+Volumes attached to the instance live on the host's local disk and go with it, copied by
+the hypervisor as a block migration: their size is claimed on the target's disk with the
+instance (``volumes_gb``) and given back on the source once the guest has moved. A volume
+being attached, detached or copied into a snapshot holds the instance until it settles;
+its snapshots stay where they were taken.
+
 A worker killed anywhere leaves either a pending migration (nothing claimed) or a migrating
 one whose target claim is recorded; running the step again asks the hypervisor where the
 guest is, so the instance ends on exactly one host and each claim is counted once.
@@ -21,6 +27,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,7 +40,14 @@ from zhengyun.infrastructure import guest_networks, placement
 from zhengyun.infrastructure.choices import InstanceStatus, MigrationStatus, VolumeStatus
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
-from zhengyun.infrastructure.models import Host, Instance, InstanceMigration, Pool
+from zhengyun.infrastructure.models import (
+    Host,
+    Instance,
+    InstanceMigration,
+    Pool,
+    Snapshot,
+    Volume,
+)
 from zhengyun.infrastructure.models.maintenance import OPEN
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
 from zhengyun.infrastructure.scheduler import Scheduler
@@ -139,13 +153,17 @@ def migrate_instance(instance, *, actor, target=None):
         )
     if instance.migrations.filter(status__in=OPEN).exists():
         raise Conflict(_("This instance is already being moved."))
-    if reason := volumes_keep_it(instance):
+    if reason := volumes_busy(instance):
         raise Conflict(reason)
-    chosen, reason = choose_target(instance, source, only=target)
+    chosen, reason = choose_target(instance, source, size=with_volumes(instance), only=target)
     if chosen is None:
         raise Conflict(_("The instance cannot move now. %(reasons)s") % {"reasons": reason})
     migration = InstanceMigration.objects.create(
-        instance=instance, source=source, target=chosen, status=MigrationStatus.MIGRATING
+        instance=instance,
+        source=source,
+        target=chosen,
+        status=MigrationStatus.MIGRATING,
+        volumes_gb=attached_gb(instance),
     )
     record(
         actor=actor,
@@ -211,25 +229,63 @@ def _claim_target(migration_id):
             _finish(migration, MigrationStatus.CANCELLED, _("The host left maintenance."))
         elif instance.host_id != source.pk or instance.status not in MOVABLE:
             _finish(migration, MigrationStatus.CANCELLED, _("The instance no longer runs here."))
-        elif reason := volumes_keep_it(instance):
+        elif reason := volumes_busy(instance):
             _finish(migration, MigrationStatus.FAILED, reason)
         else:
-            target, reason = choose_target(instance, source)
+            volumes_gb = attached_gb(instance)
+            target, reason = choose_target(instance, source, size=with_volumes(instance))
             if target is None:
                 _finish(migration, MigrationStatus.FAILED, reason)
             else:
                 migration.target, migration.status = target, MigrationStatus.MIGRATING
-                migration.save(update_fields=["target", "status"])
+                migration.volumes_gb = volumes_gb
+                migration.save(update_fields=["target", "status", "volumes_gb"])
                 crash_point("migrate.claimed")
 
 
 def volumes_keep_it(instance):
-    """Why ``instance`` cannot leave its host because of its volumes; empty when it can."""
+    """Why a resize cannot take ``instance`` to another host because of its volumes; empty
+    when it can. (A resize's cold move does not carry volumes; a live migration does.)"""
     if instance.volumes.exclude(status__in=UNATTACHED).exists():
-        # Volumes live on the host's local disk: moving the guest alone would leave its
-        # disks behind, and the platform does not copy volumes between hosts yet.
         return _("Its volumes are on this host's local storage; detach them to move it.")
     return ""
+
+
+def volumes_busy(instance):
+    """Why ``instance`` cannot be live-migrated now because of its volumes; empty when it
+    can (its attached volumes then go with it)."""
+    changing = instance.volumes.filter(status__in=(VolumeStatus.ATTACHING, VolumeStatus.DETACHING))
+    copying = Snapshot.objects.filter(
+        volume__instance=instance, volume__status=VolumeStatus.IN_USE, status=VolumeStatus.CREATING
+    )
+    if changing.exists() or copying.exists():
+        return _(
+            "One of its volumes is being attached, detached or copied into a snapshot; "
+            "it moves when that is done."
+        )
+    return ""
+
+
+def attached_gb(instance):
+    """The size of the volumes attached to ``instance``, which move with it."""
+    return (
+        instance.volumes.filter(status=VolumeStatus.IN_USE).aggregate(total=Sum("size_gb"))["total"]
+        or 0
+    )
+
+
+def with_volumes(instance):
+    """The instance's size with its attached volumes' on the disk: what a move claims."""
+    return DiskAdded(instance.vcpus, instance.memory_mb, instance.disk_gb + attached_gb(instance))
+
+
+@dataclass(frozen=True)
+class DiskAdded:
+    """An instance's vCPUs and memory with more disk than its own."""
+
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
 
 
 def choose_target(instance, source, *, size=None, only=None):
@@ -280,8 +336,25 @@ def _move(migration_id):
         crash_point("migrate.locked")
         source, target, name = migration.source, migration.target, str(instance.uuid)
         if instance.status == InstanceStatus.DELETED or instance.host_id != source.pk:
-            placement.release(target, instance)
+            _release(target, instance, migration.volumes_gb)
             return _finish(migration, MigrationStatus.CANCELLED, _("The instance is gone."))
+        volumes = list(
+            Volume.objects.select_for_update(of=("self",))
+            .filter(instance=instance)
+            .exclude(status__in=UNATTACHED)
+        )
+        moved_gb = sum(v.size_gb for v in volumes if v.status == VolumeStatus.IN_USE)
+        if len(volumes) != sum(v.status == VolumeStatus.IN_USE for v in volumes) or (
+            moved_gb != migration.volumes_gb
+        ):
+            # Attached or detached since the target was claimed: the claim is not the
+            # instance's size any more. The next drain or request claims afresh.
+            _release(target, instance, migration.volumes_gb)
+            return _finish(
+                migration,
+                MigrationStatus.FAILED,
+                _("Its volumes changed while the move waited; ask for it again."),
+            )
         try:
             # The hypervisor is the truth: a step killed after the move is not moved twice.
             moved = _guest_host(target, name) == target.name
@@ -291,26 +364,37 @@ def _move(migration_id):
                 crash_point("migrate.moved")
                 moved = True
         except DriverError as exc:
-            placement.release(target, instance)
+            _release(target, instance, migration.volumes_gb)
             return _finish(migration, MigrationStatus.FAILED, str(exc))
         if not moved:  # being deleted before it moved: it stays for the deletion
-            placement.release(target, instance)
+            _release(target, instance, migration.volumes_gb)
             return _finish(migration, MigrationStatus.CANCELLED, _("The instance is gone."))
         instance.host = target
         instance.save(update_fields=["host"])
+        Volume.objects.filter(pk__in=[v.pk for v in volumes]).update(host=target)
         crash_point("migrate.rehosted")
-        placement.release(source, instance)
+        _release(source, instance, migration.volumes_gb)
         crash_point("migrate.source_released")
+        changes = {"host": [source.pk, target.pk]}
+        if volumes:
+            changes["volumes"] = [None, sorted(v.pk for v in volumes)]
         record(
             actor=None,
             action="infrastructure.migrate_instance",
             obj=instance,
-            changes={"host": [source.pk, target.pk]},
+            changes=changes,
             detail=f"{source.name} -> {target.name}",
         )
         status = _finish(migration, MigrationStatus.DONE, "")
         crash_point("migrate.marked")
         return status
+
+
+def _release(host, instance, volumes_gb):
+    """Give back on ``host`` what a move claims: the instance's size and its volumes'."""
+    placement.release(host, instance)
+    if volumes_gb:
+        placement.release_disk(host, volumes_gb)
 
 
 def _driver(host):

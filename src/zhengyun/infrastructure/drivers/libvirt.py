@@ -19,7 +19,12 @@ keeps its own, such as ``keyfile`` or ``no_verify``):
 - ``console_listen``: the address guests' VNC consoles listen on (default 127.0.0.1, so a
   console is reached through an SSH tunnel or a proxy on the host, never openly);
 - ``uplink``: an Open vSwitch bridge the hosts share a trunk through (default: none, and
-  each network is a bridge of the host's own); each network is then a VLAN on it.
+  each network is a bridge of the host's own); each network is then a VLAN on it;
+- ``shared_storage``: 1 when the storage pool is shared by the hosts (NFS, Ceph RBD …), so
+  a live migration moves the guest alone. By default disks are local: a live migration
+  copies the guest's disks that live in this host's storage pools (root disk and attached
+  volumes) to the same-named pool of the target, which libvirt creates them in, and
+  removes them here once the guest runs there.
 """
 
 import logging
@@ -63,6 +68,7 @@ PARAMETERS = {
     "shutdown_timeout": (float, 30.0),
     "console_listen": (str, "127.0.0.1"),
     "uplink": (str, ""),
+    "shared_storage": (int, 0),
 }
 
 
@@ -95,6 +101,29 @@ def split_uri(uri):
         else:
             theirs.append((name, text))
     return urlunsplit(parts._replace(query=urlencode(theirs))), ours
+
+
+def migration_flags(libvirt, state, copy_disks):
+    """Flags of a peer-to-peer migration that leaves the guest defined on the target only:
+    live for a running guest, offline otherwise, copying its disks when they are local."""
+    flags = (
+        libvirt.VIR_MIGRATE_PEER2PEER
+        | libvirt.VIR_MIGRATE_PERSIST_DEST
+        | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    )
+    if state == GuestState.RUNNING:
+        flags |= libvirt.VIR_MIGRATE_LIVE
+        if copy_disks:
+            flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
+    elif copy_disks:
+        # An offline migration moves the definition only; disks cannot be copied with it.
+        raise Unsupported(
+            "A stopped guest with local disks cannot be migrated; start it first, or use "
+            "shared storage (shared_storage=1)."
+        )
+    else:
+        flags |= libvirt.VIR_MIGRATE_OFFLINE
+    return flags
 
 
 def translate(libvirt, error):
@@ -371,19 +400,26 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
         target_uri = urlsplit(self._libvirt_uri)
         user = f"{target_uri.username}@" if target_uri.username else ""
         target_uri = urlunsplit(target_uri._replace(netloc=f"{user}{target_host}"))
-        flags = (
-            libvirt.VIR_MIGRATE_PEER2PEER
-            | libvirt.VIR_MIGRATE_PERSIST_DEST
-            | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
-            | (
-                libvirt.VIR_MIGRATE_LIVE
-                if before.state == GuestState.RUNNING
-                else libvirt.VIR_MIGRATE_OFFLINE
-            )
-        )
+        local = [] if self.parameters["shared_storage"] else self._local_volumes(domain)
+        flags = migration_flags(libvirt, before.state, copy_disks=bool(local))
         with self._translated():
             domain.migrateToURI3(target_uri, {}, flags)
+            # The copies on the target serve the guest now; these would be left unused.
+            for volume in local:
+                volume.delete(0)
         return GuestInfo(name, target_host, before.state, before.vcpus, before.memory_mb)
+
+    def _local_volumes(self, domain):
+        """The storage volumes of this host behind the guest's file-backed disks."""
+        connection = self._conn()
+        found = []
+        with self._translated():
+            for path in libvirt_xml.disk_sources(domain.XMLDesc(0)):
+                try:
+                    found.append(connection.storageVolLookupByPath(path))
+                except self._libvirt.libvirtError:
+                    continue  # a file outside every storage pool: not ours to copy
+        return found
 
     def console_url(self, name):
         domain = self._domain(name)

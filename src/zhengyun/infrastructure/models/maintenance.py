@@ -11,10 +11,10 @@ OPEN = (MigrationStatus.PENDING, MigrationStatus.MIGRATING)
 
 
 class InstanceMigration(models.Model):
-    """One live migration of an instance from a host being drained, or from where an
-    operator chose to move it, to a host of the same pool. ``target`` is set, with its
-    claim taken, in the same commit that makes the migration ``migrating``; ``detail``
-    says why it could not move."""
+    """One live migration of an instance, with its attached volumes, from a host being
+    drained, or from where an operator chose to move it, to a host of the same pool.
+    ``target`` is set, with its claim taken, in the same commit that makes the migration
+    ``migrating``; ``detail`` says why it could not move."""
 
     instance = models.ForeignKey(
         "infrastructure.Instance",
@@ -43,6 +43,9 @@ class InstanceMigration(models.Model):
         default=MigrationStatus.PENDING,
     )
     detail = models.CharField(_("reason"), max_length=300, blank=True)
+    # The attached volumes' size, claimed on the target's disk with the instance: they move
+    # with it.
+    volumes_gb = models.PositiveIntegerField(_("volumes moved (GB)"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

@@ -84,6 +84,47 @@ def test_live_migration_is_unsupported_on_the_test_driver(test_driver, guest):
 
 
 @needs_libvirt
+def test_a_running_guest_with_local_disks_is_migrated_with_a_copy_of_them():
+    from zhengyun.infrastructure.drivers.libvirt import libvirt_module, migration_flags
+
+    libvirt = libvirt_module()
+    copied = migration_flags(libvirt, GuestState.RUNNING, copy_disks=True)
+    assert copied & libvirt.VIR_MIGRATE_NON_SHARED_DISK and copied & libvirt.VIR_MIGRATE_LIVE
+    assert copied & libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    shared = migration_flags(libvirt, GuestState.RUNNING, copy_disks=False)
+    assert not shared & libvirt.VIR_MIGRATE_NON_SHARED_DISK
+    offline = migration_flags(libvirt, GuestState.STOPPED, copy_disks=False)
+    assert offline & libvirt.VIR_MIGRATE_OFFLINE and not offline & libvirt.VIR_MIGRATE_LIVE
+    # libvirt cannot copy disks with an offline migration: refused, not left behind.
+    with pytest.raises(Unsupported, match="cannot be migrated; start it first"):
+        migration_flags(libvirt, GuestState.STOPPED, copy_disks=True)
+
+
+@needs_libvirt
+def test_the_disks_a_migration_copies_are_the_guests_pool_volumes_and_stay_if_it_fails(
+    test_driver,
+):
+    from zhengyun.infrastructure.drivers.libvirt import LibvirtDriver, libvirt_module
+
+    name = str(uuid.uuid4())
+    spec = GuestSpec(name=name, vcpus=1, memory_mb=512, disk_gb=8, image="/images/os.qcow2")
+    test_driver.define(test_driver.hosts()[0].name, spec)
+    test_driver.start(name)
+    try:
+        domain = test_driver._domain(name)
+        (root,) = test_driver._local_volumes(domain)
+        assert root.name() == f"{name}.qcow2"
+        shared = LibvirtDriver("test:///default?shared_storage=1")
+        assert shared.parameters["shared_storage"] == 1
+        with pytest.raises(Unsupported, match="migration is not supported"):
+            test_driver.live_migrate(name, "kvm-02")
+        pool = libvirt_module().open("test:///default").storagePoolLookupByName("default-pool")
+        assert f"{name}.qcow2" in pool.listVolumes()  # nothing removed by a failed move
+    finally:
+        test_driver.delete(name)
+
+
+@needs_libvirt
 def test_a_libvirt_error_becomes_a_driver_error_with_its_message(test_driver):
     bad = GuestSpec(name="web/1", vcpus=1, memory_mb=512, disk_gb=8)
     with pytest.raises(DriverError, match="cannot contain '/'") as raised:

@@ -16,6 +16,8 @@ from zhengyun.infrastructure.drivers.base import GuestState
 from zhengyun.infrastructure.models import Host, Instance, InstanceMigration
 from zhengyun.infrastructure.tasks import reconcile_maintenance_task
 from zhengyun.infrastructure.tests.test_drivers import needs_libvirt
+from zhengyun.infrastructure.tests.test_resize_crashes import MIGRATE_POINTS
+from zhengyun.jobs.crash_points import Crash, crashing_at
 from zhengyun.testing.machine_room import build_machine_room
 
 pytestmark = pytest.mark.django_db
@@ -104,31 +106,114 @@ def test_a_pool_without_room_leaves_the_instance_with_a_reason(world, room):
     assert hosts[source.pk] == 2 and sorted(hosts.values()) == [2, 32, 32]
 
 
-def test_an_instance_with_a_volume_stays_with_the_reason(world, room):
+def disk_claims(pool):
+    """Every host's disk claim, and what the instances and volumes on it add up to."""
+    from zhengyun.infrastructure.models import Snapshot, Volume
+
+    hosts = {h.pk: h.used_disk_gb for h in Host.objects.filter(pool=pool)}
+    expected = dict.fromkeys(hosts, 0)
+    for instance in Instance.objects.exclude(status=InstanceStatus.DELETED):
+        expected[instance.host_id] += instance.disk_gb
+    for stored in (*Volume.objects.exclude(status="deleted"), *Snapshot.objects.all()):
+        expected[stored.host_id] += stored.size_gb
+    return hosts, expected
+
+
+def attached_volume(world, instance, name="data", size_gb=10):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.volume_lifecycle import advance_volume
+
+    volume = volumes.create_volume(
+        actor=world.staff_a,
+        department=world.department_a,
+        name=name,
+        size_gb=size_gb,
+        instance=instance,
+    )
+    assert advance_volume(volume.pk) == "in_use"
+    volume.refresh_from_db()
+    return volume
+
+
+def test_an_instances_volumes_move_with_it_and_their_snapshots_stay(world, room):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.volume_lifecycle import advance_snapshot
+
+    instance = built(world, room, "db-1")
+    data, logs = attached_volume(world, instance), attached_volume(world, instance, "logs", 5)
+    snap = volumes.create_snapshot(data, actor=world.staff_a, name="before")
+    advance_snapshot(snap.pk)
+    source = instance.host
+
+    maintenance.start_maintenance(source, actor=world.operator, reason="disk")
+    status = drain(source)
+
+    assert status.drained and status.stuck == []
+    instance.refresh_from_db()
+    target = instance.host
+    assert target != source
+    driver = room.driver(room.extranet)
+    for volume in (data, logs):
+        volume.refresh_from_db()
+        assert volume.host == target and volume.status == "in_use"
+        assert driver.volume(str(volume.uuid)).host == target.name
+    snap.refresh_from_db()
+    assert snap.host == source  # a snapshot is a copy kept where it was taken
+    hosts, expected = disk_claims(room.extranet)
+    assert hosts == expected and hosts[source.pk] == snap.size_gb
+    assert InstanceMigration.objects.get().volumes_gb == 15
+
+
+@pytest.mark.parametrize("point", MIGRATE_POINTS)
+def test_a_move_with_volumes_killed_at_any_step_ends_with_each_disk_counted_once(
+    world, room, point
+):
+    instance = built(world, room, "db-1")
+    volume = attached_volume(world, instance)
+    source = instance.host
+    if point == "migrate.claimed":  # the drain's job claims the target itself
+        maintenance.start_maintenance(source, actor=world.operator, reason="disk")
+        (migration_id,) = maintenance.drain(source.pk)
+    else:
+        migration_id = maintenance.migrate_instance(instance, actor=world.operator).pk
+
+    with crashing_at(point), pytest.raises(Crash):
+        maintenance.migrate(migration_id)
+    reconcile_maintenance_task.call_local()
+
+    migration = InstanceMigration.objects.get(pk=migration_id)
+    assert (migration.status, migration.volumes_gb) == (MigrationStatus.DONE, 10)
+    instance.refresh_from_db()
+    volume.refresh_from_db()
+    assert instance.host == volume.host == migration.target
+    driver = room.driver(room.extranet)
+    assert driver.volume(str(volume.uuid)).host == migration.target.name
+    hosts, expected = disk_claims(room.extranet)
+    assert hosts == expected and hosts[source.pk] == 0
+    assert reconcile_maintenance_task.call_local() == 0
+
+
+def test_a_volume_being_attached_holds_its_instance_until_it_settles(world, room):
     from zhengyun.infrastructure import volumes
     from zhengyun.infrastructure.volume_lifecycle import advance_volume
 
     instance = built(world, room, "db-1")
-    volume = volumes.create_volume(
-        actor=world.staff_a,
-        department=world.department_a,
-        name="data",
-        size_gb=10,
-        instance=instance,
-    )
-    advance_volume(volume.pk)
+    volume = attached_volume(world, instance)
+    volumes.detach_volume(volume, actor=world.staff_a)  # detaching: not settled
     source = instance.host
 
     maintenance.start_maintenance(source, actor=world.operator, reason="disk")
     with translation.override("en"):
         status = drain(source)
-
-    assert not status.drained
     (stuck,) = status.stuck
-    assert stuck.instance == instance and "volume" in stuck.reason.lower()
-    assert room.driver(room.extranet).volume(str(volume.uuid)).host == source.name
-    instance.refresh_from_db()
-    assert instance.host == source
+    assert stuck.instance == instance and "volumes" in stuck.reason
+    assert disk_claims(room.extranet)[0] == disk_claims(room.extranet)[1]
+
+    advance_volume(volume.pk)  # detached: the next drain moves the instance alone
+    maintenance.start_maintenance(source, actor=world.operator, reason="disk")
+    assert drain(source).drained
+    volume.refresh_from_db()
+    assert volume.host == source and volume.status == "available"
 
 
 def test_a_move_killed_after_the_hypervisor_moved_the_guest_is_finished_once(world, room):
