@@ -454,6 +454,11 @@ def _vlan_range(text):
 
 
 ZHENGYUN_NETWORK_SEGMENTS = _vlan_range(os.environ.get("ZHENGYUN_NETWORK_SEGMENTS", "100-3999"))
+# A deleted network's number is given to a new network only after this many hours, while
+# other numbers are free: long enough for the hourly reconciler to reach a host that was down.
+ZHENGYUN_NETWORK_SEGMENT_COOLDOWN_HOURS = int(
+    os.environ.get("ZHENGYUN_NETWORK_SEGMENT_COOLDOWN_HOURS", "24")
+)
 
 # Audit events may be purged only once older than this; it can be raised, never lowered below
 # the 180 days GB/T 22239 asks for.

@@ -182,6 +182,7 @@ def delete_network(network, *, actor):
     from zhengyun.infrastructure.tasks import remove_deleted_networks_task
 
     crud.delete(actor, network, "infrastructure.delete_network")
+    segments.retire(network.segment)
     transaction.on_commit(remove_deleted_networks_task)
 
 

@@ -41,7 +41,7 @@ from zhengyun.infrastructure.models.monitoring import (
     MetricThreshold,
     PoolSample,
 )
-from zhengyun.infrastructure.models.network import Network, Port, Subnet
+from zhengyun.infrastructure.models.network import Network, Port, RetiredSegment, Subnet
 from zhengyun.infrastructure.models.quota import Quota, RegionQuota
 from zhengyun.infrastructure.models.resize import InstanceResize
 from zhengyun.infrastructure.models.scaling import (
@@ -90,6 +90,7 @@ __all__ = [
     "Quota",
     "ReclamationProposal",
     "RegionQuota",
+    "RetiredSegment",
     "ScalingActivity",
     "ScalingGroup",
     "ScalingMember",

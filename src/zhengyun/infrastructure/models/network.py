@@ -60,6 +60,22 @@ class Network(models.Model):
         return self.name
 
 
+class RetiredSegment(models.Model):
+    """A segment number whose network was deleted lately. A hypervisor that was down when
+    the network was removed may still carry it under that VLAN tag until the hourly
+    reconciler reaches it, so a new network takes another number while one is left."""
+
+    segment = models.PositiveIntegerField(_("segment (VLAN ID)"), unique=True)
+    retired_at = models.DateTimeField(_("retired"))
+
+    class Meta:
+        verbose_name = _("retired segment")
+        verbose_name_plural = _("retired segments")
+
+    def __str__(self):
+        return f"{self.segment} @ {self.retired_at:%Y-%m-%d %H:%M}"
+
+
 class Subnet(models.Model):
     """A range of addresses in a network; no two subnets of one department overlap."""
 

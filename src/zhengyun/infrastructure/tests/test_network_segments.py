@@ -5,18 +5,20 @@ left a new network is refused clearly and nothing is made. Built guests' network
 number to the hypervisor, and on hosts sharing an Open vSwitch uplink a libvirt network is
 a VLAN of it."""
 
+import datetime
 import threading
 import uuid
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from zhengyun.infrastructure import connections, lifecycle
 from zhengyun.infrastructure import services as infrastructure
 from zhengyun.infrastructure.choices import InstanceStatus, NetworkReach
 from zhengyun.infrastructure.drivers import libvirt_xml
 from zhengyun.infrastructure.drivers.base import DriverError, GuestSpec, Nic
-from zhengyun.infrastructure.models import Network
+from zhengyun.infrastructure.models import Network, RetiredSegment
 from zhengyun.infrastructure.segments import SegmentsExhausted
 from zhengyun.infrastructure.tests.test_drivers import needs_libvirt
 from zhengyun.infrastructure.tests.test_drivers_libvirt import (
@@ -46,8 +48,21 @@ def test_each_network_takes_the_lowest_free_number_whatever_its_zone(world, sett
     other_zone = network(world, "三", reach=INTERNET)
     assert (first.segment, second.segment, other_zone.segment) == (100, 101, 102)
     infrastructure.delete_network(first, actor=world.staff_a)
-    assert network(world, "四", department="b").segment == 100  # free again
-    assert network(world, "五", reach=INTERNET).segment == 103
+    # Its number rests while others are free: a host that was down may still carry it.
+    assert network(world, "四", department="b").segment == 103
+    RetiredSegment.objects.update(retired_at=timezone.now() - datetime.timedelta(hours=25))
+    assert network(world, "五", reach=INTERNET).segment == 100  # free again
+    assert not RetiredSegment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_resting_number_is_given_out_rather_than_refusing_a_network(world, settings):
+    settings.ZHENGYUN_NETWORK_SEGMENTS = (300, 301)
+    infrastructure.delete_network(network(world, "一"), actor=world.staff_a)
+    second = network(world, "二")
+    assert second.segment == 301
+    infrastructure.delete_network(second, actor=world.staff_a)
+    assert network(world, "三").segment == 300  # both resting: the lowest
 
 
 @pytest.mark.django_db
