@@ -89,7 +89,7 @@ def _step(resize_id):
 
 
 def _carry_out(resize, name):
-    _old, new = sizes(resize)
+    old, new = sizes(resize)
     driver = _driver(resize.target)
     # The hypervisor is the truth: a step killed after the move is not moved twice.
     if resize.moves and driver.guest(name).host != resize.target.name:
@@ -100,6 +100,10 @@ def _carry_out(resize, name):
         source.live_migrate(name, resize.target.name)
         crash_point("resize.moved")
     driver.resize(name, new.vcpus, new.memory_mb)
+    if new.disk_gb > old.disk_gb:
+        # Last of the changes, so a hypervisor that cannot grow it has changed nothing
+        # that stays when the resize is put back (a disk never shrinks); again is harmless.
+        driver.grow_disk(name, new.disk_gb)
     crash_point("resize.resized")
     if resize.resume == InstanceStatus.ACTIVE:
         driver.start(name)

@@ -360,6 +360,17 @@ class ComputeDriver(ABC):
         :raises GuestNotFound:
         """
 
+    def grow_disk(self, name: str, disk_gb: int) -> int:
+        """Grow the guest's root disk to ``disk_gb`` (a disk never shrinks: a smaller or
+        equal size changes nothing); its size now, in GB. A guest without a root disk of
+        the driver's making has nothing to grow. The guest's own file system is grown by
+        the guest (cloud-init's growpart does it at boot).
+
+        :raises GuestNotFound:
+        :raises Unsupported: this connection cannot grow disks.
+        """
+        raise Unsupported(f"{type(self).__name__} cannot grow a guest's disk.")
+
     @abstractmethod
     def live_migrate(self, name: str, target_host: str) -> GuestInfo:
         """Move the guest to ``target_host`` (running guests without stopping them). Its

@@ -389,6 +389,28 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
                         logger.info("%s takes its new size at next start: %s", name, error)
         return self._info(domain)
 
+    def grow_disk(self, name, disk_gb):
+        """The root volume made for the guest grows: through the running guest's block
+        device (which the guest sees at once), or in the pool while it is stopped."""
+        libvirt = self._libvirt
+        domain = self._domain(name)
+        pool = self._pool()
+        volume_name = self._root_volume_name(name)
+        with self._translated():
+            if volume_name not in pool.listVolumes():
+                return 0  # booted from no image: no disk of ours
+            volume = pool.storageVolLookupByName(volume_name)
+            capacity = volume.info()[1]
+            wanted = disk_gb * libvirt_xml.GIB
+            if wanted > capacity:
+                if domain.isActive():
+                    device = libvirt_xml.disk_sources(domain.XMLDesc(0))[volume.path()]
+                    domain.blockResize(device, wanted, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+                else:
+                    volume.resize(wanted, 0)
+                capacity = wanted
+        return capacity // libvirt_xml.GIB
+
     def live_migrate(self, name, target_host):
         """Peer-to-peer migration to the target's libvirt, reached by the same scheme, user
         and options as this connection; the definition moves with the guest."""

@@ -55,7 +55,8 @@ from .simulator_networks import NETWORK_SCHEMA, SimulatedNetworks, missing_on, p
 from .simulator_volumes import VOLUME_SCHEMA, SimulatedVolumes
 
 CHANGING = (
-    *("define", "start", "stop", "reboot", "delete", "resize", "live_migrate"),
+    *("define", "start", "stop", "reboot", "delete", "resize", "grow_disk"),
+    "live_migrate",
     *("create_volume", "delete_volume", "attach_volume", "detach_volume"),
     *("snapshot_volume", "delete_snapshot", "apply_firewall"),
     *("ensure_network", "remove_network"),
@@ -351,6 +352,15 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
             return self._info(self._row(db, name))
 
         return self._run("resize", change)
+
+    def grow_disk(self, name, disk_gb):
+        def change(db):
+            self._existing(db, name)
+            db.execute("UPDATE guest SET disk_gb = MAX(disk_gb, ?) WHERE name = ?", (disk_gb, name))
+            (size,) = db.execute("SELECT disk_gb FROM guest WHERE name = ?", (name,)).fetchone()
+            return size
+
+        return self._run("grow_disk", change)
 
     def live_migrate(self, name, target_host):
         def change(db):

@@ -110,8 +110,8 @@ def host(driver):
     return driver.hosts()[0].name
 
 
-def spec(name, vcpus=1, memory_mb=512):
-    return GuestSpec(name=name, vcpus=vcpus, memory_mb=memory_mb, disk_gb=10)
+def spec(name, vcpus=1, memory_mb=512, image=""):
+    return GuestSpec(name=name, vcpus=vcpus, memory_mb=memory_mb, disk_gb=10, image=image)
 
 
 def test_hosts_report_their_size_and_power_model(driver):
@@ -183,6 +183,21 @@ def test_resize_changes_the_configuration(driver, new_name, host):
     assert driver.guest(name).state == GuestState.RUNNING
 
 
+def test_a_guests_disk_grows_and_never_shrinks(driver, new_name, host):
+    name = new_name()
+    driver.define(host, spec(name, image="/images/os.qcow2"))
+    if driver.uri.startswith("test:"):
+        # libvirt's test driver resizes no volume: the driver says so.
+        with pytest.raises(Unsupported, match="not supported"):
+            driver.grow_disk(name, spec(name).disk_gb + 10)
+        return
+    grown = spec(name).disk_gb + 10
+    assert driver.grow_disk(name, grown) == grown
+    assert driver.grow_disk(name, 1) == grown  # never smaller
+    driver.start(name)
+    assert driver.grow_disk(name, grown + 5) == grown + 5
+
+
 def test_console_url_names_the_running_guest(driver, new_name, host):
     name = new_name()
     driver.define(host, spec(name))
@@ -205,6 +220,7 @@ def test_operations_on_a_missing_guest_raise_guest_not_found(driver, new_name, h
         ("stop", ()),
         ("reboot", ()),
         ("resize", (2, 1024)),
+        ("grow_disk", (100,)),
         ("live_migrate", (host,)),
         ("console_url", ()),
         ("guest_metrics", ()),

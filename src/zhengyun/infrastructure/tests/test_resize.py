@@ -194,6 +194,27 @@ def test_only_its_department_resizes_an_instance_and_not_twice_at_once(world, ro
     assert InstanceResize.objects.count() == 1
 
 
+def test_a_bigger_disk_grows_the_guests_and_a_refusal_leaves_it_as_it_was(world, room):
+    roomy = services.create_flavour(
+        actor=world.operator, name="s2.roomy", vcpus=2, memory_mb=4096, disk_gb=80
+    )
+    instance, other = built(world, room, "db-1"), built(world, room, "db-2")
+    driver = room.driver(room.extranet)
+
+    resize.resize_instance(instance, actor=world.staff_a, flavour=roomy)
+    assert finish(instance) == ResizeStatus.DONE
+    assert driver.grow_disk(str(instance.uuid), 0) == 80  # asking for less reads the size
+
+    before = figures(world, room)
+    resize.resize_instance(other, actor=world.staff_a, flavour=roomy)
+    driver.fail_next("grow_disk")
+    assert finish(other) == ResizeStatus.FAILED
+    other.refresh_from_db()
+    assert (other.flavour, other.disk_gb) == (room.small, 40)
+    assert driver.grow_disk(str(other.uuid), 0) == 40
+    assert figures(world, room) == before and consistent(world, room)
+
+
 @pytest.mark.parametrize("moving", [False, True], ids=["in_place", "moving"])
 def test_a_hypervisor_refusal_restores_the_old_size_with_the_reason(world, room, moving):
     instance = built(world, room, "web-1")
