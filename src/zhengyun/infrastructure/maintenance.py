@@ -155,7 +155,10 @@ def migrate_instance(instance, *, actor, target=None):
         raise Conflict(_("This instance is already being moved."))
     if reason := volumes_busy(instance):
         raise Conflict(reason)
-    chosen, reason = choose_target(instance, source, size=with_volumes(instance), only=target)
+    volumes_gb = attached_gb(instance)
+    chosen, reason = choose_target(
+        instance, source, size=with_volumes(instance, volumes_gb), only=target
+    )
     if chosen is None:
         raise Conflict(_("The instance cannot move now. %(reasons)s") % {"reasons": reason})
     migration = InstanceMigration.objects.create(
@@ -163,7 +166,7 @@ def migrate_instance(instance, *, actor, target=None):
         source=source,
         target=chosen,
         status=MigrationStatus.MIGRATING,
-        volumes_gb=attached_gb(instance),
+        volumes_gb=volumes_gb,
     )
     record(
         actor=actor,
@@ -233,7 +236,9 @@ def _claim_target(migration_id):
             _finish(migration, MigrationStatus.FAILED, reason)
         else:
             volumes_gb = attached_gb(instance)
-            target, reason = choose_target(instance, source, size=with_volumes(instance))
+            target, reason = choose_target(
+                instance, source, size=with_volumes(instance, volumes_gb)
+            )
             if target is None:
                 _finish(migration, MigrationStatus.FAILED, reason)
             else:
@@ -254,14 +259,16 @@ def volumes_keep_it(instance):
 def volumes_busy(instance):
     """Why ``instance`` cannot be live-migrated now because of its volumes; empty when it
     can (its attached volumes then go with it)."""
-    changing = instance.volumes.filter(status__in=(VolumeStatus.ATTACHING, VolumeStatus.DETACHING))
+    changing = instance.volumes.filter(
+        status__in=(VolumeStatus.CREATING, VolumeStatus.ATTACHING, VolumeStatus.DETACHING)
+    )
     copying = Snapshot.objects.filter(
         volume__instance=instance, volume__status=VolumeStatus.IN_USE, status=VolumeStatus.CREATING
     )
     if changing.exists() or copying.exists():
         return _(
-            "One of its volumes is being attached, detached or copied into a snapshot; "
-            "it moves when that is done."
+            "One of its volumes is being made, attached, detached or copied into a snapshot; "
+            "move it once that is done."
         )
     return ""
 
@@ -274,9 +281,9 @@ def attached_gb(instance):
     )
 
 
-def with_volumes(instance):
+def with_volumes(instance, volumes_gb):
     """The instance's size with its attached volumes' on the disk: what a move claims."""
-    return DiskAdded(instance.vcpus, instance.memory_mb, instance.disk_gb + attached_gb(instance))
+    return DiskAdded(instance.vcpus, instance.memory_mb, instance.disk_gb + volumes_gb)
 
 
 @dataclass(frozen=True)
@@ -344,11 +351,14 @@ def _move(migration_id):
             .exclude(status__in=UNATTACHED)
         )
         moved_gb = sum(v.size_gb for v in volumes if v.status == VolumeStatus.IN_USE)
-        if len(volumes) != sum(v.status == VolumeStatus.IN_USE for v in volumes) or (
-            moved_gb != migration.volumes_gb
+        copying = Snapshot.objects.filter(volume__in=volumes, status=VolumeStatus.CREATING)
+        if (
+            len(volumes) != sum(v.status == VolumeStatus.IN_USE for v in volumes)
+            or moved_gb != migration.volumes_gb
+            or copying.exists()
         ):
-            # Attached or detached since the target was claimed: the claim is not the
-            # instance's size any more. The next drain or request claims afresh.
+            # Attached, detached or being copied since the target was claimed: the claim is
+            # not what moves any more. The next drain or request claims afresh.
             _release(target, instance, migration.volumes_gb)
             return _finish(
                 migration,

@@ -19,6 +19,7 @@ from zhengyun.core.services import service
 from zhengyun.infrastructure import placement, quotas
 from zhengyun.infrastructure.choices import InstanceStatus, VolumeStatus
 from zhengyun.infrastructure.models import Instance, Snapshot, Volume
+from zhengyun.infrastructure.models.maintenance import OPEN as OPEN_MIGRATIONS
 
 # Instances a volume may be attached to: their guest exists on the hypervisor.
 ATTACHABLE = (InstanceStatus.ACTIVE, InstanceStatus.STOPPED)
@@ -63,6 +64,8 @@ def create_volume(*, actor, department, name, size_gb, instance=None, source=Non
             raise ValidationError({field: _("Choose one of the department's own.")})
     if instance is not None and instance.status not in (InstanceStatus.BUILDING, *ATTACHABLE):
         raise ValidationError({"instance": _("This instance can take no volume now.")})
+    if instance is not None:
+        refuse_while_moving(instance)
     if source is not None:
         if source.status != VolumeStatus.AVAILABLE:
             raise ValidationError({"source": _("This snapshot is not ready to be copied.")})
@@ -90,6 +93,15 @@ def create_volume(*, actor, department, name, size_gb, instance=None, source=Non
     )
     _advance_volume_after_commit(volume)
     return volume
+
+
+def refuse_while_moving(instance):
+    """A volume is not attached to an instance that is being moved to another host: it
+    would stay behind on the old one."""
+    if instance.migrations.filter(status__in=OPEN_MIGRATIONS).exists():
+        raise Conflict(
+            _("The instance is being moved to another host; give it volumes once it has moved.")
+        )
 
 
 def _locked(volume):
@@ -129,6 +141,7 @@ def attach_volume(volume, *, actor, instance):
                 % {"host": volume.host}
             }
         )
+    refuse_while_moving(instance)
     return _move(
         actor, volume, "infrastructure.attach_volume", VolumeStatus.ATTACHING, instance=instance
     )

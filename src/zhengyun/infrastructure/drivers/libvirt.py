@@ -23,8 +23,8 @@ keeps its own, such as ``keyfile`` or ``no_verify``):
 - ``shared_storage``: 1 when the storage pool is shared by the hosts (NFS, Ceph RBD …), so
   a live migration moves the guest alone. By default disks are local: a live migration
   copies the guest's disks that live in this host's storage pools (root disk and attached
-  volumes) to the same-named pool of the target, which libvirt creates them in, and
-  removes them here once the guest runs there.
+  volumes) to the target, where libvirt creates them at the same paths (so the target's
+  pool must be the same directory), and removes them here once the guest runs there.
 """
 
 import logging
@@ -426,9 +426,13 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
         flags = migration_flags(libvirt, before.state, copy_disks=bool(local))
         with self._translated():
             domain.migrateToURI3(target_uri, {}, flags)
-            # The copies on the target serve the guest now; these would be left unused.
-            for volume in local:
+        # The copies on the target serve the guest now; these would be left unused. The
+        # guest has moved whatever happens here, so a copy that will not go is only logged.
+        for volume in local:
+            try:
                 volume.delete(0)
+            except self._libvirt.libvirtError as error:
+                logger.warning("%s: its old disk copy stays on this host: %s", name, error)
         return GuestInfo(name, target_host, before.state, before.vcpus, before.memory_mb)
 
     def _local_volumes(self, domain):

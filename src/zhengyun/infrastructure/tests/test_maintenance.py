@@ -9,7 +9,7 @@ import pytest
 from django.utils import translation
 
 from zhengyun.audit.models import AuditEvent
-from zhengyun.core.exceptions import PermissionDenied
+from zhengyun.core.exceptions import Conflict, PermissionDenied
 from zhengyun.infrastructure import connections, lifecycle, maintenance, services
 from zhengyun.infrastructure.choices import InstanceStatus, MigrationStatus, NetworkReach
 from zhengyun.infrastructure.drivers.base import GuestState
@@ -191,6 +191,39 @@ def test_a_move_with_volumes_killed_at_any_step_ends_with_each_disk_counted_once
     hosts, expected = disk_claims(room.extranet)
     assert hosts == expected and hosts[source.pk] == 0
     assert reconcile_maintenance_task.call_local() == 0
+
+
+def test_no_volume_is_given_to_an_instance_on_its_way_and_one_copied_meanwhile_stops_it(
+    world, room
+):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.volume_lifecycle import advance_volume
+
+    instance = built(world, room, "db-1")
+    data = attached_volume(world, instance)
+    spare = attached_volume(world, instance, "spare", 5)
+    volumes.detach_volume(spare, actor=world.staff_a)
+    advance_volume(spare.pk)
+    migration = maintenance.migrate_instance(instance, actor=world.operator)
+    with pytest.raises(Conflict, match="being moved"):
+        volumes.attach_volume(spare, actor=world.staff_a, instance=instance)
+    with pytest.raises(Conflict, match="being moved"):
+        volumes.create_volume(
+            actor=world.staff_a,
+            department=world.department_a,
+            name="more",
+            size_gb=5,
+            instance=instance,
+        )
+    # A snapshot ordered after the target was claimed: the copy is taken on this host.
+    volumes.create_snapshot(data, actor=world.staff_a, name="now")
+
+    assert maintenance.migrate(migration.pk) == MigrationStatus.FAILED
+    instance.refresh_from_db()
+    data.refresh_from_db()
+    assert instance.host == data.host == migration.source
+    hosts, expected = disk_claims(room.extranet)
+    assert hosts == expected
 
 
 def test_a_volume_being_attached_holds_its_instance_until_it_settles(world, room):
