@@ -11,6 +11,7 @@ Approving is a separate duty (R-X4): the system administrator who answers for th
 platform's operation approves, and never a plan they proposed themselves.
 """
 
+import dataclasses
 import datetime
 
 from django.core.exceptions import ValidationError
@@ -29,6 +30,7 @@ from zhengyun.infrastructure.choices import (
     MoveStatus,
     PlacementPolicy,
     PlanStatus,
+    VolumeStatus,
 )
 from zhengyun.infrastructure.maintenance import MOVABLE, UNATTACHED
 from zhengyun.infrastructure.models import (
@@ -107,7 +109,7 @@ def propose_consolidation(*, actor, pool):
     }
     instances = _movable_by_host(hosts)
     guests = {
-        name: [(i.pk, placement.request_for(i)) for i in instances[row["id"]]]
+        name: [(i.pk, _with_volumes(i)) for i in instances[row["id"]]]
         for name, row in rows.items()
         if instances.get(row["id"])
     }
@@ -155,19 +157,29 @@ def propose_consolidation(*, actor, pool):
     return plan
 
 
+def _with_volumes(instance):
+    """What moving ``instance`` takes on its target: its size, its attached volumes' on the
+    disk (they move with it)."""
+    request = placement.request_for(instance)
+    return dataclasses.replace(request, disk_gb=request.disk_gb + instance.volumes_gb)
+
+
 def _movable_by_host(hosts):
-    """The instances of each host, or no entry for a host with one that cannot move (it is
-    not settled, its volumes are on the host's disk, or it belongs to a server group, whose
-    members the planner cannot keep together or apart while it moves several at once): such
-    a host is not emptied."""
+    """The instances of each host (each with ``volumes_gb``, its attached volumes' size), or
+    no entry for a host with one that cannot move (it is not settled, a volume of it is
+    being made, attached, detached or copied, or it belongs to a server group, whose members
+    the planner cannot keep together or apart while it moves several at once): such a host
+    is not emptied."""
     by_host, blocked = {}, set()
     for instance in (
         Instance.objects.filter(host__in=hosts)
         .exclude(status=InstanceStatus.DELETED)
         .prefetch_related("volumes")
     ):
-        attached = any(v.status not in UNATTACHED for v in instance.volumes.all())
-        if instance.status not in MOVABLE or attached or instance.server_group_id:
+        attached = [v for v in instance.volumes.all() if v.status not in UNATTACHED]
+        settled = all(v.status == VolumeStatus.IN_USE for v in attached)
+        instance.volumes_gb = sum(v.size_gb for v in attached)
+        if instance.status not in MOVABLE or not settled or instance.server_group_id:
             blocked.add(instance.host_id)
         by_host.setdefault(instance.host_id, []).append(instance)
     return {pk: found for pk, found in by_host.items() if pk not in blocked}

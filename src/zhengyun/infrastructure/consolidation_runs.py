@@ -27,7 +27,7 @@ from zhengyun.audit.models import AuditResult
 from zhengyun.audit.services import record
 from zhengyun.infrastructure import maintenance, placement
 from zhengyun.infrastructure.choices import MigrationStatus, MoveStatus, PlanStatus
-from zhengyun.infrastructure.maintenance import MOVABLE, UNATTACHED
+from zhengyun.infrastructure.maintenance import MOVABLE
 from zhengyun.infrastructure.models import (
     ConsolidationMove,
     ConsolidationPlan,
@@ -150,7 +150,10 @@ def claim_move(move_id):
         if move is None:
             return
         why = _stale(move, instance)
-        if not why and not placement._claim(move.target, instance):
+        volumes_gb = maintenance.attached_gb(instance) if not why else 0
+        if not why and not placement._claim(
+            move.target, maintenance.with_volumes(instance, volumes_gb)
+        ):
             why = _("Host %(host)s no longer has room for it.") % {"host": move.target}
         if why:
             _settle(move, MoveStatus.SKIPPED, why)
@@ -160,6 +163,7 @@ def claim_move(move_id):
             source=move.source,
             target=move.target,
             status=MigrationStatus.MIGRATING,
+            volumes_gb=volumes_gb,
         )
         move.status = MoveStatus.MOVING
         move.save(update_fields=["migration", "status"])
@@ -173,8 +177,8 @@ def _stale(move, instance):
         return _("The instance is %(status)s; only running or stopped instances are moved.") % {
             "status": instance.get_status_display()
         }
-    if instance.volumes.exclude(status__in=UNATTACHED).exists():
-        return _("Its volumes are on this host's local storage; detach them to move it.")
+    if reason := maintenance.volumes_busy(instance):
+        return reason
     if InstanceMigration.objects.filter(instance=instance, status__in=OPEN).exists():
         return _("The instance is already being moved.")
     target = move.target

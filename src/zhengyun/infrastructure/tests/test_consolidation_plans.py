@@ -456,3 +456,36 @@ def test_a_host_running_a_server_group_member_is_not_emptied(world, room):
     assert room.instances[0].host not in plan.released_hosts.all()
     assert not plan.moves.filter(instance=room.instances[0]).exists()
     assert (plan.hosts_before, plan.hosts_after) == (3, 1)
+
+
+def test_an_instances_volumes_move_with_it_in_a_plan(world, room):
+    from zhengyun.infrastructure import volumes
+    from zhengyun.infrastructure.models import Volume
+    from zhengyun.infrastructure.volume_lifecycle import advance_volume
+
+    made = [
+        volumes.create_volume(
+            actor=world.staff_a,
+            department=world.department_a,
+            name=f"data-{n}",
+            size_gb=20,
+            instance=instance,
+        )
+        for n, instance in enumerate(room.instances)
+    ]
+    for volume in made:
+        assert advance_volume(volume.pk) == "in_use"
+    plan = approved(world, room)
+    assert (plan.hosts_before, plan.hosts_after) == (3, 1)
+
+    assert consolidation_runs.tick(HOLIDAY_NIGHT) == {plan.pk: PlanStatus.DONE}
+
+    driver = room.driver(room.extranet)
+    for volume in Volume.objects.select_related("host", "instance__host"):
+        assert volume.host == volume.instance.host
+        assert driver.volume(str(volume.uuid)).host == volume.host.name
+    assert set(InstanceMigration.objects.values_list("volumes_gb", flat=True)) == {20}
+    for host in hosts_of(room):
+        here = Instance.objects.filter(host=host)
+        expected = sum(i.disk_gb for i in here) + 20 * here.count()
+        assert host.used_disk_gb == expected
