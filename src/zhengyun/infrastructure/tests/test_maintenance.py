@@ -205,9 +205,9 @@ def test_no_volume_is_given_to_an_instance_on_its_way_and_one_copied_meanwhile_s
     volumes.detach_volume(spare, actor=world.staff_a)
     advance_volume(spare.pk)
     migration = maintenance.migrate_instance(instance, actor=world.operator)
-    with pytest.raises(Conflict, match="being moved"):
+    with translation.override("en"), pytest.raises(Conflict, match="being moved"):
         volumes.attach_volume(spare, actor=world.staff_a, instance=instance)
-    with pytest.raises(Conflict, match="being moved"):
+    with translation.override("en"), pytest.raises(Conflict, match="being moved"):
         volumes.create_volume(
             actor=world.staff_a,
             department=world.department_a,
