@@ -5,10 +5,10 @@ outside the pool's maintenance windows a running plan pauses until the next; ins
 runs, move after move, until the window closes. Each move takes two commits:
 
 1. with the instance's row locked, check the move still makes sense (the instance is where
-   the planner saw it, settled, without volumes on the host's disk; the target is in
-   service) and claim its size on the target by placement's conditional UPDATE, which never
-   fills a host past its ratios; record the ``InstanceMigration`` in the same commit. A
-   move that no longer makes sense is skipped with the reason;
+   the planner saw it, settled, no volume of it changing; the target is in service) and
+   claim its size, with its attached volumes', on the target by placement's conditional
+   UPDATE, which never fills a host past its ratios; record the ``InstanceMigration`` in
+   the same commit. A move that no longer makes sense is skipped with the reason;
 2. carry out that migration with the maintenance machinery, which asks the hypervisor
    where the guest is first: a worker killed at any point resumes without moving an
    instance twice or counting a claim twice.

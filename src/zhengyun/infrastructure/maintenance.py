@@ -13,9 +13,10 @@ one job for both. Each instance's move is an ``InstanceMigration`` taken in two 
 
 Volumes attached to the instance live on the host's local disk and go with it, copied by
 the hypervisor as a block migration: their size is claimed on the target's disk with the
-instance (``volumes_gb``) and given back on the source once the guest has moved. A volume
-being attached, detached or copied into a snapshot holds the instance until it settles;
-its snapshots stay where they were taken.
+instance (``volumes_gb``) and given back on the source once the guest has moved. While a
+volume of it is being made, attached, detached or copied into a snapshot the instance is
+not moved (the move fails with the reason; ask again once it has settled); its snapshots
+stay where they were taken.
 
 A worker killed anywhere leaves either a pending migration (nothing claimed) or a migrating
 one whose target claim is recorded; running the step again asks the hypervisor where the

@@ -100,14 +100,16 @@ def _carry_out(resize, name):
         source.live_migrate(name, resize.target.name)
         crash_point("resize.moved")
     driver.resize(name, new.vcpus, new.memory_mb)
-    if new.disk_gb > old.disk_gb:
-        # Last of the changes, so a hypervisor that cannot grow it has changed nothing
-        # that stays when the resize is put back (a disk never shrinks); again is harmless.
-        driver.grow_disk(name, new.disk_gb)
     crash_point("resize.resized")
     if resize.resume == InstanceStatus.ACTIVE:
         driver.start(name)
         crash_point("resize.started")
+    if new.disk_gb > old.disk_gb:
+        # The very last step, since a disk never shrinks: a resize put back before it has
+        # grown nothing. Growing again is harmless.
+        grown = driver.grow_disk(name, new.disk_gb)
+        if 0 < grown < new.disk_gb:
+            raise DriverError(f"The disk of guest {name} stayed at {grown} GB.")
 
 
 def _put_back(resize, name):

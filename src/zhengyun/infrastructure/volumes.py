@@ -62,9 +62,12 @@ def create_volume(*, actor, department, name, size_gb, instance=None, source=Non
     for field, anchor in (("instance", instance), ("source", source)):
         if anchor is not None and anchor.department_id != department.pk:
             raise ValidationError({field: _("Choose one of the department's own.")})
-    if instance is not None and instance.status not in (InstanceStatus.BUILDING, *ATTACHABLE):
-        raise ValidationError({"instance": _("This instance can take no volume now.")})
     if instance is not None:
+        # Held until the volume is recorded, so that no move takes the instance elsewhere
+        # meanwhile: the volume is made where the instance is.
+        instance = Instance.objects.select_for_update(of=("self",)).get(pk=instance.pk)
+        if instance.status not in (InstanceStatus.BUILDING, *ATTACHABLE):
+            raise ValidationError({"instance": _("This instance can take no volume now.")})
         refuse_while_moving(instance)
     if source is not None:
         if source.status != VolumeStatus.AVAILABLE:
@@ -125,7 +128,14 @@ def attach_volume(volume, *, actor, instance):
     """Attach an available volume to an instance of its department on the same host."""
     require(actor, "change", volume)
     volume = _locked(volume)
-    instance = Instance.objects.restrict(actor, "view").filter(pk=instance.pk).first()
+    # The instance's row too (after the volume's; a move locks the instance and then only
+    # the volumes attached to it), so that it cannot be moved away meanwhile.
+    instance = (
+        Instance.objects.restrict(actor, "view")
+        .select_for_update(of=("self",))
+        .filter(pk=instance.pk)
+        .first()
+    )
     if volume.status != VolumeStatus.AVAILABLE:
         raise Conflict(_("Only an available volume can be attached."))
     if instance is None or instance.department_id != volume.department_id:

@@ -142,9 +142,13 @@ def violations(ignored_guests=frozenset()):
                     f"guest {name} has {guest.vcpus} vCPUs and {guest.memory_mb} MB, "
                     f"instance {instance.vcpus} and {instance.memory_mb}"
                 )
-            plugged = connections.driver_for(
+            driver = connections.driver_for(
                 instance.host.provider.driver, instance.host.provider.uri
-            ).guest_nics(name)
+            )
+            disk = driver.grow_disk(name, 0)  # asking for less reads the size
+            if disk and disk != instance.disk_gb:
+                found.append(f"guest {name} has a {disk} GB disk, instance {instance.disk_gb}")
+            plugged = driver.guest_nics(name)
             if plugged != list(guest_networks.nics(instance)):
                 found.append(f"guest {name} has interfaces {plugged}, its ports others")
     found += _network_violations()

@@ -397,6 +397,7 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
         pool = self._pool()
         volume_name = self._root_volume_name(name)
         with self._translated():
+            pool.refresh(0)  # a disk that came with a migrated guest is not listed before
             if volume_name not in pool.listVolumes():
                 return 0  # booted from no image: no disk of ours
             volume = pool.storageVolLookupByName(volume_name)
@@ -422,13 +423,16 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
         target_uri = urlsplit(self._libvirt_uri)
         user = f"{target_uri.username}@" if target_uri.username else ""
         target_uri = urlunsplit(target_uri._replace(netloc=f"{user}{target_host}"))
-        local = [] if self.parameters["shared_storage"] else self._local_volumes(domain)
+        local = {} if self.parameters["shared_storage"] else self._local_volumes(domain)
         flags = migration_flags(libvirt, before.state, copy_disks=bool(local))
+        # Only the disks the guest is defined with are copied; one a detach has taken out of
+        # the definition but the running guest still holds stays (and the move fails).
+        params = {libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS: sorted(local)} if local else {}
         with self._translated():
-            domain.migrateToURI3(target_uri, {}, flags)
+            domain.migrateToURI3(target_uri, params, flags)
         # The copies on the target serve the guest now; these would be left unused. The
         # guest has moved whatever happens here, so a copy that will not go is only logged.
-        for volume in local:
+        for volume in local.values():
             try:
                 volume.delete(0)
             except self._libvirt.libvirtError as error:
@@ -436,13 +440,15 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
         return GuestInfo(name, target_host, before.state, before.vcpus, before.memory_mb)
 
     def _local_volumes(self, domain):
-        """The storage volumes of this host behind the guest's file-backed disks."""
+        """``{device: storage volume}`` of this host behind the file-backed disks the guest
+        is defined with."""
         connection = self._conn()
-        found = []
+        found = {}
         with self._translated():
-            for path in libvirt_xml.disk_sources(domain.XMLDesc(0)):
+            xml = domain.XMLDesc(self._libvirt.VIR_DOMAIN_XML_INACTIVE)
+            for path, device in libvirt_xml.disk_sources(xml).items():
                 try:
-                    found.append(connection.storageVolLookupByPath(path))
+                    found[device] = connection.storageVolLookupByPath(path)
                 except self._libvirt.libvirtError:
                     continue  # a file outside every storage pool: not ours to copy
         return found

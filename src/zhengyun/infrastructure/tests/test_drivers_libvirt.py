@@ -112,8 +112,9 @@ def test_the_disks_a_migration_copies_are_the_guests_pool_volumes_and_stay_if_it
     test_driver.start(name)
     try:
         domain = test_driver._domain(name)
-        (root,) = test_driver._local_volumes(domain)
-        assert root.name() == f"{name}.qcow2"
+        assert {d: v.name() for d, v in test_driver._local_volumes(domain).items()} == {
+            "vda": f"{name}.qcow2"
+        }
         shared = LibvirtDriver("test:///default?shared_storage=1")
         assert shared.parameters["shared_storage"] == 1
         with pytest.raises(Unsupported, match="migration is not supported"):

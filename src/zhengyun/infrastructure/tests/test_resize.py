@@ -214,6 +214,13 @@ def test_a_bigger_disk_grows_the_guests_and_a_refusal_leaves_it_as_it_was(world,
     assert driver.grow_disk(str(other.uuid), 0) == 40
     assert figures(world, room) == before and consistent(world, room)
 
+    # A start refused after the new size: the disk has not grown yet, so none is left over.
+    resize.resize_instance(other, actor=world.staff_a, flavour=roomy)
+    driver.fail_next("start")
+    assert finish(other) == ResizeStatus.FAILED
+    assert driver.grow_disk(str(other.uuid), 0) == 40
+    assert figures(world, room) == before and consistent(world, room)
+
 
 @pytest.mark.parametrize("moving", [False, True], ids=["in_place", "moving"])
 def test_a_hypervisor_refusal_restores_the_old_size_with_the_reason(world, room, moving):
