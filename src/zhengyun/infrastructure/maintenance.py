@@ -351,25 +351,19 @@ def _move(migration_id):
             .filter(instance=instance)
             .exclude(status__in=UNATTACHED)
         )
-        moved_gb = sum(v.size_gb for v in volumes if v.status == VolumeStatus.IN_USE)
-        copying = Snapshot.objects.filter(volume__in=volumes, status=VolumeStatus.CREATING)
-        if (
-            len(volumes) != sum(v.status == VolumeStatus.IN_USE for v in volumes)
-            or moved_gb != migration.volumes_gb
-            or copying.exists()
-        ):
-            # Attached, detached or being copied since the target was claimed: the claim is
-            # not what moves any more. The next drain or request claims afresh.
-            _release(target, instance, migration.volumes_gb)
-            return _finish(
-                migration,
-                MigrationStatus.FAILED,
-                _("Its volumes changed while the move waited; ask for it again."),
-            )
         try:
             # The hypervisor is the truth: a step killed after the move is not moved twice.
             moved = _guest_host(target, name) == target.name
             if not moved and instance.status in MOVABLE:
+                if _volumes_changed(volumes, migration):
+                    # Detached or being copied since the target was claimed: the claim is
+                    # not what would move any more. The next drain or request claims afresh.
+                    _release(target, instance, migration.volumes_gb)
+                    return _finish(
+                        migration,
+                        MigrationStatus.FAILED,
+                        _("Its volumes changed while the move waited; ask for it again."),
+                    )
                 guest_networks.prepare_host(instance, target)
                 _driver(source).live_migrate(name, target.name)
                 crash_point("migrate.moved")
@@ -399,6 +393,18 @@ def _move(migration_id):
         status = _finish(migration, MigrationStatus.DONE, "")
         crash_point("migrate.marked")
         return status
+
+
+def _volumes_changed(volumes, migration):
+    """Whether the instance's ``volumes`` are no longer the settled ones the migration
+    claimed room for."""
+    settled = [v for v in volumes if v.status == VolumeStatus.IN_USE]
+    copying = Snapshot.objects.filter(volume__in=volumes, status=VolumeStatus.CREATING)
+    return (
+        len(settled) != len(volumes)
+        or sum(v.size_gb for v in settled) != migration.volumes_gb
+        or copying.exists()
+    )
 
 
 def _release(host, instance, volumes_gb):
