@@ -6,10 +6,14 @@ guest refers to it (``<filterref>``). What the guest sends is accepted only from
 addresses (and IPv6 link-local ones, which neighbour discovery needs) — so nothing of an IP
 version it has no address of —, from the MAC address of the interface it leaves by
 (libvirt's ``$MAC``), untagged, and ARP only for its own IPv4 addresses: a guest cannot pass
-for another to get through a rule that admits that one. Defining a filter of an existing
-name replaces its rules, and libvirt re-applies a changed filter to the running guests that
-use it, so applying the same rules again changes nothing. libvirt's IP rules are stateful:
-the replies to a connection a rule accepted are let back through.
+for another to get through a rule that admits that one. IPv6 neighbour discovery passes
+whatever the rules say, as ARP does for IPv4 (without it a guest reaches no IPv6 neighbour,
+its gateway included): solicitations and advertisements in both directions and router
+advertisements inbound; outbound only from the guest's own addresses, link-local ones, or
+``::`` for duplicate-address detection — a guest advertises no router. Defining a filter
+of an existing name replaces its rules, and libvirt re-applies a changed filter to the
+running guests that use it, so applying the same rules again changes nothing. libvirt's IP
+rules are stateful: the replies to a connection a rule accepted are let back through.
 
 A mixin of ``LibvirtDriver``. libvirt's test driver has no network filters: there the calls
 raise ``Unsupported``, and the XML is checked against libvirt's own schema instead.
@@ -22,10 +26,16 @@ FILTER_PREFIX = "zhengyun-"
 SPOOF_PRIORITY = "100"  # lower numbers are matched first
 ARP_PRIORITY = "200"
 ARP_DROP_PRIORITY = "300"
+ND_PRIORITY = "400"
 ACCEPT_PRIORITY = "500"
 DROP_PRIORITY = "1000"  # after every accept rule
 LINK_LOCAL = ipaddress.ip_network("fe80::/10")
 VLAN_ETHERTYPES = ("0x8100", "0x88a8")  # 802.1Q and 802.1ad tags
+# ICMPv6 neighbour discovery (RFC 4861): router solicitation and advertisement, neighbour
+# solicitation and advertisement.
+ROUTER_SOLICITATION, ROUTER_ADVERTISEMENT = 133, 134
+NEIGHBOUR_SOLICITATION, NEIGHBOUR_ADVERTISEMENT = 135, 136
+UNSPECIFIED = ipaddress.ip_network("::/128")  # the source of duplicate-address detection
 # nwfilter's protocol elements by IP version.
 ELEMENTS = {
     "IPv4": {"any": "all", "tcp": "tcp", "udp": "udp", "icmp": "icmp"},
@@ -91,6 +101,23 @@ def _anti_spoofing(root, own):
     ET.SubElement(drop, "arp")
 
 
+def _neighbour_discovery(root, own):
+    """Accept IPv6 neighbour discovery for a guest with an IPv6 address."""
+    if not own["IPv6"]:
+        return
+    for kind in (ROUTER_ADVERTISEMENT, NEIGHBOUR_SOLICITATION, NEIGHBOUR_ADVERTISEMENT):
+        accept = ET.SubElement(root, "rule", action="accept", direction="in", priority=ND_PRIORITY)
+        ET.SubElement(accept, "icmpv6", type=str(kind))
+    sent = (ROUTER_SOLICITATION, NEIGHBOUR_SOLICITATION, NEIGHBOUR_ADVERTISEMENT)
+    for source in [*own["IPv6"], UNSPECIFIED]:
+        for kind in sent if source != UNSPECIFIED else (NEIGHBOUR_SOLICITATION,):
+            accept = ET.SubElement(
+                root, "rule", action="accept", direction="out", priority=ND_PRIORITY
+            )
+            match = ET.SubElement(accept, "icmpv6", type=str(kind))
+            _set_range(match, "src", source)
+
+
 def filter_xml(guest, rules, addresses):
     """The guest's filter: anti-spoofing for ``addresses`` (the guest's own), an accept rule
     for each of ``rules`` (outbound ones once per own address of their IP version), then drop
@@ -98,6 +125,7 @@ def filter_xml(guest, rules, addresses):
     root = ET.Element("filter", name=filter_name(guest), chain="root")
     own = _own_sources(addresses)
     _anti_spoofing(root, own)
+    _neighbour_discovery(root, own)
     for rule in rules:
         if rule.direction == "ingress":
             _rule_element(root, rule)

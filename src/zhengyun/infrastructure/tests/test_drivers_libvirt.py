@@ -361,6 +361,34 @@ def test_a_guest_sends_only_as_itself():
                 and r.get("action") == "accept"]  # fmt: skip
 
 
+def test_ipv6_neighbour_discovery_passes_whatever_the_rules_but_never_spoofed():
+    root = ET.fromstring(libvirt_firewall.filter_xml("guest-1", [], OWN))
+    found = [
+        (r.get("direction"), r[0].get("type"), r[0].get("srcipaddr"), r[0].get("srcipmask"))
+        for r in root.findall("rule")
+        if r.get("priority") == libvirt_firewall.ND_PRIORITY
+    ]
+    assert set(found) == {
+        ("in", "134", None, None),  # router advertisements reach the guest
+        ("in", "135", None, None),
+        ("in", "136", None, None),
+        *(
+            ("out", kind, address, mask)
+            for address, mask in (("fd00::5", "128"), ("fe80::", "10"))
+            for kind in ("133", "135", "136")  # never an advertisement of a router
+        ),
+        ("out", "135", "::", "128"),  # duplicate-address detection
+    }
+    assert all(
+        r[0].tag == "icmpv6"
+        for r in root.findall("rule")
+        if r.get("priority") == libvirt_firewall.ND_PRIORITY
+    )
+    # A guest without an IPv6 address gets none of it.
+    v4 = ET.fromstring(libvirt_firewall.filter_xml("guest-1", [], ["10.0.0.5"]))
+    assert not [r for r in v4.findall("rule") if r.get("priority") == libvirt_firewall.ND_PRIORITY]
+
+
 def test_each_interface_is_pointed_at_the_guests_filter_once():
     domain = (
         "<domain><devices>"
