@@ -470,3 +470,43 @@ def test_an_operator_adds_a_pool_changes_its_overcommit_and_sets_a_power_curve(
             expect(host.get_by_test_id("power")).to_contain_text(" · ".join(curve))
         finally:
             browser.close()
+
+
+def test_a_notice_waits_in_the_inbox_and_opening_it_goes_where_it_points(live_server, live_world):
+    """A department member sees the unread count in the header, opens the inbox, and opening
+    a notice marks it read and goes to the page it is about."""
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from zhengyun.notifications.models import Notification
+
+    for pool in ("外网池", "内网三级池"):
+        Notification.objects.create(
+            recipient=live_world.staff_a,
+            kind="consolidation.proposed",
+            params={"pool": pool, "moves": 2, "released": 1},
+            link=reverse("notifications:inbox") + "?unread=1",
+        )
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(live_server.url + reverse("console:login"))
+            page.locator("#id_username").fill(live_world.staff_a.username)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("#id_password").press("Enter")
+            inbox = page.get_by_test_id("inbox")
+            expect(inbox.locator(".badge")).to_have_text("2")
+            inbox.click()
+            notices = page.get_by_test_id("notifications")
+            expect(notices.locator("tr.unread")).to_have_count(2)
+            expect(notices).to_contain_text("资源池 外网池 的整合计划待审批")
+            notices.locator("tr.unread").first.get_by_role("button", name="打开").click()
+            # The link kept only unread notices: the one just opened is gone from it.
+            expect(page).to_have_url(re.compile(r"/notifications/\?unread=1$"))
+            expect(notices.locator("tr.unread")).to_have_count(1)
+            expect(page.get_by_test_id("inbox").locator(".badge")).to_have_text("1")
+        finally:
+            browser.close()
