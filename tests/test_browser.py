@@ -61,6 +61,21 @@ def current_totp(secret):
     return f"{TOTP(base64.b32decode(secret)).token():06d}"
 
 
+def new_page(browser):
+    """A page in Chinese, as the console's users see it, with the tests' timeout."""
+    page = browser.new_page(locale="zh-CN")
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def sign_in(page, live_server, user):
+    """Fill the sign-in form as ``user`` and submit it."""
+    page.goto(live_server.url + reverse("console:login"))
+    page.locator("#id_username").fill(user.username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("#id_password").press("Enter")
+
+
 @pytest.fixture
 def live_world(transactional_db):
     """The test world, committed so that the live server's thread sees it."""
@@ -181,10 +196,7 @@ def test_a_usb_key_adapter_signs_the_sign_in_challenge(live_server, live_world):
             )
             page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            page.goto(live_server.url + reverse("console:login"))
-            page.locator("#id_username").fill(live_world.staff_a.username)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("#id_password").press("Enter")
+            sign_in(page, live_server, live_world.staff_a)
             expect(page).to_have_url(live_server.url + reverse("console:login-verify"))
             page.get_by_role("button", name="使用 USB Key 签名").click()
             expect(page).to_have_url(live_server.url + reverse("console:home"))
@@ -208,12 +220,8 @@ def test_a_department_registers_an_application_and_signs_into_it(live_server, li
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(live_server.url + reverse("console:login"))
-            page.locator("#id_username").fill(live_world.admin_a.username)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("#id_password").press("Enter")
+            page = new_page(browser)
+            sign_in(page, live_server, live_world.admin_a)
             expect(page).to_have_url(live_server.url + reverse("console:home"))
 
             page.goto(live_server.url + reverse("accounts:oidc-clients"))
@@ -277,12 +285,8 @@ def test_a_department_builds_a_network_an_instance_and_a_volume(live_server, liv
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(live_server.url + reverse("console:login"))
-            page.locator("#id_username").fill(live_world.staff_a.username)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("#id_password").press("Enter")
+            page = new_page(browser)
+            sign_in(page, live_server, live_world.staff_a)
             expect(page).to_have_url(live_server.url + reverse("console:home"))
 
             page.goto(live_server.url + reverse("infrastructure:network-list"))
@@ -383,12 +387,8 @@ def test_a_department_puts_a_load_balancer_in_front_of_two_instances(
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(live_server.url + reverse("console:login"))
-            page.locator("#id_username").fill(staff.username)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("#id_password").press("Enter")
+            page = new_page(browser)
+            sign_in(page, live_server, staff)
             expect(page).to_have_url(live_server.url + reverse("console:home"))
 
             page.get_by_role("link", name="负载均衡").click()
@@ -436,12 +436,8 @@ def test_an_operator_adds_a_pool_changes_its_overcommit_and_sets_a_power_curve(
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(live_server.url + reverse("console:login"))
-            page.locator("#id_username").fill(live_world.operator.username)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("#id_password").press("Enter")
+            page = new_page(browser)
+            sign_in(page, live_server, live_world.operator)
             secret = page.get_by_test_id("totp-secret").inner_text()  # operators enrol a factor
             page.locator("#id_code").fill(current_totp(secret))
             page.locator("#id_code").press("Enter")
@@ -491,12 +487,8 @@ def test_a_notice_waits_in_the_inbox_and_opening_it_goes_where_it_points(live_se
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
-            page = browser.new_page(locale="zh-CN")
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(live_server.url + reverse("console:login"))
-            page.locator("#id_username").fill(live_world.staff_a.username)
-            page.locator("#id_password").fill(PASSWORD)
-            page.locator("#id_password").press("Enter")
+            page = new_page(browser)
+            sign_in(page, live_server, live_world.staff_a)
             inbox = page.get_by_test_id("inbox")
             expect(inbox.locator(".badge")).to_have_text("2")
             inbox.click()
