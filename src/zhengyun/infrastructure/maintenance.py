@@ -284,16 +284,7 @@ def attached_gb(instance):
 
 def with_volumes(instance, volumes_gb):
     """The instance's size with its attached volumes' on the disk: what a move claims."""
-    return DiskAdded(instance.vcpus, instance.memory_mb, instance.disk_gb + volumes_gb)
-
-
-@dataclass(frozen=True)
-class DiskAdded:
-    """An instance's vCPUs and memory with more disk than its own."""
-
-    vcpus: int
-    memory_mb: int
-    disk_gb: int
+    return placement.Size(instance.vcpus, instance.memory_mb, instance.disk_gb + volumes_gb)
 
 
 def choose_target(instance, source, *, size=None, only=None):

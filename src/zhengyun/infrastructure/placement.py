@@ -286,12 +286,39 @@ def release(host, size):
 
 
 @dataclass(frozen=True)
-class DiskOnly:
-    """Disk alone, such as a volume or snapshot on a host's local storage."""
+class Size:
+    """vCPUs, memory and disk, as claimed on a host and counted against a quota."""
 
+    vcpus: int
+    memory_mb: int
     disk_gb: int
-    vcpus: int = 0
-    memory_mb: int = 0
+
+    @classmethod
+    def of(cls, sized):
+        return cls(sized.vcpus, sized.memory_mb, sized.disk_gb)
+
+    def beyond(self, other):
+        """What this size has more of than ``other``, figure by figure."""
+        return Size(
+            max(0, self.vcpus - other.vcpus),
+            max(0, self.memory_mb - other.memory_mb),
+            max(0, self.disk_gb - other.disk_gb),
+        )
+
+    def quota_amounts(self):
+        """The figures to count against a quota (the instance itself is counted already)."""
+        return {
+            name: amount
+            for name, amount in (
+                ("vcpus", self.vcpus),
+                ("memory_mb", self.memory_mb),
+                ("disk_gb", self.disk_gb),
+            )
+            if amount
+        }
+
+    def __bool__(self):
+        return any((self.vcpus, self.memory_mb, self.disk_gb))
 
 
 def claim_disk(host, disk_gb):
@@ -302,4 +329,4 @@ def claim_disk(host, disk_gb):
 
 def release_disk(host, disk_gb):
     """Give ``disk_gb`` back on ``host``."""
-    release(host, DiskOnly(disk_gb))
+    release(host, Size(0, 0, disk_gb))  # a volume or snapshot: disk alone

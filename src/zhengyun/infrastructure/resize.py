@@ -10,8 +10,6 @@ shows ``resizing`` until the worker (``resize_lifecycle``) has carried it out or
 back. Disks never shrink: a guest's file systems cannot be cut down from outside.
 """
 
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -24,45 +22,10 @@ from zhengyun.infrastructure import maintenance, placement, quotas
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.models import Instance, InstanceResize
 from zhengyun.infrastructure.models.maintenance import OPEN
+from zhengyun.infrastructure.placement import Size
 
 # A guest that exists and is settled; the resize returns it to the same state.
 RESIZABLE = (InstanceStatus.ACTIVE, InstanceStatus.STOPPED)
-
-
-@dataclass(frozen=True)
-class Size:
-    """vCPUs, memory and disk, as claimed on a host and counted against a quota."""
-
-    vcpus: int
-    memory_mb: int
-    disk_gb: int
-
-    @classmethod
-    def of(cls, sized):
-        return cls(sized.vcpus, sized.memory_mb, sized.disk_gb)
-
-    def beyond(self, other):
-        """What this size has more of than ``other``, figure by figure."""
-        return Size(
-            max(0, self.vcpus - other.vcpus),
-            max(0, self.memory_mb - other.memory_mb),
-            max(0, self.disk_gb - other.disk_gb),
-        )
-
-    def quota_amounts(self):
-        """The figures to count against a quota (the instance itself is counted already)."""
-        return {
-            name: amount
-            for name, amount in (
-                ("vcpus", self.vcpus),
-                ("memory_mb", self.memory_mb),
-                ("disk_gb", self.disk_gb),
-            )
-            if amount
-        }
-
-    def __bool__(self):
-        return any((self.vcpus, self.memory_mb, self.disk_gb))
 
 
 def sizes(resize):
