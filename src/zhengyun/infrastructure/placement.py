@@ -18,6 +18,10 @@ number of web and worker processes:
   passed over; before saying that no host can take an order the cache reads everything
   again, so a refusal is never based on a stale view.
 
+A claim gives back the host's use and stamp as it left them, and a refresh that reads a row
+as the cache already has it leaves the host alone: an order costs three statements (the
+pools, what changed, the claim) and re-ranks only the hosts whose use changed.
+
 Reading "what changed since" relies on stamps. A stamp can be missed: two PostgreSQL
 transactions may take the same one or commit in the other order, and a transaction that read
 its own uncommitted rows may roll them back. Rows carrying the highest stamp seen are read
@@ -29,12 +33,11 @@ that takes no stamp (a queryset ``update``, a save whose ``update_fields`` leave
 and rebuild the cache.
 """
 
-import contextlib
-import copy
 import threading
 import time
 from dataclasses import dataclass
 
+from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext as _
 
 from zhengyun.core.exceptions import Conflict
@@ -42,12 +45,16 @@ from zhengyun.infrastructure import placement_sql
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.models import Host, Instance, Pool
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
-from zhengyun.infrastructure.scheduler import HostState, NoRoom, PlacementRequest, Scheduler
+from zhengyun.infrastructure.scheduler import HostState, PlacementRequest, Scheduler
 
 # Processes with the same view choose the same best host and all but one lose the claim;
 # each loss rereads the host, so a few more tries than a single process needs.
 ATTEMPTS = 5
 RESYNC_SECONDS = 60.0
+# The model's own fields among those, in the model's order, as ``Host.from_db`` takes them.
+KEPT_FIELDS = [f.attname for f in Host._meta.concrete_fields if f.attname in HOST_FIELDS]
+# What a claim or a release changes of a host's row.
+USE_FIELDS = frozenset({"generation", "used_vcpus", "used_memory_mb", "used_disk_gb"})
 
 
 class NoValidHost(Conflict):
@@ -156,34 +163,56 @@ class PlacementCache:
         reloaded = False
         for _attempt in range(ATTEMPTS):
             reloaded = self.refresh() or reloaded
-            decision, host = self._select(request)
+            decision, row, pool = self._select(request)
             if decision.host is None and not reloaded:
                 self.reload()
                 reloaded = True
-                decision, host = self._select(request)
+                decision, row, pool = self._select(request)
             if decision.host is None:
                 raise NoValidHost(decision)
-            if _claim(host, instance):
-                # Should the view have moved on meanwhile, the next refresh reads the row.
-                with self._lock, contextlib.suppress(KeyError, NoRoom):
-                    self.scheduler.claim(decision.host.name, request)
-                return host, decision.as_dict()
-            self.refresh_host(host.pk)
+            claimed = placement_sql.claim(
+                row["id"],
+                pool.pk,
+                instance,
+                _room(row["vcpus"], row["memory_mb"], row["disk_gb"], pool, instance),
+            )
+            if claimed is not None:
+                self._claimed(row, claimed, request)
+                return _host(row), decision.as_dict()
+            self.refresh_host(row["id"])
         raise Conflict(_("Other orders took the room that fitted at the same moment; try again."))
 
     def _select(self, request):
-        """The decision and, when it names one, a copy of the chosen host's row as a model
-        instance with its pool, for the caller to keep."""
+        """The decision and, when it names one, the chosen host's row and pool."""
         with self._lock:
             decision = self.scheduler.select(request)
             if decision.host is None:
-                return decision, None
+                return decision, None, None
             row = self._hosts[self._by_name[decision.host.name]]
-            pool = self._pools[row["pool_id"]]
-        fields = {k: v for k, v in row.items() if "__" not in k}
-        host = Host(**fields)
-        host.pool = copy.copy(pool)
-        return decision, host
+            return decision, row, self._pools[row["pool_id"]]
+
+    def _claimed(self, row, claimed, request):
+        """Take the host's row as the claim left it. When nothing else changed the host since
+        ``row`` was chosen, the scheduler accounts the request in place; otherwise the row
+        replaces the host's state, unless a later one is known already."""
+        after = {**row, **claimed}
+        with self._lock:
+            grown = (
+                row["used_vcpus"] + request.vcpus,
+                row["used_memory_mb"] + request.memory_mb,
+                row["used_disk_gb"] + request.disk_gb,
+            )
+            untouched = self._hosts.get(row["id"]) is row and grown == (
+                after["used_vcpus"],
+                after["used_memory_mb"],
+                after["used_disk_gb"],
+            )
+            if untouched:
+                self.scheduler.claim(scheduled_name(row), request)
+                self._hosts[row["id"]] = after
+                self._watermark = max(self._watermark, after["generation"])
+            else:
+                self._apply(after)
 
     def refresh(self):
         """Bring the view up to date; whether that meant reading every host again."""
@@ -237,8 +266,23 @@ class PlacementCache:
     def _apply(self, row, force=False):
         pk = row["id"]
         known = self._hosts.get(pk)
-        if known is not None and known["generation"] > row["generation"] and not force:
-            return  # another thread already applied a later state of this host
+        if not force and known is not None:
+            if known["generation"] > row["generation"]:
+                return  # another thread already applied a later state of this host
+            changed = {name for name, value in row.items() if known[name] != value}
+            if not changed:
+                return  # read again as it was: rows stamped highest are read at each refresh
+            if changed <= USE_FIELDS:
+                # Claims and releases, the usual change: the host's state is kept, re-ranked.
+                self.scheduler.set_use(
+                    scheduled_name(row),
+                    row["used_vcpus"],
+                    row["used_memory_mb"],
+                    row["used_disk_gb"],
+                )
+                self._hosts[pk] = row
+                self._watermark = max(self._watermark, row["generation"])
+                return
         if row["pool_id"] not in self._pools:
             self._loaded_at = None  # a pool this view has not read: reload next time
             return
@@ -269,15 +313,25 @@ def place(instance):
     return CACHE.place(instance)
 
 
+def _host(row):
+    """The host of a cached row as a model instance for an order to keep. Fields the cache
+    does not hold are left deferred, read if ever asked for, rather than guessed."""
+    return Host.from_db(DEFAULT_DB_ALIAS, KEPT_FIELDS, [row[name] for name in KEPT_FIELDS])
+
+
+def _room(vcpus, memory_mb, disk_gb, pool, size):
+    """The most a host of this capacity in ``pool`` may use now and still take ``size``."""
+    return (
+        int(vcpus * pool.cpu_ratio) - pool.reserved_vcpus - size.vcpus,
+        int(memory_mb * pool.ram_ratio) - pool.reserved_memory_mb - size.memory_mb,
+        disk_gb - size.disk_gb,
+    )
+
+
 def _claim(host, size):
     """Take ``size`` on ``host`` if it still fits under its pool's ratios; whether it did."""
-    pool = host.pool
-    room = (
-        int(host.vcpus * pool.cpu_ratio) - pool.reserved_vcpus - size.vcpus,
-        int(host.memory_mb * pool.ram_ratio) - pool.reserved_memory_mb - size.memory_mb,
-        host.disk_gb - size.disk_gb,
-    )
-    return placement_sql.claim(host.pk, pool.pk, size, room)
+    room = _room(host.vcpus, host.memory_mb, host.disk_gb, host.pool, size)
+    return placement_sql.claim(host.pk, host.pool_id, size, room) is not None
 
 
 def release(host, size):

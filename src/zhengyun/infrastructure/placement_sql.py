@@ -25,6 +25,9 @@ HOST_FIELDS = (
     "used_disk_gb",
     "in_maintenance",
 )
+# What a claim gives back of the host it changed, so the cache takes the row as it is now
+# without reading it again.
+CLAIMED = ("generation", "used_vcpus", "used_memory_mb", "used_disk_gb")
 # What a pool shares with its hosts in the scheduler; a change of any of it rebuilds the view.
 POOL_FIELDS = (
     "id",
@@ -64,6 +67,7 @@ def _table(model):
     return f'"{model._meta.db_table}"'
 
 
+RETURNED = ", ".join(f'"{Host._meta.get_field(name).column}"' for name in CLAIMED)
 NEXT_GENERATION = f'(SELECT COALESCE(MAX("generation"), 0) + 1 FROM {_table(Host)})'  # noqa: S608
 POOLS = (
     f"SELECT {_selected(Pool, 'p', Zone, 'z', POOL_FIELDS)} FROM {_table(Pool)} p "  # noqa: S608
@@ -78,7 +82,7 @@ CLAIM = (
     f'"used_memory_mb" = "used_memory_mb" + %s, "used_disk_gb" = "used_disk_gb" + %s, '
     f'"standby" = %s, "generation" = {NEXT_GENERATION} WHERE "id" = %s AND "pool_id" = %s '
     f'AND "in_maintenance" = %s AND "used_vcpus" <= %s AND "used_memory_mb" <= %s '
-    f'AND "used_disk_gb" <= %s'
+    f'AND "used_disk_gb" <= %s RETURNING {RETURNED}'
 )
 # Disk alone, for a volume or snapshot: it goes where its instance or snapshot already is,
 # so neither maintenance nor the host's vCPU and memory use stand in its way.
@@ -109,14 +113,15 @@ def changed_hosts(watermark):
 
 def claim(host, pool, size, room):
     """Add ``size`` to the use of host ``host`` of pool ``pool`` if it is out of maintenance
-    and uses at most ``room`` (vCPUs, memory, disk) now, taking it out of standby; whether
-    it did."""
+    and uses at most ``room`` (vCPUs, memory, disk) now, taking it out of standby: the host's
+    ``CLAIMED`` fields by name after the claim, ``None`` if it did not fit."""
     with connection.cursor() as cursor:
         # A host in standby that takes an instance is in use again.
         cursor.execute(
             CLAIM, [size.vcpus, size.memory_mb, size.disk_gb, False, host, pool, False, *room]
         )
-        return cursor.rowcount == 1
+        row = cursor.fetchone()
+        return None if row is None else dict(zip(CLAIMED, row, strict=True))
 
 
 def claim_disk(host, disk_gb, room):

@@ -133,6 +133,15 @@ class Scheduler:
         self.remove(host.name)
         self.add(host)
 
+    def set_use(self, name, vcpus, memory_mb, disk_gb):
+        """Take what the host called ``name`` uses as known elsewhere (for example read back
+        from the database), keeping its place among equally weighted hosts."""
+        host = self._hosts[name]
+        pool = self._pools[host.pool]
+        self._unindex(pool, host)
+        host.used_vcpus, host.used_memory_mb, host.used_disk_gb = vcpus, memory_mb, disk_gb
+        self._index(pool, host)
+
     def claim(self, host, request):
         """Account ``request`` on ``host`` (a state or a name); ``NoRoom`` if it does not fit."""
         host = self._resolve(host)

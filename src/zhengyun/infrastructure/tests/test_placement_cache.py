@@ -202,3 +202,36 @@ def test_a_host_registered_again_under_its_old_name_replaces_the_old_one(world, 
     )
     chosen, _decision = view.place(small(world))
     assert chosen.pk != host.pk and chosen.name == host.name
+
+
+def test_the_host_an_order_gets_is_the_row_as_stored(world, host):
+    Host.objects.filter(pk=host.pk).update(maintenance_reason="kept from an earlier drain")
+    view = cache()
+    chosen, _decision = view.place(small(world))
+    host.refresh_from_db()
+    assert (chosen.pk, chosen.name, chosen.pool_id, chosen.provider_id, chosen.vcpus) == (
+        host.pk,
+        host.name,
+        host.pool_id,
+        host.provider_id,
+        host.vcpus,
+    )
+    # Fields the cache does not keep are read when asked for, never guessed.
+    assert chosen.maintenance_reason == "kept from an earlier drain"
+    # The claim's own row told the cache the host's use: nothing to read again.
+    assert used_memory(view, host) == host.used_memory_mb == SMALL["memory_mb"]
+
+
+def test_a_host_changed_between_decision_and_claim_is_known_as_the_claim_left_it(world, host):
+    view, theirs = cache(), cache()
+    select = view._select
+
+    def select_then_lose_the_race(request):
+        chosen = select(request)
+        theirs.place(small(world))  # another process claims on the same host meanwhile
+        return chosen
+
+    view._select = select_then_lose_the_race
+    view.place(small(world))
+    host.refresh_from_db()
+    assert used_memory(view, host) == host.used_memory_mb == 2 * SMALL["memory_mb"]
