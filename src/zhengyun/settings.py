@@ -460,6 +460,13 @@ ZHENGYUN_NETWORK_SEGMENT_COOLDOWN_HOURS = int(
     os.environ.get("ZHENGYUN_NETWORK_SEGMENT_COOLDOWN_HOURS", "24")
 )
 
+# A host powered on through its BMC may take this long to boot before the builds waiting
+# for it fail; a request to its BMC gives up after the seconds below.
+ZHENGYUN_HOST_BOOT_MINUTES = int(os.environ.get("ZHENGYUN_HOST_BOOT_MINUTES", "15"))
+ZHENGYUN_BMC_TIMEOUT_SECONDS = float(os.environ.get("ZHENGYUN_BMC_TIMEOUT_SECONDS", "10"))
+# Authorities BMC certificates are checked against; none: the system's.
+ZHENGYUN_BMC_CA_FILE = os.environ.get("ZHENGYUN_BMC_CA_FILE", "")
+
 # Audit events may be purged only once older than this; it can be raised, never lowered below
 # the 180 days GB/T 22239 asks for.
 ZHENGYUN_AUDIT_RETENTION_DAYS = int(os.environ.get("ZHENGYUN_AUDIT_RETENTION_DAYS", "180"))

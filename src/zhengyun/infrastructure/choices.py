@@ -28,6 +28,14 @@ class ProtectionLevel(models.IntegerChoices):
     LEVEL_4 = 4, _("Level 4")
 
 
+class HostPower(models.TextChoices):
+    """A host's power as the platform last set or saw it through its BMC."""
+
+    ON = "on", _("On")
+    OFF = "off", _("Powered down")
+    STARTING = "starting", _("Powering on")
+
+
 class InstanceStatus(models.TextChoices):
     """Where an instance is in its life; every state is visible to its department."""
 

@@ -13,7 +13,8 @@ runs, move after move, until the window closes. Each move takes two commits:
    where the guest is first: a worker killed at any point resumes without moving an
    instance twice or counting a claim twice.
 
-When every move is settled the hosts the plan released, if empty, go into standby.
+When every move is settled the hosts the plan released, if empty, go into standby, and
+those with a BMC are powered down (``host_power``).
 """
 
 import datetime
@@ -232,13 +233,15 @@ def _settle(move, status, detail):
 def _close(plan_id, now):
     """Once every move is settled: put the released hosts that are empty in standby and
     mark the plan done. The plan's status."""
+    from zhengyun.infrastructure.tasks import power_down_hosts_task
+
     with transaction.atomic():
         plan = ConsolidationPlan.objects.select_for_update().get(pk=plan_id)
         if plan.status != PlanStatus.RUNNING:
             return plan.status
         if plan.moves.filter(status__in=(MoveStatus.PENDING, MoveStatus.MOVING)).exists():
             return plan.status
-        standby = []
+        standby, standby_ids = [], []
         for host in Host.objects.select_for_update().filter(
             pk__in=plan.released_hosts.values("pk")
         ):
@@ -246,6 +249,7 @@ def _close(plan_id, now):
                 host.standby = True
                 host.save(update_fields=["standby"])
                 standby.append(host.name)
+                standby_ids.append(host.pk)
                 crash_point("consolidation.standby")
         _end(
             plan,
@@ -253,6 +257,8 @@ def _close(plan_id, now):
             now,
             _("Hosts put in standby: %(hosts)s.") % {"hosts": ", ".join(standby) or "—"},
         )
+        if standby_ids:
+            transaction.on_commit(lambda: power_down_hosts_task(standby_ids))
         return plan.status
 
 

@@ -13,12 +13,14 @@ not an error.
 import logging
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from zhengyun.audit.services import record
 from zhengyun.infrastructure import (
     addresses,
     firewalls,
     guest_networks,
+    host_power,
     placement,
     quotas,
     volume_lifecycle,
@@ -69,6 +71,9 @@ def build(instance_id):
             return instance.status if instance else "missing"
         crash_point("build.locked")
         try:
+            if not host_power.ready(instance.host):
+                _wait_for_host(instance)
+                return instance.status
             driver = _driver(instance)
             guest_networks.prepare_host(instance, instance.host)
             driver.define(instance.host.name, _spec(instance))
@@ -78,6 +83,9 @@ def build(instance_id):
             driver.start(str(instance.uuid))
             crash_point("build.started")
         except DriverError as exc:
+            if host_power.booting(instance.host):
+                _wait_for_host(instance)  # its hypervisor is not up yet: the next minute
+                return instance.status
             logger.warning("building %s failed: %s", instance.uuid, exc)
             _set_status(instance, InstanceStatus.ERROR, str(exc))
         else:
@@ -118,6 +126,15 @@ def destroy(instance_id):
         _set_status(instance, InstanceStatus.DELETED, "")
         crash_point("destroy.marked")
         return instance.status
+
+
+def _wait_for_host(instance):
+    """Keep building, saying why, while the instance's host powers on; the minute's
+    reconciler runs the build again."""
+    detail = _("Waiting for host %(host)s to power on.") % {"host": instance.host}
+    if instance.status_detail != detail:
+        instance.status_detail = detail
+        instance.save(update_fields=["status_detail"])
 
 
 def _set_status(instance, status, detail):

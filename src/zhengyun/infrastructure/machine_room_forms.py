@@ -156,3 +156,25 @@ def host_power(host):
     for load, watts in zip(LOADS, host.power_curve or [], strict=False):
         initial[f"load_{load}"] = watts
     return initial
+
+
+class HostBmcForm(forms.Form):
+    """The Redfish system of a host's BMC, through which a host in standby is powered down
+    and on again; empty: the host stays on."""
+
+    url = forms.URLField(
+        label=_("Redfish system URL"),
+        required=False,
+        assume_scheme="https",
+        max_length=200,
+        help_text=_("For example https://10.0.0.5/redfish/v1/Systems/1."),
+    )
+    username = forms.CharField(label=_("BMC user name"), required=False, max_length=100)
+    password = forms.CharField(
+        label=_("BMC password"),
+        required=False,
+        max_length=200,
+        strip=False,
+        widget=forms.PasswordInput,
+        help_text=_("Leave empty to keep the password stored for the same URL."),
+    )

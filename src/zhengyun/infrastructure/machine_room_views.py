@@ -1,7 +1,7 @@
 """Console pages operators run the machine room from (R-I3, R-I4): add a zone, a pool, a
 flavour or an image; change a pool's settings (refused, with the reason, when that would
-break what its instances were placed under); state a host's power model. Each page calls
-the same service as the API, so it allows, refuses and audits the same."""
+break what its instances were placed under); state a host's power model and its BMC. Each
+page calls the same service as the API, so it allows, refuses and audits the same."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,8 +15,10 @@ from zhengyun.core.shortcuts import (
     refuse_unless_may_add,
 )
 from zhengyun.infrastructure import pool_admin, services
+from zhengyun.infrastructure.host_power import set_host_bmc
 from zhengyun.infrastructure.machine_room_forms import (
     FlavourForm,
+    HostBmcForm,
     HostPowerForm,
     ImageForm,
     PoolForm,
@@ -112,6 +114,25 @@ def host_power_edit(request, pk):
         messages.success(request, _("Power model of %(host)s saved.") % {"host": host})
         return redirect("infrastructure:pool-list")
     title = _("Power model of host %(host)s") % {"host": host}
+    return _page(request, form, title, _("Save"))
+
+
+@login_required
+def host_bmc_edit(request, pk):
+    """Give a host the BMC through which it is powered down in standby and on again."""
+    refuse_unless_may(request.user, Host, "change")
+    host = access_or_404(request.user, Host.objects, pk=pk)
+    form = HostBmcForm(
+        request.POST or None, initial={"url": host.bmc_url, "username": host.bmc_username}
+    )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and call_service_for_form(form, set_host_bmc, host, actor=request.user, **form.cleaned_data)
+    ):
+        messages.success(request, _("BMC of %(host)s saved.") % {"host": host})
+        return redirect("infrastructure:pool-list")
+    title = _("BMC of host %(host)s") % {"host": host}
     return _page(request, form, title, _("Save"))
 
 

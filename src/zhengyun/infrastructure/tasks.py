@@ -1,10 +1,10 @@
 """Jobs of the infrastructure app: an instance's build, resize, start, stop, reboot and
 deletion, a volume's or snapshot's next step, applying an instance's firewall, a load
 balancer's configuration applied or removed and its members' health read, the network
-edge's NAT table applied, deleted networks taken off the hypervisors, scaling groups
-scaled, reconcilers that move on any a killed worker left half-way, the minute's metrics
-collection, the hourly usage figures, and approved consolidation plans run in their
-windows."""
+edge's NAT table applied, deleted networks taken off the hypervisors, hosts in standby
+powered down, scaling groups scaled, reconcilers that move on any a killed worker left
+half-way, the minute's metrics collection, the hourly usage figures, and approved
+consolidation plans run in their windows."""
 
 from django.utils import timezone
 from huey import crontab
@@ -16,6 +16,7 @@ from zhengyun.infrastructure import (
     edge,
     firewalls,
     guest_networks,
+    host_power,
     lifecycle,
     maintenance,
     power_lifecycle,
@@ -136,6 +137,23 @@ def reconcile_instances_task():
         else:
             lifecycle.destroy(instance_id)
     return len(unfinished)
+
+
+@db_task(retries=3, retry_delay=5)
+@tracked
+def power_down_hosts_task(host_ids):
+    return [host_power.power_down(host_id) for host_id in host_ids]
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@tracked
+def power_down_idle_standby_hosts_task():
+    """Every five minutes: power down the hosts in standby that are empty and still on,
+    should a killed worker have lost a power down."""
+    hosts = host_power.idle_standby_hosts()
+    for host_id in hosts:
+        host_power.power_down(host_id)
+    return len(hosts)
 
 
 @db_task(retries=3, retry_delay=5)

@@ -38,6 +38,7 @@ urlpatterns = [
     path("flavours/new/", machine_room_views.flavour_create, name="flavour-add"),
     path("images/new/", machine_room_views.image_create, name="image-add"),
     path("hosts/<int:pk>/power/", machine_room_views.host_power_edit, name="host-power"),
+    path("hosts/<int:pk>/bmc/", machine_room_views.host_bmc_edit, name="host-bmc"),
     path(
         "hosts/<int:pk>/maintenance/",
         views.host_maintenance_start,

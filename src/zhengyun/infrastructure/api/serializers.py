@@ -72,6 +72,26 @@ class PowerCurveSerializer(serializers.Serializer):
     )
 
 
+class BmcSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        allow_blank=True,
+        max_length=200,
+        help_text=_(
+            "The host's Redfish system, for example https://10.0.0.5/redfish/v1/Systems/1; "
+            "empty: no BMC, the host stays on."
+        ),
+    )
+    username = serializers.CharField(allow_blank=True, max_length=100, default="")
+    password = serializers.CharField(
+        allow_blank=True,
+        max_length=200,
+        default="",
+        write_only=True,
+        trim_whitespace=False,
+        help_text=_("Empty: keep the password stored for the same URL."),
+    )
+
+
 class HostSerializer(serializers.ModelSerializer):
     class Meta:
         model = Host
@@ -93,6 +113,10 @@ class HostSerializer(serializers.ModelSerializer):
             "in_maintenance",
             "maintenance_reason",
             "maintenance_since",
+            "bmc_url",
+            "bmc_username",
+            "power_state",
+            "power_changed_at",
         ]
 
 

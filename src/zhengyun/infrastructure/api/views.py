@@ -13,6 +13,7 @@ from zhengyun.core.api.viewsets import (
 )
 from zhengyun.infrastructure import (
     consolidation,
+    host_power,
     instance_power,
     maintenance,
     pool_admin,
@@ -103,6 +104,17 @@ class HostViewSet(RestrictedReadOnlyViewSet):
         body = serializers.PowerCurveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         host = consolidation.set_host_power_curve(host, actor=request.user, **body.validated_data)
+        return Response(serializers.HostSerializer(host).data)
+
+    @extend_schema(request=serializers.BmcSerializer, responses=serializers.HostSerializer)
+    @action(detail=True, methods=["put"])
+    def bmc(self, request, pk=None):
+        """Set the Redfish system through which the host is powered down in standby and on
+        again, checked by reading its power; an empty URL takes it away."""
+        host = self.get_object()
+        body = serializers.BmcSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        host = host_power.set_host_bmc(host, actor=request.user, **body.validated_data)
         return Response(serializers.HostSerializer(host).data)
 
 

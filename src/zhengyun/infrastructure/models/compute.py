@@ -4,12 +4,14 @@ departments choose from; their instances (R-I1–R-I4)."""
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedManager, Scoping
+from zhengyun.crypto.fields import EncryptedTextField
 from zhengyun.infrastructure.choices import (
+    HostPower,
     InstanceStatus,
     NetworkReach,
     OsFamily,
@@ -132,8 +134,8 @@ class ComputeProvider(models.Model):
 
 class Host(models.Model):
     """A physical server as the scheduler accounts for it: capacity, what is claimed on it,
-    its power model (idle and peak watts, or a measured 11-point curve) and whether it was
-    put in standby, emptied by a consolidation plan."""
+    its power model (idle and peak watts, or a measured 11-point curve), whether it was put
+    in standby, emptied by a consolidation plan, and its power through its BMC."""
 
     provider = models.ForeignKey(
         ComputeProvider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="hosts"
@@ -157,7 +159,7 @@ class Host(models.Model):
         blank=True,
         validators=[validate_power_curve],
     )
-    # Powered down once a consolidation emptied it; placement wakes it by claiming on it.
+    # Emptied by a consolidation and, with a BMC, powered down; a claim on it wakes it.
     standby = models.BooleanField(_("in standby"), default=False)
     used_vcpus = models.PositiveIntegerField(_("vCPUs claimed"), default=0)
     used_memory_mb = models.PositiveIntegerField(_("memory claimed (MB)"), default=0)
@@ -169,6 +171,20 @@ class Host(models.Model):
     # When the current drain began: the moves made since belong to it, so a drain started
     # again retries the instances an earlier one could not move.
     maintenance_since = models.DateTimeField(_("in maintenance since"), null=True, blank=True)
+    # The host's baseboard management controller, through which the platform powers a host
+    # in standby down and up again (``host_power``); none: the host stays on.
+    bmc_url = models.URLField(
+        _("Redfish system URL"),
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("For example https://10.0.0.5/redfish/v1/Systems/1."),
+    )
+    bmc_username = models.CharField(_("BMC user name"), max_length=100, blank=True)
+    bmc_password = EncryptedTextField(_("BMC password"), max_length=200, blank=True)
+    power_state = models.CharField(
+        _("power"), max_length=10, choices=HostPower.choices, default=HostPower.ON
+    )
+    power_changed_at = models.DateTimeField(_("power changed at"), null=True, blank=True)
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("pool__zone__region__code",))

@@ -61,6 +61,7 @@ def pool_post(pool, **changes):
         "/images/new/",
         "/pools/{pool}/edit/",
         "/hosts/{host}/power/",
+        "/hosts/{host}/bmc/",
     ],
 )
 def test_department_members_are_refused_every_machine_room_form(world, room, client, url):
@@ -74,12 +75,14 @@ def test_department_members_are_refused_every_machine_room_form(world, room, cli
     assert not Flavour.objects.filter(name="mine").exists()
     assert Pool.objects.get(pk=room.extranet.pk).name == room.extranet.name
     assert Host.objects.get(pk=host.pk).idle_watts == 100
+    assert Host.objects.get(pk=host.pk).bmc_url == ""
 
 
 def test_department_members_see_no_machine_room_links(world, room, client):
     client.force_login(world.staff_a)
     page = client.get(f"{CONSOLE}/pools/").content.decode()
     assert "/zones/new/" not in page and "/edit/" not in page and "/power/" not in page
+    assert "/bmc/" not in page
 
 
 def test_an_operator_adds_a_zone(world, operator):
