@@ -45,7 +45,7 @@ from zhengyun.infrastructure import placement_sql
 from zhengyun.infrastructure.choices import InstanceStatus
 from zhengyun.infrastructure.models import Host, Instance, Pool
 from zhengyun.infrastructure.placement_sql import HOST_FIELDS
-from zhengyun.infrastructure.scheduler import HostState, PlacementRequest, Scheduler
+from zhengyun.infrastructure.scheduler import HostState, NoRoom, PlacementRequest, Scheduler
 
 # Processes with the same view choose the same best host and all but one lose the claim;
 # each loss rereads the host, so a few more tries than a single process needs.
@@ -177,8 +177,7 @@ class PlacementCache:
                 _room(row["vcpus"], row["memory_mb"], row["disk_gb"], pool, instance),
             )
             if claimed is not None:
-                self._claimed(row, claimed, request)
-                return _host(row), decision.as_dict()
+                return _host(self._claimed(row, claimed, request)), decision.as_dict()
             self.refresh_host(row["id"])
         raise Conflict(_("Other orders took the room that fitted at the same moment; try again."))
 
@@ -192,27 +191,33 @@ class PlacementCache:
             return decision, row, self._pools[row["pool_id"]]
 
     def _claimed(self, row, claimed, request):
-        """Take the host's row as the claim left it. When nothing else changed the host since
-        ``row`` was chosen, the scheduler accounts the request in place; otherwise the row
-        replaces the host's state, unless a later one is known already."""
-        after = {**row, **claimed}
+        """Take the host's row as the claim left it, and return it. When nothing else
+        changed the host since ``row`` was chosen, the scheduler accounts the request in
+        place; otherwise the row replaces the host's state, unless a later one is known.
+        The watermark stays: rows others stamped before this claim are yet to be read."""
         with self._lock:
+            known = self._hosts.get(row["id"], row)
+            after = {**known, **claimed}
             grown = (
                 row["used_vcpus"] + request.vcpus,
                 row["used_memory_mb"] + request.memory_mb,
                 row["used_disk_gb"] + request.disk_gb,
             )
-            untouched = self._hosts.get(row["id"]) is row and grown == (
+            untouched = known is row and grown == (
                 after["used_vcpus"],
                 after["used_memory_mb"],
                 after["used_disk_gb"],
             )
             if untouched:
-                self.scheduler.claim(scheduled_name(row), request)
-                self._hosts[row["id"]] = after
-                self._watermark = max(self._watermark, after["generation"])
+                try:
+                    self.scheduler.claim(scheduled_name(row), request)
+                except NoRoom:  # a state that disagrees with its row: the row wins
+                    self._apply(after, force=True)
+                else:
+                    self._hosts[row["id"]] = after
             else:
                 self._apply(after)
+        return after
 
     def refresh(self):
         """Bring the view up to date; whether that meant reading every host again."""
@@ -229,6 +234,7 @@ class PlacementCache:
         with self._lock:
             for row in rows:
                 self._apply(row)
+            self._watermark = max(self._watermark, *(row["generation"] for row in rows))
         return False
 
     def refresh_host(self, pk):
@@ -281,7 +287,6 @@ class PlacementCache:
                     row["used_disk_gb"],
                 )
                 self._hosts[pk] = row
-                self._watermark = max(self._watermark, row["generation"])
                 return
         if row["pool_id"] not in self._pools:
             self._loaded_at = None  # a pool this view has not read: reload next time
@@ -294,7 +299,6 @@ class PlacementCache:
         self.scheduler.add(state)
         self._hosts[pk] = row
         self._by_name[state.name] = pk
-        self._watermark = max(self._watermark, row["generation"])
 
     def _forget(self, pk):
         row = self._hosts.pop(pk, None)

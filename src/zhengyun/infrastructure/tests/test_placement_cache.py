@@ -209,12 +209,12 @@ def test_the_host_an_order_gets_is_the_row_as_stored(world, host):
     view = cache()
     chosen, _decision = view.place(small(world))
     host.refresh_from_db()
-    assert (chosen.pk, chosen.name, chosen.pool_id, chosen.provider_id, chosen.vcpus) == (
+    assert (chosen.pk, chosen.name, chosen.pool_id, chosen.vcpus, chosen.used_memory_mb) == (
         host.pk,
         host.name,
         host.pool_id,
-        host.provider_id,
         host.vcpus,
+        host.used_memory_mb,  # as the claim left it
     )
     # Fields the cache does not keep are read when asked for, never guessed.
     assert chosen.maintenance_reason == "kept from an earlier drain"
@@ -235,3 +235,22 @@ def test_a_host_changed_between_decision_and_claim_is_known_as_the_claim_left_it
     view.place(small(world))
     host.refresh_from_db()
     assert used_memory(view, host) == host.used_memory_mb == 2 * SMALL["memory_mb"]
+
+
+def test_a_claim_leaves_to_the_next_refresh_what_others_changed_before_it(world):
+    room = build_machine_room(world, hosts=2)
+    full, empty = Host.objects.filter(pool=room.extranet).order_by("name")
+    Host.objects.filter(pk=full.pk).update(**{f"used_{k}": 4 * v for k, v in SMALL.items()})
+    view = cache()
+    select = view._select
+
+    def select_then_another_process_releases(request):
+        chosen = select(request)
+        placement.release(full, placement.Size(**SMALL))  # stamped before the claim below
+        return chosen
+
+    view._select = select_then_another_process_releases
+    chosen, _decision = view.place(small(world))
+    assert chosen.pk == empty.pk
+    assert view.refresh() is False
+    assert used_memory(view, full) == 3 * SMALL["memory_mb"]
