@@ -99,7 +99,8 @@ _OWN_INSTANCES = {
     "infrastructure.volume": CRUD,
     "infrastructure.snapshot": frozenset({"view", "add", "delete"}),
     "infrastructure.loadbalancer": CRUD,
-    "infrastructure.listener": frozenset({"view", "add", "delete"}),
+    # change: replace an HTTPS listener's certificate.
+    "infrastructure.listener": CRUD,
     "infrastructure.backendpool": CRUD,
     "infrastructure.member": frozenset({"view", "add", "delete"}),
     "infrastructure.healthmonitor": CRUD,

@@ -16,6 +16,20 @@ class LoadBalancerForm(forms.Form):
     subnet = forms.ModelChoiceField(label=_("Subnet"), queryset=Subnet.objects.none())
     protocol = forms.ChoiceField(label=_("Protocol"), choices=ListenerProtocol.choices)
     port = forms.IntegerField(label=_("Listener port"), min_value=1, max_value=65535, initial=80)
+    certificate = forms.CharField(
+        label=_("Certificate (HTTPS)"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("PEM certificates, the server's first, then intermediates."),
+    )
+    private_key = forms.CharField(
+        label=_("Private key (HTTPS)"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text=_("PEM, without a passphrase; stored encrypted and never shown again."),
+    )
     algorithm = forms.ChoiceField(
         label=_("Algorithm"),
         choices=BalancingAlgorithm.choices,

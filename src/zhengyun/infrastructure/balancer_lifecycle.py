@@ -128,6 +128,8 @@ def _listener(listener):
             http_path=monitor.http_path,
             expected_codes=tuple(expected_code_set(monitor.expected_codes)),
         ),
+        certificate=listener.certificate,
+        private_key=listener.private_key,
     )
 
 

@@ -1,5 +1,6 @@
 """Business operations on a department's load balancers (R-I3): ordering one within quota
-with its virtual address, its listeners, pools, members and health checks, and deleting it.
+with its virtual address, its listeners (HTTPS ones with their certificates), pools,
+members and health checks, and deleting it.
 
 Each takes the acting user as ``actor``, checks permission through the restriction helper,
 changes the platform's records in one transaction with its audit event, and leaves the
@@ -17,8 +18,13 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import addresses, quotas
-from zhengyun.infrastructure.choices import BalancerStatus, BalancingAlgorithm, InstanceStatus
+from zhengyun.infrastructure import addresses, quotas, tls_certificates
+from zhengyun.infrastructure.choices import (
+    BalancerStatus,
+    BalancingAlgorithm,
+    InstanceStatus,
+    ListenerProtocol,
+)
 from zhengyun.infrastructure.models import (
     BackendPool,
     HealthMonitor,
@@ -110,9 +116,20 @@ def delete_load_balancer(balancer, *, actor):
 
 
 @service("infrastructure.add_listener")
-def add_listener(balancer, *, actor, protocol, port, algorithm=BalancingAlgorithm.ROUND_ROBIN):
-    """Listen on ``port`` of the load balancer's address, with a new, empty pool."""
+def add_listener(
+    balancer,
+    *,
+    actor,
+    protocol,
+    port,
+    algorithm=BalancingAlgorithm.ROUND_ROBIN,
+    certificate="",
+    private_key="",
+):
+    """Listen on ``port`` of the load balancer's address, with a new, empty pool; an HTTPS
+    listener presents ``certificate`` (the chain, server's first) with ``private_key``."""
     require(actor, "change", balancer)
+    tls = _tls(protocol, certificate, private_key)
     balancer = _locked(balancer)
     if balancer.listeners.filter(port=port).exists():
         raise ValidationError({"port": _("The load balancer already listens on this port.")})
@@ -133,9 +150,40 @@ def add_listener(balancer, *, actor, protocol, port, algorithm=BalancingAlgorith
         protocol=protocol,
         port=port,
         pool=pool,
+        **tls,
     )
     _changed(balancer)
     return listener
+
+
+@service("infrastructure.replace_listener_certificate")
+def replace_listener_certificate(listener, *, actor, certificate, private_key):
+    """Present a new certificate and key on an HTTPS listener, for example before the old
+    certificate expires."""
+    balancer = _locked(listener.load_balancer)
+    require(actor, "change", balancer)
+    listener = Listener.objects.get(pk=listener.pk)
+    if listener.protocol != ListenerProtocol.HTTPS:
+        raise ValidationError({"certificate": _("Only an HTTPS listener has a certificate.")})
+    tls = _tls(listener.protocol, certificate, private_key)
+    crud.update(actor, listener, "infrastructure.replace_listener_certificate", tls, set(tls))
+    _changed(balancer)
+    return listener
+
+
+def _tls(protocol, certificate, private_key):
+    """The listener fields of an HTTPS listener's checked certificate; none otherwise."""
+    if protocol != ListenerProtocol.HTTPS:
+        if certificate or private_key:
+            raise ValidationError({"certificate": _("Only an HTTPS listener has a certificate.")})
+        return {}
+    checked = tls_certificates.check(certificate, private_key)
+    return {
+        "certificate": certificate,
+        "private_key": private_key,
+        "certificate_subject": checked.subject,
+        "certificate_expires": checked.expires,
+    }
 
 
 @service("infrastructure.remove_listener")
@@ -258,13 +306,21 @@ def order_load_balancer(
     instances,
     member_port,
     monitor=None,
+    certificate="",
+    private_key="",
 ):
     """A load balancer with one listener sending to ``member_port`` of ``instances``,
     checked as ``monitor`` (a mapping of health-check settings) says: the console's order,
     made whole or not at all."""
     balancer = create_load_balancer(actor=actor, department=department, name=name, subnet=subnet)
     listener = add_listener(
-        balancer, actor=actor, protocol=protocol, port=port, algorithm=algorithm
+        balancer,
+        actor=actor,
+        protocol=protocol,
+        port=port,
+        algorithm=algorithm,
+        certificate=certificate,
+        private_key=private_key,
     )
     if monitor:
         set_health_monitor(listener.pool, actor=actor, **monitor)

@@ -230,10 +230,12 @@ class OperatingStatus(models.TextChoices):
 
 
 class ListenerProtocol(models.TextChoices):
-    """What a listener balances: connections (TCP) or HTTP requests."""
+    """What a listener balances: connections (TCP) or HTTP requests, in the clear or over
+    TLS ended at the load balancer (HTTPS)."""
 
     TCP = "tcp", "TCP"
     HTTP = "http", "HTTP"
+    HTTPS = "https", "HTTPS"
 
 
 class BalancingAlgorithm(models.TextChoices):

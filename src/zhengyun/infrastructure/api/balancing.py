@@ -36,11 +36,43 @@ class ListenerSerializer(serializers.ModelSerializer):
         help_text=_("How the listener's new pool chooses a member."),
     )
 
+    certificate = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=_("HTTPS only: PEM certificates, the server's first, then intermediates."),
+    )
+    private_key = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        help_text=_("HTTPS only: the certificate's PEM private key, without a passphrase."),
+    )
+
     class Meta:
         model = Listener
-        fields = ["id", "load_balancer", "protocol", "port", "pool", "algorithm"]
-        read_only_fields = ["pool"]
+        fields = [
+            "id",
+            "load_balancer",
+            "protocol",
+            "port",
+            "pool",
+            "algorithm",
+            "certificate",
+            "private_key",
+            "certificate_subject",
+            "certificate_expires",
+        ]
+        read_only_fields = ["pool", "certificate_subject", "certificate_expires"]
         validators = []  # the service says which port clashes, for the caller's own only
+
+
+class CertificateSerializer(serializers.Serializer):
+    certificate = serializers.CharField(trim_whitespace=False)
+    private_key = serializers.CharField(write_only=True, trim_whitespace=False)
 
 
 class LoadBalancerSerializer(serializers.ModelSerializer):
@@ -147,7 +179,21 @@ class ListenerViewSet(ServiceCreateDeleteViewSet):
             protocol=data["protocol"],
             port=data["port"],
             algorithm=data["pool"]["algorithm"],
+            certificate=data["certificate"],
+            private_key=data["private_key"],
         )
+
+    @extend_schema(request=CertificateSerializer, responses=ListenerSerializer)
+    @action(detail=True, methods=["put"])
+    def certificate(self, request, pk=None):
+        """Present a new certificate and key on this HTTPS listener."""
+        listener = self.get_object()
+        body = CertificateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        listener = balancers.replace_listener_certificate(
+            listener, actor=request.user, **body.validated_data
+        )
+        return Response(ListenerSerializer(listener).data)
 
 
 class BackendPoolViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):

@@ -62,14 +62,17 @@ class MonitorSpec:
 
 @dataclass(frozen=True)
 class ListenerSpec:
-    """A port of the virtual address, its ``protocol`` ("tcp" or "http") and its pool's
-    ``algorithm`` ("round_robin", "least_connections" or "source_ip")."""
+    """A port of the virtual address, its ``protocol`` ("tcp", "http" or "https") and its
+    pool's ``algorithm`` ("round_robin", "least_connections" or "source_ip"). An "https"
+    listener ends TLS with ``certificate`` (PEM chain, server's first) and ``private_key``."""
 
     protocol: str
     port: int
     algorithm: str
     members: tuple[MemberSpec, ...] = ()
     monitor: MonitorSpec | None = None
+    certificate: str = ""
+    private_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class SimulatorBalancerDriver(BalancerDriver):
             self._db.execute(
                 "INSERT INTO balancer (name, spec) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET spec = excluded.spec",
-                (spec.name, json.dumps(asdict(spec))),
+                (spec.name, json.dumps(_kept(spec))),
             )
 
     def remove(self, name):
@@ -141,6 +141,17 @@ _ALGORITHMS = {
 }
 
 
+def _kept(spec):
+    """What the simulator keeps of ``spec``: all of it but private keys, of which it keeps
+    a digest, enough to tell which key was applied."""
+    data = asdict(spec)
+    for listener in data["listeners"]:
+        if listener["private_key"]:
+            digest = hashlib.sha256(listener["private_key"].encode()).hexdigest()
+            listener["private_key"] = f"sha256:{digest}"
+    return data
+
+
 def _spec_from(data):
     return BalancerSpec(
         name=data["name"],
@@ -150,6 +161,8 @@ def _spec_from(data):
                 protocol=li["protocol"],
                 port=li["port"],
                 algorithm=li["algorithm"],
+                certificate=li.get("certificate", ""),
+                private_key=li.get("private_key", ""),
                 members=tuple(
                     MemberSpec(**{**m, "guest": GuestRef(**m["guest"]) if m["guest"] else None})
                     for m in li["members"]

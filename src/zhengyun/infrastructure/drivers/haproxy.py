@@ -4,7 +4,8 @@ configuration, pid file and stats socket in a directory of its own.
 ``apply`` renders the configuration, has ``haproxy -c`` check it, and starts the process or
 reloads it softly (a new process takes the listening sockets over, the old one finishes its
 connections: ``-sf``); a configuration haproxy refuses leaves the running one untouched.
-``health`` reads ``show stat`` from the stats socket.
+``health`` reads ``show stat`` from the stats socket. An HTTPS listener's certificate and key
+are written beside the configuration in a file only this user may read.
 
 Each configuration has its stats socket at a path of its own (named by a digest of the
 configuration): a reload that fails would otherwise leave the socket's path to the process
@@ -61,9 +62,12 @@ class HAProxyDriver(BalancerDriver):
         directory = self._dir(spec.name)
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "haproxy.cfg"
-        digest = hashlib.sha256(haproxy_config.render(spec, "").encode()).hexdigest()[:12]
+        certificates = _write_certificates(directory, spec)
+        digest = hashlib.sha256(haproxy_config.render(spec, "", certificates).encode()).hexdigest()[
+            :12
+        ]
         stats = directory / f"stats-{digest}.sock"
-        text = haproxy_config.render(spec, stats)
+        text = haproxy_config.render(spec, stats, certificates)
         pid = _running_pid(directory)
         if pid and config.exists() and config.read_text() == text:
             return  # already carried out
@@ -92,6 +96,9 @@ class HAProxyDriver(BalancerDriver):
         for old in directory.glob("stats*.sock"):
             if old != stats:
                 old.unlink(missing_ok=True)  # the previous process's, finishing its connections
+        for old in directory.glob("cert-*.pem"):
+            if old not in certificates.values():
+                old.unlink(missing_ok=True)  # read at start: the old process needs it no more
 
     def remove(self, name):
         directory = self._dir(name)
@@ -131,6 +138,28 @@ class HAProxyDriver(BalancerDriver):
         if done.returncode != 0:
             said = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise DriverError(f"{what}: {' '.join(said)}"[:500])
+
+
+def _write_certificates(directory, spec):
+    """The file of each HTTPS listener's chain and key, by port: named by a digest of what
+    it holds, so a new certificate is a new file and a changed configuration, and readable
+    by this user alone."""
+    paths = {}
+    for listener in spec.listeners:
+        if listener.protocol != "https":
+            continue
+        content = f"{listener.certificate.strip()}\n{listener.private_key.strip()}\n"
+        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+        path = directory / f"cert-{listener.port}-{digest}.pem"
+        if not path.exists():
+            partial = path.with_suffix(".partial")
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)  # a partial file left by a killed worker included
+            with os.fdopen(descriptor, "w") as file:
+                file.write(content)
+            partial.replace(path)
+        paths[listener.port] = path
+    return paths
 
 
 def _health(status):

@@ -1,16 +1,19 @@
-"""haproxy.cfg for one load balancer: a frontend per listener on the virtual address, a
-backend per pool with its algorithm, members and health check (HAProxy 2.6 syntax)."""
+"""haproxy.cfg for one load balancer: a frontend per listener on the virtual address (an
+HTTPS one ending TLS with its certificate file), a backend per pool with its algorithm,
+members and health check (HAProxy 2.6 syntax)."""
 
 import ipaddress
 
 from zhengyun.infrastructure.models.balancing import HTTP_PATH
 
 BALANCE = {"round_robin": "roundrobin", "least_connections": "leastconn", "source_ip": "source"}
-MODE = {"tcp": "tcp", "http": "http"}
+MODE = {"tcp": "tcp", "http": "http", "https": "http"}
 
 
-def render(spec, stats_socket):
-    """The whole configuration of ``spec``, its stats socket at ``stats_socket``."""
+def render(spec, stats_socket, certificates=None):
+    """The whole configuration of ``spec``, its stats socket at ``stats_socket``; the
+    certificate file of each HTTPS listener in ``certificates`` by port."""
+    certificates = certificates or {}
     lines = [
         "global",
         f"    stats socket {stats_socket} mode 600 level admin",
@@ -26,17 +29,24 @@ def render(spec, stats_socket):
         "",
     ]
     for listener in spec.listeners:
-        lines += _listener(spec.vip, listener)
+        lines += _listener(spec.vip, listener, certificates.get(listener.port))
     return "\n".join(lines) + "\n"
 
 
-def _listener(vip, listener):
+def _listener(vip, listener, certificate):
     name = f"l{listener.port}"
     mode = MODE[listener.protocol]
+    bind = f"    bind {_endpoint(vip, listener.port)}"
+    tls = []
+    if listener.protocol == "https":
+        bind += f" ssl crt {certificate}"
+        # The members learn who called and that TLS was ended here.
+        tls = ["    option forwardfor", "    http-request set-header X-Forwarded-Proto https"]
     lines = [
         f"frontend {name}",
         f"    mode {mode}",
-        f"    bind {_endpoint(vip, listener.port)}",
+        bind,
+        *tls,
         f"    default_backend {name}",
         "",
         f"backend {name}",

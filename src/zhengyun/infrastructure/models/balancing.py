@@ -18,6 +18,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedManager, Scoping
+from zhengyun.crypto.fields import EncryptedTextField
 from zhengyun.infrastructure.choices import (
     BalancerStatus,
     BalancingAlgorithm,
@@ -143,7 +144,8 @@ class BackendPool(models.Model):
 
 
 class Listener(models.Model):
-    """A port of the load balancer's address, balanced over its pool."""
+    """A port of the load balancer's address, balanced over its pool; an HTTPS listener
+    ends TLS with its certificate."""
 
     load_balancer = models.ForeignKey(
         LoadBalancer,
@@ -157,11 +159,17 @@ class Listener(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    protocol = models.CharField(_("protocol"), max_length=4, choices=ListenerProtocol.choices)
+    protocol = models.CharField(_("protocol"), max_length=5, choices=ListenerProtocol.choices)
     port = models.PositiveIntegerField(_("port"), validators=TCP_PORT)
     pool = models.OneToOneField(
         BackendPool, verbose_name=_("pool"), on_delete=models.CASCADE, related_name="listener"
     )
+    # HTTPS only (``tls_certificates``): the chain presented, its key, what it names and
+    # until when.
+    certificate = models.TextField(_("certificate"), blank=True)
+    private_key = EncryptedTextField(_("private key"), blank=True)
+    certificate_subject = models.CharField(_("certificate subject"), max_length=300, blank=True)
+    certificate_expires = models.DateTimeField(_("certificate expires"), null=True, blank=True)
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("department__region__code",), department="department")

@@ -3,9 +3,11 @@ servers as members, requests through haproxy reaching both, a stopped member see
 haproxy's own checks and skipped, a configuration haproxy refuses leaving the running one
 alone, and removal stopping the process and closing the port."""
 
+import http.client
 import os
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -15,6 +17,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from zhengyun.infrastructure.drivers import haproxy_config
 from zhengyun.infrastructure.drivers.balancer_base import (
@@ -26,6 +29,7 @@ from zhengyun.infrastructure.drivers.balancer_base import (
     MonitorSpec,
 )
 from zhengyun.infrastructure.drivers.base import DriverError
+from zhengyun.testing.tls import issue
 
 # May be skipped on a workstation without haproxy, never on CI.
 needs_haproxy = pytest.mark.skipif(
@@ -39,11 +43,11 @@ HTTP_CHECK = MonitorSpec(type="http", interval_s=1, timeout_s=1, max_retries=1, 
 class Backend:
     """A tiny HTTP server on a loopback address answering every GET with its own name."""
 
-    def __init__(self, name, address="127.0.0.1", port=0):
-        answer = name.encode()
-
+    def __init__(self, name, address="127.0.0.1", port=0, echo=None):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                # With ``echo``, the answer also says what that request header was.
+                answer = (f"{name} {self.headers.get(echo)}" if echo else name).encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -355,3 +359,51 @@ def test_a_reload_that_failed_is_not_taken_for_applied(driver, backends):
             assert fetch(spec.listeners[0].port) == "one"
             assert set(driver.health(spec.name)) == {"m1"}
     driver.remove(spec.name)
+
+
+@needs_haproxy
+def test_an_https_listener_ends_tls_with_its_certificate_and_takes_a_new_one(driver):
+    backend = Backend("one", echo="X-Forwarded-Proto")
+    port = free_port()
+    first, second = issue(addresses=["127.0.0.1"]), issue(addresses=["127.0.0.1"])
+
+    def spec(issued):
+        return BalancerSpec(
+            name="tls",
+            vip="127.0.0.1",
+            listeners=(
+                ListenerSpec(
+                    protocol="https",
+                    port=port,
+                    algorithm="round_robin",
+                    members=(MemberSpec(name="m1", address="127.0.0.1", port=backend.port),),
+                    certificate=issued.certificate_pem,
+                    private_key=issued.key_pem,
+                ),
+            ),
+        )
+
+    def fetch_tls(trusted):
+        context = ssl.create_default_context(cadata=trusted.certificate_pem)
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
+        try:
+            connection.request("GET", "/", headers={"Connection": "close"})
+            presented = connection.sock.getpeercert(binary_form=True)
+            return connection.getresponse().read().decode(), presented
+        finally:
+            connection.close()
+
+    try:
+        driver.apply(spec(first))
+        answer, presented = fetch_tls(first)
+        assert answer == "one https"  # the member is told TLS was ended in front of it
+        assert presented == first.certificate.public_bytes(Encoding.DER)
+        (kept,) = (driver.root / "tls").glob("cert-*.pem")
+        assert kept.stat().st_mode & 0o777 == 0o600
+
+        driver.apply(spec(second))
+        assert fetch_tls(second)[1] == second.certificate.public_bytes(Encoding.DER)
+        assert [p.name for p in (driver.root / "tls").glob("cert-*.pem")] != [kept.name]
+        assert len(list((driver.root / "tls").glob("cert-*.pem"))) == 1
+    finally:
+        backend.stop()

@@ -5,7 +5,8 @@ guests (R-I3)."""
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils.timezone import localtime
 
 from zhengyun.audit.models import AuditEvent
 from zhengyun.core.exceptions import Conflict, PermissionDenied
@@ -24,6 +25,7 @@ from zhengyun.infrastructure.models import (
 from zhengyun.infrastructure.tasks import reconcile_load_balancers_task
 from zhengyun.testing.lifecycle import violations
 from zhengyun.testing.machine_room import build_machine_room
+from zhengyun.testing.tls import issue
 
 pytestmark = pytest.mark.django_db
 
@@ -535,3 +537,102 @@ def test_a_region_quota_limits_its_departments_load_balancers_together(world, su
         new_balancer(world, subnet, name="second")
     assert refused.value.exceeded[0]["region"] == world.department_a.region.code
     assert LoadBalancer.objects.count() == 1
+
+
+def fields(response):
+    """The fields a problem+json refusal names."""
+    return {error["field"] for error in response.json()["errors"]}
+
+
+def test_an_https_listener_through_the_api_keeps_its_key_sealed_and_takes_a_new_one(
+    world, web, subnet, api_as, simulated_balancer
+):
+    api = api_as(world.staff_a)
+    base = "/api/v1/infrastructure"
+    lb_id = api.post(
+        f"{base}/load-balancers/", {"name": "front", "subnet": subnet.pk}, format="json"
+    ).json()["id"]
+    first, second = issue("www.example.gov.cn"), issue("www.example.gov.cn")
+    order = {"load_balancer": lb_id, "protocol": "https", "port": 443}
+    missing = api.post(f"{base}/listeners/", order, format="json")
+    mismatched = api.post(
+        f"{base}/listeners/",
+        {**order, "certificate": first.certificate_pem, "private_key": second.key_pem},
+        format="json",
+    )
+    on_http = api.post(
+        f"{base}/listeners/",
+        {**order, "protocol": "http", "certificate": first.certificate_pem},
+        format="json",
+    )
+    assert (missing.status_code, fields(missing)) == (400, {"certificate", "private_key"})
+    assert (mismatched.status_code, fields(mismatched)) == (400, {"private_key"})
+    assert "与第一张证书不匹配" in str(mismatched.json())  # Chinese by default
+    assert (on_http.status_code, fields(on_http)) == (400, {"certificate"})
+    assert not Listener.objects.exists()
+
+    made = api.post(
+        f"{base}/listeners/",
+        {**order, "certificate": first.certificate_pem, "private_key": first.key_pem},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    shown = made.json()
+    assert shown["certificate_subject"] == "CN=www.example.gov.cn" and "private_key" not in shown
+    assert first.key_pem not in made.content.decode()
+    listener = Listener.objects.get()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT private_key FROM infrastructure_listener WHERE id = %s", [listener.pk]
+        )
+        assert "PRIVATE KEY" not in cursor.fetchone()[0]
+    assert first.key_pem not in str(list(AuditEvent.objects.values_list("changes", flat=True)))
+
+    assert balancer_lifecycle.advance(lb_id) == BalancerStatus.ACTIVE
+    applied = simulated_balancer.applied(str(LoadBalancer.objects.get().uuid)).listeners[0]
+    assert (applied.protocol, applied.certificate) == ("https", first.certificate_pem)
+    assert applied.private_key.startswith("sha256:")  # the simulator keeps no key
+
+    replaced = api.put(
+        f"{base}/listeners/{listener.pk}/certificate/",
+        {"certificate": second.certificate_pem, "private_key": second.key_pem},
+        format="json",
+    )
+    assert replaced.status_code == 200, replaced.json()
+    assert LoadBalancer.objects.get().status == BalancerStatus.PENDING
+    balancer_lifecycle.advance(lb_id)
+    applied = simulated_balancer.applied(str(LoadBalancer.objects.get().uuid)).listeners[0]
+    assert applied.certificate == second.certificate_pem
+    other = api_as(world.staff_b).put(
+        f"{base}/listeners/{listener.pk}/certificate/",
+        {"certificate": first.certificate_pem, "private_key": first.key_pem},
+        format="json",
+    )
+    assert other.status_code == 404
+    assert Listener.objects.get().certificate == second.certificate_pem
+
+
+def test_a_department_orders_an_https_balancer_in_the_console(world, web, subnet, client):
+    client.force_login(world.staff_a)
+    issued = issue("www.example.gov.cn")
+    order = {
+        "name": "secure",
+        "subnet": subnet.pk,
+        "protocol": "https",
+        "port": 443,
+        "algorithm": "round_robin",
+        "instances": [w.pk for w in web],
+        "member_port": 8080,
+        "certificate": issued.certificate_pem,
+    }
+    refused = client.post("/infrastructure/load-balancers/new/", order)
+    assert refused.status_code == 200 and not LoadBalancer.objects.exists()
+    assert refused.context["form"].errors["private_key"]
+    ordered = client.post(
+        "/infrastructure/load-balancers/new/", {**order, "private_key": issued.key_pem}
+    )
+    assert ordered.status_code == 302
+    shown = client.get("/infrastructure/load-balancers/").content.decode()
+    expires = localtime(issued.certificate.not_valid_after_utc).date().isoformat()  # Beijing
+    assert f"证书 CN=www.example.gov.cn，有效期至 {expires}" in shown  # Chinese by default
+    assert issued.key_pem not in shown
