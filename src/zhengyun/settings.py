@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -153,6 +154,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if sqlite3.sqlite_version_info < (3, 35):  # placement's claim reads back with RETURNING
+        raise ImproperlyConfigured(
+            f"Zhengyun needs SQLite 3.35 or later; Python here has {sqlite3.sqlite_version}."
+        )
     # WAL lets the web server read while the worker writes; IMMEDIATE avoids
     # "database is locked" upgrades inside write transactions.
     DATABASES["default"]["OPTIONS"] = {
@@ -460,9 +465,10 @@ ZHENGYUN_NETWORK_SEGMENT_COOLDOWN_HOURS = int(
     os.environ.get("ZHENGYUN_NETWORK_SEGMENT_COOLDOWN_HOURS", "24")
 )
 
-# A host powered on through its BMC may take this long to boot before the builds waiting
-# for it fail; a request to its BMC gives up after the seconds below.
-ZHENGYUN_HOST_BOOT_MINUTES = int(os.environ.get("ZHENGYUN_HOST_BOOT_MINUTES", "15"))
+# A host powered on or down through its BMC may take this long: builds waiting for it to
+# boot then fail, and one that ignored a shutdown is forced off. A request to its BMC gives
+# up after the seconds below.
+ZHENGYUN_HOST_POWER_MINUTES = int(os.environ.get("ZHENGYUN_HOST_POWER_MINUTES", "15"))
 ZHENGYUN_BMC_TIMEOUT_SECONDS = float(os.environ.get("ZHENGYUN_BMC_TIMEOUT_SECONDS", "10"))
 # Authorities BMC certificates are checked against; none: the system's.
 ZHENGYUN_BMC_CA_FILE = os.environ.get("ZHENGYUN_BMC_CA_FILE", "")

@@ -32,6 +32,7 @@ class HostPower(models.TextChoices):
     """A host's power as the platform last set or saw it through its BMC."""
 
     ON = "on", _("On")
+    STOPPING = "stopping", _("Powering down")
     OFF = "off", _("Powered down")
     STARTING = "starting", _("Powering on")
 

@@ -65,15 +65,19 @@ def build(instance_id):
     The instance's row stays locked meanwhile, so a deletion ordered now waits for the
     build and then removes what it made, rather than racing it into an orphan.
     """
+    powered, refused = _host_powered(instance_id)
     with transaction.atomic():
         instance = _locked(instance_id)
         if instance is None or instance.status != InstanceStatus.BUILDING:
             return instance.status if instance else "missing"
         crash_point("build.locked")
+        if refused is not None:
+            _set_status(instance, InstanceStatus.ERROR, str(refused))
+            return instance.status
+        if not powered:
+            _wait_for_host(instance)
+            return instance.status
         try:
-            if not host_power.ready(instance.host):
-                _wait_for_host(instance)
-                return instance.status
             driver = _driver(instance)
             guest_networks.prepare_host(instance, instance.host)
             driver.define(instance.host.name, _spec(instance))
@@ -83,7 +87,7 @@ def build(instance_id):
             driver.start(str(instance.uuid))
             crash_point("build.started")
         except DriverError as exc:
-            if host_power.booting(instance.host):
+            if _explained_by_power(instance.host):
                 _wait_for_host(instance)  # its hypervisor is not up yet: the next minute
                 return instance.status
             logger.warning("building %s failed: %s", instance.uuid, exc)
@@ -126,6 +130,27 @@ def destroy(instance_id):
         _set_status(instance, InstanceStatus.DELETED, "")
         crash_point("destroy.marked")
         return instance.status
+
+
+def _host_powered(instance_id):
+    """``(whether the instance's host may be used, a BMC's refusal or None)``, asked before
+    the build's transaction so that no row is held while the BMC answers."""
+    instance = Instance.objects.select_related("host").filter(pk=instance_id).first()
+    if instance is None or instance.host is None:
+        return True, None
+    try:
+        return host_power.ready(instance.host), None
+    except DriverError as exc:
+        return False, exc
+
+
+def _explained_by_power(host):
+    """Whether a hypervisor that did not answer is a host still booting, or one found off
+    and now powered on: the build waits rather than fails."""
+    try:
+        return host_power.booting(host) or not host_power.ready(host, ask=True)
+    except DriverError:
+        return False
 
 
 def _wait_for_host(instance):

@@ -38,7 +38,12 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
 from zhengyun.infrastructure import guest_networks, placement
-from zhengyun.infrastructure.choices import InstanceStatus, MigrationStatus, VolumeStatus
+from zhengyun.infrastructure.choices import (
+    HostPower,
+    InstanceStatus,
+    MigrationStatus,
+    VolumeStatus,
+)
 from zhengyun.infrastructure.connections import driver_for
 from zhengyun.infrastructure.drivers.base import DriverError
 from zhengyun.infrastructure.models import (
@@ -299,7 +304,8 @@ def choose_target(instance, source, *, size=None, only=None):
         disk_gb=size.disk_gb,
     )
     pool = Pool.objects.select_related("zone").get(pk=source.pool_id)
-    candidates = Host.objects.filter(pool=pool).exclude(pk=source.pk)
+    # A host powered down takes guests again once an order has powered it on.
+    candidates = Host.objects.filter(pool=pool, power_state=HostPower.ON).exclude(pk=source.pk)
     if only is not None:
         candidates = candidates.filter(pk=only.pk)
     for _attempt in range(placement.ATTEMPTS):

@@ -2,10 +2,11 @@
 the platform reads a host's power state and powers it down and on again (R-G3, R-I4).
 
 Only the system resource an operator names is used: its ``PowerState`` and its
-``#ComputerSystem.Reset`` action, whose target and allowed reset types the BMC itself says.
-A redirect is refused rather than followed, so the BMC's credentials go to the address the
-operator gave and nowhere else. TLS certificates are verified, against the system's
-authorities or ``ZHENGYUN_BMC_CA_FILE``.
+``#ComputerSystem.Reset`` action, whose allowed reset types the BMC itself says. The BMC's
+credentials go to the address the operator gave and nowhere else: only over HTTPS, with the
+certificate verified against the system's authorities or ``ZHENGYUN_BMC_CA_FILE``; never
+through a proxy; redirects are refused, and an action target on another scheme, host or
+port is not followed.
 """
 
 import base64
@@ -22,11 +23,17 @@ from django.utils.translation import gettext as _
 from zhengyun.infrastructure.drivers.base import DriverError
 
 RESET = "#ComputerSystem.Reset"
-SCHEMES = ("http", "https")
+MAX_ANSWER_BYTES = 1 << 20
 
 
 class BmcError(DriverError):
-    """The BMC could not be reached, refused the request or answered something else."""
+    """The BMC could not be reached, refused the request or answered something else;
+    ``status`` is the HTTP status it answered with, if any."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -65,6 +72,8 @@ class Bmc:
                 % {**self._named(), "reset": reset_type}
             )
         target = urllib.parse.urljoin(self.url, action["target"])
+        if _origin(target) != _origin(self.url):
+            raise BmcError(_("The BMC at %(url)s points its reset elsewhere.") % self._named())
         self._request("POST", target, {"ResetType": reset_type})
 
     def _request(self, method, url, body=None):
@@ -76,16 +85,18 @@ class Bmc:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        if urllib.parse.urlsplit(url).scheme not in SCHEMES:
-            raise BmcError(_("The BMC at %(url)s is not reached over HTTP(S).") % self._named())
+        if urllib.parse.urlsplit(url).scheme != "https":
+            raise BmcError(_("The BMC at %(url)s is not reached over HTTPS.") % self._named())
         request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 (scheme checked)
         try:
             with _opener().open(request, timeout=settings.ZHENGYUN_BMC_TIMEOUT_SECONDS) as answer:
-                payload = answer.read()
+                payload = answer.read(MAX_ANSWER_BYTES)
         except urllib.error.HTTPError as exc:
-            raise BmcError(
-                _("The BMC at %(url)s answered %(status)d.") % {**self._named(), "status": exc.code}
-            ) from exc
+            if exc.code == 401:
+                message = _("The BMC at %(url)s refused this user name and password.")
+            else:
+                message = _("The BMC at %(url)s answered %(status)d.")
+            raise BmcError(message % {**self._named(), "status": exc.code}, exc.code) from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise BmcError(
                 _("The BMC at %(url)s cannot be reached: %(error)s")
@@ -103,6 +114,15 @@ class Bmc:
         return {"url": self.url}
 
 
+def _origin(url):
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
 def _opener():
     context = ssl.create_default_context(cafile=settings.ZHENGYUN_BMC_CA_FILE or None)
-    return urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirects)
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        urllib.request.HTTPSHandler(context=context),
+        _NoRedirects,
+    )

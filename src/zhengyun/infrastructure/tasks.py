@@ -147,12 +147,12 @@ def power_down_hosts_task(host_ids):
 
 @db_periodic_task(crontab(minute="*/5"))
 @tracked
-def power_down_idle_standby_hosts_task():
-    """Every five minutes: power down the hosts in standby that are empty and still on,
-    should a killed worker have lost a power down."""
-    hosts = host_power.idle_standby_hosts()
+def settle_host_power_task():
+    """Every five minutes: follow up every power change through a BMC (a shutdown seen
+    through or forced, a host taken back), and power down empty standby hosts still on."""
+    hosts = host_power.to_settle()
     for host_id in hosts:
-        host_power.power_down(host_id)
+        host_power.settle(host_id)
     return len(hosts)
 
 

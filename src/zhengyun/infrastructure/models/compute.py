@@ -1,6 +1,7 @@
 """Zones, pools and hosts the region's servers are pooled into; the flavours and images
 departments choose from; their instances (R-I1–R-I4)."""
 
+import urllib.parse
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -132,6 +133,13 @@ class ComputeProvider(models.Model):
         return self.name
 
 
+def validate_no_credentials(url):
+    """User names and passwords have fields of their own, stored sealed; in a URL they would
+    be shown and audited in the clear."""
+    if urllib.parse.urlsplit(url).username is not None:
+        raise ValidationError(_("Give the user name and password in their own fields."))
+
+
 class Host(models.Model):
     """A physical server as the scheduler accounts for it: capacity, what is claimed on it,
     its power model (idle and peak watts, or a measured 11-point curve), whether it was put
@@ -176,7 +184,7 @@ class Host(models.Model):
     bmc_url = models.URLField(
         _("Redfish system URL"),
         blank=True,
-        validators=[URLValidator(schemes=["http", "https"])],
+        validators=[URLValidator(schemes=["https"]), validate_no_credentials],
         help_text=_("For example https://10.0.0.5/redfish/v1/Systems/1."),
     )
     bmc_username = models.CharField(_("BMC user name"), max_length=100, blank=True)
