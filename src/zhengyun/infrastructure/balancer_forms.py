@@ -9,6 +9,14 @@ from zhengyun.infrastructure.choices import BalancingAlgorithm, ListenerProtocol
 from zhengyun.infrastructure.models import Instance, Subnet
 
 
+class SecretTextarea(forms.Textarea):
+    """A text area that never writes back what was typed into it: a form shown again
+    with its errors does not put the private key into the page."""
+
+    def format_value(self, value):
+        return None
+
+
 class LoadBalancerForm(forms.Form):
     """A new load balancer of the user's department with one listener and its members."""
 
@@ -27,7 +35,7 @@ class LoadBalancerForm(forms.Form):
         label=_("Private key (HTTPS)"),
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off"}),
         help_text=_("PEM, without a passphrase; stored encrypted and never shown again."),
     )
     algorithm = forms.ChoiceField(

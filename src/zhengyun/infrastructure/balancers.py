@@ -160,12 +160,14 @@ def add_listener(
 def replace_listener_certificate(listener, *, actor, certificate, private_key):
     """Present a new certificate and key on an HTTPS listener, for example before the old
     certificate expires."""
-    balancer = _locked(listener.load_balancer)
-    require(actor, "change", balancer)
-    listener = Listener.objects.get(pk=listener.pk)
+    require(actor, "change", listener.load_balancer)
     if listener.protocol != ListenerProtocol.HTTPS:
         raise ValidationError({"certificate": _("Only an HTTPS listener has a certificate.")})
-    tls = _tls(listener.protocol, certificate, private_key)
+    tls = _tls(listener.protocol, certificate, private_key)  # checked before any row is locked
+    balancer = _locked(listener.load_balancer)
+    listener = Listener.objects.filter(pk=listener.pk).first()
+    if listener is None:
+        raise Conflict(_("This listener was removed meanwhile."))
     crud.update(actor, listener, "infrastructure.replace_listener_certificate", tls, set(tls))
     _changed(balancer)
     return listener
@@ -179,8 +181,8 @@ def _tls(protocol, certificate, private_key):
         return {}
     checked = tls_certificates.check(certificate, private_key)
     return {
-        "certificate": certificate,
-        "private_key": private_key,
+        "certificate": checked.certificate,
+        "private_key": checked.private_key,
         "certificate_subject": checked.subject,
         "certificate_expires": checked.expires,
     }

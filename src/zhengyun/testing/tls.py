@@ -1,13 +1,19 @@
 """Certificates and keys made on the spot for tests of HTTPS listeners."""
 
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 
 
 @dataclass(frozen=True)
@@ -71,3 +77,44 @@ def key_pem(key, password=None):
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     ).decode()
+
+
+def sm2_self_signed():
+    """An SM2 key and its self-signed SM3 certificate as PEM (the Python library makes
+    neither)."""
+    return _openssl(
+        ["genpkey", "-algorithm", "SM2", "-out", "key.pem"],
+        ["req", "-x509", "-new", "-key", "key.pem", "-sm3", "-days", "2"]
+        + ["-subj", "/CN=sm2.example.gov.cn", "-out", "cert.pem"],
+    )
+
+
+def sha1_signed(name="lb.example.gov.cn", *, issuer=None):
+    """An RSA key and its certificate signed with SHA-1, by ``issuer`` (an ``Issued``) or by
+    itself, as an ``Issued`` (the Python library no longer signs with SHA-1)."""
+    key = rsa_key()
+    files = {"key.pem": key_pem(key)}
+    if issuer is None:
+        sign = [["req", "-x509", "-new", "-key", "key.pem", "-subj", f"/CN={name}"]]
+    else:
+        files |= {"ca.pem": issuer.certificate_pem, "ca-key.pem": issuer.key_pem}
+        sign = [
+            ["req", "-new", "-key", "key.pem", "-subj", f"/CN={name}", "-out", "req.pem"],
+            ["x509", "-req", "-in", "req.pem", "-CA", "ca.pem", "-CAkey", "ca-key.pem"],
+        ]
+    sign[-1] += ["-sha1", "-days", "2", "-out", "cert.pem"]
+    certificate_pem, _ = _openssl(*sign, files=files)
+    return Issued(
+        certificate_pem, key_pem(key), x509.load_pem_x509_certificate(certificate_pem.encode()), key
+    )
+
+
+def _openssl(*commands, files=None):
+    """Run OpenSSL's ``commands`` in a scratch directory holding ``files``; the
+    ``cert.pem`` and ``key.pem`` they leave there."""
+    with tempfile.TemporaryDirectory() as directory:
+        for name, text in (files or {}).items():
+            Path(directory, name).write_text(text)
+        for command in commands:
+            subprocess.run([OPENSSL, *command], cwd=directory, check=True, capture_output=True)
+        return tuple(Path(directory, name).read_text() for name in ("cert.pem", "key.pem"))

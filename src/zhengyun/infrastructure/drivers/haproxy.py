@@ -61,6 +61,12 @@ class HAProxyDriver(BalancerDriver):
     def apply(self, spec):
         directory = self._dir(spec.name)
         directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self._apply(directory, spec)
+        finally:
+            _forget_unused_certificates(directory)
+
+    def _apply(self, directory, spec):
         config = directory / "haproxy.cfg"
         certificates = _write_certificates(directory, spec)
         digest = hashlib.sha256(haproxy_config.render(spec, "", certificates).encode()).hexdigest()[
@@ -73,7 +79,7 @@ class HAProxyDriver(BalancerDriver):
             return  # already carried out
         candidate = directory / "haproxy.cfg.new"
         candidate.write_text(text)
-        self._run("-c", "-q", "-f", str(candidate), what="The configuration was refused")
+        self._run("-c", "-f", str(candidate), what="The configuration was refused")
         reload = ("-sf", str(pid)) if pid else ()
         try:
             self._run(
@@ -96,9 +102,6 @@ class HAProxyDriver(BalancerDriver):
         for old in directory.glob("stats*.sock"):
             if old != stats:
                 old.unlink(missing_ok=True)  # the previous process's, finishing its connections
-        for old in directory.glob("cert-*.pem"):
-            if old not in certificates.values():
-                old.unlink(missing_ok=True)  # read at start: the old process needs it no more
 
     def remove(self, name):
         directory = self._dir(name)
@@ -155,11 +158,26 @@ def _write_certificates(directory, spec):
             partial = path.with_suffix(".partial")
             descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.fchmod(descriptor, 0o600)  # a partial file left by a killed worker included
-            with os.fdopen(descriptor, "w") as file:
-                file.write(content)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(content.encode())
+                file.flush()
+                os.fsync(file.fileno())
             partial.replace(path)
         paths[listener.port] = path
     return paths
+
+
+def _forget_unused_certificates(directory):
+    """Remove the certificate files the running configuration does not name: haproxy reads
+    them at start, so once a new process runs, the old one needs its files no more, and a
+    configuration that was refused leaves its own behind."""
+    try:
+        running = (directory / "haproxy.cfg").read_text()
+    except OSError:
+        running = ""
+    for path in [*directory.glob("cert-*.pem"), *directory.glob("cert-*.partial")]:
+        if path.suffix == ".partial" or path.name not in running:
+            path.unlink(missing_ok=True)
 
 
 def _health(status):

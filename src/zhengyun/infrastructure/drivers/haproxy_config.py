@@ -40,8 +40,12 @@ def _listener(vip, listener, certificate):
     tls = []
     if listener.protocol == "https":
         bind += f" ssl crt {certificate}"
-        # The members learn who called and that TLS was ended here.
-        tls = ["    option forwardfor", "    http-request set-header X-Forwarded-Proto https"]
+        # The members learn who called and that TLS was ended here, never from the caller.
+        tls = [
+            "    http-request del-header X-Forwarded-For",
+            "    option forwardfor",
+            "    http-request set-header X-Forwarded-Proto https",
+        ]
     lines = [
         f"frontend {name}",
         f"    mode {mode}",

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -43,11 +44,12 @@ HTTP_CHECK = MonitorSpec(type="http", interval_s=1, timeout_s=1, max_retries=1, 
 class Backend:
     """A tiny HTTP server on a loopback address answering every GET with its own name."""
 
-    def __init__(self, name, address="127.0.0.1", port=0, echo=None):
+    def __init__(self, name, address="127.0.0.1", port=0, echo=()):
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                # With ``echo``, the answer also says what that request header was.
-                answer = (f"{name} {self.headers.get(echo)}" if echo else name).encode()
+                # The answer also says what each request header in ``echo`` was.
+                said = (",".join(self.headers.get_all(header) or ()) for header in echo)
+                answer = " ".join([name, *said]).encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -231,7 +233,7 @@ def test_haproxy_accepts_every_configuration_the_platform_renders(driver, algori
     )
     path = driver.root / "check.cfg"
     path.write_text(haproxy_config.render(spec, driver.root / "s.sock"))
-    driver._run("-c", "-q", "-f", str(path), what="refused")
+    driver._run("-c", "-f", str(path), what="refused")
 
 
 def test_the_rendered_configuration_says_what_the_platform_asked():
@@ -363,7 +365,7 @@ def test_a_reload_that_failed_is_not_taken_for_applied(driver, backends):
 
 @needs_haproxy
 def test_an_https_listener_ends_tls_with_its_certificate_and_takes_a_new_one(driver):
-    backend = Backend("one", echo="X-Forwarded-Proto")
+    backend = Backend("one", echo=("X-Forwarded-Proto", "X-Forwarded-For"))
     port = free_port()
     first, second = issue(addresses=["127.0.0.1"]), issue(addresses=["127.0.0.1"])
 
@@ -387,7 +389,9 @@ def test_an_https_listener_ends_tls_with_its_certificate_and_takes_a_new_one(dri
         context = ssl.create_default_context(cadata=trusted.certificate_pem)
         connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
         try:
-            connection.request("GET", "/", headers={"Connection": "close"})
+            # A caller claiming another address is not believed.
+            claim = {"Connection": "close", "X-Forwarded-For": "203.0.113.9"}
+            connection.request("GET", "/", headers=claim)
             presented = connection.sock.getpeercert(binary_form=True)
             return connection.getresponse().read().decode(), presented
         finally:
@@ -396,14 +400,20 @@ def test_an_https_listener_ends_tls_with_its_certificate_and_takes_a_new_one(dri
     try:
         driver.apply(spec(first))
         answer, presented = fetch_tls(first)
-        assert answer == "one https"  # the member is told TLS was ended in front of it
+        # The member is told who called and that TLS was ended in front of it.
+        assert answer == "one https 127.0.0.1"
         assert presented == first.certificate.public_bytes(Encoding.DER)
         (kept,) = (driver.root / "tls").glob("cert-*.pem")
         assert kept.stat().st_mode & 0o777 == 0o600
 
         driver.apply(spec(second))
         assert fetch_tls(second)[1] == second.certificate.public_bytes(Encoding.DER)
-        assert [p.name for p in (driver.root / "tls").glob("cert-*.pem")] != [kept.name]
-        assert len(list((driver.root / "tls").glob("cert-*.pem"))) == 1
+        (kept,) = (driver.root / "tls").glob("cert-*.pem")  # the first one's file is gone
+
+        mismatched = replace(first, key_pem=second.key_pem)
+        with pytest.raises(DriverError, match="refused.*(key|certificate)"):
+            driver.apply(spec(mismatched))
+        assert fetch_tls(second)[1] == second.certificate.public_bytes(Encoding.DER)
+        assert [p.name for p in (driver.root / "tls").iterdir() if "cert" in p.name] == [kept.name]
     finally:
         backend.stop()

@@ -3,6 +3,8 @@ back once, within its quota; listeners, pools, members and health checks applied
 the worker through the simulated balancer; members' health read back from the simulated
 guests (R-I3)."""
 
+import html
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -25,7 +27,7 @@ from zhengyun.infrastructure.models import (
 from zhengyun.infrastructure.tasks import reconcile_load_balancers_task
 from zhengyun.testing.lifecycle import violations
 from zhengyun.testing.machine_room import build_machine_room
-from zhengyun.testing.tls import issue
+from zhengyun.testing.tls import issue, sm2_self_signed
 
 pytestmark = pytest.mark.django_db
 
@@ -569,6 +571,12 @@ def test_an_https_listener_through_the_api_keeps_its_key_sealed_and_takes_a_new_
     assert (mismatched.status_code, fields(mismatched)) == (400, {"private_key"})
     assert "与第一张证书不匹配" in str(mismatched.json())  # Chinese by default
     assert (on_http.status_code, fields(on_http)) == (400, {"certificate"})
+    sm2 = api.post(
+        f"{base}/listeners/",
+        {**order, "certificate": sm2_self_signed()[0], "private_key": first.key_pem},
+        format="json",
+    )
+    assert (sm2.status_code, fields(sm2)) == (400, {"certificate"})
     assert not Listener.objects.exists()
 
     made = api.post(
@@ -628,6 +636,13 @@ def test_a_department_orders_an_https_balancer_in_the_console(world, web, subnet
     refused = client.post("/infrastructure/load-balancers/new/", order)
     assert refused.status_code == 200 and not LoadBalancer.objects.exists()
     assert refused.context["form"].errors["private_key"]
+    another_key = issue("www.example.gov.cn").key_pem
+    mismatched = client.post(
+        "/infrastructure/load-balancers/new/", {**order, "private_key": another_key}
+    )
+    assert mismatched.context["form"].errors["private_key"]
+    assert "PRIVATE KEY" not in mismatched.content.decode()  # never written back to the page
+    assert issued.certificate_pem.strip() in html.unescape(mismatched.content.decode())
     ordered = client.post(
         "/infrastructure/load-balancers/new/", {**order, "private_key": issued.key_pem}
     )
