@@ -247,7 +247,7 @@ def _close(plan_id, now):
         ):
             if not (host.used_vcpus or host.used_memory_mb or host.used_disk_gb):
                 host.standby = True
-                host.save(update_fields=["standby"])
+                host.save(update_fields=["standby", "generation"])  # placement sees it now
                 standby.append(host.name)
                 standby_ids.append(host.pk)
                 crash_point("consolidation.standby")

@@ -18,9 +18,10 @@ number of web and worker processes:
   passed over; before saying that no host can take an order the cache reads everything
   again, so a refusal is never based on a stale view.
 
-A claim gives back the host's use and stamp as it left them, and a refresh that reads a row
-as the cache already has it leaves the host alone: an order costs three statements (the
-pools, what changed, the claim) and re-ranks only the hosts whose use changed.
+A claim gives back the host's use, stamp and standby flag as it left them, and a refresh
+that reads a row as the cache already has it leaves the host alone: an order costs three
+statements (the pools, what changed, the claim) and re-ranks only the hosts whose use
+changed.
 
 Reading "what changed since" relies on stamps. A stamp can be missed: two PostgreSQL
 transactions may take the same one or commit in the other order, and a transaction that read
@@ -102,6 +103,7 @@ def host_state(host, pool):
         idle_watts=host["idle_watts"],
         peak_watts=host["peak_watts"],
         enabled=not host["in_maintenance"],
+        standby=host["standby"],
     )
 
 

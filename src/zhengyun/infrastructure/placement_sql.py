@@ -24,10 +24,11 @@ HOST_FIELDS = (
     "used_memory_mb",
     "used_disk_gb",
     "in_maintenance",
+    "standby",
 )
 # What a claim gives back of the host it changed, so the cache takes the row as it is now
 # without reading it again.
-CLAIMED = ("generation", "used_vcpus", "used_memory_mb", "used_disk_gb")
+CLAIMED = ("generation", "used_vcpus", "used_memory_mb", "used_disk_gb", "standby")
 # What a pool shares with its hosts in the scheduler; a change of any of it rebuilds the view.
 POOL_FIELDS = (
     "id",

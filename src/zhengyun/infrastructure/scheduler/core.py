@@ -12,7 +12,9 @@ while one of them has room: the policy says how a pool uses its own hosts, and b
 the scheduler saves energy, the platform's default aim (R-G3). A spread pool takes what only it
 may take (its zone, networks, level or department) or what no pack pool has room for. Among
 pools of the same policy the hosts compete on one weight, so pack consolidates across pack
-pools and spread spreads across spread pools.
+pools and spread spreads across spread pools. Before either, a running host is chosen over a
+host in standby: a standby host of a pack pool is woken only when no running host of any
+eligible pool has room.
 """
 
 from dataclasses import replace
@@ -27,7 +29,7 @@ from .filters import (
 )
 from .model import AFFINITY, ANTI_AFFINITY, PACK
 from .ranking import SAMPLE, RankedHosts
-from .weighers import MULTIPLIERS, UtilisationWeigher, share
+from .weighers import MULTIPLIERS, UtilisationWeigher, share, weight
 
 TOP_WEIGHTS = 3
 SHARED_BY_POOL = ("zone", "networks", "protection_level", "dedicated_to", "policy")
@@ -143,11 +145,12 @@ class Scheduler:
         self._index(pool, host)
 
     def claim(self, host, request):
-        """Account ``request`` on ``host`` (a state or a name); ``NoRoom`` if it does not fit."""
+        """Account ``request`` on ``host`` (a state or a name), which is no longer in standby;
+        ``NoRoom`` if it does not fit."""
         host = self._resolve(host)
         if not host.fits(request):
             raise NoRoom(f"{host.name} has no room for {request.as_dict()}")
-        self._change(host, request, 1)
+        self._change(host, request, 1, wake=True)
         if request.group is not None:
             host.groups[request.group] += 1
             self._group_hosts.setdefault(request.group, set()).add(host.name)
@@ -275,8 +278,9 @@ class Scheduler:
 
     def _search(self, request, eligible, excluded, candidates):
         """The best hosts that fit, ``(key, host)`` best first, from the first policy class
-        with any; how many hosts were too full and a few of their names."""
-        too_full, sample = 0, []
+        whose best host is running, else from the first with any; how many hosts were too
+        full and a few of their names."""
+        too_full, sample, woken = 0, [], []
         for policy_pools in self._by_policy(eligible):
             found = []
             for pool in policy_pools:
@@ -287,10 +291,11 @@ class Scheduler:
                 found.extend(fits)
                 too_full += full
                 sample.extend(names[: SAMPLE - len(sample)])
-            if found:
-                found.sort(key=lambda pair: pair[0])
+            found.sort(key=lambda pair: pair[0])
+            if found and not found[0][1].standby:
                 return found, too_full, sample
-        return [], too_full, sample
+            woken = woken or found  # standby hosts only: another class may have a running one
+        return woken, too_full, sample
 
     def _search_among(self, request, pool, candidates):
         """The affinity case: only the hosts already running the group's members, few."""
@@ -380,7 +385,10 @@ class Scheduler:
             share(host.used_memory_mb, host.usable_memory_mb),
             share(host.used_disk_gb, host.usable_disk_gb),
         )
-        return (-MULTIPLIERS[host.policy] * utilisation, self._order[host.name])
+        return (
+            -weight(MULTIPLIERS[host.policy], utilisation, host.standby),
+            self._order[host.name],
+        )
 
     def _index(self, pool, host):
         if host.enabled:
@@ -394,12 +402,14 @@ class Scheduler:
         else:
             pool.ranked.discard(host)
 
-    def _change(self, host, request, sign):
+    def _change(self, host, request, sign, wake=False):
         pool = self._pools[host.pool]
         self._unindex(pool, host)
         host.used_vcpus += sign * request.vcpus
         host.used_memory_mb += sign * request.memory_mb
         host.used_disk_gb += sign * request.disk_gb
+        if wake:
+            host.standby = False
         self._index(pool, host)
 
     def _forget_member(self, group, name):

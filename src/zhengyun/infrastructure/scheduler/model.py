@@ -64,6 +64,8 @@ class HostState:
     idle_watts: float = 0.0
     peak_watts: float = 0.0
     enabled: bool = True
+    # Emptied by a consolidation and powered down, or about to be: woken only for want of room.
+    standby: bool = False
     # Members of each server group running here: group name -> count (R-I4 affinity).
     groups: Counter = field(default_factory=Counter)
 

@@ -15,11 +15,21 @@ an average (Kubernetes' MostAllocated) because the scarcest resource is what str
 with CPU overcommitted four times, memory runs out first, and a host with 95 % of its memory
 taken is fuller than one with 80 %, whatever their CPU. ``spread`` multiplies by -1: the least
 used host wins, for high availability.
+
+A host in standby (emptied by a consolidation, powered down or about to be) loses
+``STANDBY_PENALTY``, more than any utilisation weighs: under either policy it is woken only when
+no running host has room, since waking it costs its idle draw (R-G3).
 """
 
 from .model import PACK, SPREAD
 
 MULTIPLIERS = {PACK: 1.0, SPREAD: -1.0}
+STANDBY_PENALTY = 2.0
+
+
+def weight(multiplier, utilisation, standby):
+    """A host's weight: its policy's multiplier × its utilisation, less the standby penalty."""
+    return multiplier * utilisation - (STANDBY_PENALTY if standby else 0.0)
 
 
 def share(used, usable):
@@ -31,7 +41,8 @@ def share(used, usable):
 
 
 class UtilisationWeigher:
-    """A host's weight under its pool's policy: multiplier × utilisation."""
+    """A host's weight under its pool's policy: multiplier × utilisation, less the standby
+    penalty."""
 
     def components(self, host):
         """The used share of each resource, the utilisation and the weight, for the record."""
@@ -46,7 +57,8 @@ class UtilisationWeigher:
             "disk": disk,
             "utilisation": utilisation,
             "multiplier": multiplier,
-            "weight": multiplier * utilisation,
+            "standby": host.standby,
+            "weight": weight(multiplier, utilisation, host.standby),
         }
 
     def weight(self, host):

@@ -254,3 +254,23 @@ def test_a_claim_leaves_to_the_next_refresh_what_others_changed_before_it(world)
     assert chosen.pk == empty.pk
     assert view.refresh() is False
     assert used_memory(view, full) == 3 * SMALL["memory_mb"]
+
+
+def test_a_host_put_in_standby_is_passed_over_until_no_running_host_has_room(world):
+    room = build_machine_room(world, hosts=2)
+    asleep, awake = Host.objects.filter(pool=room.extranet).order_by("name")
+    view = cache()
+    asleep.standby = True  # as a finished consolidation plan leaves it
+    asleep.save(update_fields=["standby", "generation"])
+
+    placed = [view.place(small(world)) for _ in range(4)]
+    assert {host.pk for host, _decision in placed} == {awake.pk}
+    assert placed[0][1]["weights"][-1]["standby"] is True  # the record says why it lost
+    assert view.scheduler.host(f"sim-1/{asleep.name}").standby
+
+    woken, _decision = view.place(small(world))  # the running host is full
+    assert woken.pk == asleep.pk
+    asleep.refresh_from_db()
+    assert asleep.standby is False
+    assert not view.scheduler.host(f"sim-1/{asleep.name}").standby
+    assert cache().scheduler.host(f"sim-1/{asleep.name}").used_memory_mb == SMALL["memory_mb"]

@@ -219,6 +219,7 @@ def test_spread_chooses_the_emptiest_host_that_fits():
             "disk": 0,
             "utilisation": 0,
             "multiplier": -1.0,
+            "standby": False,
             "weight": 0,
         }
     )
@@ -246,6 +247,37 @@ def test_empty_hosts_are_chosen_last_under_pack_and_in_a_stable_order():
         "h1",
         "h1",
     ]
+
+
+@pytest.mark.parametrize("policy", ["pack", "spread"])
+def test_a_standby_host_is_woken_only_when_no_running_host_has_room(policy):
+    scheduler = Scheduler(
+        [
+            host("asleep", policy=policy, standby=True),
+            host("running", policy=policy, used_memory_mb=48 * GIB),
+            host("empty", policy=policy),
+        ]
+    )
+    decision = scheduler.select(request(memory_mb=8 * GIB))
+    assert decision.host.name == ("running" if policy == "pack" else "empty")
+    assert [w["host"] for w in decision.weights][-1] == "asleep"
+    assert decision.weights[-1]["standby"] is True
+    assert decision.weights[-1]["weight"] < -1  # below any running host's weight
+
+    woken = scheduler.place(request(memory_mb=60 * GIB))  # only the empty hosts have room
+    assert woken.host.name == "empty"
+    woken = scheduler.place(request(memory_mb=60 * GIB))
+    assert woken.host.name == "asleep"
+    assert scheduler.host("asleep").standby is False  # in use again, ranked as running
+
+
+def test_a_running_host_of_a_spread_pool_is_chosen_before_waking_a_pack_host():
+    scheduler = Scheduler(
+        [host("asleep", "green", standby=True), host("awake", "ha", policy="spread")]
+    )
+    assert scheduler.place(request()).host.name == "awake"
+    assert scheduler.place(request(memory_mb=60 * GIB)).host.name == "awake"  # full now
+    assert scheduler.place(request()).host.name == "asleep"
 
 
 def test_anti_affinity_puts_group_members_on_different_hosts():
@@ -435,7 +467,7 @@ def reference_choice(scheduler, request_):
             counts[failing.name] += 1
     best = min(
         passed,
-        key=lambda s: (s.policy != "pack", -weigher.weight(s), order[s.name]),
+        key=lambda s: (s.standby, s.policy != "pack", -weigher.weight(s), order[s.name]),
         default=None,
     )
     return best, counts, len(passed)
@@ -444,7 +476,13 @@ def reference_choice(scheduler, request_):
 @settings(max_examples=80, deadline=None)
 @given(
     used=st.lists(
-        st.tuples(st.integers(0, 64), st.integers(0, 64), st.booleans(), st.integers(0, 3)),
+        st.tuples(
+            st.integers(0, 64),
+            st.integers(0, 64),
+            st.booleans(),
+            st.integers(0, 3),
+            st.booleans(),
+        ),
         min_size=1,
         max_size=300,
     ),
@@ -453,7 +491,7 @@ def reference_choice(scheduler, request_):
 )
 def test_the_index_chooses_what_filtering_and_weighing_every_host_would(used, wanted, group):
     states = []
-    for i, (cpu, gib, enabled, kind) in enumerate(used):
+    for i, (cpu, gib, enabled, kind, standby) in enumerate(used):
         pool = f"p{kind}"
         states.append(
             host(
@@ -463,6 +501,7 @@ def test_the_index_chooses_what_filtering_and_weighing_every_host_would(used, wa
                 used_vcpus=cpu,
                 used_memory_mb=gib * GIB,
                 enabled=enabled,
+                standby=standby,
                 policy="spread" if kind == 3 else "pack",
                 protection_level=2 if kind == 2 else 3,
                 groups={"g": 1} if i % 7 == 0 else {},
