@@ -77,3 +77,20 @@ class LoadBalancerForm(forms.Form):
         check, path = data.pop("check"), data.pop("http_path") or "/"
         data["monitor"] = {"type": check, "http_path": path} if check else None
         return data
+
+
+class ListenerCertificateForm(forms.Form):
+    """A new certificate and key for an HTTPS listener."""
+
+    certificate = forms.CharField(
+        label=_("Certificate"),
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("PEM certificates, the server's first, then intermediates."),
+    )
+    private_key = forms.CharField(
+        label=_("Private key"),
+        strip=False,
+        widget=SecretTextarea(attrs={"rows": 8, "autocomplete": "off"}),
+        help_text=_("PEM, without a passphrase; stored encrypted and never shown again."),
+    )

@@ -185,6 +185,7 @@ def _tls(protocol, certificate, private_key):
         "private_key": checked.private_key,
         "certificate_subject": checked.subject,
         "certificate_expires": checked.expires,
+        "certificate_warned_days": None,  # a new certificate is warned of afresh
     }
 
 

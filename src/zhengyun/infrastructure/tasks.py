@@ -1,6 +1,7 @@
 """Jobs of the infrastructure app: an instance's build, resize, start, stop, reboot and
 deletion, a volume's or snapshot's next step, applying an instance's firewall, a load
-balancer's configuration applied or removed and its members' health read, the network
+balancer's configuration applied or removed, its members' health read and its certificates'
+expiry warned of, the network
 edge's NAT table applied, deleted networks taken off the hypervisors, hosts in standby
 powered down, scaling groups scaled, reconcilers that move on any a killed worker left
 half-way, the minute's metrics collection, the hourly usage figures, and approved
@@ -12,6 +13,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from zhengyun.infrastructure import (
     balancer_lifecycle,
+    certificate_expiry,
     consolidation_runs,
     edge,
     firewalls,
@@ -137,6 +139,13 @@ def reconcile_instances_task():
         else:
             lifecycle.destroy(instance_id)
     return len(unfinished)
+
+
+@db_periodic_task(crontab(minute="20"))
+@tracked
+def warn_certificate_expiry_task():
+    """Every hour: warn departments of HTTPS certificates about to expire or expired."""
+    return certificate_expiry.warn()
 
 
 @db_task(retries=3, retry_delay=5)

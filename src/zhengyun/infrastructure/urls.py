@@ -117,6 +117,11 @@ urlpatterns = [
         balancer_views.balancer_delete,
         name="balancer-delete",
     ),
+    path(
+        "listeners/<int:pk>/certificate/",
+        balancer_views.listener_certificate,
+        name="listener-certificate",
+    ),
     path("scaling-groups/", scaling_views.scaling_group_list, name="scaling-group-list"),
     path("scaling-groups/new/", scaling_views.scaling_group_create, name="scaling-group-add"),
     path(

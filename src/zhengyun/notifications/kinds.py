@@ -19,6 +19,17 @@ KINDS = {
         "A consolidation plan for pool %(pool)s waits for approval (migrations: %(moves)s, "
         "hosts released: %(released)s)."
     ),
+    "certificate.expiring": ngettext_lazy(
+        "The certificate of listener %(listener)s on load balancer %(balancer)s expires on "
+        "%(date)s, within %(days)s day. Replace it before then.",
+        "The certificate of listener %(listener)s on load balancer %(balancer)s expires on "
+        "%(date)s, within %(days)s days. Replace it before then.",
+        "days",
+    ),
+    "certificate.expired": _(
+        "The certificate of listener %(listener)s on load balancer %(balancer)s expired on "
+        "%(date)s: browsers refuse the service. Replace it now."
+    ),
 }
 
 

@@ -9,12 +9,15 @@ realised by a balancer driver (``drivers/balancer_base``); ``status`` says wheth
 driver has applied the latest one, ``operating_status`` what health checks say.
 """
 
+import math
 import re
 import uuid
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedManager, Scoping
@@ -170,6 +173,10 @@ class Listener(models.Model):
     private_key = EncryptedTextField(_("private key"), blank=True)
     certificate_subject = models.CharField(_("certificate subject"), max_length=300, blank=True)
     certificate_expires = models.DateTimeField(_("certificate expires"), null=True, blank=True)
+    # The last period before expiry the department was warned of (``certificate_expiry``).
+    certificate_warned_days = models.PositiveSmallIntegerField(
+        _("expiry warned, days before"), null=True, blank=True, editable=False
+    )
 
     objects = RestrictedManager()
     scoping = Scoping(region_codes=("department__region__code",), department="department")
@@ -189,6 +196,13 @@ class Listener(models.Model):
 
     def __str__(self):
         return f"{self.get_protocol_display()}:{self.port}"
+
+    def certificate_days_left(self, now=None):
+        """Days until the certificate expires, a part of a day counted whole; 0 or less
+        once it has expired; ``None`` without a certificate."""
+        if self.certificate_expires is None:
+            return None
+        return math.ceil((self.certificate_expires - (now or timezone.now())) / timedelta(days=1))
 
 
 class Member(models.Model):
