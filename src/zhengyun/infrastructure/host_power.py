@@ -20,6 +20,7 @@ asked anything and two workers never both act on one change:
 """
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from zhengyun.accounts.access import require
 from zhengyun.audit.models import AuditResult
 from zhengyun.audit.services import record
 from zhengyun.core import crud
@@ -49,28 +51,46 @@ EMPTY = Q(used_vcpus=0, used_memory_mb=0, used_disk_gb=0)
 def set_host_bmc(host, *, actor, url, username, password):
     """Give ``host`` the Redfish system through which it is powered down and on, checked by
     reading its power, which becomes the host's record; an empty ``url`` takes the BMC
-    away (the host is then taken to be on, as the platform no longer changes it)."""
-    locked = Host.objects.select_for_update().get(pk=host.pk)
+    away (the host is then taken to be on, as the platform no longer changes it). The BMC
+    is asked before the host's row is locked: a slow BMC holds up no claim on the host."""
+    current = Host.objects.get(pk=host.pk)
+    require(actor, "change", current)  # before the platform connects anywhere for anyone
     changes = {"bmc_url": url, "bmc_username": username if url else "", "bmc_password": ""}
     if url:
-        changes["bmc_password"] = password or (locked.bmc_password if url == locked.bmc_url else "")
-    try:
+        changes["bmc_password"] = password or (
+            current.bmc_password if url == current.bmc_url else ""
+        )
+    for name, value in changes.items():
+        setattr(current, name, value)
+    with _named_as_arguments():
+        current.full_clean()  # the address is checked before it is connected to
+    power = _power_seen(current) if url else HostPower.ON
+    locked = Host.objects.select_for_update().get(pk=host.pk)
+    with _named_as_arguments():
         crud.update(actor, locked, "infrastructure.set_host_bmc", changes, BMC_FIELDS)
-    except ValidationError as exc:  # named as the caller named them
-        raise ValidationError(
-            {ARGUMENTS.get(name, name): errors for name, errors in exc.message_dict.items()}
-        ) from exc
-    power = HostPower.ON
-    if url:
-        try:
-            if Bmc.of(locked).power_state() == "Off":
-                power = HostPower.OFF
-        except BmcError as exc:
-            field = "password" if exc.status == 401 else "url"
-            raise ValidationError({field: exc.message}) from exc
     if locked.power_state != power:
         _change(locked, locked.power_state, power, "infrastructure.set_host_bmc")
     return locked
+
+
+@contextmanager
+def _named_as_arguments():
+    """Validation errors named as the caller named the fields."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise ValidationError(
+            {ARGUMENTS.get(name, name): errors for name, errors in exc.message_dict.items()}
+        ) from exc
+
+
+def _power_seen(host):
+    """The power record for what ``host``'s BMC reports."""
+    try:
+        return HostPower.OFF if Bmc.of(host).power_state() == "Off" else HostPower.ON
+    except BmcError as exc:
+        field = "password" if exc.status == 401 else "url"
+        raise ValidationError({field: exc.message}) from exc
 
 
 def to_settle():

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import override
 
 from zhengyun.audit.models import AuditEvent
+from zhengyun.core.exceptions import PermissionDenied
 from zhengyun.infrastructure import host_power, lifecycle, maintenance, services
 from zhengyun.infrastructure.choices import HostPower, InstanceStatus, NetworkReach
 from zhengyun.infrastructure.models import Host
@@ -180,6 +181,22 @@ def test_a_bmc_url_that_would_expose_its_credentials_is_refused(world, room, url
     with pytest.raises(ValidationError) as refused:
         host_power.set_host_bmc(host, actor=world.operator, url=url, username="", password="")
     assert set(refused.value.message_dict) == {"url"}
+    assert Host.objects.get(pk=host.pk).bmc_url == ""
+
+
+def test_the_platform_connects_to_no_bmc_for_someone_who_may_not_set_it(world, room):
+    host = Host.objects.get(pool=room.extranet)
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        listening.settimeout(0.3)
+        url = f"https://127.0.0.1:{listening.getsockname()[1]}/redfish/v1/Systems/1"
+        with pytest.raises(PermissionDenied):
+            host_power.set_host_bmc(
+                host, actor=world.staff_a, url=url, username=USER, password=PASSWORD
+            )
+        with pytest.raises(TimeoutError):
+            listening.accept()  # nobody knocked
     assert Host.objects.get(pk=host.pk).bmc_url == ""
 
 
