@@ -24,6 +24,7 @@ guest is, so the instance ends on exactly one host and each claim is counted onc
 """
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -71,6 +72,8 @@ UNATTACHED = (
 )
 # With the change stamp, so every process's placement cache sees the host change at once.
 MAINTENANCE_FIELDS = ("in_maintenance", "maintenance_reason", "maintenance_since", "generation")
+
+logger = logging.getLogger(__name__)
 
 
 @service("infrastructure.start_maintenance")
@@ -371,6 +374,7 @@ def _move(migration_id):
         if not moved:  # being deleted before it moved: it stays for the deletion
             _release(target, instance, migration.volumes_gb)
             return _finish(migration, MigrationStatus.CANCELLED, _("The instance is gone."))
+        _discard_moved_disks(source, name, volumes)
         instance.host = target
         instance.save(update_fields=["host"])
         Volume.objects.filter(pk__in=[v.pk for v in volumes]).update(host=target)
@@ -390,6 +394,19 @@ def _move(migration_id):
         status = _finish(migration, MigrationStatus.DONE, "")
         crash_point("migrate.marked")
         return status
+
+
+def _discard_moved_disks(source, name, volumes):
+    """Remove the disk copies a move cut short after the guest left may have left on the
+    source. The guest runs on the target whatever happens here: a copy that will not go is
+    only logged."""
+    try:
+        removed = _driver(source).discard_moved_disks(name, tuple(str(v.uuid) for v in volumes))
+    except DriverError as exc:
+        logger.warning("%s: disk copies may stay on %s: %s", name, source.name, exc)
+        return
+    if removed:
+        logger.info("%s: removed disk copies left on %s: %s", name, source.name, removed)
 
 
 def _volumes_changed(volumes, migration):

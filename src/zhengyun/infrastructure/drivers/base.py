@@ -382,6 +382,15 @@ class ComputeDriver(ABC):
         :raises Unsupported: this connection cannot migrate.
         """
 
+    def discard_moved_disks(self, name: str, volumes: tuple[str, ...] = ()) -> list[str]:
+        """Remove what guest ``name`` left on this host when it was live-migrated away: the
+        copies of its root disk and of the volumes named, which a migration removes itself
+        unless it is cut short after the guest moved. A disk a guest here still uses, or a
+        guest still defined here, keeps everything. The names of what was removed; a
+        driver whose migrations leave nothing behind removes nothing.
+        """
+        return []
+
     @abstractmethod
     def console_url(self, name: str) -> str:
         """Where a console client reaches the running guest, as an RFC 7869 ``vnc://`` URL

@@ -24,7 +24,8 @@ keeps its own, such as ``keyfile`` or ``no_verify``):
   a live migration moves the guest alone. By default disks are local: a live migration
   copies the guest's disks that live in this host's storage pools (root disk and attached
   volumes) to the target, where libvirt creates them at the same paths (so the target's
-  pool must be the same directory), and removes them here once the guest runs there.
+  pool must be the same directory), and removes them here once the guest runs there
+  (``discard_moved_disks`` removes them later when a move was cut short before that).
 """
 
 import logging
@@ -52,7 +53,7 @@ from .base import (
 )
 from .libvirt_firewall import LibvirtFirewalls
 from .libvirt_networks import LibvirtNetworks
-from .libvirt_volumes import LibvirtVolumes
+from .libvirt_volumes import LibvirtVolumes, volume_file
 
 logger = logging.getLogger(__name__)
 
@@ -438,6 +439,23 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
             except self._libvirt.libvirtError as error:
                 logger.warning("%s: its old disk copy stays on this host: %s", name, error)
         return GuestInfo(name, target_host, before.state, before.vcpus, before.memory_mb)
+
+    def discard_moved_disks(self, name, volumes=()):
+        """Nothing goes with shared storage: the target uses the same files."""
+        if self.parameters["shared_storage"] or self._find(name) is not None:
+            return []
+        used = self._attachments()
+        removed = []
+        for file_name in (self._root_volume_name(name), *map(volume_file, volumes)):
+            pool_volume = self._lookup(file_name)
+            if pool_volume is None:
+                continue
+            with self._translated():
+                if pool_volume.path() in used:
+                    continue
+                pool_volume.delete(0)
+            removed.append(file_name)
+        return removed
 
     def _local_volumes(self, domain):
         """``{device: storage volume}`` of this host behind the file-backed disks the guest

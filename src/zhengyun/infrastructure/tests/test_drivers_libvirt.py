@@ -126,6 +126,27 @@ def test_the_disks_a_migration_copies_are_the_guests_pool_volumes_and_stay_if_it
 
 
 @needs_libvirt
+def test_disk_copies_a_move_left_behind_are_removed_and_disks_in_use_stay(test_driver, held_volume):
+    from zhengyun.infrastructure.drivers.libvirt import LibvirtDriver
+
+    held, _holder = held_volume
+    host = test_driver.hosts()[0].name
+    moved, data = str(uuid.uuid4()), str(uuid.uuid4())
+    image = "/images/os.qcow2"
+    test_driver.define(host, GuestSpec(moved, vcpus=1, memory_mb=512, disk_gb=8, image=image))
+    test_driver.create_volume(host, VolumeSpec(name=data, size_gb=1))
+    assert test_driver.discard_moved_disks(moved, (data,)) == []  # still defined here
+    test_driver._domain(moved).undefine()  # gone to the target, as a migration leaves it
+    shared = LibvirtDriver("test:///default?shared_storage=1")
+    assert shared.discard_moved_disks(moved, (data,)) == []  # the target uses these files
+
+    removed = test_driver.discard_moved_disks(moved, (data, held))
+    assert removed == [f"{moved}.qcow2", f"{data}.volume.qcow2"]
+    assert f"{held}.volume.qcow2" in test_driver._pool().listVolumes()  # a guest here uses it
+    assert test_driver.discard_moved_disks(moved, (data,)) == []  # nothing left
+
+
+@needs_libvirt
 def test_a_libvirt_error_becomes_a_driver_error_with_its_message(test_driver):
     bad = GuestSpec(name="web/1", vcpus=1, memory_mb=512, disk_gb=8)
     with pytest.raises(DriverError, match="cannot contain '/'") as raised:

@@ -249,10 +249,15 @@ def test_a_volume_being_attached_holds_its_instance_until_it_settles(world, room
     assert volume.host == source and volume.status == "available"
 
 
-def test_a_move_killed_after_the_hypervisor_moved_the_guest_is_finished_once(world, room):
+def test_a_move_killed_after_the_hypervisor_moved_the_guest_is_finished_once(
+    world, room, monkeypatch
+):
     instance = built(world, room, "web-1")
+    volume = attached_volume(world, instance)
     source = instance.host
     driver = room.driver(room.extranet)
+    discarded = []
+    monkeypatch.setattr(driver, "discard_moved_disks", lambda *asked: discarded.append(asked) or [])
     maintenance.start_maintenance(source, actor=world.operator, reason="disk")
     (migration_id,) = maintenance.drain(source.pk)
     maintenance._claim_target(migration_id)
@@ -267,6 +272,8 @@ def test_a_move_killed_after_the_hypervisor_moved_the_guest_is_finished_once(wor
     assert driver.guest(str(instance.uuid)).host == migration.target.name
     hosts, expected = claims(room.extranet)
     assert hosts == expected and hosts[migration.target.pk] == 2 and hosts[source.pk] == 0
+    # What the cut-short move may have left on the source is asked to go, once.
+    assert discarded == [(str(instance.uuid), (str(volume.uuid),))]
     assert reconcile_maintenance_task.call_local() == 0
     assert claims(room.extranet)[0] == hosts
 
