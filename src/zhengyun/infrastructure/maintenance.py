@@ -353,7 +353,7 @@ def _move(migration_id):
         )
         try:
             # The hypervisor is the truth: a step killed after the move is not moved twice.
-            moved = _guest_host(target, name) == target.name
+            moved = found_moved = _guest_host(target, name) == target.name
             if not moved and instance.status in MOVABLE:
                 if _volumes_changed(volumes, migration):
                     # Detached or being copied since the target was claimed: the claim is
@@ -374,7 +374,8 @@ def _move(migration_id):
         if not moved:  # being deleted before it moved: it stays for the deletion
             _release(target, instance, migration.volumes_gb)
             return _finish(migration, MigrationStatus.CANCELLED, _("The instance is gone."))
-        _discard_moved_disks(source, name, volumes)
+        if found_moved:  # a migration that ran to its end here removed its copies itself
+            _discard_moved_disks(source, name, volumes)
         instance.host = target
         instance.save(update_fields=["host"])
         Volume.objects.filter(pk__in=[v.pk for v in volumes]).update(host=target)
