@@ -1,5 +1,6 @@
-"""The console's order form for a load balancer: its subnet, one listener, the instances
-it sends to and how they are checked."""
+"""The console's forms for load balancers: the order (its subnet, one listener, the
+instances it sends to and how they are checked), and afterwards another listener, another
+member, or a new certificate for an HTTPS listener."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,26 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
+def certificate_field(label, *, required):
+    return forms.CharField(
+        label=label,
+        required=required,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("PEM certificates, the server's first, then intermediates."),
+    )
+
+
+def private_key_field(label, *, required):
+    return forms.CharField(
+        label=label,
+        required=required,
+        strip=False,
+        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off"}),
+        help_text=_("PEM, without a passphrase; stored encrypted and never shown again."),
+    )
+
+
 class LoadBalancerForm(forms.Form):
     """A new load balancer of the user's department with one listener and its members."""
 
@@ -24,20 +45,8 @@ class LoadBalancerForm(forms.Form):
     subnet = forms.ModelChoiceField(label=_("Subnet"), queryset=Subnet.objects.none())
     protocol = forms.ChoiceField(label=_("Protocol"), choices=ListenerProtocol.choices)
     port = forms.IntegerField(label=_("Listener port"), min_value=1, max_value=65535, initial=80)
-    certificate = forms.CharField(
-        label=_("Certificate (HTTPS)"),
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("PEM certificates, the server's first, then intermediates."),
-    )
-    private_key = forms.CharField(
-        label=_("Private key (HTTPS)"),
-        required=False,
-        strip=False,
-        widget=SecretTextarea(attrs={"rows": 4, "autocomplete": "off"}),
-        help_text=_("PEM, without a passphrase; stored encrypted and never shown again."),
-    )
+    certificate = certificate_field(_("Certificate (HTTPS)"), required=False)
+    private_key = private_key_field(_("Private key (HTTPS)"), required=False)
     algorithm = forms.ChoiceField(
         label=_("Algorithm"),
         choices=BalancingAlgorithm.choices,
@@ -82,15 +91,40 @@ class LoadBalancerForm(forms.Form):
 class ListenerCertificateForm(forms.Form):
     """A new certificate and key for an HTTPS listener."""
 
-    certificate = forms.CharField(
-        label=_("Certificate"),
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=_("PEM certificates, the server's first, then intermediates."),
+    certificate = certificate_field(_("Certificate"), required=True)
+    private_key = private_key_field(_("Private key"), required=True)
+
+
+class ListenerForm(forms.Form):
+    """Another port of a load balancer's address, with a new, empty pool."""
+
+    protocol = forms.ChoiceField(label=_("Protocol"), choices=ListenerProtocol.choices)
+    port = forms.IntegerField(label=_("Listener port"), min_value=1, max_value=65535)
+    algorithm = forms.ChoiceField(
+        label=_("Algorithm"),
+        choices=BalancingAlgorithm.choices,
+        initial=BalancingAlgorithm.ROUND_ROBIN,
     )
-    private_key = forms.CharField(
-        label=_("Private key"),
-        strip=False,
-        widget=SecretTextarea(attrs={"rows": 8, "autocomplete": "off"}),
-        help_text=_("PEM, without a passphrase; stored encrypted and never shown again."),
-    )
+    certificate = certificate_field(_("Certificate (HTTPS)"), required=False)
+    private_key = private_key_field(_("Private key (HTTPS)"), required=False)
+
+
+class MemberForm(forms.Form):
+    """An instance of the department with an address in the load balancer's network, and
+    the port and weight its share of the traffic comes with."""
+
+    instance = forms.ModelChoiceField(label=_("Instance"), queryset=Instance.objects.none())
+    port = forms.IntegerField(label=_("Member port"), min_value=1, max_value=65535)
+    weight = forms.IntegerField(label=_("Weight"), min_value=1, max_value=256, initial=1)
+
+    def __init__(self, *args, user, balancer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instance"].queryset = (
+            Instance.objects.restrict(user, "view")
+            .filter(
+                department=balancer.department_id,
+                status__in=MEMBER_STATUSES,
+                ports__subnet__network=balancer.subnet.network_id,
+            )
+            .distinct()
+        )

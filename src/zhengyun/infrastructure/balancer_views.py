@@ -1,6 +1,6 @@
 """Console pages of a department's load balancers: what each listens on, the members it
-sends to with their health, ordering one, replacing an HTTPS listener's certificate and
-deleting one."""
+sends to with their health, ordering one, adding and removing listeners and members,
+replacing an HTTPS listener's certificate, and deleting one."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,7 +20,12 @@ from zhengyun.core.shortcuts import (
     refuse_unless_may_add,
 )
 from zhengyun.infrastructure import balancers
-from zhengyun.infrastructure.balancer_forms import ListenerCertificateForm, LoadBalancerForm
+from zhengyun.infrastructure.balancer_forms import (
+    ListenerCertificateForm,
+    ListenerForm,
+    LoadBalancerForm,
+    MemberForm,
+)
 from zhengyun.infrastructure.choices import ListenerProtocol
 from zhengyun.infrastructure.models import Listener, LoadBalancer, Member, Quota
 
@@ -108,4 +113,76 @@ def listener_certificate(request, pk):
         request,
         "infrastructure/listener_certificate.html",
         {"listener": listener, "form": form, "days_left": listener.certificate_days_left()},
+    )
+
+
+@login_required
+def listener_add(request, pk):
+    """Listen on another port of the load balancer's address."""
+    refuse_unless_may(request.user, LoadBalancer, "change")
+    balancer = access_or_404(request.user, LoadBalancer.objects, pk=pk)
+    form = ListenerForm(request.POST if request.method == "POST" else None)
+    if form.is_valid() and call_service_for_form(
+        form, balancers.add_listener, balancer, actor=request.user, **form.cleaned_data
+    ):
+        messages.success(request, _("Listener added; it is being set up."))
+        return redirect("infrastructure:balancer-list")
+    title = _("New listener of %(balancer)s") % {"balancer": balancer}
+    return _form_page(request, form, title, _("Add listener"))
+
+
+@login_required
+def member_add(request, pk):
+    """Send a listener's traffic to one more instance."""
+    refuse_unless_may(request.user, LoadBalancer, "change")
+    listener = access_or_404(
+        request.user, Listener.objects.select_related("load_balancer__subnet", "pool"), pk=pk
+    )
+    form = MemberForm(
+        request.POST if request.method == "POST" else None,
+        user=request.user,
+        balancer=listener.load_balancer,
+    )
+    if form.is_valid() and call_service_for_form(
+        form, balancers.add_member, listener.pool, actor=request.user, **form.cleaned_data
+    ):
+        messages.success(request, _("Member added; it is being set up."))
+        return redirect("infrastructure:balancer-list")
+    title = _("New member of %(listener)s on %(balancer)s") % {
+        "listener": listener,
+        "balancer": listener.load_balancer,
+    }
+    return _form_page(request, form, title, _("Add member"))
+
+
+@login_required
+@require_POST
+def listener_remove(request, pk):
+    listener = access_or_404(request.user, Listener.objects.select_related("pool"), pk=pk)
+    _removed(request, balancers.remove_listener, listener)
+    return redirect("infrastructure:balancer-list")
+
+
+@login_required
+@require_POST
+def member_remove(request, pk):
+    member = access_or_404(request.user, Member.objects.select_related("pool"), pk=pk)
+    _removed(request, balancers.remove_member, member)
+    return redirect("infrastructure:balancer-list")
+
+
+def _removed(request, service, obj):
+    try:
+        call_service(service, obj, actor=request.user)
+    except ZhengyunError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(name)s removed.") % {"name": obj})
+
+
+def _form_page(request, form, title, submit):
+    return render(
+        request,
+        "infrastructure/balancer_form.html",
+        {"form": form, "title": title, "submit": submit},
     )

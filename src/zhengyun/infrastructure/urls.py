@@ -118,10 +118,18 @@ urlpatterns = [
         name="balancer-delete",
     ),
     path(
+        "load-balancers/<int:pk>/listeners/new/",
+        balancer_views.listener_add,
+        name="listener-add",
+    ),
+    path(
         "listeners/<int:pk>/certificate/",
         balancer_views.listener_certificate,
         name="listener-certificate",
     ),
+    path("listeners/<int:pk>/remove/", balancer_views.listener_remove, name="listener-remove"),
+    path("listeners/<int:pk>/members/new/", balancer_views.member_add, name="member-add"),
+    path("members/<int:pk>/remove/", balancer_views.member_remove, name="member-remove"),
     path("scaling-groups/", scaling_views.scaling_group_list, name="scaling-group-list"),
     path("scaling-groups/new/", scaling_views.scaling_group_create, name="scaling-group-add"),
     path(

@@ -436,6 +436,76 @@ def test_a_department_orders_and_deletes_a_balancer_in_the_console(world, web, s
     assert LoadBalancer.objects.get(pk=balancer.pk).status == BalancerStatus.DELETING
 
 
+def test_a_department_adds_and_removes_listeners_and_members_in_the_console(
+    world, room, web, subnet, client, simulated_balancer
+):
+    balancer = new_balancer(world, subnet)
+    listener = balancers.add_listener(balancer, actor=world.staff_a, protocol="http", port=80)
+    balancer_lifecycle.advance(balancer.pk)
+    elsewhere = built_instance(world, room, "db-1")  # no address in the balancer's network
+    client.force_login(world.staff_a)
+    listing = client.get("/infrastructure/load-balancers/").content.decode()
+    assert f"/infrastructure/listeners/{listener.pk}/members/new/" in listing
+
+    form = client.get(f"/infrastructure/listeners/{listener.pk}/members/new/")
+    offered = {
+        choice.instance.name
+        for choice, _label in form.context["form"].fields["instance"].choices
+        if choice
+    }
+    assert offered == {"web-1", "web-2"}  # only instances with an address in its network
+    refused = client.post(
+        f"/infrastructure/listeners/{listener.pk}/members/new/",
+        {"instance": elsewhere.pk, "port": 8080, "weight": 1},
+    )
+    assert refused.status_code == 200 and refused.context["form"].errors["instance"]
+    for instance in web:
+        added = client.post(
+            f"/infrastructure/listeners/{listener.pk}/members/new/",
+            {"instance": instance.pk, "port": 8080, "weight": 2},
+        )
+        assert added.status_code == 302
+    assert LoadBalancer.objects.get(pk=balancer.pk).status == BalancerStatus.PENDING
+    balancer_lifecycle.advance(balancer.pk)
+    applied = simulated_balancer.applied(str(balancer.uuid)).listeners[0]
+    assert {(m.address, m.port, m.weight) for m in applied.members} == {
+        (w.ports.get().address, 8080, 2) for w in web
+    }
+
+    issued = issue("www.example.gov.cn")
+    https = client.post(
+        f"/infrastructure/load-balancers/{balancer.pk}/listeners/new/",
+        {
+            "protocol": "https",
+            "port": 443,
+            "algorithm": "least_connections",
+            "certificate": issued.certificate_pem,
+            "private_key": issued.key_pem,
+        },
+    )
+    assert https.status_code == 302
+    assert balancer.listeners.get(port=443).certificate_subject == "CN=www.example.gov.cn"
+    clash = client.post(
+        f"/infrastructure/load-balancers/{balancer.pk}/listeners/new/",
+        {"protocol": "tcp", "port": 443, "algorithm": "round_robin"},
+    )
+    assert clash.status_code == 200 and clash.context["form"].errors["port"]
+
+    member = Member.objects.filter(pool=listener.pool).first()
+    client.force_login(world.staff_b)
+    assert client.post(f"/infrastructure/members/{member.pk}/remove/").status_code == 404
+    assert client.post(f"/infrastructure/listeners/{listener.pk}/remove/").status_code == 404
+    assert client.get(f"/infrastructure/listeners/{listener.pk}/members/new/").status_code == 404
+    client.force_login(world.staff_a)
+    client.post(f"/infrastructure/members/{member.pk}/remove/")
+    assert Member.objects.filter(pool=listener.pool).count() == 1
+    client.post(f"/infrastructure/listeners/{listener.pk}/remove/")
+    assert list(balancer.listeners.values_list("port", flat=True)) == [443]
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"infrastructure.add_member", "infrastructure.remove_member"} <= actions
+    assert {"infrastructure.add_listener", "infrastructure.remove_listener"} <= actions
+
+
 def test_a_worker_killed_after_applying_is_finished_by_the_reconciler(
     world, subnet, simulated_balancer
 ):
