@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from zhengyun.infrastructure.balancers import MEMBER_STATUSES
 from zhengyun.infrastructure.choices import BalancingAlgorithm, ListenerProtocol, MonitorType
 from zhengyun.infrastructure.models import Instance, Subnet
+from zhengyun.infrastructure.models.balancing import MAX_INTERVAL_S, MAX_RETRIES
 
 
 class SecretTextarea(forms.Textarea):
@@ -128,3 +129,53 @@ class MemberForm(forms.Form):
             )
             .distinct()
         )
+
+
+class PoolForm(forms.Form):
+    """How a listener's pool spreads traffic and checks its members."""
+
+    algorithm = forms.ChoiceField(label=_("Algorithm"), choices=BalancingAlgorithm.choices)
+    check = forms.ChoiceField(
+        label=_("Health check"), choices=[("", _("None")), *MonitorType.choices], required=False
+    )
+    interval_s = forms.IntegerField(
+        label=_("Interval (seconds)"), min_value=1, max_value=MAX_INTERVAL_S, initial=5
+    )
+    timeout_s = forms.IntegerField(
+        label=_("Timeout (seconds)"), min_value=1, max_value=MAX_INTERVAL_S, initial=3
+    )
+    max_retries = forms.IntegerField(
+        label=_("Retries"), min_value=1, max_value=MAX_RETRIES, initial=3
+    )
+    http_path = forms.CharField(label=_("HTTP path"), max_length=255, initial="/", required=False)
+    expected_codes = forms.CharField(
+        label=_("Expected status codes"), max_length=64, initial="200", required=False
+    )
+
+    @classmethod
+    def of(cls, pool, data=None):
+        """The form for ``pool``, filled with what it has now."""
+        monitor = getattr(pool, "health_monitor", None)
+        initial = {"algorithm": pool.algorithm, "check": monitor.type if monitor else ""}
+        if monitor is not None:
+            initial |= {
+                name: getattr(monitor, name)
+                for name in ("interval_s", "timeout_s", "max_retries", "http_path")
+            }
+            initial["expected_codes"] = monitor.expected_codes
+        return cls(data, initial=initial)
+
+    def settings(self):
+        """The keyword arguments of ``balancers.configure_pool`` this form asks for."""
+        data = self.cleaned_data
+        monitor = None
+        if data["check"]:
+            monitor = {
+                "type": data["check"],
+                "interval_s": data["interval_s"],
+                "timeout_s": data["timeout_s"],
+                "max_retries": data["max_retries"],
+                "http_path": data["http_path"] or "/",
+                "expected_codes": data["expected_codes"] or "200",
+            }
+        return {"algorithm": data["algorithm"], "monitor": monitor}

@@ -25,6 +25,7 @@ from zhengyun.infrastructure.balancer_forms import (
     ListenerForm,
     LoadBalancerForm,
     MemberForm,
+    PoolForm,
 )
 from zhengyun.infrastructure.choices import ListenerProtocol
 from zhengyun.infrastructure.models import Listener, LoadBalancer, Member, Quota
@@ -153,6 +154,28 @@ def member_add(request, pk):
         "balancer": listener.load_balancer,
     }
     return _form_page(request, form, title, _("Add member"))
+
+
+@login_required
+def pool_edit(request, pk):
+    """Choose how a listener's pool spreads traffic and checks its members."""
+    refuse_unless_may(request.user, LoadBalancer, "change")
+    listener = access_or_404(
+        request.user,
+        Listener.objects.select_related("load_balancer", "pool__health_monitor"),
+        pk=pk,
+    )
+    form = PoolForm.of(listener.pool, request.POST if request.method == "POST" else None)
+    if form.is_valid() and call_service_for_form(
+        form, balancers.configure_pool, listener.pool, actor=request.user, **form.settings()
+    ):
+        messages.success(request, _("Saved; the load balancer is being set up again."))
+        return redirect("infrastructure:balancer-list")
+    title = _("Balancing and health check of %(listener)s on %(balancer)s") % {
+        "listener": listener,
+        "balancer": listener.load_balancer,
+    }
+    return _form_page(request, form, title, _("Save"))
 
 
 @login_required

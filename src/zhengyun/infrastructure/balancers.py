@@ -296,6 +296,20 @@ def remove_member(member, *, actor):
     _changed(balancer)
 
 
+@service("infrastructure.configure_backend_pool")
+def configure_pool(pool, *, actor, algorithm, monitor=None):
+    """Set the pool's algorithm and its health check (a mapping of ``set_health_monitor``'s
+    settings, or ``None`` for none) together: the console's edit, made whole or not at all."""
+    if algorithm != pool.algorithm:
+        set_pool_algorithm(pool, actor=actor, algorithm=algorithm)
+    current = HealthMonitor.objects.filter(pool=pool).first()
+    if monitor:
+        set_health_monitor(pool, actor=actor, **monitor)
+    elif current is not None:
+        remove_health_monitor(current, actor=actor)
+    return pool
+
+
 @service("infrastructure.order_load_balancer")
 def order_load_balancer(
     *,

@@ -506,6 +506,41 @@ def test_a_department_adds_and_removes_listeners_and_members_in_the_console(
     assert {"infrastructure.add_listener", "infrastructure.remove_listener"} <= actions
 
 
+def test_a_department_changes_a_pools_algorithm_and_health_check_in_the_console(
+    world, web, subnet, client, simulated_balancer
+):
+    balancer, listener = serving(world, subnet, web, monitor=False)
+    client.force_login(world.staff_a)
+    url = f"/infrastructure/listeners/{listener.pk}/pool/"
+    assert url in client.get("/infrastructure/load-balancers/").content.decode()
+    form = {
+        "algorithm": "least_connections",
+        "check": "http",
+        "interval_s": 2,
+        "timeout_s": 5,  # longer than the interval: refused
+        "max_retries": 2,
+        "http_path": "/health",
+        "expected_codes": "200,204",
+    }
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and refused.context["form"].errors["timeout_s"]
+    listener.pool.refresh_from_db()
+    assert listener.pool.algorithm == "round_robin"  # nothing of the refused edit kept
+    assert not HealthMonitor.objects.exists()
+
+    assert client.post(url, {**form, "timeout_s": 1}).status_code == 302
+    balancer_lifecycle.advance(balancer.pk)
+    applied = simulated_balancer.applied(str(balancer.uuid)).listeners[0]
+    assert applied.algorithm == "least_connections"
+    assert (applied.monitor.type, applied.monitor.http_path) == ("http", "/health")
+    assert client.get(url).context["form"].initial["expected_codes"] == "200,204"
+
+    assert client.post(url, {**form, "check": "", "timeout_s": 1}).status_code == 302
+    assert not HealthMonitor.objects.exists()
+    client.force_login(world.staff_b)
+    assert client.post(url, {**form, "timeout_s": 1}).status_code == 404
+
+
 def test_a_worker_killed_after_applying_is_finished_by_the_reconciler(
     world, subnet, simulated_balancer
 ):
