@@ -5,6 +5,7 @@ member, or a new certificate for an HTTPS listener."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from zhengyun.infrastructure import tls_certificates
 from zhengyun.infrastructure.balancers import MEMBER_STATUSES
 from zhengyun.infrastructure.choices import BalancingAlgorithm, ListenerProtocol, MonitorType
 from zhengyun.infrastructure.models import Instance, Subnet
@@ -19,12 +20,20 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
+class CertificateTextarea(forms.Textarea):
+    """A text area that writes back only the certificates typed into it: a private key
+    pasted with them, which the form refuses, is not put into the page."""
+
+    def format_value(self, value):
+        return tls_certificates.certificate_blocks(value) or None
+
+
 def certificate_field(label, *, required):
     return forms.CharField(
         label=label,
         required=required,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=CertificateTextarea(attrs={"rows": 4}),
         help_text=_("PEM certificates, the server's first, then intermediates."),
     )
 

@@ -28,6 +28,9 @@ CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 WEAK_HASHES = (hashes.MD5, hashes.SHA1)
 MAX_PEM_CHARS = 65536
 PEM_LABEL = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
+CERTIFICATE_BLOCK = re.compile(
+    r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*?-----END CERTIFICATE-----"
+)
 PUBLIC = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -75,6 +78,12 @@ def check(certificate, private_key, now=None):
         subject=leaf.subject.rfc4514_string()[:300],
         expires=leaf.not_valid_after_utc,
     )
+
+
+def certificate_blocks(text):
+    """The PEM certificates in ``text`` and nothing else: what may be shown again of what
+    was pasted as certificates, whatever else came with it."""
+    return "\n".join(CERTIFICATE_BLOCK.findall(text or ""))
 
 
 def _chain(text):

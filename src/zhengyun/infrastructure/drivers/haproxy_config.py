@@ -37,20 +37,21 @@ def _listener(vip, listener, certificate):
     name = f"l{listener.port}"
     mode = MODE[listener.protocol]
     bind = f"    bind {_endpoint(vip, listener.port)}"
-    tls = []
+    forwarded = []
     if listener.protocol == "https":
         bind += f" ssl crt {certificate}"
-        # The members learn who called and that TLS was ended here, never from the caller.
-        tls = [
+    if mode == "http":
+        # The members learn who called and whether TLS was ended here, never from the caller.
+        forwarded = [
             "    http-request del-header X-Forwarded-For",
             "    option forwardfor",
-            "    http-request set-header X-Forwarded-Proto https",
+            f"    http-request set-header X-Forwarded-Proto {listener.protocol}",
         ]
     lines = [
         f"frontend {name}",
         f"    mode {mode}",
         bind,
-        *tls,
+        *forwarded,
         f"    default_backend {name}",
         "",
         f"backend {name}",

@@ -178,6 +178,22 @@ def test_round_robin_health_checks_and_removal_on_a_real_haproxy(driver, backend
 
 
 @needs_haproxy
+def test_an_http_listener_tells_members_who_called_and_believes_no_caller(driver):
+    backend = Backend("one", echo=("X-Forwarded-Proto", "X-Forwarded-For"))
+    port = free_port()
+    spec = balancer(port, [backend], monitor=None)
+    forged = {"Connection": "close", "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    try:
+        driver.apply(spec)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers=forged)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.read().decode() == "one http 127.0.0.1"
+    finally:
+        driver.remove(spec.name)
+        backend.stop()
+
+
+@needs_haproxy
 def test_apply_is_idempotent_reloads_changes_and_keeps_a_refused_one_out(driver, backends):
     port = free_port()
     spec = balancer(port, backends[:1])

@@ -2,9 +2,12 @@
 each warning period begins and once when a certificate has expired, never twice, never
 another department; a new certificate, replaced in the console, starts afresh."""
 
+import html
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 
 from zhengyun.audit.models import AuditEvent
@@ -124,10 +127,16 @@ def test_a_new_certificate_is_warned_of_afresh(world, listener):
     assert {n.params["days"] for n in notices()[before:]} == {30}
 
 
-def test_other_listeners_are_left_alone(world, listener):
-    balancers.add_listener(listener.load_balancer, actor=world.staff_a, protocol="http", port=80)
-    assert certificate_expiry.warn(days_before(listener, 40)) == 0
-    assert Listener.objects.filter(certificate_warned_days__isnull=False).count() == 0
+def test_only_https_listeners_are_warned_of(world, listener):
+    plain = balancers.add_listener(
+        listener.load_balancer, actor=world.staff_a, protocol="http", port=80
+    )
+    # A stale date on a listener that presents no certificate (made by hand) is no reason.
+    Listener.objects.filter(pk=plain.pk).update(certificate_expires=listener.certificate_expires)
+    assert certificate_expiry.warn(days_before(listener, 20)) == 1
+    assert list(
+        Listener.objects.filter(certificate_warned_days__isnull=False).values_list("pk", flat=True)
+    ) == [listener.pk]
 
 
 def test_the_console_replaces_a_certificate_and_never_shows_the_key(world, listener, client):
@@ -145,6 +154,14 @@ def test_the_console_replaces_a_certificate_and_never_shows_the_key(world, liste
     )
     assert refused.status_code == 200 and refused.context["form"].errors["private_key"]
     assert "PRIVATE KEY" not in refused.content.decode()
+    bundled = client.post(
+        f"/infrastructure/listeners/{listener.pk}/certificate/",
+        {"certificate": renewed.certificate_pem + renewed.key_pem, "private_key": renewed.key_pem},
+    )
+    assert bundled.context["form"].errors["certificate"]
+    page = html.unescape(bundled.content.decode())
+    assert "PRIVATE KEY" not in page  # the key pasted with the chain is not written back
+    assert renewed.certificate_pem.strip() in page  # the certificate is, to be corrected
     listener.refresh_from_db()
     assert listener.certificate_expires < timezone.now() + timedelta(days=61)  # unchanged
 
@@ -165,3 +182,16 @@ def test_the_console_marks_a_certificate_about_to_expire(world, client):
     client.force_login(world.staff_a)
     listing = client.get("/infrastructure/load-balancers/").content.decode()
     assert "5 天内到期" in listing  # Chinese by default
+
+
+def test_a_key_stored_with_a_chain_before_it_was_refused_is_removed(listener):
+    migration = importlib.import_module(
+        "zhengyun.infrastructure.migrations.0031_listener_certificates_only"
+    )
+    authority = issue("Example CA")
+    server = issue(issuer=authority)
+    chain = server.certificate_pem + authority.certificate_pem
+    Listener.objects.filter(pk=listener.pk).update(certificate=chain + server.key_pem)
+
+    migration.keep_certificates_only(apps, None)
+    assert Listener.objects.get(pk=listener.pk).certificate == chain
