@@ -128,7 +128,7 @@ urlpatterns = [
         name="listener-certificate",
     ),
     path("listeners/<int:pk>/remove/", balancer_views.listener_remove, name="listener-remove"),
-    path("listeners/<int:pk>/pool/", balancer_views.pool_edit, name="pool-edit"),
+    path("listeners/<int:pk>/pool/", balancer_views.pool_edit, name="listener-pool-edit"),
     path("listeners/<int:pk>/members/new/", balancer_views.member_add, name="member-add"),
     path("members/<int:pk>/remove/", balancer_views.member_remove, name="member-remove"),
     path("scaling-groups/", scaling_views.scaling_group_list, name="scaling-group-list"),
