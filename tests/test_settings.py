@@ -159,3 +159,14 @@ def test_network_segments_must_be_a_range_of_vlan_ids(tmp_path):
     for wrong in ("0-100", "100-4095", "200-100", "100"):
         refused = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_NETWORK_SEGMENTS=wrong)
         assert refused.returncode != 0 and "ZHENGYUN_NETWORK_SEGMENTS" in refused.stderr, wrong
+
+
+def test_guest_name_servers_must_be_addresses(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; " \
+        "print(settings.ZHENGYUN_GUEST_DNS_SERVERS)"  # fmt: skip
+    good = run_python(
+        code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_GUEST_DNS_SERVERS="10.0.0.53, fd00::53"
+    )
+    assert good.returncode == 0 and good.stdout.strip().endswith("10.0.0.53, fd00::53")
+    bad = run_python(code, ZHENGYUN_DATA_DIR=str(tmp_path), ZHENGYUN_GUEST_DNS_SERVERS="dns.local")
+    assert bad.returncode != 0 and "'dns.local' is not an IP address" in bad.stderr

@@ -9,6 +9,7 @@ hardening that ``check --deploy`` asks for.
 
 import contextlib
 import hashlib
+import ipaddress
 import os
 import secrets
 import sqlite3
@@ -472,6 +473,16 @@ ZHENGYUN_HOST_POWER_MINUTES = int(os.environ.get("ZHENGYUN_HOST_POWER_MINUTES", 
 ZHENGYUN_BMC_TIMEOUT_SECONDS = float(os.environ.get("ZHENGYUN_BMC_TIMEOUT_SECONDS", "10"))
 # Authorities BMC certificates are checked against; none: the system's.
 ZHENGYUN_BMC_CA_FILE = os.environ.get("ZHENGYUN_BMC_CA_FILE", "")
+
+# The region's name servers, written into every guest's config drive (comma-separated).
+ZHENGYUN_GUEST_DNS_SERVERS = os.environ.get("ZHENGYUN_GUEST_DNS_SERVERS", "")
+for _server in filter(None, (s.strip() for s in ZHENGYUN_GUEST_DNS_SERVERS.split(","))):
+    try:
+        ipaddress.ip_address(_server)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ZHENGYUN_GUEST_DNS_SERVERS: {_server!r} is not an IP address"
+        ) from None
 
 # Audit events may be purged only once older than this; it can be raised, never lowered below
 # the 180 days GB/T 22239 asks for.

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from zhengyun.audit.services import record
 from zhengyun.infrastructure import (
     addresses,
+    config_drive,
     firewalls,
     guest_networks,
     host_power,
@@ -40,13 +41,16 @@ def _driver(instance):
 
 
 def _spec(instance):
+    nics = guest_networks.nics(instance)
     return GuestSpec(
         name=str(instance.uuid),
         vcpus=instance.vcpus,
         memory_mb=instance.memory_mb,
         disk_gb=instance.disk_gb,
         image=instance.image.reference,
-        nics=guest_networks.nics(instance),
+        nics=nics,
+        # A guest with addresses learns them from its config drive (no DHCP runs).
+        config_drive=config_drive.for_instance(instance) if nics else b"",
     )
 
 

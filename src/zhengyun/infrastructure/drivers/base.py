@@ -33,7 +33,7 @@ The platform stops placing on the host and drains it with ``live_migrate``.
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib.metadata import entry_points
 
@@ -119,7 +119,9 @@ class Nic:
 class GuestSpec:
     """What to define. ``name`` is the instance's UUID as a string; ``image`` is a path or
     reference the driver boots from, empty for a guest without a disk image; ``nics`` its
-    network interfaces in the order the guest sees them."""
+    network interfaces in the order the guest sees them; ``config_drive`` an ISO 9660
+    image the guest reads its identity and addresses from at boot (``config_drive``
+    module), kept with the guest as a disk of its own."""
 
     name: str
     vcpus: int
@@ -127,6 +129,7 @@ class GuestSpec:
     disk_gb: int
     image: str = ""
     nics: tuple[Nic, ...] = ()
+    config_drive: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)
@@ -241,12 +244,16 @@ def missing_volume(name):
 
 
 def free_disk_device(taken):
-    """The first virtio disk name not in ``taken``, after the root disk ``vda``: the same
-    volumes attached in the same order get the same names on every driver."""
-    for letter in "bcdefghijklmnopqrstuvwxyz":
+    """The first virtio disk name not in ``taken``, after the root disk ``vda`` and before
+    the config drive ``vdz``: the same volumes attached in the same order get the same
+    names on every driver."""
+    for letter in "bcdefghijklmnopqrstuvwxy":  # vdz is the config drive's
         if f"vd{letter}" not in taken:
             return f"vd{letter}"
     raise DriverError("The guest has no free disk name left; detach a volume first.")
+
+
+CONFIG_DRIVE_DEVICE = "vdz"
 
 
 def linear_power(idle_watts, peak_watts, cpu_fraction):

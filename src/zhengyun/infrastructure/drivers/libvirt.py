@@ -31,7 +31,7 @@ keeps its own, such as ``keyfile`` or ``no_verify``):
 import logging
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -56,6 +56,7 @@ from .libvirt_networks import LibvirtNetworks
 from .libvirt_volumes import LibvirtVolumes, volume_file
 
 logger = logging.getLogger(__name__)
+UPLOAD_CHUNK = 256 * 1024
 
 INSTALL_HINT = (
     "apt-get install libvirt-dev pkg-config, then pip install 'zhengyun[libvirt]' "
@@ -266,6 +267,48 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
                 )
             return pool.storageVolLookupByName(volume_name).path()
 
+    @staticmethod
+    def _config_drive_name(name):
+        return f"{name}.config.iso"
+
+    def _config_drive(self, spec):
+        """The path of the guest's config drive, uploaded into the pool afresh: the guest is
+        defined only once its drive is whole, so a drive found here may be one a define cut
+        short left half-written. Empty without one, or where the hypervisor takes no
+        uploads (libvirt's test driver), which is logged."""
+        data = spec.config_drive
+        if not data:
+            return ""
+        libvirt = self._libvirt
+        file_name = self._config_drive_name(spec.name)
+        left = self._lookup(file_name)
+        with self._translated():
+            if left is not None:
+                left.delete(0)
+            volume = self._pool().createXML(libvirt_xml.raw_volume_xml(file_name, len(data)), 0)
+            stream = self._conn().newStream(0)
+            try:
+                volume.upload(stream, 0, len(data), 0)
+                view = memoryview(data)
+                while view:
+                    view = view[stream.send(bytes(view[:UPLOAD_CHUNK])) :]
+                stream.finish()
+            except libvirt.libvirtError as error:
+                with suppress(libvirt.libvirtError):
+                    stream.abort()
+                volume.delete(0)
+                if error.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                logger.warning("%s: this hypervisor takes no config drive: %s", spec.name, error)
+                return ""
+            return volume.path()
+
+    def _remove_config_drive(self, name):
+        left = self._lookup(self._config_drive_name(name))
+        if left is not None:
+            with self._translated():
+                left.delete(0)
+
     def _remove_root_disk(self, name):
         pool = self._pool()
         volume_name = self._root_volume_name(name)
@@ -310,6 +353,7 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
             self._domain_type(),
             disk_path=self._root_disk(spec) if spec.image else "",
             console_listen=self.parameters["console_listen"],
+            config_drive_path=self._config_drive(spec),
         )
         with self._translated():
             domain = self._conn().defineXML(xml)
@@ -364,6 +408,7 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
                 )
         self._remove_firewall(name)
         self._remove_root_disk(name)
+        self._remove_config_drive(name)
 
     def resize(self, name, vcpus, memory_mb):
         """Changes the definition, then the running guest where the hypervisor can hot-plug
@@ -446,7 +491,8 @@ class LibvirtDriver(LibvirtVolumes, LibvirtFirewalls, LibvirtNetworks, ComputeDr
             return []
         used = self._attachments()
         removed = []
-        for file_name in (self._root_volume_name(name), *map(volume_file, volumes)):
+        own = (self._root_volume_name(name), self._config_drive_name(name))
+        for file_name in (*own, *map(volume_file, volumes)):
             pool_volume = self._lookup(file_name)
             if pool_volume is None:
                 continue

@@ -4,6 +4,8 @@ ElementTree so that no guest name or path is ever pasted into markup."""
 import uuid
 import xml.etree.ElementTree as ET
 
+from .base import CONFIG_DRIVE_DEVICE
+
 KIB_PER_MB = 1024
 GIB = 1024**3
 NETWORK_PREFIX = "zhengyun-"
@@ -30,10 +32,11 @@ def disk_format(path):
     return "qcow2" if path.endswith(".qcow2") else "raw"
 
 
-def domain_xml(spec, domain_type, disk_path="", console_listen="127.0.0.1"):
+def domain_xml(spec, domain_type, disk_path="", console_listen="127.0.0.1", config_drive_path=""):
     """The definition of a guest: its name (and UUID when the name is one), memory, vCPUs,
-    a virtio root disk when it has one, a virtio interface on each of its networks, and a
-    VNC console with a port chosen at start.
+    a virtio root disk when it has one, its config drive as a raw virtio disk (a disk, not
+    a CD-ROM, so a live migration copies it like the others), a virtio interface on each
+    of its networks, and a VNC console with a port chosen at start.
 
     ACPI is on so that a graceful shutdown reaches the guest's operating system.
     """
@@ -54,6 +57,11 @@ def domain_xml(spec, domain_type, disk_path="", console_listen="127.0.0.1"):
         _sub(disk, "driver", name="qemu", type=disk_format(disk_path))
         _sub(disk, "source", file=disk_path)
         _sub(disk, "target", dev="vda", bus="virtio")
+    if config_drive_path:
+        disk = _sub(devices, "disk", type="file", device="disk")
+        _sub(disk, "driver", name="qemu", type="raw")
+        _sub(disk, "source", file=config_drive_path)
+        _sub(disk, "target", dev=CONFIG_DRIVE_DEVICE, bus="virtio")
     for nic in spec.nics:
         interface = _sub(devices, "interface", type="network")
         _sub(interface, "mac", address=nic.mac)
@@ -132,6 +140,16 @@ def root_volume_xml(name, capacity_gb, backing_path):
     backing = _sub(volume, "backingStore")
     _sub(backing, "path", backing_path)
     _sub(backing, "format", type=disk_format(backing_path))
+    return ET.tostring(volume, encoding="unicode")
+
+
+def raw_volume_xml(name, capacity_bytes):
+    """A raw volume of exactly ``capacity_bytes``, filled by an upload."""
+    volume = ET.Element("volume")
+    _sub(volume, "name", name)
+    _sub(volume, "capacity", capacity_bytes, unit="bytes")
+    target = _sub(volume, "target")
+    _sub(target, "format", type="raw")
     return ET.tostring(volume, encoding="unicode")
 
 

@@ -88,6 +88,9 @@ CREATE TABLE IF NOT EXISTS host_io (
 CREATE TABLE IF NOT EXISTS failure (
     operation TEXT PRIMARY KEY, remaining INTEGER NOT NULL, after INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS config_drive (
+    guest TEXT PRIMARY KEY REFERENCES guest (name), image BLOB NOT NULL
+);
 """
 
 GUEST_BY_NAME = """
@@ -267,6 +270,11 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
                 return self._info(row)
             self._up_host(db, host)
             plug(db, host, spec.name, spec.nics)
+            if spec.config_drive:
+                db.execute(
+                    "INSERT INTO config_drive (guest, image) VALUES (?, ?)",
+                    (spec.name, spec.config_drive),
+                )
             db.execute(
                 "INSERT INTO guest (name, host, state, vcpus, memory_mb, disk_gb, image, load)"
                 " VALUES (?, ?, 'stopped', ?, ?, ?, ?, ?)",
@@ -335,9 +343,19 @@ class SimulatorDriver(SimulatedVolumes, SimulatedFirewalls, SimulatedNetworks, C
                 db.execute("DELETE FROM firewall WHERE guest = ?", (name,))
                 db.execute("DELETE FROM firewall_address WHERE guest = ?", (name,))
                 db.execute("DELETE FROM nic WHERE guest = ?", (name,))
+                db.execute("DELETE FROM config_drive WHERE guest = ?", (name,))
                 db.execute("UPDATE volume SET guest = NULL, device = NULL WHERE guest = ?", (name,))
 
         self._run("delete", change)
+
+    def config_drive(self, name):
+        """The config drive image the guest boots with, as a guest would read it; empty
+        without one."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT image FROM config_drive WHERE guest = ?", (name,)
+            ).fetchone()
+        return bytes(row[0]) if row else b""
 
     def resize(self, name, vcpus, memory_mb):
         if vcpus < 1 or memory_mb < 1:

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from zhengyun.infrastructure import config_drive
 from zhengyun.infrastructure.drivers.base import GuestSpec, GuestState
 
 QEMU_URI = os.environ.get("ZHENGYUN_QEMU_URI", "")
@@ -48,6 +49,18 @@ def qemu_host():
     shutil.rmtree(directory)
 
 
+def downloaded(volume):
+    """The bytes of a storage volume, read back through libvirt."""
+    connection = volume.connect()
+    stream = connection.newStream(0)
+    volume.download(stream, 0, 0, 0)
+    chunks = []
+    while chunk := stream.recv(256 * 1024):
+        chunks.append(chunk)
+    stream.finish()
+    return b"".join(chunks)
+
+
 def test_a_real_guest_boots_runs_and_is_removed(qemu_host):
     from zhengyun.infrastructure.drivers.libvirt import LibvirtDriver
 
@@ -55,9 +68,16 @@ def test_a_real_guest_boots_runs_and_is_removed(qemu_host):
     driver = LibvirtDriver(f"{QEMU_URI}?storage_pool={pool.name()}&shutdown_timeout=1")
     host = driver.hosts()[0].name
     name = str(uuid.uuid4())
+    seed = config_drive.image(
+        {"meta-data": b"{}\n", "network-config": b"{}\n", "user-data": b"#cloud-config\n"}
+    )
+    spec = GuestSpec(name, vcpus=1, memory_mb=64, disk_gb=1, image=image, config_drive=seed)
     try:
-        driver.define(host, GuestSpec(name, vcpus=1, memory_mb=64, disk_gb=1, image=image))
-        assert pool.listVolumes() == [f"{name}.qcow2"]  # copy-on-write over the image
+        driver.define(host, spec)
+        # The root disk copy-on-write over the image, and the config drive uploaded whole.
+        assert sorted(pool.listVolumes()) == sorted([f"{name}.qcow2", f"{name}.config.iso"])
+        assert downloaded(pool.storageVolLookupByName(f"{name}.config.iso")) == seed
+        assert f"{name}.config.iso" in driver._domain(name).XMLDesc(0)  # the guest's vdz
         assert driver.start(name).state == GuestState.RUNNING
         assert driver.console_url(name).startswith("vnc://127.0.0.1:59")
         driver.guest_metrics(name)
