@@ -208,6 +208,18 @@ def _server_group(world):
     )
 
 
+def _key_pair(world):
+    from zhengyun.infrastructure import key_pairs
+
+    return key_pairs.create_key_pair(
+        actor=world.staff_b,
+        department=world.department_b,
+        name="乙钥",
+        public_key="ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIEDZkQUfgsm2wUOZshU2Lb4P6mGrI0OtXy91XawcQhyM b@x",
+    )
+
+
 def _region_quota(world):
     from zhengyun.infrastructure import region_quotas
 
@@ -517,6 +529,7 @@ OWNED_BY_B = {
     "infrastructure.quota": _quota,
     "infrastructure.regionquota": _region_quota,
     "infrastructure.servergroup": _server_group,
+    "infrastructure.keypair": _key_pair,
     "infrastructure.instance": _instance,
     "infrastructure.network": _network,
     "infrastructure.subnet": _subnet,

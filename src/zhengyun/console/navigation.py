@@ -36,6 +36,7 @@ MENU = [
         _("Security groups"), "infrastructure:security-group-list", "infrastructure.SecurityGroup"
     ),
     MenuItem(_("Volumes"), "infrastructure:volume-list", "infrastructure.Volume"),
+    MenuItem(_("SSH keys"), "infrastructure:key-pair-list", "infrastructure.KeyPair"),
     MenuItem(_("Load balancers"), "infrastructure:balancer-list", "infrastructure.LoadBalancer"),
     MenuItem(
         _("Scaling groups"), "infrastructure:scaling-group-list", "infrastructure.ScalingGroup"

@@ -6,8 +6,8 @@ The platform assigns every address itself (no DHCP server runs in a department's
 whose subnets may overlap another department's), so the seed states each interface's
 address, its gateway and the region's name servers, matched by the MAC address the
 hypervisor gives the interface. ``meta-data`` names the instance, ``network-config`` is
-version 2 (netplan's format), and ``user-data`` asks for nothing more yet. All three are
-written as JSON, which YAML readers take as it is.
+version 2 (netplan's format), and ``user-data`` gives the default user the SSH key chosen
+for the instance, if any. All three are written as JSON, which YAML readers take as it is.
 
 The files are packed into an ISO 9660 image with Rock Ridge and Joliet names, which the
 driver hands the guest as a small read-only-by-nature disk.
@@ -36,8 +36,14 @@ def seed(instance):
             {"instance-id": str(instance.uuid), "local-hostname": hostname(instance)}
         ),
         "network-config": _json(network_config(instance)),
-        "user-data": b"#cloud-config\n{}\n",
+        "user-data": b"#cloud-config\n" + _json(user_data(instance)),
     }
+
+
+def user_data(instance):
+    """What cloud-init is asked to do: give the default user the instance's SSH key."""
+    key_pair = instance.key_pair
+    return {"ssh_authorized_keys": [key_pair.public_key]} if key_pair else {}
 
 
 def hostname(instance):

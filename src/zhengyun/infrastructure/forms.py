@@ -18,6 +18,7 @@ from zhengyun.infrastructure.models import (
     Host,
     Image,
     Instance,
+    KeyPair,
     Network,
     Pool,
     SecurityGroup,
@@ -56,6 +57,13 @@ class InstanceForm(forms.Form):
         empty_label=_("None"),
         help_text=_("Placed on the host of the group's members, or never on one of theirs."),
     )
+    key_pair = forms.ModelChoiceField(
+        label=_("SSH key"),
+        queryset=KeyPair.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        help_text=_("Given to the guest's default user at first boot, by its config drive."),
+    )
     networks = forms.MultipleChoiceField(
         label=_("Networks needed"),
         choices=NetworkReach.choices,
@@ -84,6 +92,9 @@ class InstanceForm(forms.Form):
         self.fields["subnet"].queryset = own_subnets(user)
         self.fields["security_groups"].queryset = own_security_groups(user)
         self.fields["server_group"].queryset = ServerGroup.objects.restrict(user, "view").filter(
+            department=user.department
+        )
+        self.fields["key_pair"].queryset = KeyPair.objects.restrict(user, "view").filter(
             department=user.department
         )
 
@@ -171,6 +182,18 @@ class ServerGroupForm(forms.Form):
 
     name = forms.CharField(label=_("Name"), max_length=63)
     policy = forms.ChoiceField(label=_("Policy"), choices=GroupPolicy.choices)
+
+
+class KeyPairForm(forms.Form):
+    """A new SSH public key of the user's department."""
+
+    name = forms.CharField(label=_("Name"), max_length=63)
+    public_key = forms.CharField(
+        label=_("Public key"),
+        max_length=16384,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_('One line of your .pub file, such as "ssh-ed25519 AAAA… name@host".'),
+    )
 
 
 class NetworkForm(forms.Form):

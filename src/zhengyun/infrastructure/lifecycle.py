@@ -57,7 +57,7 @@ def _spec(instance):
 def _locked(instance_id):
     return (
         Instance.objects.select_for_update(of=("self",))
-        .select_related("host__provider", "image")
+        .select_related("host__provider", "image", "key_pair")
         .filter(pk=instance_id)
         .first()
     )

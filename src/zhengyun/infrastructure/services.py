@@ -19,6 +19,7 @@ from zhengyun.infrastructure import (
     addresses,
     balancers,
     edge,
+    key_pairs,
     placement,
     quotas,
     segments,
@@ -230,15 +231,19 @@ def create_instance(
     subnet=None,
     server_group=None,
     security_groups=(),
+    key_pair=None,
 ):
     """Order an instance for ``department``: within its quota, placed now by the scheduler
     (the decision kept on the instance) with or apart from the members of ``server_group``,
     given an address of ``subnet`` if one is named, a member of ``security_groups`` (the
-    department's default group if none), built by the worker after the commit."""
+    department's default group if none), signed in to with ``key_pair``, built by the
+    worker after the commit."""
     from zhengyun.infrastructure.tasks import build_instance_task
 
     if server_group is not None:
         server_groups.check_for_order(server_group, department)
+    if key_pair is not None:
+        key_pairs.check_for_order(key_pair, department)
     networks = list(networks)
     if subnet is not None:
         if subnet.department_id != department.pk:
@@ -254,6 +259,7 @@ def create_instance(
         networks=networks,
         protection_level=protection_level,
         server_group=server_group,
+        key_pair=key_pair,
         vcpus=flavour.vcpus,
         memory_mb=flavour.memory_mb,
         disk_gb=flavour.disk_gb,

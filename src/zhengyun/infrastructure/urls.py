@@ -4,6 +4,7 @@ from zhengyun.infrastructure import (
     balancer_views,
     consolidation_views,
     floating_views,
+    key_pair_views,
     machine_room_views,
     scaling_views,
     views,
@@ -110,6 +111,9 @@ urlpatterns = [
         name="volume-act",
     ),
     path("snapshots/<int:pk>/delete/", views.snapshot_delete, name="snapshot-delete"),
+    path("key-pairs/", key_pair_views.key_pair_list, name="key-pair-list"),
+    path("key-pairs/new/", key_pair_views.key_pair_create, name="key-pair-add"),
+    path("key-pairs/<int:pk>/delete/", key_pair_views.key_pair_delete, name="key-pair-delete"),
     path("load-balancers/", balancer_views.balancer_list, name="balancer-list"),
     path("load-balancers/new/", balancer_views.balancer_create, name="balancer-add"),
     path(

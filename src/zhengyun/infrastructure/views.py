@@ -148,7 +148,9 @@ def instance_create(request):
 def instance_detail(request, pk, groups_form=None):
     instance = access_or_404(
         request.user,
-        Instance.objects.select_related("department", "flavour", "image", "zone", "host"),
+        Instance.objects.select_related(
+            "department", "flavour", "image", "zone", "host", "key_pair"
+        ),
         pk=pk,
     )
     ports = instance.ports.restrict(request.user, "view").select_related("subnet")

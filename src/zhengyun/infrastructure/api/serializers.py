@@ -12,6 +12,7 @@ from zhengyun.infrastructure.models import (
     Image,
     Instance,
     InstanceMigration,
+    KeyPair,
     Network,
     Pool,
     Port,
@@ -231,6 +232,27 @@ class ServerGroupSerializer(serializers.ModelSerializer):
         )
 
 
+class KeyPairSerializer(serializers.ModelSerializer):
+    department = RestrictedRelatedField(
+        Department, required=False, help_text=_("Defaults to your own department.")
+    )
+    public_key = serializers.CharField(
+        max_length=16384,
+        help_text=_('One OpenSSH public key line, as in a .pub file ("ssh-ed25519 AAAA…").'),
+    )
+
+    class Meta:
+        model = KeyPair
+        fields = ["id", "department", "name", "public_key", "fingerprint", "created_at"]
+        read_only_fields = ["fingerprint", "created_at"]
+        validators = []  # the service says what clashes
+
+    def validate(self, attrs):
+        return own_department(
+            attrs, self.context["request"], _("Say which department the key is for.")
+        )
+
+
 class NetworkSerializer(serializers.ModelSerializer):
     department = RestrictedRelatedField(
         Department, required=False, help_text=_("Defaults to your own department.")
@@ -300,6 +322,12 @@ class InstanceSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text=_("Place the instance with or apart from this group's other members."),
     )
+    key_pair = RestrictedRelatedField(
+        KeyPair,
+        required=False,
+        allow_null=True,
+        help_text=_("The SSH key of its department the guest's default user is given."),
+    )
     addresses = serializers.SerializerMethodField()
     host = serializers.StringRelatedField(read_only=True)
 
@@ -316,6 +344,7 @@ class InstanceSerializer(serializers.ModelSerializer):
             "networks",
             "subnet",
             "server_group",
+            "key_pair",
             "security_groups",
             "addresses",
             "protection_level",

@@ -15,6 +15,7 @@ from zhengyun.infrastructure import (
     consolidation,
     host_power,
     instance_power,
+    key_pairs,
     maintenance,
     pool_admin,
     region_quotas,
@@ -31,6 +32,7 @@ from zhengyun.infrastructure.models import (
     Host,
     Image,
     Instance,
+    KeyPair,
     Network,
     Pool,
     Port,
@@ -275,6 +277,17 @@ class ServerGroupViewSet(ServiceCreateDeleteViewSet):
     ordering_fields = ["name", "created_at"]
     create_service = server_groups.create_server_group
     delete_service = server_groups.delete_server_group
+
+
+class KeyPairViewSet(ServiceCreateDeleteViewSet):
+    """A department's SSH public keys; an instance ordered with one (``key_pair``) gives
+    it to its guest's default user."""
+
+    model = KeyPair
+    serializer_class = serializers.KeyPairSerializer
+    ordering_fields = ["name", "created_at"]
+    create_service = key_pairs.create_key_pair
+    delete_service = key_pairs.delete_key_pair
 
 
 class NetworkViewSet(ServiceCreateDeleteViewSet):

@@ -30,6 +30,7 @@ from zhengyun.infrastructure.models.floating import (
     FloatingAddress,
 )
 from zhengyun.infrastructure.models.groups import ServerGroup
+from zhengyun.infrastructure.models.key_pairs import KeyPair
 from zhengyun.infrastructure.models.maintenance import InstanceMigration
 from zhengyun.infrastructure.models.monitoring import (
     DepartmentSample,
@@ -98,6 +99,7 @@ __all__ = [
     "SecurityGroup",
     "SecurityGroupRule",
     "ServerGroup",
+    "KeyPair",
     "Snapshot",
     "Subnet",
     "Volume",

@@ -306,6 +306,15 @@ class Instance(models.Model):
         on_delete=models.SET_NULL,
         related_name="members",
     )
+    # The SSH key its config drive gives the guest's default user; none: sign in otherwise.
+    key_pair = models.ForeignKey(
+        "infrastructure.KeyPair",
+        verbose_name=_("SSH key"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=InstanceStatus.choices, default=InstanceStatus.BUILDING
     )

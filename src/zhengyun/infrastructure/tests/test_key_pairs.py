@@ -1,0 +1,180 @@
+"""A department registers SSH public keys and orders instances with one: the guest's
+default user gets it through the config drive (R-I3). Only public keys of a kind and size
+that are safe are taken; a private key pasted by mistake is refused and never stored."""
+
+import json
+import subprocess
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ed25519, rsa
+from django.core.exceptions import ValidationError
+from django.utils.translation import override
+
+from zhengyun.audit.models import AuditEvent
+from zhengyun.infrastructure import config_drive, connections, key_pairs, lifecycle
+from zhengyun.infrastructure import services as infrastructure
+from zhengyun.infrastructure.models import Instance, KeyPair
+from zhengyun.testing.lifecycle import build_crash_room
+
+pytestmark = pytest.mark.django_db
+
+SIMULATOR = "sim://memory?hosts=2&vcpus=8&memory_mb=16384&disk_gb=500"
+
+
+def openssh(key, comment="staff@laptop"):
+    line = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return f"{line.decode()} {comment}"
+
+
+@pytest.fixture
+def room(world):
+    made = build_crash_room(world, driver="simulator", uri=SIMULATOR)
+    yield made
+    connections.driver_for.cache_clear()
+
+
+def test_a_key_is_kept_as_one_line_with_the_fingerprint_ssh_keygen_prints(world, tmp_path):
+    key = ed25519.Ed25519PrivateKey.generate()
+    pasted = "  " + openssh(key).replace(" ", "  \n", 1) + "\n"
+    made = key_pairs.create_key_pair(
+        actor=world.staff_a, department=world.department_a, name="laptop", public_key=pasted
+    )
+    assert made.public_key == openssh(key)
+    (tmp_path / "k.pub").write_text(openssh(key) + "\n")
+    printed = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "sha256", "-f", str(tmp_path / "k.pub")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if printed.returncode == 0:  # OpenSSH's own tool, where it is installed
+        assert printed.stdout.split()[1] == made.fingerprint
+    assert made.fingerprint.startswith("SHA256:") and len(made.fingerprint) == 50
+    assert AuditEvent.objects.filter(action="infrastructure.create_key_pair").exists()
+
+
+def private_pem():
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+MISTAKES = {
+    "private key": (private_pem, "private key"),
+    "not a key": (lambda: "hello", "Paste one OpenSSH public key"),
+    "empty": (lambda: "   ", "Paste one OpenSSH public key"),
+    "short RSA": (lambda: openssh(rsa.generate_private_key(65537, 1024)), "at least 2048"),
+    "DSA": (lambda: openssh(dsa.generate_private_key(1024)), "Paste one OpenSSH public key"),
+    "two keys": (
+        lambda: (
+            openssh(ed25519.Ed25519PrivateKey.generate())
+            + "\n"
+            + openssh(ed25519.Ed25519PrivateKey.generate())
+        ),
+        "Paste one OpenSSH public key",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_each_mistake_is_refused_and_nothing_is_kept(world, mistake):
+    make, says = MISTAKES[mistake]
+    with override("en"), pytest.raises(ValidationError) as refused:
+        key_pairs.create_key_pair(
+            actor=world.staff_a, department=world.department_a, name="k", public_key=make()
+        )
+    assert says in refused.value.message_dict["public_key"][0]
+    assert not KeyPair.objects.exists()
+
+
+def test_an_instance_ordered_with_a_key_gives_it_to_its_guest(world, room):
+    key = openssh(ed25519.Ed25519PrivateKey.generate())
+    made = key_pairs.create_key_pair(
+        actor=world.staff_a, department=world.department_a, name="ops", public_key=key
+    )
+    instance = infrastructure.create_instance(
+        actor=world.staff_a,
+        department=world.department_a,
+        name="web-1",
+        flavour=room.flavour,
+        image=room.image,
+        subnet=room.subnet,
+        key_pair=made,
+    )
+    lifecycle.build(instance.pk)
+    image = connections.driver_for("simulator", SIMULATOR).config_drive(str(instance.uuid))
+    user_data = config_drive.read(image)[1]["user-data"].decode()
+    assert user_data.startswith("#cloud-config\n")
+    assert json.loads(user_data.split("\n", 1)[1]) == {"ssh_authorized_keys": [key]}
+
+    other = key_pairs.create_key_pair(
+        actor=world.staff_b, department=world.department_b, name="b", public_key=key
+    )
+    with override("en"), pytest.raises(ValidationError) as refused:
+        infrastructure.create_instance(
+            actor=world.staff_a,
+            department=world.department_a,
+            name="web-2",
+            flavour=room.flavour,
+            image=room.image,
+            key_pair=other,
+        )
+    assert "key_pair" in refused.value.message_dict
+    assert not Instance.objects.filter(name="web-2").exists()
+
+
+def test_keys_through_the_api_and_the_console(world, room, api_as, client):
+    key = openssh(ed25519.Ed25519PrivateKey.generate())
+    api = api_as(world.staff_a)
+    made = api.post(
+        "/api/v1/infrastructure/key-pairs/", {"name": "ops", "public_key": key}, format="json"
+    )
+    assert made.status_code == 201, made.json()
+    assert made.json()["fingerprint"].startswith("SHA256:")
+    refused = api.post(
+        "/api/v1/infrastructure/key-pairs/",
+        {"name": "bad", "public_key": private_pem()},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert {e["field"] for e in refused.json()["errors"]} == {"public_key"}
+    ordered = api.post(
+        "/api/v1/infrastructure/instances/",
+        {
+            "name": "web-1",
+            "flavour": room.flavour.pk,
+            "image": room.image.pk,
+            "subnet": room.subnet.pk,
+            "key_pair": made.json()["id"],
+        },
+        format="json",
+    )
+    assert ordered.status_code == 201, ordered.json()
+    assert ordered.json()["key_pair"] == made.json()["id"]
+
+    client.force_login(world.staff_a)
+    page = client.get("/infrastructure/key-pairs/").content.decode()
+    assert made.json()["fingerprint"] in page
+    added = client.post("/infrastructure/key-pairs/new/", {"name": "second", "public_key": key})
+    assert added.status_code == 302
+    shown = client.post("/infrastructure/key-pairs/new/", {"name": "x", "public_key": "nope"})
+    assert shown.status_code == 200 and shown.context["form"].errors["public_key"]
+    instance = Instance.objects.get(name="web-1")
+    detail = client.get(f"/infrastructure/instances/{instance.pk}/").content.decode()
+    assert made.json()["fingerprint"] in detail
+    client.force_login(world.staff_b)
+    key_pair = KeyPair.objects.get(name="ops")
+    assert client.post(f"/infrastructure/key-pairs/{key_pair.pk}/delete/").status_code == 404
+    client.force_login(world.staff_a)
+    client.post(f"/infrastructure/key-pairs/{key_pair.pk}/delete/")
+    instance.refresh_from_db()
+    assert instance.key_pair is None and not KeyPair.objects.filter(name="ops").exists()
