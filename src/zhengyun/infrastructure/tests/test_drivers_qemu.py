@@ -1,5 +1,6 @@
-"""Opt-in: the libvirt driver boots a real QEMU guest (R-I1, R-I3). Set ZHENGYUN_QEMU_URI
-(for example ``qemu:///system``) on a machine with QEMU and a running libvirtd; the guest
+"""The libvirt driver boots a real QEMU guest with its config drive (R-I1, R-I3). Runs when
+ZHENGYUN_QEMU_URI is set (for example ``qemu:///system``, as CI does after
+``scripts/start-qemu-host.sh``) on a machine with QEMU and a running libvirtd; the guest
 boots a one-sector image this test writes itself, so nothing is downloaded."""
 
 import os
