@@ -19,7 +19,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core import crud
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.infrastructure import server_groups
+from zhengyun.infrastructure import key_pairs, server_groups
 from zhengyun.infrastructure.choices import ActivityCause, ActivityResult, BalancerStatus
 from zhengyun.infrastructure.models import (
     LoadBalancer,
@@ -64,7 +64,7 @@ def _locked_balancer(pool):
     return LoadBalancer.objects.select_for_update(of=("self",)).get(pk=pool.load_balancer_id)
 
 
-def _check_parts(department, *, subnet, pool, server_group, security_groups):
+def _check_parts(department, *, subnet, pool, server_group, security_groups, key_pair=None):
     """Refuse parts of another department, and a pool its members could not be reached from."""
     errors = {}
     if subnet.department_id != department.pk:
@@ -85,6 +85,8 @@ def _check_parts(department, *, subnet, pool, server_group, security_groups):
         raise ValidationError(errors)
     if server_group is not None:
         server_groups.check_for_order(server_group, department)
+    if key_pair is not None:
+        key_pairs.check_for_order(key_pair, department)
 
 
 @service("infrastructure.create_scaling_group")
@@ -105,6 +107,7 @@ def create_scaling_group(
     enabled=True,
     server_group=None,
     security_groups=(),
+    key_pair=None,
 ):
     """A scaling group of ``department`` sending ``pool``'s traffic to its members on the
     pool's listener port; the job orders its first ``desired`` (by default ``min_size``)
@@ -117,6 +120,7 @@ def create_scaling_group(
         subnet=subnet,
         pool=pool,
         server_group=server_group,
+        key_pair=key_pair,
         min_size=min_size,
         desired=min_size if desired is None else desired,
         max_size=max_size,
@@ -133,6 +137,7 @@ def create_scaling_group(
         pool=pool,
         server_group=server_group,
         security_groups=security_groups,
+        key_pair=key_pair,
     )
     full_clean(group)
     group.save()

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.infrastructure.choices import ScheduleDays
-from zhengyun.infrastructure.models import BackendPool, Flavour, Image, Subnet
+from zhengyun.infrastructure.models import BackendPool, Flavour, Image, KeyPair, Subnet
 from zhengyun.infrastructure.models.scaling import MAX_SIZE, MIN_COOLDOWN_S
 
 
@@ -27,6 +27,13 @@ class ScalingGroupForm(forms.Form):
     subnet = forms.ModelChoiceField(label=_("Subnet"), queryset=Subnet.objects.none())
     flavour = forms.ModelChoiceField(label=_("Flavour"), queryset=Flavour.objects.none())
     image = forms.ModelChoiceField(label=_("Image"), queryset=Image.objects.none())
+    key_pair = forms.ModelChoiceField(
+        label=_("SSH key"),
+        queryset=KeyPair.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        help_text=_("Given to every member's default user at first boot."),
+    )
     min_size = _size(_("Minimum"), initial=1)
     max_size = _size(_("Maximum"), initial=4)
     target_cpu = forms.IntegerField(
@@ -48,6 +55,9 @@ class ScalingGroupForm(forms.Form):
         )
         self.fields["flavour"].queryset = Flavour.objects.restrict(user, "view")
         self.fields["image"].queryset = Image.objects.restrict(user, "view")
+        self.fields["key_pair"].queryset = KeyPair.objects.restrict(user, "view").filter(
+            department=user.department
+        )
 
 
 class DesiredForm(forms.Form):

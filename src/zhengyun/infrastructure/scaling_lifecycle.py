@@ -285,6 +285,7 @@ def _order_one(group, now):
             subnet=group.subnet,
             server_group=group.server_group,
             security_groups=list(group.security_groups.all()),
+            key_pair=group.key_pair,
         )
     except (ValidationError, Conflict, PermissionDenied) as exc:
         group.last_refused_at = now

@@ -16,6 +16,7 @@ from zhengyun.infrastructure.models import (
     BackendPool,
     Flavour,
     Image,
+    KeyPair,
     ScalingActivity,
     ScalingGroup,
     ScheduledAction,
@@ -47,6 +48,12 @@ class ScalingGroupSerializer(serializers.ModelSerializer):
     )
     server_group = RestrictedRelatedField(ServerGroup, required=False, allow_null=True)
     security_groups = RestrictedRelatedField(SecurityGroup, many=True, required=False)
+    key_pair = RestrictedRelatedField(
+        KeyPair,
+        required=False,
+        allow_null=True,
+        help_text=_("The SSH key of its department every member's default user is given."),
+    )
     min_size = _size(default=1)
     desired = _size(required=False, help_text=_("Defaults to the minimum."))
     max_size = _size(default=4)
@@ -66,6 +73,7 @@ class ScalingGroupSerializer(serializers.ModelSerializer):
             "pool",
             "server_group",
             "security_groups",
+            "key_pair",
             "min_size",
             "desired",
             "max_size",

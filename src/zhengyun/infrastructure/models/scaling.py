@@ -66,6 +66,15 @@ class ScalingGroup(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # Given to every member's default user, as to an instance ordered with it.
+    key_pair = models.ForeignKey(
+        "infrastructure.KeyPair",
+        verbose_name=_("SSH key"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     security_groups = models.ManyToManyField(
         "infrastructure.SecurityGroup",
         verbose_name=_("security groups"),

@@ -19,6 +19,7 @@ from zhengyun.infrastructure import (
     balancer_lifecycle,
     balancers,
     connections,
+    key_pairs,
     lifecycle,
     scaling,
     scaling_lifecycle,
@@ -561,3 +562,25 @@ def test_scaling_in_removes_a_stopped_member_before_a_serving_one(world, room, s
     scaling.set_desired(refresh(group), actor=world.staff_a, desired=2)
     settle(group)
     assert members(group) == ["web-2", "web-3"]  # the stopped oldest left, not the newest
+
+
+def test_every_member_is_given_the_groups_ssh_key_and_no_other_departments(
+    world, room, subnet, pool
+):
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEDZkQUfgsm2wUOZshU2Lb4P6mGrI0OtXy91XawcQhyM ops"
+    mine, theirs = (
+        key_pairs.create_key_pair(actor=actor, department=department, name="ops", public_key=key)
+        for actor, department in (
+            (world.staff_a, world.department_a),
+            (world.staff_b, world.department_b),
+        )
+    )
+    with pytest.raises(ValidationError) as refused:
+        new_group(world, room, subnet, pool, key_pair=theirs)
+    assert "key_pair" in refused.value.message_dict
+    assert not ScalingGroup.objects.exists()
+
+    group = new_group(world, room, subnet, pool, min_size=2, key_pair=mine)
+    settle(group)
+    given = {i.key_pair_id for i in Instance.objects.filter(scaling_member__group=group)}
+    assert given == {mine.pk}
