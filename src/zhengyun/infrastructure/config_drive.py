@@ -54,8 +54,8 @@ def hostname(instance):
 
 def network_config(instance):
     """Version 2 network configuration: each of the instance's interfaces, in the order
-    the guest sees them, with its address; the default route through the first one. The
-    guest keeps its own names for the interfaces: they are found by MAC address."""
+    the guest sees them, found by MAC address and named ``eth0``, ``eth1`` … in that
+    order, with its address; the default route through the first one."""
     ports = (
         Port.objects.filter(instance=instance).select_related("subnet").order_by("created_at", "pk")
     )
@@ -65,10 +65,13 @@ def network_config(instance):
         prefix = ip_interface(port.subnet.cidr).network.prefixlen
         interface = {
             "match": {"macaddress": port.mac},
+            "set-name": f"eth{number}",
             "addresses": [f"{port.address}/{prefix}"],
         }
         if number == 0:
-            interface["routes"] = [{"to": "default", "via": port.subnet.gateway}]
+            # "to: default" is read only by cloud-init 22.3 and later; a CIDR by all.
+            anywhere = "::/0" if ip_interface(port.subnet.cidr).version == 6 else "0.0.0.0/0"
+            interface["routes"] = [{"to": anywhere, "via": port.subnet.gateway}]
             if servers:
                 interface["nameservers"] = {"addresses": servers}
         ethernets[f"eth{number}"] = interface

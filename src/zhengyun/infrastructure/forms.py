@@ -184,6 +184,13 @@ class ServerGroupForm(forms.Form):
     policy = forms.ChoiceField(label=_("Policy"), choices=GroupPolicy.choices)
 
 
+class PublicKeyTextarea(forms.Textarea):
+    """A text area that does not write back a private key pasted into it by mistake."""
+
+    def format_value(self, value):
+        return None if value and "PRIVATE KEY" in value else super().format_value(value)
+
+
 class KeyPairForm(forms.Form):
     """A new SSH public key of the user's department."""
 
@@ -191,7 +198,7 @@ class KeyPairForm(forms.Form):
     public_key = forms.CharField(
         label=_("Public key"),
         max_length=16384,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=PublicKeyTextarea(attrs={"rows": 3}),
         help_text=_('One line of your .pub file, such as "ssh-ed25519 AAAA… name@host".'),
     )
 

@@ -88,6 +88,10 @@ def checked(public_key):
         raise ValidationError({"public_key": _(_FORMAT)})
     blob = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     kind, body = blob.decode().split(" ")[:2]
+    if text.split(" ")[0] != kind:
+        # A security key (sk-…) or a certificate (…-cert-v01@openssh.com) read as the bare
+        # key underneath: stored so, it would lose the hardware or the CA's limits.
+        raise ValidationError({"public_key": _(_FORMAT)})
     comment = text.split(" ", 2)[2] if text.count(" ") >= 2 else ""
     digest = hashlib.sha256(base64.b64decode(body)).digest()
     fingerprint = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")

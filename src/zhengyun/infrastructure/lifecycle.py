@@ -49,8 +49,8 @@ def _spec(instance):
         disk_gb=instance.disk_gb,
         image=instance.image.reference,
         nics=nics,
-        # A guest with addresses learns them from its config drive (no DHCP runs).
-        config_drive=config_drive.for_instance(instance) if nics else b"",
+        # A guest learns its addresses and SSH key from its config drive (no DHCP runs).
+        config_drive=config_drive.for_instance(instance) if nics or instance.key_pair else b"",
     )
 
 

@@ -244,16 +244,16 @@ def missing_volume(name):
 
 
 def free_disk_device(taken):
-    """The first virtio disk name not in ``taken``, after the root disk ``vda`` and before
-    the config drive ``vdz``: the same volumes attached in the same order get the same
-    names on every driver."""
-    for letter in "bcdefghijklmnopqrstuvwxy":  # vdz is the config drive's
+    """The first virtio disk name not in ``taken``, after the root disk ``vda``: the same
+    volumes attached in the same order get the same names on every driver."""
+    for letter in "bcdefghijklmnopqrstuvwxyz":
         if f"vd{letter}" not in taken:
             return f"vd{letter}"
     raise DriverError("The guest has no free disk name left; detach a volume first.")
 
 
-CONFIG_DRIVE_DEVICE = "vdz"
+# On a bus of its own, so the guest's virtio disks keep the names the platform reports.
+CONFIG_DRIVE_DEVICE = "sda"
 
 
 def linear_power(idle_watts, peak_watts, cpu_fraction):

@@ -34,9 +34,10 @@ def disk_format(path):
 
 def domain_xml(spec, domain_type, disk_path="", console_listen="127.0.0.1", config_drive_path=""):
     """The definition of a guest: its name (and UUID when the name is one), memory, vCPUs,
-    a virtio root disk when it has one, its config drive as a raw virtio disk (a disk, not
-    a CD-ROM, so a live migration copies it like the others), a virtio interface on each
-    of its networks, and a VNC console with a port chosen at start.
+    a virtio root disk when it has one, its config drive as a raw SATA disk (a disk, not a
+    CD-ROM, so a live migration copies it like the others; on SATA, so the guest's virtio
+    disks keep the names the platform reports), a virtio interface on each of its
+    networks, and a VNC console with a port chosen at start.
 
     ACPI is on so that a graceful shutdown reaches the guest's operating system.
     """
@@ -61,7 +62,7 @@ def domain_xml(spec, domain_type, disk_path="", console_listen="127.0.0.1", conf
         disk = _sub(devices, "disk", type="file", device="disk")
         _sub(disk, "driver", name="qemu", type="raw")
         _sub(disk, "source", file=config_drive_path)
-        _sub(disk, "target", dev=CONFIG_DRIVE_DEVICE, bus="virtio")
+        _sub(disk, "target", dev=CONFIG_DRIVE_DEVICE, bus="sata")
     for nic in spec.nics:
         interface = _sub(devices, "interface", type="network")
         _sub(interface, "mac", address=nic.mac)

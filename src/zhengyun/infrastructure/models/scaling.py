@@ -72,7 +72,7 @@ class ScalingGroup(models.Model):
         verbose_name=_("SSH key"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,  # a group keeps its key until it is deleted
         related_name="+",
     )
     security_groups = models.ManyToManyField(

@@ -57,8 +57,9 @@ def test_a_built_guest_reads_its_name_and_address_from_its_config_drive(world, r
         "ethernets": {
             "eth0": {
                 "match": {"macaddress": port.mac},
+                "set-name": "eth0",
                 "addresses": [f"{port.address}/24"],
-                "routes": [{"to": "default", "via": "10.9.0.1"}],
+                "routes": [{"to": "0.0.0.0/0", "via": "10.9.0.1"}],
                 "nameservers": {"addresses": ["10.255.0.53", "10.255.1.53"]},
             }
         },
@@ -81,6 +82,7 @@ def test_only_the_first_interface_routes_and_a_chinese_name_gives_a_host_name(wo
     assert list(ethernets) == ["eth0", "eth1"]
     assert ethernets["eth1"] == {
         "match": {"macaddress": second.mac},
+        "set-name": "eth1",
         "addresses": [f"{second.address}/26"],
     }
     assert "nameservers" not in ethernets["eth0"]  # none configured for the region
@@ -111,13 +113,14 @@ def test_the_image_is_an_iso_9660_file_system_labelled_cidata(tmp_path):
     assert config_drive.read(path.read_bytes()) == ("cidata", files)
 
 
-def test_libvirt_defines_the_config_drive_as_a_raw_disk_of_its_own():
+def test_libvirt_defines_the_config_drive_as_a_raw_disk_on_a_bus_of_its_own():
     spec = GuestSpec(str(uuid.uuid4()), 1, 512, 8, config_drive=b"iso")
     domain = ET.fromstring(
         libvirt_xml.domain_xml(spec, "kvm", "/pool/root.qcow2", config_drive_path="/pool/c.iso")
     )
-    (drive,) = [d for d in domain.iter("disk") if d.find("target").get("dev") == "vdz"]
+    (drive,) = [d for d in domain.iter("disk") if d.find("target").get("dev") == "sda"]
     assert drive.get("device") == "disk" and drive.find("driver").get("type") == "raw"
+    assert drive.find("target").get("bus") == "sata"  # the virtio disks keep their names
     assert drive.find("source").get("file") == "/pool/c.iso"
     volume = ET.fromstring(libvirt_xml.raw_volume_xml("x.config.iso", 366592))
     assert volume.find("capacity").get("unit") == "bytes"
@@ -132,8 +135,8 @@ def test_a_hypervisor_that_takes_no_upload_defines_the_guest_without_a_drive(cap
     spec = GuestSpec(name, 1, 512, 8, image="/images/os.qcow2", config_drive=b"x" * 2048)
     driver.define(driver.hosts()[0].name, spec)
     try:
-        assert "takes no config drive" in caplog.text
+        assert "the test driver takes no config drive" in caplog.text
         assert f"{name}.config.iso" not in driver._pool().listVolumes()  # none left half-made
-        assert "vdz" not in driver._domain(name).XMLDesc(0)
+        assert "config.iso" not in driver._domain(name).XMLDesc(0)
     finally:
         driver.delete(name)

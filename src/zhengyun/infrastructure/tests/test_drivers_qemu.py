@@ -78,7 +78,7 @@ def test_a_real_guest_boots_runs_and_is_removed(qemu_host):
         # The root disk copy-on-write over the image, and the config drive uploaded whole.
         assert sorted(pool.listVolumes()) == sorted([f"{name}.qcow2", f"{name}.config.iso"])
         assert downloaded(pool.storageVolLookupByName(f"{name}.config.iso")) == seed
-        assert f"{name}.config.iso" in driver._domain(name).XMLDesc(0)  # the guest's vdz
+        assert f"{name}.config.iso" in driver._domain(name).XMLDesc(0)  # the guest's sda
         assert driver.start(name).state == GuestState.RUNNING
         assert driver.console_url(name).startswith("vnc://127.0.0.1:59")
         driver.guest_metrics(name)

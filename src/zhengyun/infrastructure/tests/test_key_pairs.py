@@ -2,7 +2,9 @@
 default user gets it through the config drive (R-I3). Only public keys of a kind and size
 that are safe are taken; a private key pasted by mistake is refused and never stored."""
 
+import base64
 import json
+import struct
 import subprocess
 
 import pytest
@@ -68,6 +70,49 @@ def private_pem():
     )
 
 
+def ssh_string(data):
+    return struct.pack(">I", len(data)) + data
+
+
+def security_key():
+    """An sk-ssh-ed25519 public key, as a FIDO token makes them: the key and its origin."""
+    raw = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    kind = b"sk-ssh-ed25519@openssh.com"
+    blob = ssh_string(kind) + ssh_string(raw) + ssh_string(b"ssh:")
+    return f"{kind.decode()} {base64.b64encode(blob).decode()} token"
+
+
+def certificate(tmp_path):
+    """A user certificate signed by a CA, with its limits, as ssh-keygen -s makes them."""
+    for name in ("ca", "user"):
+        path = tmp_path / name
+        path.write_text(
+            ed25519.Ed25519PrivateKey.generate()
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.OpenSSH,
+                serialization.NoEncryption(),
+            )
+            .decode()
+        )
+        path.chmod(0o600)
+        subprocess.run(
+            ["ssh-keygen", "-y", "-f", str(path)],
+            stdout=(tmp_path / f"{name}.pub").open("w"),
+            check=True,
+        )
+    subprocess.run(
+        ["ssh-keygen", "-q", "-s", str(tmp_path / "ca"), "-I", "ops", "-n", "root", "-V", "+1d"]
+        + [str(tmp_path / "user.pub")],
+        check=True,
+    )
+    return (tmp_path / "user-cert.pub").read_text()
+
+
 MISTAKES = {
     "private key": (private_pem, "private key"),
     "not a key": (lambda: "hello", "Paste one OpenSSH public key"),
@@ -85,9 +130,14 @@ MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", MISTAKES)
-def test_each_mistake_is_refused_and_nothing_is_kept(world, mistake):
-    make, says = MISTAKES[mistake]
+@pytest.mark.parametrize("mistake", [*MISTAKES, "security key", "certificate"])
+def test_each_mistake_is_refused_and_nothing_is_kept(world, mistake, tmp_path):
+    make, says = {
+        **MISTAKES,
+        # Read as the bare key beneath, they would lose the token or the CA's limits.
+        "security key": (security_key, "Paste one OpenSSH public key"),
+        "certificate": (lambda: certificate(tmp_path), "Paste one OpenSSH public key"),
+    }[mistake]
     with override("en"), pytest.raises(ValidationError) as refused:
         key_pairs.create_key_pair(
             actor=world.staff_a, department=world.department_a, name="k", public_key=make()
@@ -168,6 +218,12 @@ def test_keys_through_the_api_and_the_console(world, room, api_as, client):
     assert added.status_code == 302
     shown = client.post("/infrastructure/key-pairs/new/", {"name": "x", "public_key": "nope"})
     assert shown.status_code == 200 and shown.context["form"].errors["public_key"]
+    assert "nope</textarea>" in shown.content.decode()  # a mistake is shown, to be mended
+    secret = client.post(
+        "/infrastructure/key-pairs/new/", {"name": "x", "public_key": private_pem()}
+    )
+    assert secret.context["form"].errors["public_key"]
+    assert "PRIVATE KEY" not in secret.content.decode()  # but never a private key
     instance = Instance.objects.get(name="web-1")
     detail = client.get(f"/infrastructure/instances/{instance.pk}/").content.decode()
     assert made.json()["fingerprint"] in detail
@@ -178,3 +234,24 @@ def test_keys_through_the_api_and_the_console(world, room, api_as, client):
     client.post(f"/infrastructure/key-pairs/{key_pair.pk}/delete/")
     instance.refresh_from_db()
     assert instance.key_pair is None and not KeyPair.objects.filter(name="ops").exists()
+
+
+def test_a_key_reaches_a_guest_without_addresses_and_a_groups_key_stays(world, room):
+    key = openssh(ed25519.Ed25519PrivateKey.generate())
+    made = key_pairs.create_key_pair(
+        actor=world.staff_a, department=world.department_a, name="ops", public_key=key
+    )
+    instance = infrastructure.create_instance(
+        actor=world.staff_a,
+        department=world.department_a,
+        name="isolated",
+        flavour=room.flavour,
+        image=room.image,
+        networks=["gov_extranet"],
+        key_pair=made,
+    )
+    lifecycle.build(instance.pk)
+    image = connections.driver_for("simulator", SIMULATOR).config_drive(str(instance.uuid))
+    files = config_drive.read(image)[1]
+    assert json.loads(files["network-config"]) == {"version": 2, "ethernets": {}}
+    assert key in files["user-data"].decode()

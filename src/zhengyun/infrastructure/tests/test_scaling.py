@@ -584,3 +584,5 @@ def test_every_member_is_given_the_groups_ssh_key_and_no_other_departments(
     settle(group)
     given = {i.key_pair_id for i in Instance.objects.filter(scaling_member__group=group)}
     assert given == {mine.pk}
+    with pytest.raises(Conflict):  # the group would go on without it, unnoticed
+        key_pairs.delete_key_pair(mine, actor=world.staff_a)
