@@ -1,5 +1,6 @@
 """Helpers the console views share: fetch what the user may see, call a service from a form."""
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
@@ -63,3 +64,17 @@ def refuse_unless_may(user, model, action):
         ensure_may(model, action, actor=user)
     except PermissionDenied as exc:
         raise DjangoPermissionDenied(str(exc.message)) from exc
+
+
+def call_from_button(request, fn, obj, **kwargs):
+    """Run a service on ``obj`` for a console button; whether it did. A refusal other than
+    permission is shown to the user as a message, not raised."""
+    try:
+        call_service(fn, obj, actor=request.user, **kwargs)
+    except ZhengyunError as exc:
+        messages.error(request, exc.message)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        return True
+    return False

@@ -169,9 +169,14 @@ class PoolForm(forms.Form):
         if monitor is not None:
             initial |= {
                 name: getattr(monitor, name)
-                for name in ("interval_s", "timeout_s", "max_retries", "http_path")
+                for name in (
+                    "interval_s",
+                    "timeout_s",
+                    "max_retries",
+                    "http_path",
+                    "expected_codes",
+                )
             }
-            initial["expected_codes"] = monitor.expected_codes
         return cls(data, initial=initial)
 
     def settings(self):

@@ -11,10 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import may_any
-from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import (
     access_or_404,
-    call_service,
+    call_from_button,
     call_service_for_form,
     refuse_unless_may,
     refuse_unless_may_add,
@@ -81,11 +80,7 @@ def balancer_create(request):
 @require_POST
 def balancer_delete(request, pk):
     balancer = access_or_404(request.user, LoadBalancer.objects, pk=pk)
-    try:
-        call_service(balancers.delete_load_balancer, balancer, actor=request.user)
-    except ZhengyunError as exc:
-        messages.error(request, exc.message)
-    else:
+    if call_from_button(request, balancers.delete_load_balancer, balancer):
         messages.success(request, _("%(name)s is being deleted.") % {"name": balancer})
     return redirect("infrastructure:balancer-list")
 
@@ -182,7 +177,8 @@ def pool_edit(request, pk):
 @require_POST
 def listener_remove(request, pk):
     listener = access_or_404(request.user, Listener.objects.select_related("pool"), pk=pk)
-    _removed(request, balancers.remove_listener, listener)
+    if call_from_button(request, balancers.remove_listener, listener):
+        messages.success(request, _("%(name)s removed.") % {"name": listener})
     return redirect("infrastructure:balancer-list")
 
 
@@ -190,17 +186,9 @@ def listener_remove(request, pk):
 @require_POST
 def member_remove(request, pk):
     member = access_or_404(request.user, Member.objects.select_related("pool"), pk=pk)
-    _removed(request, balancers.remove_member, member)
+    if call_from_button(request, balancers.remove_member, member):
+        messages.success(request, _("%(name)s removed.") % {"name": member})
     return redirect("infrastructure:balancer-list")
-
-
-def _removed(request, service, obj):
-    try:
-        call_service(service, obj, actor=request.user)
-    except ZhengyunError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("%(name)s removed.") % {"name": obj})
 
 
 def _form_page(request, form, title, submit):

@@ -8,10 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import may_any
-from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import (
     access_or_404,
-    call_service,
+    call_from_button,
     call_service_for_form,
     refuse_unless_may_add,
 )
@@ -58,10 +57,6 @@ def key_pair_create(request):
 @require_POST
 def key_pair_delete(request, pk):
     key_pair = access_or_404(request.user, KeyPair.objects, pk=pk)
-    try:
-        call_service(key_pairs.delete_key_pair, key_pair, actor=request.user)
-    except ZhengyunError as exc:
-        messages.error(request, exc.message)
-    else:
+    if call_from_button(request, key_pairs.delete_key_pair, key_pair):
         messages.success(request, _("SSH key %(name)s deleted.") % {"name": key_pair})
     return redirect("infrastructure:key-pair-list")

@@ -5,7 +5,6 @@ put in maintenance and drained, beside the catalogue of flavours and images."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, Sum
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -13,9 +12,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import may_any
-from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import (
     access_or_404,
+    call_from_button,
     call_service,
     call_service_for_form,
     refuse_unless_may_add,
@@ -121,7 +120,7 @@ def server_group_create(request):
 @require_POST
 def server_group_delete(request, pk):
     group = access_or_404(request.user, ServerGroup.objects, pk=pk)
-    if _call(request, server_groups.delete_server_group, group):
+    if call_from_button(request, server_groups.delete_server_group, group):
         messages.success(request, _("Server group %(name)s deleted.") % {"name": group})
     return redirect("infrastructure:instance-list")
 
@@ -209,7 +208,7 @@ def instance_power_change(request, pk, action):
     """Start, stop or reboot an instance; a refusal is shown on its page."""
     instance = access_or_404(request.user, Instance.objects, pk=pk)
     service, done = POWER_SERVICES[action]
-    if _call(request, service, instance):
+    if call_from_button(request, service, instance):
         messages.success(request, done)
     return redirect("infrastructure:instance-detail", pk=pk)
 
@@ -235,7 +234,7 @@ def instance_resize(request, pk):
     form = ResizeForm(request.POST, user=request.user, instance=instance)
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
-    elif _call(request, resize.resize_instance, instance, **form.cleaned_data):
+    elif call_from_button(request, resize.resize_instance, instance, **form.cleaned_data):
         messages.success(request, _("The instance is being resized."))
     return redirect("infrastructure:instance-detail", pk=pk)
 
@@ -251,7 +250,7 @@ def instance_migrate(request, pk):
     form = MigrateForm(request.POST, user=request.user, instance=instance)
     if not form.is_valid():
         messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
-    elif _call(request, maintenance.migrate_instance, instance, **form.cleaned_data):
+    elif call_from_button(request, maintenance.migrate_instance, instance, **form.cleaned_data):
         messages.success(request, _("The instance is being moved."))
     return redirect("infrastructure:instance-detail", pk=pk)
 
@@ -333,7 +332,9 @@ def host_maintenance_start(request, pk):
     form = MaintenanceForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why the host goes into maintenance."))
-    elif _call(request, maintenance.start_maintenance, host, reason=form.cleaned_data["reason"]):
+    elif call_from_button(
+        request, maintenance.start_maintenance, host, reason=form.cleaned_data["reason"]
+    ):
         messages.success(
             request, _("%(host)s is in maintenance; it is being drained.") % {"host": host}
         )
@@ -345,23 +346,9 @@ def host_maintenance_start(request, pk):
 def host_maintenance_end(request, pk):
     """Return a host to service."""
     host = access_or_404(request.user, Host.objects, pk=pk)
-    if _call(request, maintenance.end_maintenance, host):
+    if call_from_button(request, maintenance.end_maintenance, host):
         messages.success(request, _("%(host)s is back in service.") % {"host": host})
     return redirect("infrastructure:pool-list")
-
-
-def _call(request, fn, obj, **kwargs):
-    """Run a service on ``obj``; whether it did. A refusal other than permission is shown,
-    not raised."""
-    try:
-        call_service(fn, obj, actor=request.user, **kwargs)
-    except ZhengyunError as exc:
-        messages.error(request, exc.message)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        return True
-    return False
 
 
 @login_required
@@ -423,7 +410,7 @@ def subnet_create(request):
 @require_POST
 def network_delete(request, pk):
     network = access_or_404(request.user, Network.objects, pk=pk)
-    if _call(request, services.delete_network, network):
+    if call_from_button(request, services.delete_network, network):
         messages.success(request, _("%(name)s deleted.") % {"name": network})
     return redirect("infrastructure:network-list")
 
@@ -432,7 +419,7 @@ def network_delete(request, pk):
 @require_POST
 def subnet_delete(request, pk):
     subnet = access_or_404(request.user, Subnet.objects, pk=pk)
-    if _call(request, services.delete_subnet, subnet):
+    if call_from_button(request, services.delete_subnet, subnet):
         messages.success(request, _("%(name)s deleted.") % {"name": subnet})
     return redirect("infrastructure:network-list")
 
@@ -489,7 +476,7 @@ def volume_act(request, pk, act):
             messages.error(request, " ".join(e for errs in bound.errors.values() for e in errs))
             return redirect("infrastructure:volume-list")
         kwargs = bound.cleaned_data
-    if _call(request, service, volume, **kwargs):
+    if call_from_button(request, service, volume, **kwargs):
         messages.success(request, _("Done; the worker is carrying it out."))
     return redirect("infrastructure:volume-list")
 
@@ -507,7 +494,7 @@ VOLUME_ACTS = {
 @require_POST
 def snapshot_delete(request, pk):
     snap = access_or_404(request.user, Snapshot.objects, pk=pk)
-    if _call(request, volumes.delete_snapshot, snap):
+    if call_from_button(request, volumes.delete_snapshot, snap):
         messages.success(request, _("Snapshot %(name)s is being deleted.") % {"name": snap})
     return redirect("infrastructure:volume-list")
 
@@ -573,7 +560,7 @@ def security_group_rule_create(request):
 @require_POST
 def security_group_delete(request, pk):
     group = access_or_404(request.user, SecurityGroup.objects, pk=pk)
-    if _call(request, security_groups.delete_security_group, group):
+    if call_from_button(request, security_groups.delete_security_group, group):
         messages.success(request, _("%(name)s deleted.") % {"name": group})
     return redirect("infrastructure:security-group-list")
 
@@ -582,6 +569,6 @@ def security_group_delete(request, pk):
 @require_POST
 def security_group_rule_delete(request, pk):
     rule = access_or_404(request.user, SecurityGroupRule.objects, pk=pk)
-    if _call(request, security_groups.delete_security_group_rule, rule):
+    if call_from_button(request, security_groups.delete_security_group_rule, rule):
         messages.success(request, _("Rule deleted; the members' firewalls are being applied."))
     return redirect("infrastructure:security-group-list")
