@@ -16,12 +16,11 @@ driver hands the guest as a small read-only-by-nature disk.
 import io
 import json
 import re
-from ipaddress import ip_interface
 
 import pycdlib
 from django.conf import settings
 
-from zhengyun.infrastructure.models import Port
+from zhengyun.infrastructure import guest_networks
 
 LABEL = "cidata"
 # ISO 9660's own names are short and upper case; guests read the Rock Ridge and Joliet ones.
@@ -56,21 +55,18 @@ def network_config(instance):
     """Version 2 network configuration: each of the instance's interfaces, in the order
     the guest sees them, found by MAC address and named ``eth0``, ``eth1`` … in that
     order, with its address; the default route through the first one."""
-    ports = (
-        Port.objects.filter(instance=instance).select_related("subnet").order_by("created_at", "pk")
-    )
     servers = [s.strip() for s in settings.ZHENGYUN_GUEST_DNS_SERVERS.split(",") if s.strip()]
     ethernets = {}
-    for number, port in enumerate(ports):
-        prefix = ip_interface(port.subnet.cidr).network.prefixlen
+    for number, port in enumerate(guest_networks.ports(instance).select_related("subnet")):
+        subnet = port.subnet.ip_network
         interface = {
             "match": {"macaddress": port.mac},
             "set-name": f"eth{number}",
-            "addresses": [f"{port.address}/{prefix}"],
+            "addresses": [f"{port.address}/{subnet.prefixlen}"],
         }
         if number == 0:
             # "to: default" is read only by cloud-init 22.3 and later; a CIDR by all.
-            anywhere = "::/0" if ip_interface(port.subnet.cidr).version == 6 else "0.0.0.0/0"
+            anywhere = "::/0" if subnet.version == 6 else "0.0.0.0/0"
             interface["routes"] = [{"to": anywhere, "via": port.subnet.gateway}]
             if servers:
                 interface["nameservers"] = {"addresses": servers}

@@ -28,14 +28,15 @@ from zhengyun.infrastructure.models import ComputeProvider, Network, Port
 logger = logging.getLogger(__name__)
 
 
+def ports(instance):
+    """The instance's ports in the order the guest sees its interfaces: as they were given."""
+    return Port.objects.filter(instance=instance).order_by("created_at", "pk")
+
+
 def nics(instance):
-    """The instance's interfaces, from its ports, in the order they were given."""
-    ports = (
-        Port.objects.filter(instance=instance)
-        .order_by("created_at", "pk")
-        .values_list("mac", "subnet__network__uuid")
-    )
-    return tuple(Nic(mac=mac, network=str(network)) for mac, network in ports)
+    """The instance's interfaces, from its ports."""
+    rows = ports(instance).values_list("mac", "subnet__network__uuid")
+    return tuple(Nic(mac=mac, network=str(network)) for mac, network in rows)
 
 
 def prepare_host(instance, host):
