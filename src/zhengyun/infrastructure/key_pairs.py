@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from zhengyun.core import crud
+from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
-from zhengyun.infrastructure.models import KeyPair
+from zhengyun.infrastructure.choices import InstanceStatus
+from zhengyun.infrastructure.models import Instance, KeyPair
 
 MIN_RSA_BITS = 2048
 MAX_KEY_CHARS = 16384
@@ -49,7 +51,20 @@ def create_key_pair(*, actor, department, name, public_key):
 
 @service("infrastructure.delete_key_pair")
 def delete_key_pair(key_pair, *, actor):
-    """Forget a key. Guests given it keep it: it is in their own files."""
+    """Forget a key. Guests given it keep it: it is in their own files. While a guest
+    ordered with it is still being built the key is refused, as the build has yet to write
+    it; the lock waits for a build under way to finish."""
+    building = list(
+        Instance.objects.select_for_update(of=("self",))
+        .filter(key_pair=key_pair, status=InstanceStatus.BUILDING)
+        .values_list("name", flat=True)
+    )
+    if building:
+        raise Conflict(
+            _("Instances are being built with this key (%(names)s); remove it once they are built.")
+            % {"names": ", ".join(building)},
+            dependents=building,
+        )
     crud.delete(actor, key_pair, "infrastructure.delete_key_pair")
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import override
 
 from zhengyun.audit.models import AuditEvent
+from zhengyun.core.exceptions import Conflict
 from zhengyun.infrastructure import config_drive, connections, key_pairs, lifecycle
 from zhengyun.infrastructure import services as infrastructure
 from zhengyun.infrastructure.models import Instance, KeyPair
@@ -231,6 +232,9 @@ def test_keys_through_the_api_and_the_console(world, room, api_as, client):
     key_pair = KeyPair.objects.get(name="ops")
     assert client.post(f"/infrastructure/key-pairs/{key_pair.pk}/delete/").status_code == 404
     client.force_login(world.staff_a)
+    waiting = client.post(f"/infrastructure/key-pairs/{key_pair.pk}/delete/", follow=True)
+    assert "正在使用此密钥创建" in waiting.content.decode()  # the guest is yet to be built
+    lifecycle.build(instance.pk)
     client.post(f"/infrastructure/key-pairs/{key_pair.pk}/delete/")
     instance.refresh_from_db()
     assert instance.key_pair is None and not KeyPair.objects.filter(name="ops").exists()
@@ -255,3 +259,32 @@ def test_a_key_reaches_a_guest_without_addresses_and_a_groups_key_stays(world, r
     files = config_drive.read(image)[1]
     assert json.loads(files["network-config"]) == {"version": 2, "ethernets": {}}
     assert key in files["user-data"].decode()
+
+
+def test_a_key_is_kept_while_a_guest_ordered_with_it_is_being_built(world, room):
+    key = openssh(ed25519.Ed25519PrivateKey.generate())
+    made = key_pairs.create_key_pair(
+        actor=world.staff_a, department=world.department_a, name="ops", public_key=key
+    )
+    instance = infrastructure.create_instance(
+        actor=world.staff_a,
+        department=world.department_a,
+        name="web-1",
+        flavour=room.flavour,
+        image=room.image,
+        subnet=room.subnet,
+        key_pair=made,
+    )
+    with override("en"), pytest.raises(Conflict) as refused:
+        key_pairs.delete_key_pair(made, actor=world.staff_a)
+    assert "web-1" in refused.value.message
+    assert refused.value.dependents == ["web-1"]
+    assert KeyPair.objects.filter(pk=made.pk).exists()
+
+    lifecycle.build(instance.pk)
+    image = connections.driver_for("simulator", SIMULATOR).config_drive(str(instance.uuid))
+    assert key in config_drive.read(image)[1]["user-data"].decode()
+    key_pairs.delete_key_pair(made, actor=world.staff_a)
+    instance.refresh_from_db()
+    assert instance.key_pair is None
+    assert AuditEvent.objects.filter(action="infrastructure.delete_key_pair").count() == 1
