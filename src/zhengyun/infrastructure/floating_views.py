@@ -8,10 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import may_any
-from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import (
     access_or_404,
-    call_service,
+    call_from_button,
     call_service_for_form,
     refuse_unless_may_add,
 )
@@ -77,11 +76,7 @@ def floating_associate(request):
 
 def _act(request, pk, fn, done):
     address = access_or_404(request.user, FloatingAddress.objects, pk=pk)
-    try:
-        call_service(fn, address, actor=request.user)
-    except ZhengyunError as exc:
-        messages.error(request, exc.message)
-    else:
+    if call_from_button(request, fn, address):
         messages.success(request, done % {"address": address})
     return redirect("infrastructure:network-list")
 

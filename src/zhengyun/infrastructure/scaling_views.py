@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import may_any
-from zhengyun.core.exceptions import ZhengyunError
 from zhengyun.core.shortcuts import (
     access_or_404,
+    call_from_button,
     call_service,
     call_service_for_form,
     refuse_unless_may_add,
@@ -141,11 +141,7 @@ def scheduled_action_delete(request, pk):
 @require_POST
 def scaling_group_delete(request, pk):
     group = access_or_404(request.user, ScalingGroup.objects, pk=pk)
-    try:
-        call_service(scaling.delete_scaling_group, group, actor=request.user)
-    except ZhengyunError as exc:
-        messages.error(request, exc.message)
-    else:
+    if call_from_button(request, scaling.delete_scaling_group, group):
         messages.success(
             request, _("%(name)s is being scaled to zero and deleted.") % {"name": group}
         )
