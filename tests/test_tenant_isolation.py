@@ -508,6 +508,15 @@ def _consolidation_plan(world):
     return ConsolidationPlan.objects.create(pool=_pool(world), proposed_by=world.operator)
 
 
+def _catalog_resource(world):
+    from zhengyun.data_resources import catalog
+    from zhengyun.testing.catalog import resource_fields
+
+    return catalog.create_resource(
+        actor=world.staff_b, department=world.department_b, **resource_fields()
+    )
+
+
 OWNED_BY_B = {
     "organizations.region": _region,
     "organizations.department": _department,
@@ -558,6 +567,7 @@ OWNED_BY_B = {
     "infrastructure.reclamationproposal": _reclamation_proposal,
     "infrastructure.maintenancewindow": _maintenance_window,
     "infrastructure.consolidationplan": _consolidation_plan,
+    "data_resources.catalogresource": _catalog_resource,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {
@@ -565,6 +575,8 @@ SHARED = {
     "infrastructure.flavour",
     "infrastructure.image",
     "core.calendarday",
+    # The published catalog, for every department to find (R-D1).
+    "data_resources.resourceversion",
 }
 # Views without a model: each returns only the caller's own data.
 NOT_TENANT_DATA = {"MeView", "MyPermissionsView", "PasswordChangeView"}

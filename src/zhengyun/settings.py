@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "zhengyun.accounts",
     "zhengyun.audit",
     "zhengyun.infrastructure",
+    "zhengyun.data_resources",
     "zhengyun.jobs",
     "zhengyun.notifications",
     "zhengyun.console",

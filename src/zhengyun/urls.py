@@ -15,6 +15,7 @@ api_v1 = [
     path("jobs/", include("zhengyun.jobs.api.urls")),
     path("notifications/", include("zhengyun.notifications.api.urls")),
     path("infrastructure/", include("zhengyun.infrastructure.api.urls")),
+    path("data/", include("zhengyun.data_resources.api.urls")),
     path("core/", include("zhengyun.core.api.urls")),
 ]
 

@@ -150,6 +150,17 @@ _SEE_INSTANCES = {
     "infrastructure.reclamationproposal": VIEW,
 }
 
+# A department's own entries in the information resource catalog (R-D1): drafted here,
+# submitted for review; published versions are for everyone to read.
+_OWN_CATALOG = {
+    "data_resources.catalogresource": CRUD,
+    "data_resources.informationitem": VIEW,
+}
+_SEE_CATALOG = {
+    "data_resources.catalogresource": VIEW,
+    "data_resources.informationitem": VIEW,
+}
+
 GRANTS = {
     Role.PLATFORM_OPERATOR: {
         "organizations.region": CRUD,
@@ -163,6 +174,9 @@ GRANTS = {
         **_SEE_INSTANCES,
         "infrastructure.quota": frozenset({"view", "change"}),
         "infrastructure.regionquota": CRUD,
+        # approve: publish a record in review, or send it back (R-D1).
+        "data_resources.catalogresource": frozenset({"view", "approve"}),
+        "data_resources.informationitem": VIEW,
     },
     Role.SYSTEM_ADMIN: {
         **_ORG_VIEW,
@@ -201,6 +215,7 @@ GRANTS = {
         "accounts.delegation": VIEW,
         **_SEE_INSTANCES,
         "infrastructure.externalrange": VIEW,
+        **_SEE_CATALOG,
     },
     Role.DEPARTMENT_ADMIN: {
         **_ORG_VIEW,
@@ -212,6 +227,7 @@ GRANTS = {
         **_OWN_INSTANCES,
         # Thresholds over the department's own instances (R-I4).
         "infrastructure.metricthreshold": CRUD,
+        **_OWN_CATALOG,
     },
     Role.DEPARTMENT_LEADER: {
         **_ORG_VIEW,
@@ -221,8 +237,14 @@ GRANTS = {
         "infrastructure.zone": VIEW,
         "infrastructure.externalrange": VIEW,
         **_SEE_INSTANCES,
+        **_SEE_CATALOG,
     },
-    Role.DEPARTMENT_STAFF: {**_ORG_VIEW, "accounts.user": VIEW, **_OWN_INSTANCES},
+    Role.DEPARTMENT_STAFF: {
+        **_ORG_VIEW,
+        "accounts.user": VIEW,
+        **_OWN_INSTANCES,
+        **_OWN_CATALOG,
+    },
 }
 
 

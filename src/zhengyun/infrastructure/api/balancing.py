@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceCreateDeleteViewSet
 from zhengyun.infrastructure import balancers
-from zhengyun.infrastructure.api.serializers import own_department
 from zhengyun.infrastructure.choices import BalancingAlgorithm
 from zhengyun.infrastructure.models import (
     BackendPool,
@@ -22,7 +21,7 @@ from zhengyun.infrastructure.models import (
     Subnet,
 )
 from zhengyun.infrastructure.models.balancing import MAX_WEIGHT
-from zhengyun.organizations.api.serializers import RestrictedRelatedField
+from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
 from zhengyun.organizations.models import Department
 
 

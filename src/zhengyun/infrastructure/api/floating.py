@@ -9,10 +9,9 @@ from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import ServiceCreateDeleteViewSet
 from zhengyun.infrastructure import floating_addresses
-from zhengyun.infrastructure.api.serializers import own_department
 from zhengyun.infrastructure.choices import NetworkReach
 from zhengyun.infrastructure.models import ExternalRange, FloatingAddress, Network, Port
-from zhengyun.organizations.api.serializers import RestrictedRelatedField
+from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
 from zhengyun.organizations.models import Department, Region
 
 

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceCreateDeleteViewSet
 from zhengyun.infrastructure import scaling
-from zhengyun.infrastructure.api.serializers import own_department
 from zhengyun.infrastructure.filtersets import ScalingActivityFilterSet, ScheduledActionFilterSet
 from zhengyun.infrastructure.models import (
     BackendPool,
@@ -25,7 +24,7 @@ from zhengyun.infrastructure.models import (
     Subnet,
 )
 from zhengyun.infrastructure.models.scaling import MAX_SIZE, MIN_COOLDOWN_S
-from zhengyun.organizations.api.serializers import RestrictedRelatedField
+from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
 from zhengyun.organizations.models import Department
 
 

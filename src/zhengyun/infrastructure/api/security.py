@@ -6,10 +6,9 @@ from rest_framework import serializers
 
 from zhengyun.core.api.viewsets import ServiceCreateDeleteViewSet
 from zhengyun.infrastructure import security_groups
-from zhengyun.infrastructure.api.serializers import own_department
 from zhengyun.infrastructure.choices import EtherType, RuleDirection, RuleProtocol
 from zhengyun.infrastructure.models import SecurityGroup, SecurityGroupRule
-from zhengyun.organizations.api.serializers import RestrictedRelatedField
+from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
 from zhengyun.organizations.models import Department
 
 

@@ -24,7 +24,7 @@ from zhengyun.infrastructure.models import (
     Zone,
 )
 from zhengyun.infrastructure.quotas import region_in_use
-from zhengyun.organizations.api.serializers import RestrictedRelatedField
+from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
 from zhengyun.organizations.models import Department, Region
 
 
@@ -166,15 +166,6 @@ class QuotaSerializer(serializers.ModelSerializer):
             "used_volumes",
             "used_load_balancers",
         ]
-
-
-def own_department(attrs, request, message):
-    """``attrs`` with the department defaulted to the requester's own."""
-    if "department" not in attrs:
-        if request.user.department is None:
-            raise serializers.ValidationError({"department": message})
-        attrs["department"] = request.user.department
-    return attrs
 
 
 class RegionUsageSerializer(serializers.Serializer):

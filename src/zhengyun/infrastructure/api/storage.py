@@ -8,9 +8,8 @@ from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import ServiceCreateDeleteViewSet
 from zhengyun.infrastructure import volumes
-from zhengyun.infrastructure.api.serializers import own_department
 from zhengyun.infrastructure.models import Instance, Snapshot, Volume
-from zhengyun.organizations.api.serializers import RestrictedRelatedField
+from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
 from zhengyun.organizations.models import Department
 
 

@@ -18,6 +18,15 @@ class RestrictedRelatedField(serializers.PrimaryKeyRelatedField):
         return self.model.objects.restrict(self.context["request"].user, "view")
 
 
+def own_department(attrs, request, message):
+    """``attrs`` with the department defaulted to the requester's own."""
+    if "department" not in attrs:
+        if request.user.department is None:
+            raise serializers.ValidationError({"department": message})
+        attrs["department"] = request.user.department
+    return attrs
+
+
 class RegionSerializer(serializers.ModelSerializer):
     parent = RestrictedRelatedField(Region, allow_null=True, required=False)
 

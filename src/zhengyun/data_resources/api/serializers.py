@@ -1,0 +1,97 @@
+"""What the catalog's API reads and takes: a department's records with their items, and the
+published versions every department finds."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from zhengyun.data_resources.catalog import ITEM_FIELDS, MAX_ITEMS, RESOURCE_FIELDS
+from zhengyun.data_resources.choices import ShareMethod
+from zhengyun.data_resources.models import (
+    MAX_RELATED_CODES,
+    CatalogResource,
+    InformationItem,
+    ResourceVersion,
+)
+from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
+from zhengyun.organizations.models import Department
+
+
+class InformationItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InformationItem
+        fields = ["position", *ITEM_FIELDS]
+        read_only_fields = ["position"]
+
+
+class CatalogResourceSerializer(serializers.ModelSerializer):
+    department = RestrictedRelatedField(
+        Department, required=False, help_text=_("Defaults to your own department.")
+    )
+    share_methods = serializers.ListField(
+        child=serializers.ChoiceField(ShareMethod.choices), max_length=len(ShareMethod)
+    )
+    related_codes = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        max_length=MAX_RELATED_CODES,
+        required=False,
+        help_text=_("Codes of related resources, such as 101001/000001."),
+    )
+    items = InformationItemSerializer(many=True, max_length=MAX_ITEMS)
+    current_version = serializers.SlugRelatedField(slug_field="number", read_only=True)
+
+    class Meta:
+        model = CatalogResource
+        fields = [
+            "id",
+            "department",
+            "code",
+            *RESOURCE_FIELDS,
+            "items",
+            "status",
+            "review_comment",
+            "current_version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["code", "status", "review_comment", "created_at", "updated_at"]
+        validators = []  # the service says what clashes
+
+    def validate(self, attrs):
+        if "items" in attrs:
+            attrs["items"] = [dict(item) for item in attrs["items"]]
+        if self.instance is not None:
+            attrs.pop("department", None)  # a record stays with its provider
+            return attrs
+        return own_department(
+            attrs, self.context["request"], _("Say which department provides the resource.")
+        )
+
+
+class ReturnSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+class ResourceVersionSerializer(serializers.ModelSerializer):
+    department = serializers.StringRelatedField()
+    approved_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = ResourceVersion
+        fields = [
+            "id",
+            "resource",
+            "number",
+            "is_current",
+            "code",
+            "name",
+            "department",
+            "catalog_type",
+            "share_type",
+            "format",
+            "update_cycle",
+            "open_to_public",
+            "published_on",
+            "published_at",
+            "approved_by",
+            "metadata",
+        ]

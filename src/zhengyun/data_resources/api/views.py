@@ -1,0 +1,69 @@
+"""API of the information resource catalog (R-D1, R-A4): departments' records, their review,
+and the published catalog. Reads restricted, writes through ``catalog``."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
+from zhengyun.data_resources import catalog
+from zhengyun.data_resources.api import serializers
+from zhengyun.data_resources.filtersets import (
+    CatalogResourceFilterSet,
+    ResourceVersionFilterSet,
+)
+from zhengyun.data_resources.models import CatalogResource, ResourceVersion
+
+
+class CatalogResourceViewSet(ServiceModelViewSet):
+    """A department's information resources as it drafts them; submitted for review, the
+    operator publishes or returns them. Changing a published resource drafts its next
+    version; ``items`` given in a change replace all items."""
+
+    model = CatalogResource
+    select_related = ("department", "current_version")
+    prefetch_related = ("items",)
+    serializer_class = serializers.CatalogResourceSerializer
+    ordering_fields = ["code", "name", "updated_at"]
+    filterset_class = CatalogResourceFilterSet
+    create_service = catalog.create_resource
+    update_service = catalog.update_resource
+    delete_service = catalog.delete_resource
+
+    def _answer(self, resource):
+        return Response(self.get_serializer(self.get_queryset().get(pk=resource.pk)).data)
+
+    @extend_schema(request=None, responses=serializers.CatalogResourceSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Send the draft to the operator for review."""
+        return self._answer(catalog.submit_resource(self.get_object(), actor=request.user))
+
+    @extend_schema(request=None, responses=serializers.CatalogResourceSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Publish the record in review as the resource's next version."""
+        return self._answer(catalog.approve_resource(self.get_object(), actor=request.user))
+
+    @extend_schema(
+        request=serializers.ReturnSerializer, responses=serializers.CatalogResourceSerializer
+    )
+    @action(detail=True, methods=["post"], url_path="return")
+    def send_back(self, request, pk=None):
+        """Send the record in review back to its provider, saying what to mend."""
+        resource = self.get_object()
+        body = serializers.ReturnSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        resource = catalog.return_resource(resource, actor=request.user, **body.validated_data)
+        return self._answer(resource)
+
+
+class ResourceVersionViewSet(RestrictedReadOnlyViewSet):
+    """The published catalog: every version of every published resource, the current ones
+    with ``is_current=true``; each carries its whole core metadata."""
+
+    model = ResourceVersion
+    select_related = ("department", "approved_by")
+    serializer_class = serializers.ResourceVersionSerializer
+    ordering_fields = ["code", "published_at"]
+    filterset_class = ResourceVersionFilterSet
