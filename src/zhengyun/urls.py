@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("zhengyun.console.urls")),
     path("organizations/", include("zhengyun.organizations.urls")),
     path("infrastructure/", include("zhengyun.infrastructure.urls")),
+    path("data/", include("zhengyun.data_resources.urls")),
     path("accounts/", include("zhengyun.accounts.urls")),
     path("audit/", include("zhengyun.audit.urls")),
     path("notifications/", include("zhengyun.notifications.urls")),

@@ -49,6 +49,10 @@ MENU = [
     MenuItem(
         _("Utilisation and energy"), "infrastructure:analytics", "infrastructure.DepartmentDay"
     ),
+    MenuItem(_("Resource catalog"), "data_resources:catalog"),
+    MenuItem(
+        _("Catalog records"), "data_resources:resource-list", "data_resources.CatalogResource"
+    ),
     MenuItem(_("Audit trail"), "audit:event-list", "audit.AuditEvent"),
     MenuItem(_("Audit alerts"), "audit:alert-list", "audit.AuditAlert"),
     MenuItem(_("What I may do"), "accounts:permissions"),

@@ -105,7 +105,7 @@ def update_resource(resource, *, actor, changes):
         setattr(resource, name, value)
     resource.status = ResourceStatus.DRAFT
     if items is None:
-        items = [_item_fields(item) for item in resource.items.all()]
+        items = [item_fields(item) for item in resource.items.all()]
     made = _validated(resource, items)
     if reclassified:
         _save_with_new_code(resource)
@@ -225,7 +225,7 @@ def metadata(resource, published_on=None):
         "format": resource.format,
         "format_detail": resource.format_detail,
         "items": [
-            {"position": item.position, **_item_fields(item)}
+            {"position": item.position, **item_fields(item)}
             for item in resource.items.order_by("position")
         ],
         "share": {
@@ -346,7 +346,8 @@ def _store_items(resource, items):
     InformationItem.objects.bulk_create(items)
 
 
-def _item_fields(item):
+def item_fields(item):
+    """An item's fields as the service takes them."""
     return {name: getattr(item, name) for name in ITEM_FIELDS}
 
 
@@ -354,5 +355,5 @@ def _described(resource):
     """The record as the audit trail keeps it: its fields and its items."""
     return {
         **snapshot(resource),
-        "items": [_item_fields(item) for item in resource.items.order_by("position")],
+        "items": [item_fields(item) for item in resource.items.order_by("position")],
     }

@@ -1,0 +1,104 @@
+"""Console forms of the catalog: a record's core metadata and its information items, as
+rows of one formset."""
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.data_resources.catalog import ITEM_FIELDS, RESOURCE_FIELDS
+from zhengyun.data_resources.choices import ShareMethod
+from zhengyun.data_resources.models import CatalogResource, InformationItem
+
+# Blank rows offered below a record's items, for adding some.
+EXTRA_ITEM_ROWS = 3
+
+
+class ResourceForm(forms.ModelForm):
+    share_methods = forms.MultipleChoiceField(
+        label=_("share methods"),
+        choices=ShareMethod.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    related_codes = forms.CharField(
+        label=_("related resource codes"),
+        required=False,
+        help_text=_("Separated by spaces or commas, such as 101001/000001."),
+    )
+
+    class Meta:
+        model = CatalogResource
+        fields = list(RESOURCE_FIELDS)
+        widgets = {
+            "abstract": forms.Textarea(attrs={"rows": 3}),
+            "share_conditions": forms.Textarea(attrs={"rows": 2}),
+            "legal_basis": forms.Textarea(attrs={"rows": 2}),
+            "open_conditions": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["related_codes"] = " ".join(self.instance.related_codes)
+
+    def clean_related_codes(self):
+        return [code for code in re.split(r"[\s,，]+", self.cleaned_data["related_codes"]) if code]
+
+    def _post_clean(self):
+        """The service validates the record with its items; the form only reads fields."""
+
+
+class ItemForm(forms.ModelForm):
+    class Meta:
+        model = InformationItem
+        fields = list(ITEM_FIELDS)
+        widgets = {"legal_basis": forms.TextInput()}
+
+    def _post_clean(self):
+        """The service validates the items with their record."""
+
+
+ItemFormSet = forms.formset_factory(ItemForm, extra=EXTRA_ITEM_ROWS, can_delete=True)
+
+
+def kept_rows(formset):
+    """The rows that stay: the record's items not marked for deletion, and blank rows the
+    user filled."""
+    return [
+        form
+        for number, form in enumerate(formset.forms)
+        if (number < formset.initial_form_count() or form.has_changed())
+        and not form.cleaned_data.get("DELETE")
+    ]
+
+
+def items_of(formset):
+    """The kept rows, in order, as the service takes them."""
+    return [
+        {name: form.cleaned_data.get(name) for name in ITEM_FIELDS} for form in kept_rows(formset)
+    ]
+
+
+def show_errors(form, formset, exc):
+    """Put a service's ``ValidationError`` on the fields it names: ``items.N.field`` on the
+    field of the Nth kept row, the rest on the record's form."""
+    kept = kept_rows(formset)
+    for key, messages in exc.message_dict.items():
+        match = re.fullmatch(r"items\.(\d+)(?:\.(\w+))?", key)
+        if match and int(match.group(1)) <= len(kept):
+            row = kept[int(match.group(1)) - 1]
+            field = match.group(2)
+            row.add_error(field if field in row.fields else None, messages)
+        elif key in form.fields:
+            form.add_error(key, messages)
+        else:
+            form.add_error(None, messages)
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What the provider should mend"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

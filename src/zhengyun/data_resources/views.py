@@ -1,0 +1,259 @@
+"""Console pages of the information resource catalog (R-D1, R-D2): the published catalog
+every department browses, and a department's own records — drafted with their items,
+submitted, and reviewed by the operator."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from zhengyun.accounts.access import can, may_any
+from zhengyun.core.exceptions import ZhengyunError
+from zhengyun.core.shortcuts import (
+    access_or_404,
+    call_from_button,
+    call_service,
+    refuse_unless_may_add,
+)
+from zhengyun.data_resources import catalog as catalog_service
+from zhengyun.data_resources.choices import (
+    CatalogType,
+    DataType,
+    Masking,
+    ResourceStatus,
+    Sensitivity,
+    ShareMethod,
+    ShareType,
+)
+from zhengyun.data_resources.forms import (
+    ItemFormSet,
+    ResourceForm,
+    ReturnForm,
+    items_of,
+    show_errors,
+)
+from zhengyun.data_resources.models import CatalogResource, ResourceVersion
+
+PAGE_SIZE = 50
+
+
+@login_required
+def catalog(request):
+    """The current version of every published resource, filtered and paged."""
+    versions = (
+        ResourceVersion.objects.restrict(request.user, "view")
+        .filter(is_current=True)
+        .select_related("department")
+    )
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        versions = versions.filter(Q(name__icontains=query) | Q(code__startswith=query))
+    chosen = {}
+    for name, choices in (("catalog_type", CatalogType), ("share_type", ShareType)):
+        value = request.GET.get(name, "")
+        if value in choices.values:
+            versions = versions.filter(**{name: value})
+            chosen[name] = value
+    page = Paginator(versions.order_by("code"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "data_resources/catalog.html",
+        {
+            "page": page,
+            "query": query,
+            "chosen": chosen,
+            "catalog_types": CatalogType.choices,
+            "share_types": ShareType.choices,
+        },
+    )
+
+
+@login_required
+def catalog_entry(request, pk):
+    """One published version with its metadata and items, and the resource's other versions."""
+    version = access_or_404(
+        request.user, ResourceVersion.objects.select_related("department", "approved_by"), pk=pk
+    )
+    history = ResourceVersion.objects.restrict(request.user, "view").filter(
+        resource_id=version.resource_id
+    )
+    meta = version.metadata
+    return render(
+        request,
+        "data_resources/catalog_entry.html",
+        {
+            "version": version,
+            "meta": meta,
+            "share_methods": [ShareMethod(m).label for m in meta["share"]["methods"]],
+            "item_rows": [_labelled(item) for item in meta["items"]],
+            "history": history.order_by("-number"),
+        },
+    )
+
+
+def _labelled(item):
+    """An item as published (a dict), its coded values by their labels."""
+    return {
+        **item,
+        "data_type": DataType(item["data_type"]).label,
+        "sensitivity": Sensitivity(item["sensitivity"]).label,
+        "share_type": ShareType(item["share_type"]).label,
+        "masking": Masking(item["masking"]).label,
+    }
+
+
+@login_required
+def resource_list(request):
+    """The records the user may see: a department's own, or those an operator reviews."""
+    user = request.user
+    resources = CatalogResource.objects.restrict(user, "view").select_related(
+        "department", "current_version"
+    )
+    status = request.GET.get("status", "")
+    if status in ResourceStatus.values:
+        resources = resources.filter(status=status)
+    page = Paginator(resources.order_by("code"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "data_resources/resource_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": ResourceStatus.choices,
+            "may_add": user.department is not None and may_any(user, CatalogResource, "add"),
+        },
+    )
+
+
+@login_required
+def resource_add(request):
+    refuse_unless_may_add(request.user, CatalogResource)
+    form = ResourceForm(request.POST or None)
+    items = ItemFormSet(request.POST or None, prefix="items")
+    if request.method == "POST":
+        made = _saved(
+            request,
+            form,
+            items,
+            lambda fields: catalog_service.create_resource(
+                actor=request.user, department=request.user.department, **fields
+            ),
+        )
+        if made:
+            messages.success(request, _("%(resource)s saved as a draft.") % {"resource": made})
+            return redirect("data_resources:resource-detail", made.pk)
+    return render(
+        request,
+        "data_resources/resource_form.html",
+        {"form": form, "items": items, "resource": None},
+    )
+
+
+@login_required
+def resource_edit(request, pk):
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    if not can(request.user, "change", resource):
+        return redirect("data_resources:resource-detail", pk)
+    form = ResourceForm(request.POST or None, instance=resource)
+    initial = [catalog_service.item_fields(item) for item in resource.items.order_by("position")]
+    items = ItemFormSet(request.POST or None, prefix="items", initial=initial)
+    if request.method == "POST":
+        changed = _saved(
+            request,
+            form,
+            items,
+            lambda fields: catalog_service.update_resource(
+                resource, actor=request.user, changes=fields
+            ),
+        )
+        if changed:
+            messages.success(request, _("%(resource)s saved as a draft.") % {"resource": changed})
+            return redirect("data_resources:resource-detail", pk)
+    return render(
+        request,
+        "data_resources/resource_form.html",
+        {"form": form, "items": items, "resource": resource},
+    )
+
+
+def _saved(request, form, items, save):
+    """Run ``save`` with the record's fields and items when both forms read well; the
+    service's refusals shown on the fields they name."""
+    if not (form.is_valid() and items.is_valid()):
+        return None
+    try:
+        return call_service(save, {**form.cleaned_data, "items": items_of(items)})
+    except ValidationError as exc:
+        show_errors(form, items, exc)
+    except ZhengyunError as exc:
+        form.add_error(None, exc.message)
+    return None
+
+
+@login_required
+def resource_detail(request, pk, return_form=None):
+    user = request.user
+    resource = access_or_404(
+        user, CatalogResource.objects.select_related("department", "current_version"), pk=pk
+    )
+    may_review = resource.status == ResourceStatus.IN_REVIEW and can(user, "approve", resource)
+    return render(
+        request,
+        "data_resources/resource_detail.html",
+        {
+            "resource": resource,
+            "item_rows": [
+                {"position": item.position, **_labelled(catalog_service.item_fields(item))}
+                for item in resource.items.order_by("position")
+            ],
+            "may_change": can(user, "change", resource),
+            "may_delete": resource.current_version_id is None and can(user, "delete", resource),
+            "may_review": may_review,
+            "return_form": return_form or (ReturnForm() if may_review else None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def resource_submit(request, pk):
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    if call_from_button(request, catalog_service.submit_resource, resource):
+        messages.success(request, _("%(resource)s submitted for review.") % {"resource": resource})
+    return redirect("data_resources:resource-detail", pk)
+
+
+@login_required
+@require_POST
+def resource_approve(request, pk):
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    if call_from_button(request, catalog_service.approve_resource, resource):
+        messages.success(request, _("%(resource)s published.") % {"resource": resource})
+    return redirect("data_resources:resource-detail", pk)
+
+
+@login_required
+@require_POST
+def resource_return(request, pk):
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    form = ReturnForm(request.POST)
+    if form.is_valid() and call_from_button(
+        request, catalog_service.return_resource, resource, **form.cleaned_data
+    ):
+        messages.success(request, _("%(resource)s sent back.") % {"resource": resource})
+        return redirect("data_resources:resource-detail", pk)
+    return resource_detail(request, pk, return_form=form)
+
+
+@login_required
+@require_POST
+def resource_delete(request, pk):
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    if call_from_button(request, catalog_service.delete_resource, resource):
+        messages.success(request, _("%(resource)s deleted.") % {"resource": resource})
+        return redirect("data_resources:resource-list")
+    return redirect("data_resources:resource-detail", pk)
