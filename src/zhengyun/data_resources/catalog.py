@@ -17,7 +17,7 @@ from zhengyun.accounts.access import require, require_some
 from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import full_clean, service
-from zhengyun.data_resources import codes
+from zhengyun.data_resources import codes, search
 from zhengyun.data_resources.choices import (
     OPENNESS,
     Masking,
@@ -184,6 +184,7 @@ def approve_resource(resource, *, actor):
         published_at=now,
         approved_by=actor,
     )
+    search.index_version(version)
     resource.current_version = version
     resource.review_comment = ""
     _transition(actor, resource, ResourceStatus.PUBLISHED, "data_resources.approve_resource")

@@ -7,7 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.data_resources.catalog import ITEM_FIELDS, RESOURCE_FIELDS
-from zhengyun.data_resources.choices import ShareMethod
+from zhengyun.data_resources.choices import ResourceFormat, ShareMethod, ShareType, UpdateCycle
 from zhengyun.data_resources.models import CatalogResource, InformationItem
 
 # Blank rows offered below a record's items, for adding some.
@@ -102,3 +102,24 @@ class ReturnForm(forms.Form):
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class CatalogSearchForm(forms.Form):
+    """The catalog page's search box and facet filters, read from the query string."""
+
+    q = forms.CharField(label=_("Name, words or resource code"), max_length=100, required=False)
+    provider = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    classification = forms.RegexField(r"^[1-3]\d{2}$", required=False)
+    share_type = forms.ChoiceField(choices=[("", "")] + ShareType.choices, required=False)
+    format = forms.ChoiceField(choices=[("", "")] + ResourceFormat.choices, required=False)
+    region = forms.RegexField(r"^\d{6}$", required=False)
+    update_cycle = forms.ChoiceField(choices=[("", "")] + UpdateCycle.choices, required=False)
+    page = forms.IntegerField(min_value=1, max_value=1000, required=False)
+
+    def filters(self):
+        """The facet filters chosen, by facet name."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("q", "page") and value not in (None, "")
+        }

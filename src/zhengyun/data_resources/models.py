@@ -257,3 +257,52 @@ class ResourceVersion(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name} v{self.number}"
+
+
+class SearchDocument(models.Model):
+    """The search index's entry for the current version of a published resource: its words
+    segmented (jieba) for full-text matching, and the figures the catalog is faceted by.
+    The full-text index itself lives beside it in the database: an FTS5 table on SQLite,
+    a generated ``tsvector`` column on PostgreSQL (``search``)."""
+
+    version = models.OneToOneField(
+        ResourceVersion,
+        primary_key=True,
+        verbose_name=_("version"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    resource_id = models.BigIntegerField(_("resource"), unique=True)
+    code = models.CharField(_("resource code"), max_length=32)
+    department = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("provider department"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    region_code = models.CharField(_("region"), max_length=12)
+    catalog_type = models.CharField(_("catalog type (类)"), max_length=1)
+    # 类 and 项 together, such as "101" (base resources, population).
+    classification = models.CharField(_("classification"), max_length=3)
+    share_type = models.CharField(_("share type"), max_length=16)
+    format = models.CharField(_("format"), max_length=20)
+    update_cycle = models.CharField(_("update cycle"), max_length=16)
+    title_terms = models.TextField(_("title terms"))
+    code_terms = models.CharField(_("code terms"), max_length=64)
+    body_terms = models.TextField(_("body terms"))
+
+    objects = RestrictedManager()
+    scoping = Scoping(shared=True)
+
+    class Meta:
+        verbose_name = _("search document")
+        verbose_name_plural = _("search documents")
+        indexes = [
+            models.Index(fields=["code"]),
+            models.Index(fields=["share_type"]),
+            models.Index(fields=["classification"]),
+            models.Index(fields=["region_code"]),
+        ]
+
+    def __str__(self):
+        return self.code

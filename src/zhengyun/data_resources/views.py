@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,8 +19,8 @@ from zhengyun.core.shortcuts import (
     refuse_unless_may_add,
 )
 from zhengyun.data_resources import catalog as catalog_service
+from zhengyun.data_resources import facet_labels, search
 from zhengyun.data_resources.choices import (
-    CatalogType,
     DataType,
     Masking,
     ResourceStatus,
@@ -30,6 +29,7 @@ from zhengyun.data_resources.choices import (
     ShareType,
 )
 from zhengyun.data_resources.forms import (
+    CatalogSearchForm,
     ItemFormSet,
     ResourceForm,
     ReturnForm,
@@ -43,31 +43,39 @@ PAGE_SIZE = 50
 
 @login_required
 def catalog(request):
-    """The current version of every published resource, filtered and paged."""
+    """The current versions of published resources: searched in Chinese or by code,
+    narrowed by facets whose counts show beside them, and paged."""
+    form = CatalogSearchForm(request.GET)
+    if not form.is_valid():  # a hand-made address: say so, and search for nothing
+        messages.error(request, _("The search could not be read; showing the whole catalog."))
+        form = CatalogSearchForm({})
+        form.is_valid()
+    filters = form.filters()
+    number = form.cleaned_data["page"] or 1
+    found = search.search(
+        search.SearchQuery(
+            text=form.cleaned_data["q"],
+            filters=filters,
+            offset=(number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+    )
     versions = (
         ResourceVersion.objects.restrict(request.user, "view")
-        .filter(is_current=True)
         .select_related("department")
+        .in_bulk(found.version_ids)
     )
-    query = request.GET.get("q", "").strip()[:100]
-    if query:
-        versions = versions.filter(Q(name__icontains=query) | Q(code__startswith=query))
-    chosen = {}
-    for name, choices in (("catalog_type", CatalogType), ("share_type", ShareType)):
-        value = request.GET.get(name, "")
-        if value in choices.values:
-            versions = versions.filter(**{name: value})
-            chosen[name] = value
-    page = Paginator(versions.order_by("code"), PAGE_SIZE).get_page(request.GET.get("page"))
+    pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
         request,
         "data_resources/catalog.html",
         {
-            "page": page,
-            "query": query,
-            "chosen": chosen,
-            "catalog_types": CatalogType.choices,
-            "share_types": ShareType.choices,
+            "form": form,
+            "versions": [versions[pk] for pk in found.version_ids if pk in versions],
+            "total": found.total,
+            "number": number,
+            "pages": pages,
+            "facets": facet_labels.labelled(found.facets, filters),
         },
     )
 

@@ -5,13 +5,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from zhengyun.data_resources.catalog import ITEM_FIELDS, MAX_ITEMS, RESOURCE_FIELDS
-from zhengyun.data_resources.choices import ShareMethod
+from zhengyun.data_resources.choices import ResourceFormat, ShareMethod, ShareType, UpdateCycle
 from zhengyun.data_resources.models import (
     MAX_RELATED_CODES,
     CatalogResource,
     InformationItem,
     ResourceVersion,
 )
+from zhengyun.data_resources.search.base import MAX_PAGE_SIZE
 from zhengyun.organizations.api.serializers import RestrictedRelatedField, own_department
 from zhengyun.organizations.models import Department
 
@@ -95,3 +96,28 @@ class ResourceVersionSerializer(serializers.ModelSerializer):
             "approved_by",
             "metadata",
         ]
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    """A catalog search: words, facet filters and the page."""
+
+    q = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    provider = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    classification = serializers.RegexField(r"^[1-3]\d{2}$", required=False)
+    share_type = serializers.ChoiceField(ShareType.choices, required=False)
+    format = serializers.ChoiceField(ResourceFormat.choices, required=False)
+    region = serializers.RegexField(r"^\d{6}$", required=False)
+    update_cycle = serializers.ChoiceField(UpdateCycle.choices, required=False)
+    page = serializers.IntegerField(min_value=1, max_value=1000, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=20)
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class SearchResultsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = ResourceVersionSerializer(many=True)
+    facets = serializers.DictField(child=FacetValueSerializer(many=True))

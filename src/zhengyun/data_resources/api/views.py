@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
-from zhengyun.data_resources import catalog
+from zhengyun.data_resources import catalog, search
 from zhengyun.data_resources.api import serializers
 from zhengyun.data_resources.filtersets import (
     CatalogResourceFilterSet,
@@ -67,3 +67,33 @@ class ResourceVersionViewSet(RestrictedReadOnlyViewSet):
     serializer_class = serializers.ResourceVersionSerializer
     ordering_fields = ["code", "published_at"]
     filterset_class = ResourceVersionFilterSet
+
+    @extend_schema(
+        parameters=[serializers.SearchParamsSerializer],
+        responses=serializers.SearchResultsSerializer,
+    )
+    @action(detail=False, methods=["get"])
+    def search(self, request):
+        """Full-text search of the current versions, in Chinese or by resource code, with
+        facet filters; names and codes that match rank first, and ``facets`` counts each
+        facet's values among the matches."""
+        params = serializers.SearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        wanted = dict(params.validated_data)
+        page, size = wanted.pop("page"), wanted.pop("page_size")
+        text = wanted.pop("q", "")
+        found = search.search(
+            search.SearchQuery(text=text, filters=wanted, offset=(page - 1) * size, limit=size)
+        )
+        versions = self.get_queryset().in_bulk(found.version_ids)
+        ranked = [versions[pk] for pk in found.version_ids if pk in versions]
+        return Response(
+            {
+                "count": found.total,
+                "results": self.get_serializer(ranked, many=True).data,
+                "facets": {
+                    name: [{"value": value, "count": count} for value, count in values]
+                    for name, values in found.facets.items()
+                },
+            }
+        )

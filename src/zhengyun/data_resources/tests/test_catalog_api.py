@@ -72,3 +72,30 @@ def test_bad_metadata_is_refused_field_by_field_and_nothing_is_kept(world, api_a
         e["field"] for e in missing.json()["errors"]
     }
     assert not CatalogResource.objects.exists()
+
+
+def test_the_catalog_is_searched_in_chinese_with_facets(world, api_as):
+    from zhengyun.testing.catalog import published_resource
+
+    published_resource(world, world.department_a, world.staff_a)
+    published_resource(
+        world,
+        world.department_b,
+        world.staff_b,
+        subject_code="02",
+        name="企业法人营业执照登记信息",
+        abstract="市场主体登记信息。",
+        items=[item("企业名称", "C", 200)],
+    )
+    other = api_as(world.staff_b)
+    found = other.get(f"{CATALOG}search/", {"q": "人口"})
+    assert found.status_code == 200, found.json()
+    body = found.json()
+    assert body["count"] == 1 and body["results"][0]["name"] == "户籍人口基本信息"
+    assert body["facets"]["provider"] == [{"value": str(world.department_a.pk), "count": 1}]
+    narrowed = other.get(f"{CATALOG}search/", {"classification": "102"}).json()
+    assert [r["code"] for r in narrowed["results"]] == ["102001/000001"]
+    for bad in ({"share_type": "some"}, {"region": "99"}, {"page_size": 500}, {"q": "人" * 101}):
+        refused = other.get(f"{CATALOG}search/", bad)
+        assert refused.status_code == 400, bad
+        assert refused.json()["errors"][0]["field"] == next(iter(bad))

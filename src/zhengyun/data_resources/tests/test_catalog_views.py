@@ -67,7 +67,13 @@ def test_a_resource_is_registered_reviewed_and_found_by_another_department(world
     assert client.get(f"/data/resources/{resource.pk}/").status_code == 404
     found = client.get("/data/catalog/", {"q": "户籍"}).content.decode()
     assert "户籍人口基本信息" in found and "甲区公安局" in found
+    assert 'data-facet="share_type" data-value="conditional"' in found
+    assert "有条件共享</a> (1)" in found and "基础信息资源 · 人口</a> (1)" in found
     assert "户籍人口基本信息" not in client.get("/data/catalog/", {"q": "法人"}).content.decode()
+    narrowed = client.get("/data/catalog/", {"share_type": "unconditional"}).content.decode()
+    assert "户籍人口基本信息" not in narrowed and "0 个资源" in narrowed
+    odd = client.get("/data/catalog/", {"region": "x"}, follow=True).content.decode()
+    assert "户籍人口基本信息" in odd and "无法识别搜索条件" in odd
     entry = client.get(f"/data/catalog/{resource.current_version.pk}/").content.decode()
     assert "公民身份号码" in entry and "身份证号" in entry and "有条件共享" in entry
     assert "仅用于政务服务事项办理中的身份核验" in entry

@@ -1,0 +1,76 @@
+"""Facet values of a catalog search as people read them: departments and regions by name,
+codes and choices by their labels."""
+
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.data_resources.choices import (
+    BASE_SUBJECTS,
+    THEMATIC_SUBJECTS,
+    CatalogType,
+    ResourceFormat,
+    ShareType,
+    UpdateCycle,
+)
+from zhengyun.organizations.models import Department, Region
+
+TITLES = {
+    "provider": _("Provider"),
+    "classification": _("Classification"),
+    "share_type": _("Share type"),
+    "format": _("Format"),
+    "region": _("Region"),
+    "update_cycle": _("Update cycle"),
+}
+CHOICES = {"share_type": ShareType, "format": ResourceFormat, "update_cycle": UpdateCycle}
+SUBJECTS = {CatalogType.BASE: BASE_SUBJECTS, CatalogType.THEMATIC: THEMATIC_SUBJECTS}
+
+
+def labelled(facets, chosen):
+    """``[{"name", "title", "values": [{"value", "label", "count", "chosen"}]}]`` for the
+    template, in ``TITLES`` order."""
+    names = _names(facets)
+    return [
+        {
+            "name": name,
+            "title": TITLES[name],
+            "values": [
+                {
+                    "value": value,
+                    "label": names.get((name, value)) or _label(name, value),
+                    "count": count,
+                    "chosen": str(chosen.get(name, "")) == value,
+                }
+                for value, count in facets[name]
+            ],
+        }
+        for name in TITLES
+        if facets.get(name)
+    ]
+
+
+def _names(facets):
+    """Departments' and regions' names for the ids and codes among the facets: one query
+    each. Names are public reference data (every signed-in user may view them)."""
+    ids = [value for value, _count in facets.get("provider", ())]
+    codes = [value for value, _count in facets.get("region", ())]
+    names = {
+        ("provider", str(pk)): name
+        for pk, name in Department.objects.filter(pk__in=ids).values_list("pk", "name")
+    }
+    names.update(
+        {
+            ("region", code): name
+            for code, name in Region.objects.filter(code__in=codes).values_list("code", "name")
+        }
+    )
+    return names
+
+
+def _label(name, value):
+    if name in CHOICES and value in CHOICES[name].values:
+        return CHOICES[name](value).label
+    if name == "classification" and value[:1] in CatalogType.values:
+        kind = CatalogType(value[:1])
+        subject = SUBJECTS.get(kind, {}).get(value[1:])
+        return f"{kind.label} · {subject}" if subject else f"{kind.label} · {value[1:]}"
+    return value

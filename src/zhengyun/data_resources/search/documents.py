@@ -1,0 +1,47 @@
+"""The search documents of published versions, written when a version is published."""
+
+from zhengyun.data_resources.choices import BASE_SUBJECTS, THEMATIC_SUBJECTS, CatalogType
+from zhengyun.data_resources.models import SearchDocument
+from zhengyun.data_resources.search.segment import index_terms
+
+SUBJECTS = {CatalogType.BASE: BASE_SUBJECTS, CatalogType.THEMATIC: THEMATIC_SUBJECTS}
+
+
+def document_for(version):
+    """The unsaved search document of ``version`` (a published ``ResourceVersion``)."""
+    meta = version.metadata
+    department = version.department
+    items = " ".join(item["name"] for item in meta["items"])
+    subject = SUBJECTS.get(version.catalog_type, {}).get(meta["classification"]["subject"], "")
+    body = " ".join(
+        str(part)
+        for part in (meta["abstract"], items, meta["provider"], subject, meta["format_detail"])
+        if part
+    )
+    return SearchDocument(
+        version=version,
+        resource_id=version.resource_id,
+        code=version.code,
+        department=department,
+        region_code=department.region.code,
+        catalog_type=version.catalog_type,
+        classification=meta["classification"]["type"] + meta["classification"]["subject"],
+        share_type=version.share_type,
+        format=version.format,
+        update_cycle=version.update_cycle,
+        title_terms=index_terms(version.name),
+        code_terms=" ".join(version.code.split("/")),
+        body_terms=index_terms(body),
+    )
+
+
+def index_version(version, engine=None):
+    """Make ``version`` the one its resource is found by, replacing the earlier one."""
+    from zhengyun.data_resources.search import engine as configured
+
+    engine = engine or configured()
+    SearchDocument.objects.filter(resource_id=version.resource_id).delete()
+    document = document_for(version)
+    document.save(force_insert=True)
+    engine.index(document)
+    return document
