@@ -56,6 +56,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/simulator_driver.py
 	$(BIN)/zhengyun bench scheduler
 	$(BIN)/python benchmarks/placement_claims.py
+	$(BIN)/python benchmarks/catalog_search.py
 	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test

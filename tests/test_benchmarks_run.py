@@ -19,6 +19,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
                                  "--baseline-decisions", "5"], "hosts over capacity: 0"),
         ("audit_chain.py", ["--appends", "40", "--writers", "2", "--verify-events", "300"],
          "| sqlite | verify 300 events |"),
+        ("catalog_search.py", ["--records", "2000", "--rounds", "1"], "| sqlite 3."),
     ],
 )  # fmt: skip
 def test_a_benchmark_runs_at_a_tiny_size(script, arguments, last_word):

@@ -298,6 +298,19 @@ class SearchDocument(models.Model):
         verbose_name = _("search document")
         verbose_name_plural = _("search documents")
         indexes = [
+            # A match found in the full-text index reads its facets from this index alone.
+            models.Index(
+                fields=[
+                    "version",
+                    "department",
+                    "classification",
+                    "share_type",
+                    "format",
+                    "region_code",
+                    "update_cycle",
+                ],
+                name="search_document_facets",
+            ),
             models.Index(fields=["code"]),
             models.Index(fields=["share_type"]),
             models.Index(fields=["classification"]),

@@ -73,6 +73,7 @@ def catalog(request):
             "form": form,
             "versions": [versions[pk] for pk in found.version_ids if pk in versions],
             "total": found.total,
+            "exact": found.exact,
             "number": number,
             "pages": pages,
             "facets": facet_labels.labelled(found.facets, filters),

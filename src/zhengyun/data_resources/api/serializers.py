@@ -119,5 +119,6 @@ class FacetValueSerializer(serializers.Serializer):
 
 class SearchResultsSerializer(serializers.Serializer):
     count = serializers.IntegerField()
+    count_exact = serializers.BooleanField()
     results = ResourceVersionSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True))

@@ -76,7 +76,8 @@ class ResourceVersionViewSet(RestrictedReadOnlyViewSet):
     def search(self, request):
         """Full-text search of the current versions, in Chinese or by resource code, with
         facet filters; names and codes that match rank first, and ``facets`` counts each
-        facet's values among the matches."""
+        facet's values among the matches. Counting stops at 10,000 matches: beyond that
+        ``count_exact`` is false and ``count`` says "at least"."""
         params = serializers.SearchParamsSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         wanted = dict(params.validated_data)
@@ -90,6 +91,7 @@ class ResourceVersionViewSet(RestrictedReadOnlyViewSet):
         return Response(
             {
                 "count": found.total,
+                "count_exact": found.exact,
                 "results": self.get_serializer(ranked, many=True).data,
                 "facets": {
                     name: [{"value": value, "count": count} for value, count in values]

@@ -30,11 +30,13 @@ class SearchQuery:
 
 @dataclass(frozen=True)
 class SearchResults:
-    """Matching versions' ids, best first; how many match in all; and per facet, the
-    values among the matches with their counts, most frequent first."""
+    """Matching versions' ids, best first; how many match (``exact``, or at least that many
+    when an engine stops counting); and per facet, the values among the counted matches
+    with their counts, most frequent first."""
 
     version_ids: list
     total: int
+    exact: bool
     facets: dict
 
 

@@ -107,3 +107,15 @@ def test_query_syntax_is_taken_as_words(shelf):
     for text in ['"', "人口 OR", "NEAR(人口", "*", "人口:", "-人口", "'; DROP TABLE x; --"]:
         codes_found(text)  # no syntax error, whatever the engine
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_counting_stops_at_its_limit_and_says_so(shelf, monkeypatch):
+    from zhengyun.data_resources.search import engines
+
+    monkeypatch.setattr(engines, "COUNT_LIMIT", 2)
+    everything = search.search(SearchQuery())
+    assert (everything.total, everything.exact) == (2, False)
+    assert sum(count for _value, count in everything.facets["share_type"]) == 2
+    assert len(search.search(SearchQuery(limit=10)).version_ids) == 3  # pages go on
+    found = search.search(SearchQuery(text="户籍人口"))
+    assert (found.total, found.exact) == (2, True)
