@@ -476,6 +476,8 @@ ZHENGYUN_BMC_TIMEOUT_SECONDS = float(os.environ.get("ZHENGYUN_BMC_TIMEOUT_SECOND
 ZHENGYUN_BMC_CA_FILE = os.environ.get("ZHENGYUN_BMC_CA_FILE", "")
 
 # The region's name servers, written into every guest's config drive (comma-separated).
+# A search engine class for the catalog in place of the database's own (dotted path).
+ZHENGYUN_CATALOG_SEARCH_ENGINE = os.environ.get("ZHENGYUN_CATALOG_SEARCH_ENGINE", "")
 ZHENGYUN_GUEST_DNS_SERVERS = os.environ.get("ZHENGYUN_GUEST_DNS_SERVERS", "")
 for _server in filter(None, (s.strip() for s in ZHENGYUN_GUEST_DNS_SERVERS.split(","))):
     try:

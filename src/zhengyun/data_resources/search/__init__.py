@@ -20,7 +20,7 @@ __all__ = ["SearchEngine", "SearchQuery", "SearchResults", "engine", "index_vers
 
 def engine():
     """The search engine configured, or the one of the database in use."""
-    named = getattr(settings, "ZHENGYUN_CATALOG_SEARCH_ENGINE", "")
+    named = settings.ZHENGYUN_CATALOG_SEARCH_ENGINE
     if named:
         return import_string(named)()
     from zhengyun.data_resources.search.engines import Fts5Engine, PostgresEngine
