@@ -17,6 +17,7 @@ from zhengyun.accounts import services as accounts
 from zhengyun.accounts.mfa import MFA_REQUIRED_ROLES
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.accounts.roles import Role, ScopeKind
+from zhengyun.demo.catalog import ensure_catalog
 from zhengyun.demo.infrastructure import ensure_infrastructure, ensure_workload
 from zhengyun.organizations import services as organizations
 from zhengyun.organizations.choices import DepartmentKind, ProviderKind, RegionLevel
@@ -280,7 +281,9 @@ class DemoBuilder:
                 self.out(f"  {copy + 1}/{scale} copies loaded")
         self.ensure_personas()
         ensure_infrastructure(self.operator, province)
-        ensure_workload(self.operator, User.objects.get(username="dept_staff"))
+        staff = User.objects.get(username="dept_staff")
+        ensure_workload(self.operator, staff)
+        ensure_catalog(self.operator, staff)
         return self.created
 
     def build_copy(self, copy):

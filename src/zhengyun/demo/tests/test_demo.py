@@ -103,3 +103,21 @@ def test_the_demo_workload_gives_a_consolidation_plan_hosts_to_empty():
     assert windows.open_window(plan.pool, noon_in_beijing) is not None
     load_demo()
     assert Instance.objects.filter(name__startswith="portal-").count() == 6
+
+
+def test_the_demo_catalog_is_found_by_a_chinese_query_and_waits_for_a_review():
+    from zhengyun.data_resources import search
+    from zhengyun.data_resources.models import CatalogResource, ResourceVersion
+
+    load_demo()
+    assert CatalogResource.objects.filter(status="published").count() == 2
+    waiting = CatalogResource.objects.get(status="in_review")
+    assert waiting.name == "机动车登记信息"
+    found = search.search(search.SearchQuery(text="户籍人口"))
+    population = ResourceVersion.objects.get(pk=found.version_ids[0])
+    assert population.department.name == "示范省公安厅"
+    assert population.metadata["share"]["type"] == "conditional"
+    masked = {i["name"] for i in population.metadata["items"] if i["masking"] != "none"}
+    assert masked == {"姓名", "公民身份号码", "住址", "联系电话"}
+    load_demo()
+    assert CatalogResource.objects.count() == 3

@@ -1,0 +1,135 @@
+"""The demo region's information resource catalog (R-D1): the provincial public security
+department's conditional population resource with its sensitive items and the human
+resources department's pension records, both reviewed and published by the operator, and
+a vehicle register the public security department has submitted for review. Once only."""
+
+from zhengyun.accounts.models import RoleAssignment
+from zhengyun.accounts.roles import Role
+from zhengyun.data_resources import catalog
+from zhengyun.data_resources.models import CatalogResource
+from zhengyun.organizations.models import Department
+
+
+def item(name, data_type, length, **more):
+    return {
+        "name": name,
+        "data_type": data_type,
+        "length": length,
+        "sensitivity": "ordinary",
+        "share_type": "conditional",
+        "legal_basis": "",
+        "masking": "none",
+        **more,
+    }
+
+
+def record(name, subject, category, abstract, items, **more):
+    return {
+        "catalog_type": "1",
+        "subject_code": subject,
+        "category_code": category,
+        "detail_code": "",
+        "name": name,
+        "abstract": abstract,
+        "format": "database",
+        "format_detail": "",
+        "share_type": "conditional",
+        "share_conditions": "",
+        "share_methods": ["interface"],
+        "legal_basis": "",
+        "open_to_public": False,
+        "open_conditions": "",
+        "update_cycle": "daily",
+        "related_codes": [],
+        "maintainer": "",
+        "maintainer_phone": "0999-12345678",
+        "items": items,
+        **more,
+    }
+
+
+POPULATION = record(
+    "户籍人口基本信息",
+    "01",
+    "001",
+    "全省户籍人口的姓名、公民身份号码、性别、出生日期、住址和联系电话，按日更新，"
+    "供政务服务事项办理中核验身份。",
+    [
+        item("姓名", "C", 50, sensitivity="personal", masking="name"),
+        item("公民身份号码", "C", 18, sensitivity="personal", masking="resident_id"),
+        item("性别", "C", 2),
+        item("出生日期", "D", None),
+        item("住址", "C", 200, sensitivity="sensitive", masking="address"),
+        item("联系电话", "C", 20, sensitivity="personal", masking="mobile"),
+        item(
+            "指纹信息",
+            "G",
+            1024,
+            sensitivity="personal",
+            share_type="none",
+            legal_basis="《中华人民共和国居民身份证法》第十九条",
+        ),
+    ],
+    format_detail="KingbaseES",
+    share_conditions="仅用于政务服务事项办理中的身份核验，不得用于其他目的。",
+    maintainer="张晓",
+)
+PENSIONS = record(
+    "城乡居民养老保险参保信息",
+    "03",
+    "002",
+    "全省城乡居民基本养老保险的参保人、参保状态和缴费档次，按月更新，供社会救助资格审查使用。",
+    [
+        item("姓名", "C", 50, sensitivity="personal", masking="name"),
+        item("公民身份号码", "C", 18, sensitivity="personal", masking="resident_id"),
+        item("参保状态", "C", 10),
+        item("缴费档次", "N", 6),
+    ],
+    catalog_type="2",
+    update_cycle="monthly",
+    share_conditions="用于社会救助、社会保险资格审查。",
+    maintainer="人社厅信息中心",
+)
+VEHICLES = record(
+    "机动车登记信息",
+    "01",
+    "004",
+    "全省机动车的号牌号码、车辆类型、所有人和登记日期。",
+    [
+        item("号牌号码", "C", 15),
+        item("车辆类型", "C", 20),
+        item("所有人", "C", 100, sensitivity="personal", masking="name"),
+        item("登记日期", "D", None),
+    ],
+    catalog_type="3",
+    subject_code="07",
+    share_conditions="用于交通管理和政务服务事项办理。",
+    maintainer="张晓",
+)
+
+
+def ensure_catalog(operator, police):
+    """The catalog's first records; ``police`` drafts the public security department's."""
+    if CatalogResource.objects.exists():
+        return
+    pensions = _staff_of("示范省人力资源和社会保障厅")
+    for author, fields, publish in (
+        (police, POPULATION, True),
+        (pensions, PENSIONS, True),
+        (police, VEHICLES, False),
+    ):
+        resource = catalog.create_resource(actor=author, department=author.department, **fields)
+        catalog.submit_resource(resource, actor=author)
+        if publish:
+            catalog.approve_resource(resource, actor=operator)
+
+
+def _staff_of(name):
+    department = Department.objects.get(name=name)
+    return (
+        RoleAssignment.objects.filter(department=department, role=Role.DEPARTMENT_STAFF)
+        .select_related("user__department")
+        .order_by("id")
+        .first()
+        .user
+    )
