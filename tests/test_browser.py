@@ -502,3 +502,72 @@ def test_a_notice_waits_in_the_inbox_and_opening_it_goes_where_it_points(live_se
             expect(page.get_by_test_id("inbox").locator(".badge")).to_have_text("1")
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_a_resource_is_registered_published_and_found_by_a_chinese_query(live_server, live_world):
+    """R-D1, R-D2 in a real browser: a department registers a conditional resource with a
+    masked item on one page, submits it; the operator publishes it; another department finds
+    it by a Chinese word, narrows by share type and reads its items."""
+    _require_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = new_page(browser)
+            sign_in(page, live_server, live_world.staff_a)
+            page.get_by_role("link", name="目录编制").click()
+            page.get_by_role("link", name="登记资源").click()
+            page.get_by_label("资源属性分类（类）").select_option(label="基础信息资源")
+            page.get_by_label("项代码").fill("01")
+            page.locator("#id_category_code").fill("001")
+            page.get_by_label("名称").fill("户籍人口基本信息")
+            page.get_by_label("信息资源摘要").fill("本区户籍人口的姓名和公民身份号码。")
+            page.get_by_label("信息资源格式").select_option(label="数据库")
+            page.get_by_label("共享类型").select_option(label="有条件共享")
+            page.get_by_label("共享条件").fill("仅用于身份核验。")
+            page.get_by_label("接口").check()
+            page.get_by_label("更新周期").select_option(label="每日")
+            page.locator("#id_maintainer").fill("王芳")
+            page.get_by_label("维护人电话").fill("0571-88880000")
+            for row, (name, length, masking) in enumerate(
+                [("姓名", "50", "姓名"), ("公民身份号码", "18", "身份证号")]
+            ):
+                page.locator(f'[name="items-{row}-name"]').fill(name)
+                page.locator(f'[name="items-{row}-data_type"]').select_option(label="字符型 C")
+                page.locator(f'[name="items-{row}-length"]').fill(length)
+                page.locator(f'[name="items-{row}-sensitivity"]').select_option(label="个人信息")
+                page.locator(f'[name="items-{row}-share_type"]').select_option(label="有条件共享")
+                page.locator(f'[name="items-{row}-masking"]').select_option(label=masking)
+            page.get_by_role("button", name="保存为草稿").click()
+            expect(page.get_by_role("status")).to_contain_text("已保存为草稿")
+            expect(page.get_by_test_id("items")).to_contain_text("身份证号")
+            page.get_by_role("button", name="提交审核").click()
+            expect(page.locator("[data-status]")).to_contain_text("审核中")
+            record_url = page.url
+
+            operator = new_page(browser)
+            sign_in(operator, live_server, live_world.operator)
+            secret = operator.get_by_test_id("totp-secret").inner_text()
+            operator.locator("#id_code").fill(current_totp(secret))
+            operator.locator("#id_code").press("Enter")
+            operator.get_by_role("link", name="我已妥善保存").click()
+            operator.goto(record_url)
+            operator.get_by_role("button", name="审核通过并发布").click()
+            expect(operator.locator("[data-status]")).to_contain_text("已发布")
+
+            other = new_page(browser)
+            sign_in(other, live_server, live_world.staff_b)
+            other.get_by_role("link", name="资源目录").click()
+            other.get_by_label("名称、关键词或资源代码").fill("户籍")
+            other.get_by_role("button", name="搜索").click()
+            expect(other.get_by_test_id("total")).to_contain_text("找到 1 个资源")
+            other.get_by_test_id("facets").get_by_role("link", name="有条件共享").click()
+            expect(other.get_by_test_id("catalog")).to_contain_text("101001/000001")
+            other.get_by_role("link", name="户籍人口基本信息").click()
+            expect(other.get_by_test_id("items")).to_contain_text("公民身份号码")
+            expect(other.get_by_test_id("metadata")).to_contain_text("仅用于身份核验")
+        finally:
+            browser.close()
