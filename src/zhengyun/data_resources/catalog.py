@@ -9,13 +9,14 @@ items are validated together and refused together.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhengyun.accounts.access import require, require_some
 from zhengyun.audit.services import diff, record, snapshot
-from zhengyun.core.exceptions import Conflict
+from zhengyun.core.exceptions import Conflict, NotFound
 from zhengyun.core.services import full_clean, service
 from zhengyun.data_resources import codes, search
 from zhengyun.data_resources.choices import (
@@ -53,6 +54,8 @@ CLASSIFICATION_FIELDS = ("catalog_type", "subject_code", "category_code", "detai
 ITEM_FIELDS = ("name", "data_type", "length", "sensitivity", "share_type", "legal_basis", "masking")
 # Attempts at a fresh sequence number when another record took the one chosen meanwhile.
 CODE_ATTEMPTS = 5
+# The first key of the numbering's PostgreSQL advisory locks ("ZY"), apart from others'.
+CODE_LOCKS = 0x5A59
 
 
 @service("data_resources.create_resource")
@@ -124,9 +127,12 @@ def update_resource(resource, *, actor, changes):
 
 @service("data_resources.delete_resource")
 def delete_resource(resource, *, actor):
-    """Remove a draft that was never published; a published resource stays in the record."""
+    """Remove a draft that was never published; a published resource stays in the record,
+    and a record in review waits for its answer."""
     resource = _locked(resource)
     require(actor, "delete", resource)
+    if resource.status == ResourceStatus.IN_REVIEW:
+        raise Conflict(_("The record is in review; it can be deleted once it is answered."))
     if resource.current_version_id is not None:
         raise Conflict(
             _("%(resource)s has been published; its versions stay in the catalog's record.")
@@ -244,7 +250,11 @@ def metadata(resource, published_on=None):
 
 
 def _locked(resource):
-    return CatalogResource.objects.select_for_update().get(pk=resource.pk)
+    """The record's row, locked; ``NotFound`` if it was deleted meanwhile."""
+    locked = CatalogResource.objects.select_for_update().filter(pk=resource.pk).first()
+    if locked is None:
+        raise NotFound()
+    return locked
 
 
 def _refuse_own_department(actor, resource):
@@ -262,12 +272,20 @@ def _transition(actor, resource, status, action):
 
 
 def _save_with_new_code(resource):
-    """Give ``resource`` the next sequence number of its classification and save it."""
+    """Give ``resource`` the next sequence number of its classification and save it.
+    Records of one classification are numbered one at a time: on PostgreSQL a transaction
+    lock per classification (SQLite writes one transaction at a time anyway)."""
     classification = resource.classification_code
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [CODE_LOCKS, classification]
+            )
     for _attempt in range(CODE_ATTEMPTS):
         last = (
             CatalogResource.objects.filter(code__startswith=classification + "/")
-            .order_by("-code")
+            # Longest first: past 999999 a sequence number has seven digits.
+            .order_by(Length("code").desc(), "-code")
             .values_list("code", flat=True)
             .first()
         )

@@ -11,7 +11,7 @@ from zhengyun.data_resources.choices import (
     ShareType,
     UpdateCycle,
 )
-from zhengyun.organizations.models import Department, Region
+from zhengyun.data_resources.models import ResourceVersion
 
 TITLES = {
     "provider": _("Provider"),
@@ -25,10 +25,10 @@ CHOICES = {"share_type": ShareType, "format": ResourceFormat, "update_cycle": Up
 SUBJECTS = {CatalogType.BASE: BASE_SUBJECTS, CatalogType.THEMATIC: THEMATIC_SUBJECTS}
 
 
-def labelled(facets, chosen):
+def labelled(facets, chosen, user):
     """``[{"name", "title", "values": [{"value", "label", "count", "chosen"}]}]`` for the
     template, in ``TITLES`` order."""
-    names = _names(facets)
+    names = _names(facets, user)
     return [
         {
             "name": name,
@@ -48,19 +48,24 @@ def labelled(facets, chosen):
     ]
 
 
-def _names(facets):
-    """Departments' and regions' names for the ids and codes among the facets: one query
-    each. Names are public reference data (every signed-in user may view them)."""
+def _names(facets, user):
+    """The providers' and their regions' names among the facets, read through the published
+    versions ``user`` may see (a version names its provider): one query each."""
     ids = [value for value, _count in facets.get("provider", ())]
     codes = [value for value, _count in facets.get("region", ())]
+    published = ResourceVersion.objects.restrict(user, "view").filter(is_current=True)
     names = {
         ("provider", str(pk)): name
-        for pk, name in Department.objects.filter(pk__in=ids).values_list("pk", "name")
+        for pk, name in published.filter(department_id__in=ids)
+        .values_list("department_id", "department__name")
+        .distinct()
     }
     names.update(
         {
             ("region", code): name
-            for code, name in Region.objects.filter(code__in=codes).values_list("code", "name")
+            for code, name in published.filter(department__region__code__in=codes)
+            .values_list("department__region__code", "department__region__name")
+            .distinct()
         }
     )
     return names

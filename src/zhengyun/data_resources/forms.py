@@ -109,10 +109,10 @@ class CatalogSearchForm(forms.Form):
 
     q = forms.CharField(label=_("Name, words or resource code"), max_length=100, required=False)
     provider = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
-    classification = forms.RegexField(r"^[1-3]\d{2}$", required=False)
+    classification = forms.RegexField(r"^[1-3][0-9]{2}$", required=False)
     share_type = forms.ChoiceField(choices=[("", "")] + ShareType.choices, required=False)
     format = forms.ChoiceField(choices=[("", "")] + ResourceFormat.choices, required=False)
-    region = forms.RegexField(r"^\d{6}$", required=False)
+    region = forms.RegexField(r"^[0-9]{6}$", required=False)
     update_cycle = forms.ChoiceField(choices=[("", "")] + UpdateCycle.choices, required=False)
     page = forms.IntegerField(min_value=1, max_value=1000, required=False)
 

@@ -76,7 +76,7 @@ def catalog(request):
             "exact": found.exact,
             "number": number,
             "pages": pages,
-            "facets": facet_labels.labelled(found.facets, filters),
+            "facets": facet_labels.labelled(found.facets, filters, request.user),
         },
     )
 
@@ -222,7 +222,7 @@ def resource_detail(request, pk, return_form=None):
             "may_change": can(user, "change", resource),
             "may_delete": resource.current_version_id is None and can(user, "delete", resource),
             "may_review": may_review,
-            "return_form": return_form or (ReturnForm() if may_review else None),
+            "return_form": (return_form or ReturnForm()) if may_review else None,
         },
     )
 

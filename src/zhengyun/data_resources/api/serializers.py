@@ -103,10 +103,10 @@ class SearchParamsSerializer(serializers.Serializer):
 
     q = serializers.CharField(max_length=100, required=False, allow_blank=True)
     provider = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
-    classification = serializers.RegexField(r"^[1-3]\d{2}$", required=False)
+    classification = serializers.RegexField(r"^[1-3][0-9]{2}$", required=False)
     share_type = serializers.ChoiceField(ShareType.choices, required=False)
     format = serializers.ChoiceField(ResourceFormat.choices, required=False)
-    region = serializers.RegexField(r"^\d{6}$", required=False)
+    region = serializers.RegexField(r"^[0-9]{6}$", required=False)
     update_cycle = serializers.ChoiceField(UpdateCycle.choices, required=False)
     page = serializers.IntegerField(min_value=1, max_value=1000, default=1)
     page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=20)

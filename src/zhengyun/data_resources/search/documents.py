@@ -1,5 +1,7 @@
 """The search documents of published versions, written when a version is published."""
 
+from django.utils import translation
+
 from zhengyun.data_resources.choices import BASE_SUBJECTS, THEMATIC_SUBJECTS, CatalogType
 from zhengyun.data_resources.models import SearchDocument
 from zhengyun.data_resources.search.segment import index_terms
@@ -12,7 +14,11 @@ def document_for(version):
     meta = version.metadata
     department = version.department
     items = " ".join(item["name"] for item in meta["items"])
-    subject = SUBJECTS.get(version.catalog_type, {}).get(meta["classification"]["subject"], "")
+    # The 项's name as the catalog's readers write it, whoever's request publishes it.
+    with translation.override("zh-hans"):
+        subject = str(
+            SUBJECTS.get(version.catalog_type, {}).get(meta["classification"]["subject"], "")
+        )
     body = " ".join(
         str(part)
         for part in (meta["abstract"], items, meta["provider"], subject, meta["format_detail"])

@@ -34,7 +34,7 @@ DOCUMENTS = SearchDocument._meta.db_table
 FTS_TABLE = f"{DOCUMENTS}_fts"
 TITLE_FTS_TABLE = f"{DOCUMENTS}_title_fts"
 # A code or its beginning: 类 项 目 digits, maybe a slash and sequence digits.
-CODE_QUERY = re.compile(r"\d{3,12}(/\d{0,10})?")
+CODE_QUERY = re.compile(r"[1-3][0-9]{2,11}(/[0-9]{0,10})?")
 COUNT_LIMIT = 10_000
 NEWEST_FIRST = "d.version_id DESC"
 
@@ -42,11 +42,19 @@ NEWEST_FIRST = "d.version_id DESC"
 class _SqlEngine(SearchEngine):
     def search(self, query):
         text = query.text.strip()
-        filters, filter_params = self._filters(query.filters)
         if CODE_QUERY.fullmatch(text):
+            found = self._search(query, code=text)
+            if found.total:
+                return found
+        return self._search(query)  # words, or digits that start no code, such as 12345
+
+    def _search(self, query, code=None):
+        text = query.text.strip()
+        filters, filter_params = self._filters(query.filters)
+        if code:
             # Counted in code order too: the code index gives it without a sort.
             condition = ["d.code >= %s AND d.code < %s"]
-            matched = (f"{DOCUMENTS} d", condition, _prefix_range(text), "d.code")
+            matched = (f"{DOCUMENTS} d", condition, _prefix_range(code), "d.code")
             named = None
         else:
             words = query_terms(text)
@@ -55,7 +63,8 @@ class _SqlEngine(SearchEngine):
             else:
                 matched, named = (f"{DOCUMENTS} d", [], [], NEWEST_FIRST), None
         limit = max(1, min(query.limit, MAX_PAGE_SIZE))
-        offset = max(0, query.offset)
+        # Pages go as far as the count: beyond it the order is no longer known to be whole.
+        offset = min(max(0, query.offset), COUNT_LIMIT)
         wanted = offset + limit
         with connection.cursor() as cursor:
             ids = []
@@ -132,12 +141,12 @@ class _SqlEngine(SearchEngine):
                 continue
             if name == "region":  # the region and every region under it
                 code = str(value)
-                if not re.fullmatch(r"\d{6}", code):
+                if not re.fullmatch(r"[0-9]{6}", code):
                     where.append("1 = 0")
                     continue
                 where.append(f"d.{column} >= %s AND d.{column} < %s")
                 params.extend(_prefix_range(subtree_prefix(code, division_code_level(code))))
-            elif name == "provider" and not re.fullmatch(r"\d{1,18}", str(value)):
+            elif name == "provider" and not re.fullmatch(r"[0-9]{1,18}", str(value)):
                 where.append("1 = 0")  # not a department's id: nothing is from it
             else:
                 where.append(f"d.{column} = %s")
@@ -181,8 +190,9 @@ class PostgresEngine(_SqlEngine):
     counted_in_order = False
 
     def _match(self, words):
-        lexemes = [re.sub(r"[^\w]", "", word) for word in words]
-        query = " & ".join(f"'{lexeme}'" for lexeme in lexemes if lexeme) or "'_'"
+        # The words through the same parser as the documents' (so "2.0" stays one word),
+        # all required; plainto_tsquery reads no operators, so no text is a syntax error.
+        query = " ".join(words)
         return _vector("search_vector", query), _vector("title_vector", query)
 
     def _page(self, cursor, tier, filters, filter_params, wanted):
@@ -241,7 +251,7 @@ NEWEST_BY_KEY = (("enable_bitmapscan", "off"),)
 def _vector(column, query):
     return (
         f"{DOCUMENTS} d",
-        [f"d.{column} @@ to_tsquery('simple', %s)"],
+        [f"d.{column} @@ plainto_tsquery('simple', %s)"],
         [query],
         NEWEST_FIRST,
     )

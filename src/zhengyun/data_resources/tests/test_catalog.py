@@ -1,8 +1,11 @@
 """Registering information resources with the national core metadata, their review by the
 operator, and published versions (R-D1, R-A4)."""
 
+import threading
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import override
 
@@ -132,6 +135,11 @@ MISTAKES = {
     "a 项 code of one digit": ({"subject_code": "1"}, "subject_code"),
     "a 项 the base catalog does not have": ({"subject_code": "09"}, "subject_code"),
     "a 目 code of letters": ({"category_code": "0a1"}, "category_code"),
+    "a 目 code in full-width digits": ({"category_code": "００２"}, "category_code"),
+    "a related code in full-width digits": (
+        {"related_codes": ["1０１００１/000001"]},
+        "related_codes",
+    ),
     "a 细目 too long": ({"detail_code": "1234567"}, "detail_code"),
     "an unknown catalog type": ({"catalog_type": "4"}, "catalog_type"),
     "not shared without its legal basis": (
@@ -198,3 +206,34 @@ def test_a_refused_change_keeps_the_record_and_its_items(world):
         )
     resource.refresh_from_db()
     assert resource.name == "户籍人口基本信息" and resource.items.count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_records_made_at_once_in_one_classification_each_get_the_next_code(world):
+    outcomes, start = [], threading.Barrier(4 if connection.vendor == "sqlite" else 8)
+
+    def attempt(n):
+        try:
+            start.wait()
+            outcomes.append(draft(world, name=f"人口信息{n}").code)
+        except Exception as exc:  # collected and asserted below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(start.parties)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [f"101001/{n:06d}" for n in range(1, start.parties + 1)]
+
+
+def test_an_in_review_record_waits_for_its_answer_before_it_is_deleted(world):
+    resource = draft(world)
+    catalog.submit_resource(resource, actor=world.staff_a)
+    with override("en"), pytest.raises(Conflict):
+        catalog.delete_resource(resource, actor=world.staff_a)
+    catalog.return_resource(resource, actor=world.operator, reason="请补充摘要。")
+    catalog.delete_resource(resource, actor=world.staff_a)
+    assert not CatalogResource.objects.exists()

@@ -119,3 +119,17 @@ def test_counting_stops_at_its_limit_and_says_so(shelf, monkeypatch):
     assert len(search.search(SearchQuery(limit=10)).version_ids) == 3  # pages go on
     found = search.search(SearchQuery(text="户籍人口"))
     assert (found.total, found.exact) == (2, True)
+
+
+def test_numbers_are_words_unless_they_start_a_code(world, shelf):
+    hotline = published_resource(
+        world,
+        world.department_a,
+        world.staff_a,
+        name="12345政务服务热线工单",
+        abstract="电子证照接口2.0版对接的工单。",
+        subject_code="04",
+    )
+    assert codes_found("12345")[0] == [hotline.code]  # no code starts so: the words
+    assert codes_found("2.0")[0] == [hotline.code]
+    assert codes_found("104")[0] == [hotline.code]  # a code's start: by code
