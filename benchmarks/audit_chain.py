@@ -18,29 +18,11 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import sys
-import tempfile
 import time
-from urllib.parse import urlsplit
+
+from scratch_database import scratch_database
 
 ROUNDS = 3
-
-
-def postgres_admin(url):
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit("the PostgreSQL database name must contain 'bench'")
-    admin = psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        dbname="postgres",
-        autocommit=True,
-    )
-    return admin, name
 
 
 def run_sealer(stop):
@@ -62,29 +44,14 @@ def main():
     )
     args = parser.parse_args()
 
-    os.environ["ZHENGYUN_DATA_DIR"] = tempfile.mkdtemp(prefix="zhengyun-bench-audit-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhengyun.settings")
-    os.environ.setdefault("ZHENGYUN_LOG_LEVEL", "WARNING")
-    url = os.environ.get("DATABASE_URL", "")
-    admin = None
-    if url.startswith("postgres"):
-        admin, name = postgres_admin(url)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with scratch_database("audit") as connection:
+        from django.db import transaction
+        from django.utils import timezone
 
-    import django
+        from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+        from zhengyun.audit.models import AuditChainHead, AuditEvent
+        from zhengyun.audit.services import record, verify_trail
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from zhengyun.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
-    from zhengyun.audit.models import AuditChainHead, AuditEvent
-    from zhengyun.audit.services import record, verify_trail
-
-    try:
-        call_command("migrate", verbosity=0)
         database = connection.vendor
 
         def chained():
@@ -241,10 +208,6 @@ def main():
             f"| {database} | verify {args.verify_events:,} events | "
             f"{args.verify_events / seconds:,.0f} | events/s ({seconds:.1f} s) |"
         )
-    finally:
-        if admin is not None:
-            connection.close()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 if __name__ == "__main__":

@@ -26,13 +26,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from audit_chain import postgres_admin  # noqa: E402
+from scratch_database import scratch_database  # noqa: E402
 
 
 def listed(text):
@@ -263,26 +262,9 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    os.environ["ZHENGYUN_DATA_DIR"] = tempfile.mkdtemp(prefix="zhengyun-bench-search-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhengyun.settings")
-    os.environ.setdefault("ZHENGYUN_LOG_LEVEL", "WARNING")
-    url = os.environ.get("DATABASE_URL", "")
-    admin = None
-    if url.startswith("postgres"):
-        admin, name = postgres_admin(url)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with scratch_database("search") as connection:
+        from zhengyun.data_resources import search
 
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from zhengyun.data_resources import search
-
-    try:
-        call_command("migrate", verbosity=0)
         started = time.perf_counter()
         corpus = Corpus(args.seed)
         load(corpus, args.records)
@@ -344,10 +326,6 @@ def main():
             f"| {database} | {args.records:,} | {len(times)} | {percentile(times, 0.5) * 1000:.1f} "
             f"| {percentile(times, 0.95) * 1000:.1f} | {percentile(times, 0.99) * 1000:.1f} |"
         )
-    finally:
-        connection.close()
-        if admin is not None:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 if __name__ == "__main__":

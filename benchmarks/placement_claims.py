@@ -29,14 +29,13 @@ import multiprocessing
 import os
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from audit_chain import postgres_admin  # noqa: E402
+from scratch_database import scratch_database  # noqa: E402
 
 PROVIDER = "bench"
 
@@ -311,27 +310,10 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    os.environ["ZHENGYUN_DATA_DIR"] = tempfile.mkdtemp(prefix="zhengyun-bench-placement-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhengyun.settings")
-    os.environ.setdefault("ZHENGYUN_LOG_LEVEL", "WARNING")
-    url = os.environ.get("DATABASE_URL", "")
-    admin = None
-    if url.startswith("postgres"):
-        admin, name = postgres_admin(url)
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    with scratch_database("placement") as connection:
+        from zhengyun.infrastructure import placement
+        from zhengyun.infrastructure.scheduler.bench import Trace
 
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    from zhengyun.infrastructure import placement
-    from zhengyun.infrastructure.scheduler.bench import Trace
-
-    try:
-        call_command("migrate", verbosity=0)
         arrivals = (
             (args.decisions + args.baseline_decisions) * args.rounds
             + args.decisions * args.processes
@@ -395,10 +377,6 @@ def main():
         print(f"cache / read everything: {ratio:,.0f}×")
         print(f"orders refused, or lost to other processes at every attempt: {replay.refused}")
         print(f"hosts over capacity: {len(problems)}")
-    finally:
-        connection.close()
-        if admin is not None:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     sys.exit(1 if problems else 0)
 
 

@@ -76,6 +76,16 @@ def sign_in(page, live_server, user):
     page.locator("#id_password").press("Enter")
 
 
+def sign_in_enrolling_a_factor(page, live_server, user):
+    """Sign in as ``user`` the first time, when the console makes them enrol an
+    authenticator (operators and the three administrators), and keep the recovery codes."""
+    sign_in(page, live_server, user)
+    secret = page.get_by_test_id("totp-secret").inner_text()
+    page.locator("#id_code").fill(current_totp(secret))
+    page.locator("#id_code").press("Enter")
+    page.get_by_role("link", name="我已妥善保存").click()
+
+
 @pytest.fixture
 def live_world(transactional_db):
     """The test world, committed so that the live server's thread sees it."""
@@ -437,11 +447,7 @@ def test_an_operator_adds_a_pool_changes_its_overcommit_and_sets_a_power_curve(
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
             page = new_page(browser)
-            sign_in(page, live_server, live_world.operator)
-            secret = page.get_by_test_id("totp-secret").inner_text()  # operators enrol a factor
-            page.locator("#id_code").fill(current_totp(secret))
-            page.locator("#id_code").press("Enter")
-            page.get_by_role("link", name="我已妥善保存").click()
+            sign_in_enrolling_a_factor(page, live_server, live_world.operator)
 
             page.get_by_role("link", name="资源池与宿主机").click()
             page.get_by_role("link", name="新增资源池").click()
@@ -549,11 +555,7 @@ def test_a_resource_is_registered_published_and_found_by_a_chinese_query(live_se
             record_url = page.url
 
             operator = new_page(browser)
-            sign_in(operator, live_server, live_world.operator)
-            secret = operator.get_by_test_id("totp-secret").inner_text()
-            operator.locator("#id_code").fill(current_totp(secret))
-            operator.locator("#id_code").press("Enter")
-            operator.get_by_role("link", name="我已妥善保存").click()
+            sign_in_enrolling_a_factor(operator, live_server, live_world.operator)
             operator.goto(record_url)
             operator.get_by_role("button", name="审核通过并发布").click()
             expect(operator.locator("[data-status]")).to_contain_text("已发布")
