@@ -85,7 +85,8 @@ class _SqlEngine(SearchEngine):
             version_ids=ids[offset:wanted], total=total, exact=exact, facets=facets
         )
 
-    # How many matches the count reads in the order of the page (``None``: in any order).
+    # Whether the count reads matches in the page's order, or in any order the index
+    # yields them.
     counted_in_order = True
 
     def _page(self, cursor, tier, filters, filter_params, wanted):
@@ -122,10 +123,12 @@ class _SqlEngine(SearchEngine):
             [*params, *filter_params],
             textual,
         )
-        total = rows[0][2]
-        facets = {}
-        for name, value, count in rows[1:]:
-            facets.setdefault(name, []).append((str(value), count))
+        total, facets = 0, {}
+        for name, value, count in rows:  # UNION ALL promises no order of its parts
+            if name == "total":
+                total = count
+            else:
+                facets.setdefault(name, []).append((str(value), count))
         return min(total, COUNT_LIMIT), total <= COUNT_LIMIT, facets
 
     def _read_matches(self, cursor, sql, params, textual):
