@@ -24,6 +24,7 @@ urlpatterns = [
     path("organizations/", include("zhengyun.organizations.urls")),
     path("infrastructure/", include("zhengyun.infrastructure.urls")),
     path("data/", include("zhengyun.data_resources.urls")),
+    path("", include("zhengyun.data_resources.portal_urls")),
     path("accounts/", include("zhengyun.accounts.urls")),
     path("audit/", include("zhengyun.audit.urls")),
     path("notifications/", include("zhengyun.notifications.urls")),

@@ -90,22 +90,26 @@ def catalog_entry(request, pk):
     history = ResourceVersion.objects.restrict(request.user, "view").filter(
         resource_id=version.resource_id
     )
-    meta = version.metadata
     return render(
         request,
         "data_resources/catalog_entry.html",
-        {
-            "version": version,
-            "meta": meta,
-            "share_methods": [ShareMethod(m).label for m in meta["share"]["methods"]],
-            "item_rows": [_labelled(item) for item in meta["items"]],
-            "history": history.order_by("-number"),
-        },
+        {**shown_version(version), "history": history.order_by("-number")},
     )
 
 
+def shown_version(version, items=None):
+    """What a page shows of a published version: its metadata, share methods and items
+    (``items``: those to show, by default all) by their labels."""
+    meta = version.metadata
+    return {
+        "version": version,
+        "meta": meta,
+        "share_methods": [ShareMethod(m).label for m in meta["share"]["methods"]],
+        "item_rows": [_labelled(item) for item in (meta["items"] if items is None else items)],
+    }
+
+
 def _labelled(item):
-    """An item as published (a dict), its coded values by their labels."""
     return {
         **item,
         "data_type": DataType(item["data_type"]).label,

@@ -1,7 +1,8 @@
 """The demo region's information resource catalog (R-D1): the provincial public security
-department's conditional population resource with its sensitive items and the human
-resources department's pension records, both reviewed and published by the operator, and
-a vehicle register the public security department has submitted for review. Once only."""
+department's conditional population resource with its sensitive items, the human resources
+department's pension records and the big data bureau's list of government services (open to
+the public), all reviewed and published by the operator, and a vehicle register the public
+security department has submitted for review. Once only."""
 
 from zhengyun.accounts.models import RoleAssignment
 from zhengyun.accounts.roles import Role
@@ -90,6 +91,26 @@ PENSIONS = record(
     share_conditions="用于社会救助、社会保险资格审查。",
     maintainer="人社厅信息中心",
 )
+SERVICES = record(
+    "政务服务事项目录",
+    "01",
+    "003",
+    "全省政务服务事项的名称、实施主体、办理时限和收费标准，向社会开放。",
+    [
+        item("事项名称", "C", 200, share_type="unconditional"),
+        item("实施主体", "C", 100, share_type="unconditional"),
+        item("法定办结时限", "N", 4, share_type="unconditional"),
+        item("收费标准", "C", 500, share_type="unconditional"),
+    ],
+    catalog_type="2",
+    format="spreadsheet",
+    format_detail="xlsx",
+    share_type="unconditional",
+    open_to_public=True,
+    open_conditions="使用时注明数据来源。",
+    update_cycle="weekly",
+    maintainer="大数据管理局数据处",
+)
 VEHICLES = record(
     "机动车登记信息",
     "01",
@@ -113,9 +134,11 @@ def ensure_catalog(operator, police):
     if CatalogResource.objects.exists():
         return
     pensions = _staff_of("示范省人力资源和社会保障厅")
+    big_data = _staff_of("示范省大数据管理局")
     for author, fields, publish in (
         (police, POPULATION, True),
         (pensions, PENSIONS, True),
+        (big_data, SERVICES, True),
         (police, VEHICLES, False),
     ):
         resource = catalog.create_resource(actor=author, department=author.department, **fields)

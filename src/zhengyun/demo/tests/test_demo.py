@@ -110,7 +110,7 @@ def test_the_demo_catalog_is_found_by_a_chinese_query_and_waits_for_a_review():
     from zhengyun.data_resources.models import CatalogResource, ResourceVersion
 
     load_demo()
-    assert CatalogResource.objects.filter(status="published").count() == 2
+    assert CatalogResource.objects.filter(status="published").count() == 3
     waiting = CatalogResource.objects.get(status="in_review")
     assert waiting.name == "机动车登记信息"
     found = search.search(search.SearchQuery(text="户籍人口"))
@@ -119,5 +119,8 @@ def test_the_demo_catalog_is_found_by_a_chinese_query_and_waits_for_a_review():
     assert population.metadata["share"]["type"] == "conditional"
     masked = {i["name"] for i in population.metadata["items"] if i["masking"] != "none"}
     assert masked == {"姓名", "公民身份号码", "住址", "联系电话"}
+    from zhengyun.data_resources import dcat
+
+    assert [v.name for v in dcat.open_versions()] == ["政务服务事项目录"]
     load_demo()
-    assert CatalogResource.objects.count() == 3
+    assert CatalogResource.objects.count() == 4
