@@ -1,12 +1,16 @@
 """URL map: console pages, the REST API under /api/v1/, its schema and docs, health, metrics."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider import urls as oauth_urls
 
 from zhengyun.accounts.oidc import guarded
 from zhengyun.core import views as core_views
+from zhengyun.core.converters import IdConverter
+
+# Before the apps' URL modules are read: their paths take ids as <id:pk>.
+register_converter(IdConverter, "id")
 
 api_v1 = [
     path("organizations/", include("zhengyun.organizations.api.urls")),
