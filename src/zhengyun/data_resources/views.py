@@ -110,6 +110,7 @@ def shown_version(version, items=None):
 
 
 def _labelled(item):
+    """An item as published (a dict), its coded values by their labels."""
     return {
         **item,
         "data_type": DataType(item["data_type"]).label,
