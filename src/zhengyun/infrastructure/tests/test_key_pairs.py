@@ -147,7 +147,9 @@ def test_each_mistake_is_refused_and_nothing_is_kept(world, mistake, tmp_path):
     assert not KeyPair.objects.exists()
 
 
-def test_an_instance_ordered_with_a_key_gives_it_to_its_guest(world, room):
+def ordered_with_a_key(world, room):
+    """A new key of department A and an instance "web-1" ordered with it, not yet built:
+    ``(the key's line, the key pair, the instance)``."""
     key = openssh(ed25519.Ed25519PrivateKey.generate())
     made = key_pairs.create_key_pair(
         actor=world.staff_a, department=world.department_a, name="ops", public_key=key
@@ -161,6 +163,11 @@ def test_an_instance_ordered_with_a_key_gives_it_to_its_guest(world, room):
         subnet=room.subnet,
         key_pair=made,
     )
+    return key, made, instance
+
+
+def test_an_instance_ordered_with_a_key_gives_it_to_its_guest(world, room):
+    key, made, instance = ordered_with_a_key(world, room)
     lifecycle.build(instance.pk)
     image = connections.driver_for("simulator", SIMULATOR).config_drive(str(instance.uuid))
     user_data = config_drive.read(image)[1]["user-data"].decode()
@@ -262,19 +269,7 @@ def test_a_key_reaches_a_guest_without_addresses_and_a_groups_key_stays(world, r
 
 
 def test_a_key_is_kept_while_a_guest_ordered_with_it_is_being_built(world, room):
-    key = openssh(ed25519.Ed25519PrivateKey.generate())
-    made = key_pairs.create_key_pair(
-        actor=world.staff_a, department=world.department_a, name="ops", public_key=key
-    )
-    instance = infrastructure.create_instance(
-        actor=world.staff_a,
-        department=world.department_a,
-        name="web-1",
-        flavour=room.flavour,
-        image=room.image,
-        subnet=room.subnet,
-        key_pair=made,
-    )
+    key, made, instance = ordered_with_a_key(world, room)
     with override("en"), pytest.raises(Conflict) as refused:
         key_pairs.delete_key_pair(made, actor=world.staff_a)
     assert "web-1" in refused.value.message
