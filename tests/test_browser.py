@@ -20,6 +20,7 @@ from django_otp.oath import TOTP
 
 from zhengyun.accounts import services as accounts
 from zhengyun.crypto import gm
+from zhengyun.testing.catalog import consumer_application
 from zhengyun.testing.world import PASSWORD, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -514,8 +515,10 @@ def test_a_notice_waits_in_the_inbox_and_opening_it_goes_where_it_points(live_se
 def test_a_resource_is_registered_published_and_found_by_a_chinese_query(live_server, live_world):
     """R-D1, R-D2 in a real browser: a department registers a conditional resource with a
     masked item on one page, submits it; the operator publishes it; another department finds
-    it by a Chinese word, narrows by share type and reads its items."""
+    it by a Chinese word, narrows by share type, reads its items and asks for two of them;
+    the provider grants one."""
     _require_chromium()
+    consumer_application(live_world.admin_b)
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     expect.set_options(timeout=TIMEOUT_MS)
@@ -571,5 +574,30 @@ def test_a_resource_is_registered_published_and_found_by_a_chinese_query(live_se
             other.get_by_role("link", name="户籍人口基本信息").click()
             expect(other.get_by_test_id("items")).to_contain_text("公民身份号码")
             expect(other.get_by_test_id("metadata")).to_contain_text("仅用于身份核验")
+
+            # R-D2: B asks for both items for its application; A's administrator grants one.
+            other.get_by_role("link", name="申请共享").click()
+            other.get_by_label("应用").select_option(label="乙区户籍核验系统")
+            other.get_by_label("姓名").check()
+            other.get_by_label("公民身份号码").check()
+            other.get_by_label("用途").fill("户籍迁入业务办理时核验申请人身份。")
+            other.get_by_label("使用范围").fill("乙区公安局户政窗口")
+            other.get_by_role("button", name="提交申请").click()
+            expect(other.get_by_role("status")).to_contain_text("提供部门应于")
+            expect(other.get_by_test_id("request")).to_contain_text("等待提供方答复")
+            request_url = other.url
+
+            provider = new_page(browser)
+            sign_in(provider, live_server, live_world.admin_a)
+            provider.get_by_role("link", name="数据共享").click()
+            expect(provider.locator('[data-side="provider"] [data-count="pending"]')).to_have_text(
+                "1"
+            )
+            provider.goto(request_url)
+            provider.get_by_test_id("approve").get_by_label("公民身份号码").uncheck()
+            provider.get_by_role("button", name="批准").click()
+            expect(provider.get_by_test_id("items-granted")).to_have_text("姓名")
+            other.reload()
+            expect(other.get_by_test_id("grant")).to_contain_text("生效中")
         finally:
             browser.close()

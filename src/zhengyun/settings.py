@@ -444,6 +444,10 @@ ZHENGYUN_RECLAIM_CPU_PERCENT = float(os.environ.get("ZHENGYUN_RECLAIM_CPU_PERCEN
 ZHENGYUN_RECLAIM_IDLE_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_IDLE_DAYS", "7"))
 ZHENGYUN_RECLAIM_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_ANSWER_DAYS", "10"))
 ZHENGYUN_RECLAIM_KEEP_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_KEEP_DAYS", "30"))
+# Working days a provider has to answer a sharing request (R-D2: ten by the State Council's
+# interim measures for sharing) and to answer a consumer's doubt about its data.
+ZHENGYUN_SHARING_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_SHARING_ANSWER_DAYS", "10"))
+ZHENGYUN_OBJECTION_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_OBJECTION_ANSWER_DAYS", "5"))
 
 
 # The VLAN IDs networks are given, each held by one network at a time: hosts sharing an

@@ -98,8 +98,9 @@ def forget_assignments(user):
     user.__dict__.pop("_zy_assignments", None)
 
 
-def scope_condition(scoping, assignment):
-    """Rows of a model with ``scoping`` that lie in ``assignment``'s scope; None for none."""
+def scope_condition(scoping, assignment, action):
+    """Rows of a model with ``scoping`` that lie in ``assignment``'s scope for ``action``;
+    None for none."""
     if assignment.scope == ScopeKind.PLATFORM or scoping.shared:
         return Q()
     if assignment.scope == ScopeKind.REGION:
@@ -113,8 +114,9 @@ def scope_condition(scoping, assignment):
     # Department scope.
     department = assignment.department
     condition = None
-    if scoping.department:
-        condition = Q(**{scoping.department: department.pk})
+    for lookup in scoping.department_lookups(action):
+        mine = Q(**{lookup: department.pk})
+        condition = mine if condition is None else condition | mine
     if scoping.region_above_department:
         above = Q(**{f"{scoping.region_above_department}__in": department.region.ancestor_codes()})
         condition = above if condition is None else condition | above
@@ -132,7 +134,7 @@ def restriction_filter(user, model, action):
     for assignment in assignments(user):
         if not allows(assignment.role, label, action):
             continue
-        part = scope_condition(scoping, assignment)
+        part = scope_condition(scoping, assignment, action)
         if part is None:
             continue
         if not part:  # Q() — everything

@@ -159,6 +159,22 @@ _OWN_CATALOG = {
 _SEE_CATALOG = {
     "data_resources.catalogresource": VIEW,
     "data_resources.informationitem": VIEW,
+    "data_resources.sharingrequest": VIEW,
+    "data_resources.grant": VIEW,
+    "data_resources.qualityobjection": VIEW,
+}
+# Sharing between departments (R-D2). Each side acts only in its part of a request
+# (``SharingRequest.scoping``): a consumer asks (add) and withdraws (change), a provider
+# answers; a provider revokes its grants (change); consumers raise doubts the provider answers.
+_ASK_FOR_DATA = {
+    "data_resources.sharingrequest": frozenset({"view", "add", "change"}),
+    "data_resources.grant": VIEW,
+    "data_resources.qualityobjection": frozenset({"view", "add", "answer"}),
+}
+_ANSWER_FOR_DATA = {
+    "data_resources.sharingrequest": frozenset({"view", "add", "change", "answer"}),
+    "data_resources.grant": frozenset({"view", "change"}),
+    "data_resources.qualityobjection": frozenset({"view", "add", "answer"}),
 }
 
 GRANTS = {
@@ -177,6 +193,10 @@ GRANTS = {
         # approve: publish a record in review, or send it back (R-D1).
         "data_resources.catalogresource": frozenset({"view", "approve"}),
         "data_resources.informationitem": VIEW,
+        # coordinate: step into a request its provider left unanswered past its due date.
+        "data_resources.sharingrequest": frozenset({"view", "coordinate"}),
+        "data_resources.grant": VIEW,
+        "data_resources.qualityobjection": VIEW,
     },
     Role.SYSTEM_ADMIN: {
         **_ORG_VIEW,
@@ -228,6 +248,7 @@ GRANTS = {
         # Thresholds over the department's own instances (R-I4).
         "infrastructure.metricthreshold": CRUD,
         **_OWN_CATALOG,
+        **_ANSWER_FOR_DATA,
     },
     Role.DEPARTMENT_LEADER: {
         **_ORG_VIEW,
@@ -238,12 +259,17 @@ GRANTS = {
         "infrastructure.externalrange": VIEW,
         **_SEE_INSTANCES,
         **_SEE_CATALOG,
+        # A leader signs off what the department shares.
+        "data_resources.sharingrequest": frozenset({"view", "answer"}),
     },
     Role.DEPARTMENT_STAFF: {
         **_ORG_VIEW,
         "accounts.user": VIEW,
+        # Staff name the department's application when they ask for data.
+        "accounts.oidcclient": VIEW,
         **_OWN_INSTANCES,
         **_OWN_CATALOG,
+        **_ASK_FOR_DATA,
     },
 }
 

@@ -115,8 +115,9 @@ def _normalised_ip(address):
         return None
 
 
-def record_denial(*, actor, action, obj=None, detail=""):
-    """Record a refused attempt in its own transaction (the refused one has rolled back)."""
+def record_denial(*, actor, action, obj=None, detail="", result=AuditResult.DENIED):
+    """Record a refused attempt in its own transaction (the refused one has rolled back):
+    denied for want of permission, failed for bad input or a conflicting state."""
     object_id = None
     # A refused creation was rolled back: do not point at an id that does not exist.
     if (
@@ -130,7 +131,7 @@ def record_denial(*, actor, action, obj=None, detail=""):
             actor=actor,
             action=action,
             obj=obj,
-            result=AuditResult.DENIED,
+            result=result,
             detail=detail,
             object_id=object_id,
         )

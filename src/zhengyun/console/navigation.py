@@ -50,6 +50,7 @@ MENU = [
         _("Utilisation and energy"), "infrastructure:analytics", "infrastructure.DepartmentDay"
     ),
     MenuItem(_("Resource catalog"), "data_resources:catalog"),
+    MenuItem(_("Data sharing"), "data_resources:sharing", "data_resources.SharingRequest"),
     MenuItem(_("Open government data"), "open_data:portal"),
     MenuItem(
         _("Catalog records"), "data_resources:resource-list", "data_resources.CatalogResource"

@@ -20,7 +20,9 @@ class Scoping:
     department's id. ``region_above_department``: lookup reaching a region code; a department
     sees the row when that region is its own region or one above it. ``owner``: lookup
     reaching a user who may always act on the row with ``owner_actions``. ``shared``:
-    reference data every signed-in user may view.
+    reference data every signed-in user may view. ``sides``: for rows between two
+    departments (a request from one to another), pairs of a lookup reaching one side's
+    department id and the actions that side may take: each department acts only in its part.
     """
 
     region_codes: tuple[str, ...] = ()
@@ -29,6 +31,12 @@ class Scoping:
     owner: str | None = None
     owner_actions: frozenset[str] = frozenset({"view"})
     shared: bool = False
+    sides: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    def department_lookups(self, action):
+        """The lookups reaching the departments whose roles may perform ``action`` on a row."""
+        own = (self.department,) if self.department else ()
+        return own + tuple(lookup for lookup, actions in self.sides if action in actions)
 
 
 class RestrictedQuerySet(models.QuerySet):

@@ -2,17 +2,20 @@
 
 ``@service("app.verb_noun")`` runs the function in one transaction; if it raises
 ``PermissionDenied`` the transaction rolls back and the denial is written to the audit
-trail afterwards, so refused attempts are never lost with the rollback.
+trail afterwards, so refused attempts are never lost with the rollback. With
+``audit_refusals`` the same is done for refusals of bad input (``ValidationError``) and of
+the state of things (``Conflict``), where the guide asks for every refusal to be on record.
 """
 
 import functools
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 
-from zhengyun.core.exceptions import PermissionDenied
+from zhengyun.core.exceptions import Conflict, PermissionDenied
 
 
-def service(action):
+def service(action, *, audit_refusals=False):
     """Decorate a services function taking ``actor`` as a keyword argument."""
 
     def decorate(fn):
@@ -32,6 +35,20 @@ def service(action):
                         detail=str(exc.message),
                     )
                     exc.audited = True
+                raise
+            except (ValidationError, Conflict) as exc:
+                if audit_refusals:
+                    from zhengyun.audit.models import AuditResult
+                    from zhengyun.audit.services import record_denial
+
+                    subject = args[0] if args and isinstance(args[0], models.Model) else None
+                    record_denial(
+                        actor=actor,
+                        action=action,
+                        obj=subject,
+                        result=AuditResult.FAILED,
+                        detail=_refusal(exc)[:500],
+                    )
                 raise
 
         wrapper.audit_action = action
@@ -66,3 +83,13 @@ def full_clean(obj, exclude=None):
     """
     obj.full_clean(exclude=exclude)
     return obj
+
+
+def _refusal(exc):
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items()
+        )
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc.message)

@@ -127,3 +127,24 @@ class ResourceStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_REVIEW = "in_review", _("In review")
     PUBLISHED = "published", _("Published")
+
+
+class RequestStatus(models.TextChoices):
+    """Where a sharing request stands."""
+
+    PENDING = "pending", _("Waiting for the provider")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ObjectionKind(models.TextChoices):
+    """What a consumer raises about a resource's data."""
+
+    QUESTION = "question", _("Doubt (疑义)")
+    CORRECTION = "correction", _("Correction (纠错)")
+
+
+class ObjectionStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the provider")
+    ANSWERED = "answered", _("Answered")

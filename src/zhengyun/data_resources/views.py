@@ -37,6 +37,7 @@ from zhengyun.data_resources.forms import (
     show_errors,
 )
 from zhengyun.data_resources.models import CatalogResource, ResourceVersion
+from zhengyun.data_resources.sharing_views import may_ask
 
 PAGE_SIZE = 50
 
@@ -93,7 +94,13 @@ def catalog_entry(request, pk):
     return render(
         request,
         "data_resources/catalog_entry.html",
-        {**shown_version(version), "history": history.order_by("-number")},
+        {
+            **shown_version(version),
+            "history": history.order_by("-number"),
+            "may_ask": version.is_current
+            and version.department_id != request.user.department_id
+            and may_ask(request.user),
+        },
     )
 
 

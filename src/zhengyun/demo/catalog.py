@@ -2,11 +2,19 @@
 department's conditional population resource with its sensitive items, the human resources
 department's pension records and the big data bureau's list of government services (open to
 the public), all reviewed and published by the operator, and a vehicle register the public
-security department has submitted for review. Once only."""
+security department has submitted for review. Then sharing (R-D2): the human resources
+department asks for three items of the population resource for its pension eligibility
+checks and the public security department grants two; the finance department's request
+waits for an answer. Once only."""
 
+import datetime
+
+from django.utils import timezone
+
+from zhengyun.accounts import services as accounts
 from zhengyun.accounts.models import RoleAssignment
 from zhengyun.accounts.roles import Role
-from zhengyun.data_resources import catalog
+from zhengyun.data_resources import catalog, sharing
 from zhengyun.data_resources.models import CatalogResource
 from zhengyun.organizations.models import Department
 
@@ -133,8 +141,9 @@ def ensure_catalog(operator, police):
     """The catalog's first records; ``police`` drafts the public security department's."""
     if CatalogResource.objects.exists():
         return
-    pensions = _staff_of("示范省人力资源和社会保障厅")
-    big_data = _staff_of("示范省大数据管理局")
+    pensions = _person_of("示范省人力资源和社会保障厅")
+    big_data = _person_of("示范省大数据管理局")
+    published = {}
     for author, fields, publish in (
         (police, POPULATION, True),
         (pensions, PENSIONS, True),
@@ -144,13 +153,53 @@ def ensure_catalog(operator, police):
         resource = catalog.create_resource(actor=author, department=author.department, **fields)
         catalog.submit_resource(resource, actor=author)
         if publish:
-            catalog.approve_resource(resource, actor=operator)
+            published[fields["name"]] = catalog.approve_resource(resource, actor=operator)
+    _share(published["户籍人口基本信息"], pensions, police)
 
 
-def _staff_of(name):
+def _share(population, pensions, police):
+    today = timezone.localdate()
+    period = {"starts_on": today, "ends_on": today + datetime.timedelta(days=365)}
+    granted = sharing.request_sharing(
+        population,
+        actor=pensions,
+        application=_application(pensions.department, "社会保险资格核验系统"),
+        items=["姓名", "公民身份号码", "联系电话"],
+        purpose="城乡居民养老保险参保登记时核验参保人身份。",
+        scope="省人社厅社会保险经办窗口及网上办事大厅",
+        **period,
+    )
+    sharing.approve_sharing(
+        granted,
+        actor=_person_of(police.department.name, Role.DEPARTMENT_ADMIN),
+        items=["姓名", "公民身份号码"],
+        answer="核验身份只需姓名和公民身份号码，联系电话不予提供。",
+    )
+    finance = _person_of("示范省财政厅")
+    sharing.request_sharing(
+        population,
+        actor=finance,
+        application=_application(finance.department, "惠民惠农补贴发放系统"),
+        items=["姓名", "公民身份号码", "住址"],
+        purpose="惠民惠农财政补贴发放前核对补贴对象身份和户籍地。",
+        scope="省财政厅补贴发放业务",
+        **period,
+    )
+
+
+def _application(department, name):
+    """A service-to-service application registered by ``department``'s administrator."""
+    admin = _person_of(department.name, Role.DEPARTMENT_ADMIN)
+    client, _secret = accounts.register_oidc_client(
+        actor=admin, name=name, grant="client-credentials"
+    )
+    return client
+
+
+def _person_of(name, role=Role.DEPARTMENT_STAFF):
     department = Department.objects.get(name=name)
     return (
-        RoleAssignment.objects.filter(department=department, role=Role.DEPARTMENT_STAFF)
+        RoleAssignment.objects.filter(department=department, role=role)
         .select_related("user__department")
         .order_by("id")
         .first()

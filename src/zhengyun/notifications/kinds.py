@@ -30,6 +30,21 @@ KINDS = {
         "The certificate of listener %(listener)s on load balancer %(balancer)s expired on "
         "%(date)s: browsers refuse the service. Replace it now."
     ),
+    "sharing.requested": _("%(consumer)s asks for %(resource)s. Answer by %(due)s."),
+    "sharing.approved": _("%(provider)s granted your request for %(resource)s."),
+    "sharing.refused": _("%(provider)s refused your request for %(resource)s; read why."),
+    "sharing.overdue": _(
+        "%(provider)s has not answered %(consumer)s's request for %(resource)s, due %(due)s: "
+        "coordinate it."
+    ),
+    "sharing.coordinated": _(
+        "The operator coordinated the request for %(resource)s: answer by %(due)s. %(note)s"
+    ),
+    "sharing.revoked": _("Your grant for %(resource)s was revoked: %(reason)s"),
+    "objection.raised": _(
+        "%(consumer)s raised a doubt about the data of %(resource)s. Answer by %(due)s."
+    ),
+    "objection.answered": _("The provider answered your objection about %(resource)s."),
 }
 
 

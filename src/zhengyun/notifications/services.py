@@ -28,11 +28,11 @@ def people_who_may(action, obj, but=None):
     if not scoping.region_above_department:
         # A department's roles reach that department's rows only: the many people of
         # other departments are not asked one by one. (Delegations lend department roles.)
-        department = _department_of(obj, scoping)
+        departments = _departments_of(obj, scoping, action)
         held &= Q(role_assignments__scope__in=(ScopeKind.PLATFORM, ScopeKind.REGION)) | Q(
-            role_assignments__department_id=department
+            role_assignments__department_id__in=departments
         )
-        lent &= Q(delegations__assignment__department_id=department)
+        lent &= Q(delegations__assignment__department_id__in=departments)
     candidates = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -43,10 +43,11 @@ def people_who_may(action, obj, but=None):
     return {person for person in candidates if can(person, action, obj)}
 
 
-def _department_of(obj, scoping):
-    if not scoping.department:
-        return None
-    return type(obj)._base_manager.filter(pk=obj.pk).values_list(scoping.department).get()[0]
+def _departments_of(obj, scoping, action):
+    lookups = scoping.department_lookups(action)
+    if not lookups:
+        return []
+    return list(type(obj)._base_manager.filter(pk=obj.pk).values_list(*lookups).get())
 
 
 def notify(kind, *, to, params, link=""):

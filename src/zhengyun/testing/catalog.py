@@ -56,3 +56,72 @@ def published_resource(world, department, author, reviewer=None, **overrides):
     )
     catalog.submit_resource(resource, actor=author)
     return catalog.approve_resource(resource, actor=reviewer or world.operator)
+
+
+def consumer_application(user, name="乙区户籍核验系统"):
+    """A service-to-service application registered by ``user``'s department (its admin)."""
+    from zhengyun.accounts import services as accounts
+
+    client, _secret = accounts.register_oidc_client(
+        actor=user, name=name, grant="client-credentials"
+    )
+    return client
+
+
+def ask(world, resource, application, items=None, actor=None, **overrides):
+    """Department B's staff (or ``actor``) asks for ``items`` of ``resource`` for a year
+    from today."""
+    import datetime
+
+    from django.utils import timezone
+
+    from zhengyun.data_resources import sharing
+
+    today = timezone.localdate()
+    fields = {
+        "application": application,
+        "items": ["姓名", "公民身份号码", "联系电话"] if items is None else items,
+        "purpose": "户籍迁入业务办理时核验申请人身份。",
+        "scope": "乙区公安局户政窗口",
+        "starts_on": today,
+        "ends_on": today + datetime.timedelta(days=365),
+        **overrides,
+    }
+    return sharing.request_sharing(resource, actor=actor or world.staff_b, **fields)
+
+
+def sharing_beside_a(world):
+    """A sharing request approved between department B (provider) and a third department
+    of B's county (consumer), which nobody of department A takes part in."""
+    from zhengyun.accounts import services as accounts
+    from zhengyun.accounts.roles import Role, ScopeKind
+    from zhengyun.data_resources import sharing
+    from zhengyun.demo.loader import credit_code
+    from zhengyun.organizations import services as organizations
+    from zhengyun.organizations.choices import DepartmentKind
+    from zhengyun.testing.world import PASSWORD
+
+    third = organizations.create_department(
+        actor=world.operator,
+        name="乙区民政局",
+        uscc=credit_code("11", world.county_b.code, 7),
+        region=world.county_b,
+        kind=DepartmentKind.GOVERNMENT,
+    )
+    asker = accounts.create_user(
+        actor=world.secadmin, username="staff_c", password=PASSWORD, department=third
+    )
+    accounts.assign_role(
+        actor=world.secadmin,
+        user=asker,
+        role=Role.DEPARTMENT_STAFF,
+        scope=ScopeKind.DEPARTMENT,
+        department=third,
+    )
+    client, _secret = accounts.register_oidc_client(
+        actor=world.operator, name="乙区低保核验系统", grant="client-credentials", department=third
+    )
+    resource = published_resource(world, world.department_b, world.staff_b)
+    request = ask(world, resource, client, actor=asker)
+    return sharing.approve_sharing(request, actor=world.admin_b)
+

@@ -124,3 +124,22 @@ def test_the_demo_catalog_is_found_by_a_chinese_query_and_waits_for_a_review():
     assert [v.name for v in dcat.open_versions()] == ["政务服务事项目录"]
     load_demo()
     assert CatalogResource.objects.count() == 4
+
+
+def test_the_demo_shares_two_of_three_items_asked_and_leaves_one_request_waiting():
+    from zhengyun.data_resources.models import Grant, SharingRequest
+
+    load_demo()
+    granted = Grant.objects.get()
+    assert granted.consumer.name == "示范省人力资源和社会保障厅"
+    assert granted.provider.name == "示范省公安厅"
+    assert granted.items == ["姓名", "公民身份号码"] and granted.in_force()
+    assert granted.request.items == ["姓名", "公民身份号码", "联系电话"]
+    waiting = SharingRequest.objects.get(status="pending")
+    assert waiting.consumer.name == "示范省财政厅" and waiting.due_on is not None
+    police = User.objects.get(username="dept_admin")
+    assert (
+        SharingRequest.objects.restrict(police, "answer").filter(status="pending").get() == waiting
+    )
+    load_demo()
+    assert SharingRequest.objects.count() == 2

@@ -1,0 +1,22 @@
+"""The information resource services' records (R-D1–R-D4): the catalog and the sharing
+between departments."""
+
+from zhengyun.data_resources.models.catalog import (
+    MAX_RELATED_CODES,
+    CatalogResource,
+    InformationItem,
+    ResourceVersion,
+    SearchDocument,
+)
+from zhengyun.data_resources.models.sharing import Grant, QualityObjection, SharingRequest
+
+__all__ = [
+    "MAX_RELATED_CODES",
+    "CatalogResource",
+    "Grant",
+    "InformationItem",
+    "QualityObjection",
+    "ResourceVersion",
+    "SearchDocument",
+    "SharingRequest",
+]

@@ -1,0 +1,15 @@
+"""The information resource services' periodic work: sharing requests left unanswered past
+their due date go to the operator (R-D2)."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from zhengyun.data_resources import sharing
+from zhengyun.jobs.runner import tracked
+
+
+@db_periodic_task(crontab(minute="5"))
+@tracked
+def escalate_overdue_sharing_task():
+    """Every hour: escalate the requests that became overdue."""
+    return f"escalated={sharing.escalate_overdue(actor=None)}"
