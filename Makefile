@@ -57,6 +57,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/zhengyun bench scheduler
 	$(BIN)/python benchmarks/placement_claims.py
 	$(BIN)/python benchmarks/catalog_search.py
+	$(BIN)/python benchmarks/gateway_call_log.py
+	$(BIN)/python benchmarks/gateway_throughput.py
 	$(BIN)/python benchmarks/console_pages.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -20,6 +20,9 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
         ("audit_chain.py", ["--appends", "40", "--writers", "2", "--verify-events", "300"],
          "| sqlite | verify 300 events |"),
         ("catalog_search.py", ["--records", "2000", "--rounds", "1"], "| sqlite 3."),
+        ("gateway_call_log.py", ["--calls", "3000"], "| verify 3,000 calls |"),
+        ("gateway_throughput.py", ["--clients", "2", "--seconds", "0.5", "--rounds", "1"],
+         "| gateway |"),
     ],
 )  # fmt: skip
 def test_a_benchmark_runs_at_a_tiny_size(script, arguments, last_word):

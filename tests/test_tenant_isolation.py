@@ -540,6 +540,26 @@ def _quality_objection(world):
     )
 
 
+def _gateway_call(world):
+    from zhengyun.gateway.models import GatewayCall
+
+    request = _sharing_request(world)
+    return GatewayCall.objects.create(
+        at_us=1_790_000_000_000_000,
+        request_id="isolation",
+        application=request.application,
+        consumer=request.consumer,
+        provider=request.provider,
+        grant=request.grant,
+        resource_code=request.version.code,
+        operation="records",
+        items=request.grant.items,
+        records=3,
+        status=200,
+        result="ok",
+    )
+
+
 OWNED_BY_B = {
     "organizations.region": _region,
     "organizations.department": _department,
@@ -594,6 +614,7 @@ OWNED_BY_B = {
     "data_resources.sharingrequest": _sharing_request,
     "data_resources.grant": _grant,
     "data_resources.qualityobjection": _quality_objection,
+    "gateway.gatewaycall": _gateway_call,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "zhengyun.audit",
     "zhengyun.infrastructure",
     "zhengyun.data_resources",
+    "zhengyun.gateway",
     "zhengyun.jobs",
     "zhengyun.notifications",
     "zhengyun.console",
@@ -448,6 +449,14 @@ ZHENGYUN_RECLAIM_KEEP_DAYS = int(os.environ.get("ZHENGYUN_RECLAIM_KEEP_DAYS", "3
 # interim measures for sharing) and to answer a consumer's doubt about its data.
 ZHENGYUN_SHARING_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_SHARING_ANSWER_DAYS", "10"))
 ZHENGYUN_OBJECTION_ANSWER_DAYS = int(os.environ.get("ZHENGYUN_OBJECTION_ANSWER_DAYS", "5"))
+# The data gateway (R-D3): calls one grant may make a minute and a day, and the largest page.
+ZHENGYUN_GATEWAY_CALLS_PER_MINUTE = int(os.environ.get("ZHENGYUN_GATEWAY_CALLS_PER_MINUTE", "600"))
+ZHENGYUN_GATEWAY_CALLS_PER_DAY = int(os.environ.get("ZHENGYUN_GATEWAY_CALLS_PER_DAY", "100000"))
+ZHENGYUN_GATEWAY_MAX_PAGE_SIZE = int(os.environ.get("ZHENGYUN_GATEWAY_MAX_PAGE_SIZE", "100"))
+# Refused calls logged per client address a minute; beyond, they are answered unlogged.
+ZHENGYUN_GATEWAY_REFUSALS_PER_MINUTE = int(
+    os.environ.get("ZHENGYUN_GATEWAY_REFUSALS_PER_MINUTE", "120")
+)
 
 
 # The VLAN IDs networks are given, each held by one network at a time: hosts sharing an

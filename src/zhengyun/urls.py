@@ -7,10 +7,11 @@ from oauth2_provider import urls as oauth_urls
 
 from zhengyun.accounts.oidc import guarded
 from zhengyun.core import views as core_views
-from zhengyun.core.converters import IdConverter
+from zhengyun.core.converters import IdConverter, ResourceCodeConverter
 
 # Before the apps' URL modules are read: their paths take ids as <id:pk>.
 register_converter(IdConverter, "id")
+register_converter(ResourceCodeConverter, "code")
 
 api_v1 = [
     path("organizations/", include("zhengyun.organizations.api.urls")),
@@ -20,6 +21,7 @@ api_v1 = [
     path("notifications/", include("zhengyun.notifications.api.urls")),
     path("infrastructure/", include("zhengyun.infrastructure.api.urls")),
     path("data/", include("zhengyun.data_resources.api.urls")),
+    path("gateway/", include("zhengyun.gateway.api.urls")),
     path("core/", include("zhengyun.core.api.urls")),
 ]
 
@@ -28,6 +30,7 @@ urlpatterns = [
     path("organizations/", include("zhengyun.organizations.urls")),
     path("infrastructure/", include("zhengyun.infrastructure.urls")),
     path("data/", include("zhengyun.data_resources.urls")),
+    path("data/calls/", include("zhengyun.gateway.console_urls")),
     path("", include("zhengyun.data_resources.portal_urls")),
     path("accounts/", include("zhengyun.accounts.urls")),
     path("audit/", include("zhengyun.audit.urls")),
@@ -42,6 +45,8 @@ urlpatterns = [
             namespace="oauth2_provider",
         ),
     ),
+    # Consumers' applications read granted data here (R-D3), with OAuth2 client credentials.
+    path("gateway/", include("zhengyun.gateway.urls")),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -105,10 +105,11 @@ def scope_condition(scoping, assignment, action):
         return Q()
     if assignment.scope == ScopeKind.REGION:
         prefix = assignment.region.prefix
-        if not scoping.region_codes:
+        paths = scoping.region_lookups(action)
+        if not paths:
             return None
         condition = Q()
-        for path in scoping.region_codes:
+        for path in paths:
             condition |= Q(**{f"{path}__startswith": prefix})
         return condition
     # Department scope.

@@ -155,10 +155,13 @@ _SEE_INSTANCES = {
 _OWN_CATALOG = {
     "data_resources.catalogresource": CRUD,
     "data_resources.informationitem": VIEW,
+    # The data a published resource serves, loaded by changing the resource.
+    "data_resources.resourcedataset": VIEW,
 }
 _SEE_CATALOG = {
     "data_resources.catalogresource": VIEW,
     "data_resources.informationitem": VIEW,
+    "gateway.gatewaycall": VIEW,
     "data_resources.sharingrequest": VIEW,
     "data_resources.grant": VIEW,
     "data_resources.qualityobjection": VIEW,
@@ -167,11 +170,13 @@ _SEE_CATALOG = {
 # (``SharingRequest.scoping``): a consumer asks (add) and withdraws (change), a provider
 # answers; a provider revokes its grants (change); consumers raise doubts the provider answers.
 _ASK_FOR_DATA = {
+    "gateway.gatewaycall": VIEW,
     "data_resources.sharingrequest": frozenset({"view", "add", "change"}),
     "data_resources.grant": VIEW,
     "data_resources.qualityobjection": frozenset({"view", "add", "answer"}),
 }
 _ANSWER_FOR_DATA = {
+    "gateway.gatewaycall": VIEW,
     "data_resources.sharingrequest": frozenset({"view", "add", "change", "answer"}),
     "data_resources.grant": frozenset({"view", "change"}),
     "data_resources.qualityobjection": frozenset({"view", "add", "answer"}),
@@ -197,6 +202,7 @@ GRANTS = {
         "data_resources.sharingrequest": frozenset({"view", "coordinate"}),
         "data_resources.grant": VIEW,
         "data_resources.qualityobjection": VIEW,
+        "gateway.gatewaycall": VIEW,
     },
     Role.SYSTEM_ADMIN: {
         **_ORG_VIEW,

@@ -1,4 +1,4 @@
-"""Path converters of the console's URLs."""
+"""Path converters of the platform's URLs."""
 
 
 class IdConverter:
@@ -13,3 +13,15 @@ class IdConverter:
 
     def to_url(self, value):
         return str(value)
+
+
+class ResourceCodeConverter:
+    """A catalog resource code in a path, slash included: 101001/000001."""
+
+    regex = "[1-3][0-9]{5,11}/[0-9]{6}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value

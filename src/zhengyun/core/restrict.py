@@ -21,8 +21,8 @@ class Scoping:
     sees the row when that region is its own region or one above it. ``owner``: lookup
     reaching a user who may always act on the row with ``owner_actions``. ``shared``:
     reference data every signed-in user may view. ``sides``: for rows between two
-    departments (a request from one to another), pairs of a lookup reaching one side's
-    department id and the actions that side may take: each department acts only in its part.
+    departments (a request from one to another), one ``Side`` per department: a role of that
+    department, or over a region holding it, acts on the row only with that side's actions.
     """
 
     region_codes: tuple[str, ...] = ()
@@ -31,12 +31,28 @@ class Scoping:
     owner: str | None = None
     owner_actions: frozenset[str] = frozenset({"view"})
     shared: bool = False
-    sides: tuple[tuple[str, frozenset[str]], ...] = ()
+    sides: tuple["Side", ...] = ()
 
     def department_lookups(self, action):
         """The lookups reaching the departments whose roles may perform ``action`` on a row."""
         own = (self.department,) if self.department else ()
-        return own + tuple(lookup for lookup, actions in self.sides if action in actions)
+        return own + tuple(side.department for side in self.sides if action in side.actions)
+
+    def region_lookups(self, action):
+        """The lookups reaching the region codes a regional role is matched against."""
+        if not self.sides:
+            return self.region_codes
+        return tuple(side.region_code for side in self.sides if action in side.actions)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One department's part in a row between two: the lookups reaching its id and its
+    region's code, and what it may do."""
+
+    department: str
+    region_code: str
+    actions: frozenset[str]
 
 
 class RestrictedQuerySet(models.QuerySet):

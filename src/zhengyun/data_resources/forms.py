@@ -123,3 +123,14 @@ class CatalogSearchForm(forms.Form):
             for name, value in self.cleaned_data.items()
             if name not in ("q", "page") and value not in (None, "")
         }
+
+
+class DataFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("data file"),
+        max_length=200,
+        help_text=_(
+            "CSV (UTF-8 or GBK) or Excel (.xlsx); the first row names the items. "
+            "It replaces the data the gateway serves."
+        ),
+    )

@@ -133,6 +133,10 @@ def approve_sharing(request, *, actor, items=None, ends_on=None, answer=""):
     """Grant the request, or part of it: ``items`` among those asked for and an end no later
     than asked (all of both by default)."""
     request = _pending(request, actor, "answer")
+    current = request.resource.current_version
+    if current.share_type == ShareType.NONE:
+        raise Conflict(_("The resource is no longer shared; refuse the request instead."))
+    withheld = {i["name"] for i in current.metadata["items"] if i["share_type"] == ShareType.NONE}
     items = request.items if items is None else items
     ends_on = request.ends_on if ends_on is None else ends_on
     errors = {}
@@ -146,6 +150,10 @@ def approve_sharing(request, *, actor, items=None, ends_on=None, answer=""):
             }
         elif len(set(items)) != len(items):
             errors["items"] = _("Each item once.")
+        elif withheld & set(items):
+            errors["items"] = _("These items are no longer shared: %(items)s") % {
+                "items": "、".join(sorted(withheld & set(items)))
+            }
     if not isinstance(ends_on, datetime.date) or ends_on > request.ends_on:
         errors["ends_on"] = _("The grant ends on or before %(date)s, the end asked for.") % {
             "date": request.ends_on.isoformat()

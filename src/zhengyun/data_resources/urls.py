@@ -40,4 +40,5 @@ urlpatterns = [
     path("resources/<id:pk>/approve/", views.resource_approve, name="resource-approve"),
     path("resources/<id:pk>/return/", views.resource_return, name="resource-return"),
     path("resources/<id:pk>/delete/", views.resource_delete, name="resource-delete"),
+    path("resources/<id:pk>/data/", views.resource_load_data, name="resource-load-data"),
 ]

@@ -16,10 +16,11 @@ from zhengyun.core.shortcuts import (
     access_or_404,
     call_from_button,
     call_service,
+    call_service_for_form,
     refuse_unless_may_add,
 )
 from zhengyun.data_resources import catalog as catalog_service
-from zhengyun.data_resources import facet_labels, search
+from zhengyun.data_resources import datasets, facet_labels, search
 from zhengyun.data_resources.choices import (
     DataType,
     Masking,
@@ -30,13 +31,14 @@ from zhengyun.data_resources.choices import (
 )
 from zhengyun.data_resources.forms import (
     CatalogSearchForm,
+    DataFileForm,
     ItemFormSet,
     ResourceForm,
     ReturnForm,
     items_of,
     show_errors,
 )
-from zhengyun.data_resources.models import CatalogResource, ResourceVersion
+from zhengyun.data_resources.models import CatalogResource, ResourceDataset, ResourceVersion
 from zhengyun.data_resources.sharing_views import may_ask
 
 PAGE_SIZE = 50
@@ -216,12 +218,14 @@ def _saved(request, form, items, save):
 
 
 @login_required
-def resource_detail(request, pk, return_form=None):
+def resource_detail(request, pk, return_form=None, data_form=None):
     user = request.user
     resource = access_or_404(
         user, CatalogResource.objects.select_related("department", "current_version"), pk=pk
     )
     may_review = resource.status == ResourceStatus.IN_REVIEW and can(user, "approve", resource)
+    may_change = can(user, "change", resource)
+    may_load = may_change and resource.current_version_id is not None
     return render(
         request,
         "data_resources/resource_detail.html",
@@ -231,10 +235,14 @@ def resource_detail(request, pk, return_form=None):
                 {"position": item.position, **_labelled(catalog_service.item_fields(item))}
                 for item in resource.items.order_by("position")
             ],
-            "may_change": can(user, "change", resource),
+            "may_change": may_change,
             "may_delete": resource.current_version_id is None and can(user, "delete", resource),
             "may_review": may_review,
             "return_form": (return_form or ReturnForm()) if may_review else None,
+            "dataset": ResourceDataset.objects.restrict(user, "view")
+            .filter(resource=resource)
+            .first(),
+            "data_form": (data_form or DataFileForm()) if may_load else None,
         },
     )
 
@@ -268,6 +276,32 @@ def resource_return(request, pk):
         messages.success(request, _("%(resource)s sent back.") % {"resource": resource})
         return redirect("data_resources:resource-detail", pk)
     return resource_detail(request, pk, return_form=form)
+
+
+@login_required
+@require_POST
+def resource_load_data(request, pk):
+    """Replace the published resource's data with an uploaded file."""
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    form = DataFileForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        dataset = call_service_for_form(
+            form,
+            datasets.load_dataset,
+            resource,
+            actor=request.user,
+            name=upload.name,
+            content=upload.read(),
+        )
+        if dataset:
+            messages.success(
+                request,
+                _("%(count)d records loaded from %(file)s.")
+                % {"count": dataset.row_count, "file": dataset.source_name},
+            )
+            return redirect("data_resources:resource-detail", pk)
+    return resource_detail(request, pk, data_form=form)
 
 
 @login_required

@@ -5,16 +5,20 @@ the public), all reviewed and published by the operator, and a vehicle register 
 security department has submitted for review. Then sharing (R-D2): the human resources
 department asks for three items of the population resource for its pension eligibility
 checks and the public security department grants two; the finance department's request
-waits for an answer. Once only."""
+waits for an answer. The population resource serves a few made-up records through the
+gateway (R-D3); the human resources application's credentials are left in the data
+directory for trying it. Once only."""
 
 import datetime
+import os
 
+from django.conf import settings
 from django.utils import timezone
 
 from zhengyun.accounts import services as accounts
 from zhengyun.accounts.models import RoleAssignment
 from zhengyun.accounts.roles import Role
-from zhengyun.data_resources import catalog, sharing
+from zhengyun.data_resources import catalog, datasets, sharing
 from zhengyun.data_resources.models import CatalogResource
 from zhengyun.organizations.models import Department
 
@@ -154,16 +158,32 @@ def ensure_catalog(operator, police):
         catalog.submit_resource(resource, actor=author)
         if publish:
             published[fields["name"]] = catalog.approve_resource(resource, actor=operator)
-    _share(published["户籍人口基本信息"], pensions, police)
+    population = published["户籍人口基本信息"]
+    datasets.load_dataset(
+        population, actor=police, name="户籍人口样例.csv", content=POPULATION_SAMPLE.encode("gbk")
+    )
+    _share(population, pensions, police)
+
+
+# Made-up people: the codes are well-formed, nobody real has them.
+POPULATION_SAMPLE = (
+    "姓名,公民身份号码,性别,出生日期,住址,联系电话\r\n"
+    "张伟,990102198803150011,男,1988-03-15,示范省甲市甲区人民路12号,13800000001\r\n"
+    "王秀英,990102197512240026,女,1975-12-24,示范省甲市甲区解放路8号,13900000002\r\n"
+    "欧阳明,990202200102070035,男,2001-02-07,示范省乙市乙区中山路3号,13700000003\r\n"
+)
+CREDENTIALS_FILE = "demo-gateway-client.txt"
 
 
 def _share(population, pensions, police):
     today = timezone.localdate()
     period = {"starts_on": today, "ends_on": today + datetime.timedelta(days=365)}
+    application, secret = _application(pensions.department, "社会保险资格核验系统")
+    _leave_credentials(application, secret, population.code)
     granted = sharing.request_sharing(
         population,
         actor=pensions,
-        application=_application(pensions.department, "社会保险资格核验系统"),
+        application=application,
         items=["姓名", "公民身份号码", "联系电话"],
         purpose="城乡居民养老保险参保登记时核验参保人身份。",
         scope="省人社厅社会保险经办窗口及网上办事大厅",
@@ -179,7 +199,7 @@ def _share(population, pensions, police):
     sharing.request_sharing(
         population,
         actor=finance,
-        application=_application(finance.department, "惠民惠农补贴发放系统"),
+        application=_application(finance.department, "惠民惠农补贴发放系统")[0],
         items=["姓名", "公民身份号码", "住址"],
         purpose="惠民惠农财政补贴发放前核对补贴对象身份和户籍地。",
         scope="省财政厅补贴发放业务",
@@ -188,12 +208,27 @@ def _share(population, pensions, police):
 
 
 def _application(department, name):
-    """A service-to-service application registered by ``department``'s administrator."""
+    """A service-to-service application registered by ``department``'s administrator, and
+    its secret."""
     admin = _person_of(department.name, Role.DEPARTMENT_ADMIN)
-    client, _secret = accounts.register_oidc_client(
-        actor=admin, name=name, grant="client-credentials"
+    return accounts.register_oidc_client(actor=admin, name=name, grant="client-credentials")
+
+
+def _leave_credentials(application, secret, code):
+    """How to call the gateway as the human resources application, for the newcomer only
+    (owner-readable, in the data directory)."""
+    path = settings.DATA_DIR / CREDENTIALS_FILE
+    client_id = application.application.client_id
+    text = (
+        f"client_id={client_id}\nclient_secret={secret}\n\n"
+        'curl -s -u "$client_id:$client_secret" -d grant_type=client_credentials '
+        "http://127.0.0.1:8000/o/token/\n"
+        'curl -s -H "Authorization: Bearer <access_token>" '
+        f"http://127.0.0.1:8000/gateway/v1/resources/{code}/records\n"
     )
-    return client
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _person_of(name, role=Role.DEPARTMENT_STAFF):

@@ -9,6 +9,7 @@ province's prefecture codes run out.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from stdnum.cn import uscc
@@ -17,7 +18,7 @@ from zhengyun.accounts import services as accounts
 from zhengyun.accounts.mfa import MFA_REQUIRED_ROLES
 from zhengyun.accounts.models import RoleAssignment, User
 from zhengyun.accounts.roles import Role, ScopeKind
-from zhengyun.demo.catalog import ensure_catalog
+from zhengyun.demo.catalog import CREDENTIALS_FILE, ensure_catalog
 from zhengyun.demo.infrastructure import ensure_infrastructure, ensure_workload
 from zhengyun.organizations import services as organizations
 from zhengyun.organizations.choices import DepartmentKind, ProviderKind, RegionLevel
@@ -371,4 +372,10 @@ def sign_in_lines():
         "  * a second factor is required: at the first sign-in, scan the QR code shown with "
         "any TOTP authenticator app"
     )
+    credentials = settings.DATA_DIR / CREDENTIALS_FILE
+    if credentials.exists():
+        lines.append(
+            "The human resources department's application reads masked population records "
+            f"through the data gateway: its credentials and two curl commands are in {credentials}"
+        )
     return lines

@@ -125,3 +125,16 @@ def sharing_beside_a(world):
     request = ask(world, resource, client, actor=asker)
     return sharing.approve_sharing(request, actor=world.admin_b)
 
+
+POPULATION_ROWS = [
+    ("张三", "110101199003071234", "13812345678", "示范省甲市甲区人民路1号", "1990-03-07"),
+    ("欧阳娜娜", "110101198512120021", "13987654321", "示范省甲市甲区解放路22号", "1985-12-12"),
+    ("李四", "11010120000101003X", "", "示范省乙市乙区中山路3号", "2000-01-01"),
+]
+
+
+def population_csv(encoding="utf-8", rows=POPULATION_ROWS):
+    """The population resource's data as a CSV file in ``encoding``."""
+    lines = ["姓名,公民身份号码,联系电话,住址,出生日期"]
+    lines += [",".join(row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)

@@ -10,6 +10,7 @@ from zhengyun.data_resources.models import (
     MAX_RELATED_CODES,
     CatalogResource,
     InformationItem,
+    ResourceDataset,
     ResourceVersion,
 )
 from zhengyun.data_resources.search.base import MAX_PAGE_SIZE
@@ -70,6 +71,26 @@ class CatalogResourceSerializer(serializers.ModelSerializer):
 
 class ReturnSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(max_length=200, help_text=_(".csv (UTF-8 or GBK) or .xlsx"))
+
+
+class ResourceDatasetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResourceDataset
+        fields = [
+            "resource",
+            "columns",
+            "row_count",
+            "source_name",
+            "source_format",
+            "encoding",
+            "digest",
+            "loaded_at",
+        ]
+        read_only_fields = fields
 
 
 class ResourceVersionSerializer(serializers.ModelSerializer):

@@ -3,10 +3,11 @@ and the published catalog. Reads restricted, writes through ``catalog``."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
-from zhengyun.data_resources import catalog, search
+from zhengyun.data_resources import catalog, datasets, search
 from zhengyun.data_resources.api import serializers
 from zhengyun.data_resources.filtersets import (
     CatalogResourceFilterSet,
@@ -56,6 +57,23 @@ class CatalogResourceViewSet(ServiceModelViewSet):
         body.is_valid(raise_exception=True)
         resource = catalog.return_resource(resource, actor=request.user, **body.validated_data)
         return self._answer(resource)
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.DatasetUploadSerializer},
+        responses=serializers.ResourceDatasetSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="data", parser_classes=[MultiPartParser])
+    def load_data(self, request, pk=None):
+        """Replace the published resource's data with a CSV (UTF-8 or GBK) or Excel file
+        whose first row names its items; the gateway serves it to granted applications."""
+        resource = self.get_object()
+        body = serializers.DatasetUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        dataset = datasets.load_dataset(
+            resource, actor=request.user, name=upload.name, content=upload.read()
+        )
+        return Response(serializers.ResourceDatasetSerializer(dataset).data)
 
 
 class ResourceVersionViewSet(RestrictedReadOnlyViewSet):

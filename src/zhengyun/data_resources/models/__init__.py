@@ -8,14 +8,17 @@ from zhengyun.data_resources.models.catalog import (
     ResourceVersion,
     SearchDocument,
 )
+from zhengyun.data_resources.models.datasets import DatasetRow, ResourceDataset
 from zhengyun.data_resources.models.sharing import Grant, QualityObjection, SharingRequest
 
 __all__ = [
     "MAX_RELATED_CODES",
     "CatalogResource",
+    "DatasetRow",
     "Grant",
     "InformationItem",
     "QualityObjection",
+    "ResourceDataset",
     "ResourceVersion",
     "SearchDocument",
     "SharingRequest",

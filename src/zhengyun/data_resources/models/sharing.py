@@ -6,17 +6,16 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from zhengyun.core.restrict import RestrictedManager, Scoping
+from zhengyun.core.restrict import RestrictedManager, Scoping, Side
 from zhengyun.data_resources.choices import ObjectionKind, ObjectionStatus, RequestStatus
 
 
 def _between(consumer_actions, provider_actions):
     return Scoping(
-        region_codes=("consumer__region__code", "provider__region__code"),
         sides=(
-            ("consumer", frozenset(consumer_actions)),
-            ("provider", frozenset(provider_actions)),
-        ),
+            Side("consumer", "consumer__region__code", frozenset(consumer_actions)),
+            Side("provider", "provider__region__code", frozenset(provider_actions)),
+        )
     )
 
 
@@ -90,9 +89,9 @@ class SharingRequest(models.Model):
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
 
     objects = RestrictedManager()
-    # The consumer asks and withdraws; the provider answers; the operator coordinates
-    # (through its region-wide role).
-    scoping = _between({"view", "add", "change"}, {"view", "answer"})
+    # The consumer asks and withdraws; the provider answers; an operator coordinates the
+    # requests to providers in its region.
+    scoping = _between({"view", "add", "change"}, {"view", "answer", "coordinate"})
 
     class Meta:
         ordering = ["-requested_at", "-id"]

@@ -362,3 +362,40 @@ def test_bad_objections_are_refused_and_on_record(world, population, overrides, 
     assert field in refused.value.message_dict
     assert not QualityObjection.objects.exists()
     assert AuditEvent.objects.get(action="data_resources.raise_objection").result == "failed"
+
+
+def test_items_withheld_since_the_request_are_not_granted(world, population, application):
+    request = ask(world, population, application)
+    items = resource_fields()["items"]
+    items[2] = item("联系电话", "C", 20, share_type="none", legal_basis="《个人信息保护法》")
+    catalog.update_resource(population, actor=world.staff_a, changes={"items": items})
+    catalog.submit_resource(population, actor=world.staff_a)
+    catalog.approve_resource(population, actor=world.operator)
+    with override("en"), pytest.raises(ValidationError) as refused:
+        sharing.approve_sharing(request, actor=world.admin_a)
+    assert "no longer shared: 联系电话" in refused.value.message_dict["items"][0]
+    sharing.approve_sharing(request, actor=world.admin_a, items=["姓名", "公民身份号码"])
+
+
+def test_a_regional_operator_coordinates_only_requests_to_providers_in_its_region(
+    world, population, application
+):
+    from zhengyun.accounts import services as accounts
+    from zhengyun.accounts.roles import Role, ScopeKind
+    from zhengyun.testing.world import PASSWORD
+
+    regional = accounts.create_user(actor=world.secadmin, username="op_b", password=PASSWORD)
+    accounts.assign_role(
+        actor=world.secadmin,
+        user=regional,
+        role=Role.PLATFORM_OPERATOR,
+        scope=ScopeKind.REGION,
+        region=world.prefecture_b,
+    )
+    request = ask(world, population, application)  # B asks A: the provider is outside
+    SharingRequest.objects.filter(pk=request.pk).update(due_on=TODAY() - datetime.timedelta(days=1))
+    sharing.escalate_overdue(actor=None)
+    assert SharingRequest.objects.restrict(regional).filter(pk=request.pk).exists()
+    with pytest.raises(PermissionDenied):
+        sharing.coordinate_sharing(request, actor=regional, note="协调", due_on=TODAY())
+    assert not Notification.objects.filter(kind="sharing.overdue", recipient=regional).exists()

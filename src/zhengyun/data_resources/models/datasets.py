@@ -1,0 +1,74 @@
+"""The data of a resource the platform holds and serves through the gateway (R-D3): the
+rows of the provider's last uploaded file, with what the file was."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zhengyun.core.restrict import RestrictedManager, Scoping
+
+
+class ResourceDataset(models.Model):
+    """The data a published resource serves: the last file its provider loaded (CSV in
+    UTF-8 or GBK, or an Excel workbook), checked against the resource's items."""
+
+    resource = models.OneToOneField(
+        "data_resources.CatalogResource",
+        verbose_name=_("resource"),
+        on_delete=models.CASCADE,
+        related_name="dataset",
+    )
+    # The items the file's columns held, in the file's order.
+    columns = models.JSONField(_("columns"))
+    row_count = models.PositiveIntegerField(_("rows"))
+    source_name = models.CharField(_("file"), max_length=200)
+    source_format = models.CharField(_("file format"), max_length=8)
+    encoding = models.CharField(_("encoding"), max_length=16, blank=True)
+    # SM3 of the file as uploaded: the provider can prove which file the data came from.
+    digest = models.CharField(_("SM3 digest"), max_length=64)
+    loaded_at = models.DateTimeField(_("loaded"))
+    loaded_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("loaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        region_codes=("resource__department__region__code",), department="resource__department"
+    )
+
+    class Meta:
+        verbose_name = _("resource data")
+        verbose_name_plural = _("resource data")
+
+    def __str__(self):
+        return f"{self.resource.code}: {self.row_count}"
+
+
+class DatasetRow(models.Model):
+    """One record of a resource's data: item name → value."""
+
+    dataset = models.ForeignKey(
+        ResourceDataset, verbose_name=_("data"), on_delete=models.CASCADE, related_name="rows"
+    )
+    number = models.PositiveIntegerField(_("row"))
+    values = models.JSONField(_("values"))
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        region_codes=("dataset__resource__department__region__code",),
+        department="dataset__resource__department",
+    )
+
+    class Meta:
+        ordering = ["dataset", "number"]
+        verbose_name = _("data row")
+        verbose_name_plural = _("data rows")
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="row_number_per_dataset")
+        ]
+
+    def __str__(self):
+        return str(self.number)

@@ -1,0 +1,122 @@
+"""What the gateway does for a call once it is allowed (R-D3): reading a page of a resource's
+records with the granted items, masked as the metadata declares, and logging the call.
+
+Both run on every call, so both are single statements prepared once: building the ORM's
+query costs more than running it (see ``benchmarks/gateway_throughput.py``). Filtered pages,
+the rarer case, go through the ORM's JSON lookups.
+"""
+
+import functools
+import json
+
+from django.db import connection
+from django.db.models.fields.json import KeyTransform
+
+from zhengyun.core.context import current
+from zhengyun.data_resources.models import DatasetRow
+from zhengyun.gateway.models import GatewayCall
+
+LOGGED_FIELDS = (
+    "at_us",
+    "request_id",
+    "client_id",
+    "application",
+    "consumer",
+    "provider",
+    "grant",
+    "resource_code",
+    "operation",
+    "items",
+    "records",
+    "status",
+    "result",
+    "prev_hash",
+    "hash",
+)
+
+
+def read_records(context, query):
+    """A page of records with the query's items, masked, and how many records match."""
+    if context.dataset_id is None:
+        return [], 0
+    start = (query.page - 1) * query.page_size
+    if query.filters:
+        rows = DatasetRow.objects.filter(dataset_id=context.dataset_id)
+        for number, (item, value) in enumerate(query.filters):
+            alias = f"filter_{number}"
+            rows = rows.alias(**{alias: KeyTransform(item, "values")}).filter(**{alias: value})
+        total = rows.count()
+        found = rows.order_by("number").values_list("values", flat=True)[
+            start : start + query.page_size
+        ]
+    else:
+        total = context.row_count
+        with connection.cursor() as cursor:
+            cursor.execute(_page_statement(), [context.dataset_id, query.page_size, start])
+            found = [_json(values) for (values,) in cursor.fetchall()]
+    masks = [(item, context.described.masks.get(item)) for item in query.items]
+    return [
+        {item: mask(values.get(item)) if mask else values.get(item) for item, mask in masks}
+        for values in found
+    ], total
+
+
+def log_call(
+    *,
+    at_us,
+    caller,
+    client_id,
+    provider_id,
+    grant_id,
+    code,
+    operation,
+    items,
+    records,
+    status,
+    result,
+):
+    """Add a call to the log, unsealed: the call log's sealer chains and signs it.
+    ``caller`` is None when the token named no application; ``client_id`` then says what
+    is known."""
+    values = (
+        at_us,
+        current().request_id,
+        caller.client_id if caller else client_id,
+        caller.registration_id if caller else None,
+        caller.department_id if caller else None,
+        provider_id,
+        grant_id,
+        code[:32],
+        operation,
+        json.dumps(items),
+        records,
+        status,
+        result,
+        "",
+        "",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_statement(), values)
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@functools.cache
+def _page_statement():
+    quote = connection.ops.quote_name
+    field = DatasetRow._meta.get_field
+    return (
+        f"SELECT {quote(field('values').column)} FROM {quote(DatasetRow._meta.db_table)} "  # noqa: S608
+        f"WHERE {quote(field('dataset').column)} = %s "
+        f"ORDER BY {quote(field('number').column)} LIMIT %s OFFSET %s"
+    )
+
+
+@functools.cache
+def _insert_statement():
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(GatewayCall._meta.get_field(n).column) for n in LOGGED_FIELDS)
+    marks = ", ".join(["%s"] * len(LOGGED_FIELDS))
+    return f"INSERT INTO {quote(GatewayCall._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
