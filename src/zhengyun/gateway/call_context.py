@@ -86,7 +86,8 @@ def resolve(token, code):
     if row is None:
         return None
     (expires, user_id, resource, client_id, registration_id, department_id, version_id,
-     version_number, grant_id, grant_items, purpose, dataset_id, row_count) = row  # fmt: skip
+     version_number, published_at, grant_id, grant_items, purpose, dataset_id,
+     row_count) = row  # fmt: skip
     if not _still_valid(expires, now) or user_id is not None or _restricted(resource):
         return None
     if registration_id is None or department_id is None or grant_id is None:
@@ -97,15 +98,17 @@ def resolve(token, code):
         version_id=version_id,
         version_number=version_number,
         resource_code=code,
-        described=described(version_id),
+        described=described(version_id, str(published_at)),
         dataset_id=dataset_id,
         row_count=row_count or 0,
     )
 
 
 @functools.lru_cache(maxsize=1024)
-def described(version_id):
-    """The items, masks and provider of a published version (which never changes)."""
+def described(version_id, published_at):
+    """The items, masks and provider of a published version (which never changes).
+    ``published_at`` is part of the key only: an id is never reused in one database, but a
+    database made afresh (a test's, say) may hand it out again."""
     version = ResourceVersion.objects.only("metadata", "department_id", "share_type").get(
         pk=version_id
     )
@@ -128,7 +131,7 @@ def from_objects(application, version, grant):
         version_id=version.pk,
         version_number=version.number,
         resource_code=version.code,
-        described=described(version.pk),
+        described=described(version.pk, str(version.published_at)),
         dataset_id=dataset.pk if dataset else None,
         row_count=dataset.row_count if dataset else 0,
     )
@@ -169,6 +172,7 @@ def _statement():
         f"t.{column(AccessToken, 'resource')}, a.{column(Application, 'client_id')}, "
         f"c.{column(OidcClient, 'id')}, c.{column(OidcClient, 'department')}, "
         f"v.{column(ResourceVersion, 'id')}, v.{column(ResourceVersion, 'number')}, "
+        f"v.{column(ResourceVersion, 'published_at')}, "
         f"g.{column(Grant, 'id')}, "
         f"g.{column(Grant, 'items')}, g.{column(Grant, 'purpose')}, "
         f"d.{column(ResourceDataset, 'id')}, d.{column(ResourceDataset, 'row_count')} "

@@ -1,10 +1,13 @@
 """The gateway's tests share a served resource and a caller holding a grant."""
 
+import uuid
+
 import pytest
-from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 
 from zhengyun.accounts import services as accounts
 from zhengyun.data_resources import datasets, sharing
+from zhengyun.gateway import access
 from zhengyun.testing.catalog import ask, population_csv, published_resource
 from zhengyun.testing.gateway import token_for
 
@@ -12,10 +15,12 @@ RECORDS = "/gateway/v1/resources/101001/000001/records"
 
 
 @pytest.fixture
-def served(world):
+def served(world, monkeypatch):
     """A's population resource with data; B's application granted 姓名 and 公民身份号码 of
     the three items it asked for."""
-    cache.clear()  # rate windows are counted per grant id, which tests reuse
+    # Each test counts its own calls: fresh test databases hand out the same grant ids,
+    # and a cache shared by parallel test processes would add them up.
+    monkeypatch.setattr(access, "cache", LocMemCache(f"gateway-{uuid.uuid4()}", {}))
     resource = published_resource(world, world.department_a, world.staff_a)
     datasets.load_dataset(resource, actor=world.staff_a, name="人口.csv", content=population_csv())
     client, secret = accounts.register_oidc_client(
