@@ -264,10 +264,7 @@ def coordinate_sharing(request, *, actor, note, due_on):
 @service("data_resources.revoke_grant", audit_refusals=True)
 def revoke_grant(grant, *, actor, reason):
     """The provider withdraws a grant before its expiry, saying why."""
-    grant = Grant.objects.select_for_update().filter(pk=grant.pk).first()
-    if grant is None:
-        raise NotFound()
-    require(actor, "change", grant)
+    grant = _locked(grant, actor, "change")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the grant is revoked.")})
@@ -346,10 +343,7 @@ def raise_objection(resource, *, actor, kind, items, description):
 @service("data_resources.answer_objection", audit_refusals=True)
 def answer_objection(objection, *, actor, answer):
     """The provider's answer: what it checked and what it mended."""
-    objection = QualityObjection.objects.select_for_update().filter(pk=objection.pk).first()
-    if objection is None:
-        raise NotFound()
-    require(actor, "answer", objection)
+    objection = _locked(objection, actor, "answer")
     answer = (answer or "").strip()
     if not answer:
         raise ValidationError({"answer": _("Say what was checked and what was mended.")})
@@ -449,11 +443,18 @@ def _text_errors(**texts):
     return errors
 
 
-def _pending(request, actor, action):
-    locked = SharingRequest.objects.select_for_update().filter(pk=request.pk).first()
+def _locked(row, actor, action):
+    """``row`` read again and locked, once ``actor`` may perform ``action`` on it;
+    ``NotFound`` if it is gone."""
+    locked = type(row).objects.select_for_update().filter(pk=row.pk).first()
     if locked is None:
         raise NotFound()
     require(actor, action, locked)
+    return locked
+
+
+def _pending(request, actor, action):
+    locked = _locked(request, actor, action)
     if locked.status != RequestStatus.PENDING:
         raise Conflict(
             _("The request was already answered or withdrawn (%(status)s).")

@@ -16,6 +16,19 @@ from zhengyun.data_resources.filtersets import (
 from zhengyun.data_resources.models import Grant, QualityObjection, SharingRequest
 
 
+class _AskedAboutAnEntry:
+    """Creation by ``create_service`` on the resource of the catalog entry in ``version``."""
+
+    create_service = None
+
+    def perform_create(self, serializer):
+        fields = dict(serializer.validated_data)
+        version = fields.pop("version")
+        serializer.instance = type(self).create_service(
+            version.resource, actor=self.request.user, **fields
+        )
+
+
 class _Answering:
     """Run a service on the object with a validated body and answer with the object."""
 
@@ -30,7 +43,9 @@ class _Answering:
         return Response(self.get_serializer(self.get_queryset().get(pk=done.pk)).data)
 
 
-class SharingRequestViewSet(_Answering, GuardedCreateMixin, RestrictedReadOnlyViewSet):
+class SharingRequestViewSet(
+    _AskedAboutAnEntry, _Answering, GuardedCreateMixin, RestrictedReadOnlyViewSet
+):
     """Requests for other departments' published resources: the consumer asks (for the
     current version of a catalog entry, for one of its applications), the provider answers
     within the working days it is due, the operator coordinates overdue ones. An
@@ -42,12 +57,7 @@ class SharingRequestViewSet(_Answering, GuardedCreateMixin, RestrictedReadOnlyVi
     ordering_fields = ["requested_at", "due_on"]
     filterset_class = SharingRequestFilterSet
 
-    def perform_create(self, serializer):
-        fields = dict(serializer.validated_data)
-        version = fields.pop("version")
-        serializer.instance = sharing.request_sharing(
-            version.resource, actor=self.request.user, **fields
-        )
+    create_service = sharing.request_sharing
 
     @extend_schema(
         request=serializers.ApproveSerializer, responses=serializers.SharingRequestSerializer
@@ -114,7 +124,9 @@ class GrantViewSet(_Answering, RestrictedReadOnlyViewSet):
         return self._call(sharing.revoke_grant, serializers.SharingReasonSerializer)
 
 
-class QualityObjectionViewSet(_Answering, GuardedCreateMixin, RestrictedReadOnlyViewSet):
+class QualityObjectionViewSet(
+    _AskedAboutAnEntry, _Answering, GuardedCreateMixin, RestrictedReadOnlyViewSet
+):
     """Consumers' doubts about and corrections to a resource's data (疑义/纠错), answered by
     the provider by their due date."""
 
@@ -124,12 +136,7 @@ class QualityObjectionViewSet(_Answering, GuardedCreateMixin, RestrictedReadOnly
     ordering_fields = ["raised_at", "due_on"]
     filterset_class = QualityObjectionFilterSet
 
-    def perform_create(self, serializer):
-        fields = dict(serializer.validated_data)
-        version = fields.pop("version")
-        serializer.instance = sharing.raise_objection(
-            version.resource, actor=self.request.user, **fields
-        )
+    create_service = sharing.raise_objection
 
     @extend_schema(
         request=serializers.ObjectionAnswerSerializer,
