@@ -126,11 +126,18 @@ def test_the_demo_catalog_is_found_by_a_chinese_query_and_waits_for_a_review():
     assert CatalogResource.objects.count() == 4
 
 
-def test_the_demo_shares_two_of_three_items_asked_and_leaves_one_request_waiting(
-    settings, tmp_path
+def test_the_demo_shares_two_of_three_items_and_its_application_reads_them_masked(
+    settings, tmp_path, client
 ):
+    """The issue's walk-through on the demo: the public security department granted two of
+    the three items the human resources department asked for (the finance department's
+    request waits); the consumer's application calls the gateway with the credentials the
+    demo leaves, gets masked records, and the provider sees the call."""
+    import base64
+
     from zhengyun.data_resources.models import Grant, ResourceDataset, SharingRequest
     from zhengyun.demo.loader import sign_in_lines
+    from zhengyun.gateway.models import GatewayCall
 
     settings.DATA_DIR = tmp_path
     load_demo()
@@ -150,23 +157,8 @@ def test_the_demo_shares_two_of_three_items_asked_and_leaves_one_request_waiting
     assert credentials.stat().st_mode & 0o777 == 0o600
     assert granted.application.application.client_id in credentials.read_text()
     assert str(credentials) in sign_in_lines()[-1]
-    load_demo()
-    assert SharingRequest.objects.count() == 2
 
-
-def test_the_demo_application_reads_masked_records_and_the_provider_sees_the_call(
-    settings, tmp_path, client
-):
-    """The issue's walk-through on the demo: the consumer's application calls the gateway
-    with the credentials the demo leaves, gets masked records of the two items granted, and
-    the public security department sees the call."""
-    import base64
-
-    from zhengyun.gateway.models import GatewayCall
-
-    settings.DATA_DIR = tmp_path
-    load_demo()
-    lines = (tmp_path / "demo-gateway-client.txt").read_text().splitlines()
+    lines = credentials.read_text().splitlines()
     values = dict(line.split("=", 1) for line in lines if "=" in line and " " not in line)
     basic = base64.b64encode(f"{values['client_id']}:{values['client_secret']}".encode())
     token = client.post(
@@ -179,6 +171,7 @@ def test_the_demo_application_reads_masked_records_and_the_provider_sees_the_cal
                         HTTP_AUTHORIZATION=f"Bearer {token}")  # fmt: skip
     assert answer.status_code == 200, answer.content
     assert answer.json()["records"][0] == {"姓名": "张*", "公民身份号码": "990102********0011"}
-    police = User.objects.get(username="dept_admin")
     seen = GatewayCall.objects.restrict(police).get()
     assert (seen.consumer.name, seen.records) == ("示范省人力资源和社会保障厅", 3)
+    load_demo()
+    assert SharingRequest.objects.count() == 2
