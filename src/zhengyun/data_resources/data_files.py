@@ -60,16 +60,14 @@ def _decoded(content):
         raise FileRefused(_("This is not a CSV text file; is it a workbook named .csv?"))
     if b"\x00" in content:
         raise FileRefused(_("A CSV file is text: this one holds NUL bytes."))
-    try:
-        return "utf-8", content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return "gbk", content.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise FileRefused(
-            _("The file is neither UTF-8 nor GBK text (byte %(at)d).") % {"at": exc.start}
-        ) from None
+    for encoding, codec in (("utf-8", "utf-8-sig"), ("gbk", "gb18030")):
+        try:
+            return encoding, content.decode(codec)
+        except UnicodeDecodeError as exc:
+            failure = exc
+    raise FileRefused(
+        _("The file is neither UTF-8 nor GBK text (byte %(at)d).") % {"at": failure.start}
+    )
 
 
 def _workbook_rows(content):
