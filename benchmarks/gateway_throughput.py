@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT.parent / "src"))
 sys.path.insert(0, str(ROOT))
 
 from oidc_tokens import free_port, wait_until_up  # noqa: E402
-from scratch_database import postgres_admin  # noqa: E402
+from scratch_database import postgres_admin, start_from_migrated  # noqa: E402
 
 RECORDS = 200
 CODE = "101001/000001"
@@ -131,6 +131,7 @@ def main():
         admin, database = postgres_admin(url)
         admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
         admin.execute(f'CREATE DATABASE "{database}"')
+    start_from_migrated()
 
     import django
 
