@@ -32,6 +32,8 @@ urlpatterns = [
     path("data/", include("zhengyun.data_resources.urls")),
     path("data/calls/", include("zhengyun.gateway.console_urls")),
     path("", include("zhengyun.data_resources.portal_urls")),
+    # The open catalog for CKAN's clients and harvesters (/api/action/…, /api/3/action/…).
+    path("", include("zhengyun.data_resources.ckan.urls")),
     path("accounts/", include("zhengyun.accounts.urls")),
     path("audit/", include("zhengyun.audit.urls")),
     path("notifications/", include("zhengyun.notifications.urls")),

@@ -36,11 +36,21 @@ def add_workdays(day, n):
 
 def workdays_between(start, end):
     """How many working days fall in ``[start, end)``; negative when ``end`` is earlier."""
-    if end < start:
-        return -workdays_between(end, start)
-    declared = _declared(start, end)
-    days = (start + datetime.timedelta(days=i) for i in range((end - start).days))
-    return sum(1 for day in days if _workday(day, declared))
+    return workday_counter(min(start, end), max(start, end))(start, end)
+
+
+def workday_counter(first, last):
+    """A function counting, like ``workdays_between``, the working days between dates
+    from ``first`` to ``last``, reading the operator's days once for all its calls."""
+    declared = _declared(first, last)
+
+    def count(start, end):
+        if end < start:
+            return -count(end, start)
+        days = (start + datetime.timedelta(days=i) for i in range((end - start).days))
+        return sum(1 for day in days if _workday(day, declared))
+
+    return count
 
 
 def _workday(day, declared):

@@ -36,7 +36,7 @@ def labelled(facets, chosen, user):
             "values": [
                 {
                     "value": value,
-                    "label": names.get((name, value)) or _label(name, value),
+                    "label": names.get((name, value)) or label(name, value),
                     "count": count,
                     "chosen": str(chosen.get(name, "")) == value,
                 }
@@ -71,7 +71,8 @@ def _names(facets, user):
     return names
 
 
-def _label(name, value):
+def label(name, value):
+    """A facet value as people read it: a choice's or a classification's label."""
     if name in CHOICES and value in CHOICES[name].values:
         return CHOICES[name](value).label
     if name == "classification" and value[:1] in CatalogType.values:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zhengyun.data_resources import sharing_views, views
+from zhengyun.data_resources import sharing_views, supervision_views, views
 
 app_name = "data_resources"
 
@@ -32,6 +32,7 @@ urlpatterns = [
         sharing_views.objection_answer,
         name="objection-answer",
     ),
+    path("supervision/", supervision_views.supervision_page, name="supervision"),
     path("resources/", views.resource_list, name="resource-list"),
     path("resources/new/", views.resource_add, name="resource-add"),
     path("resources/<id:pk>/", views.resource_detail, name="resource-detail"),

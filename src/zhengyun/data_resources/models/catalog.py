@@ -287,6 +287,8 @@ class SearchDocument(models.Model):
     share_type = models.CharField(_("share type"), max_length=16)
     format = models.CharField(_("format"), max_length=20)
     update_cycle = models.CharField(_("update cycle"), max_length=16)
+    # Open to the public (and so shared): found by anyone through the CKAN-compatible API.
+    open_to_public = models.BooleanField(_("open to the public"), default=False)
     title_terms = models.TextField(_("title terms"))
     code_terms = models.CharField(_("code terms"), max_length=64)
     body_terms = models.TextField(_("body terms"))
@@ -312,6 +314,8 @@ class SearchDocument(models.Model):
                 name="search_document_facets",
             ),
             models.Index(fields=["code"]),
+            # The open catalog newest first, without reading the rest.
+            models.Index(fields=["open_to_public", "version"], name="search_document_open"),
             models.Index(fields=["share_type"]),
             models.Index(fields=["classification"]),
             models.Index(fields=["region_code"]),

@@ -14,15 +14,19 @@ FACETS = {
 }
 MAX_PAGE_SIZE = 100
 MAX_FACET_VALUES = 20
+# Matches are counted, and pages reach, this far at most.
+MAX_OFFSET = 10_000
 
 
 @dataclass(frozen=True)
 class SearchQuery:
     """Words to find (empty: everything), facet filters (``FACETS`` name -> value; a region
-    filter takes the region's subtree) and the page wanted."""
+    filter takes the region's subtree), whether only resources open to the public count,
+    and the page wanted."""
 
     text: str = ""
     filters: dict = field(default_factory=dict)
+    open_only: bool = False
     offset: int = 0
     limit: int = 20
     facets: bool = True

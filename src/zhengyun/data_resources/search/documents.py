@@ -2,7 +2,12 @@
 
 from django.utils import translation
 
-from zhengyun.data_resources.choices import BASE_SUBJECTS, THEMATIC_SUBJECTS, CatalogType
+from zhengyun.data_resources.choices import (
+    BASE_SUBJECTS,
+    THEMATIC_SUBJECTS,
+    CatalogType,
+    ShareType,
+)
 from zhengyun.data_resources.models import SearchDocument
 from zhengyun.data_resources.search.segment import index_terms
 
@@ -35,6 +40,7 @@ def document_for(version):
         share_type=version.share_type,
         format=version.format,
         update_cycle=version.update_cycle,
+        open_to_public=version.open_to_public and version.share_type != ShareType.NONE,
         title_terms=index_terms(version.name),
         code_terms=" ".join(version.code.split("/")),
         body_terms=index_terms(body),

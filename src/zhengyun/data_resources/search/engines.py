@@ -21,6 +21,7 @@ from zhengyun.data_resources.models import SearchDocument
 from zhengyun.data_resources.search.base import (
     FACETS,
     MAX_FACET_VALUES,
+    MAX_OFFSET,
     MAX_PAGE_SIZE,
     SearchEngine,
     SearchResults,
@@ -35,7 +36,7 @@ FTS_TABLE = f"{DOCUMENTS}_fts"
 TITLE_FTS_TABLE = f"{DOCUMENTS}_title_fts"
 # A code or its beginning: 类 项 目 digits, maybe a slash and sequence digits.
 CODE_QUERY = re.compile(r"[1-3][0-9]{2,11}(/[0-9]{0,10})?")
-COUNT_LIMIT = 10_000
+COUNT_LIMIT = MAX_OFFSET
 NEWEST_FIRST = "d.version_id DESC"
 
 
@@ -50,7 +51,7 @@ class _SqlEngine(SearchEngine):
 
     def _search(self, query, code=None):
         text = query.text.strip()
-        filters, filter_params = self._filters(query.filters)
+        filters, filter_params = self._filters(query.filters, query.open_only)
         if code:
             # Counted in code order too: the code index gives it without a sort.
             condition = ["d.code >= %s AND d.code < %s"]
@@ -136,8 +137,8 @@ class _SqlEngine(SearchEngine):
         return cursor.fetchall()
 
     @staticmethod
-    def _filters(filters):
-        where, params = [], []
+    def _filters(filters, open_only=False):
+        where, params = (["d.open_to_public = %s"], [True]) if open_only else ([], [])
         for name, value in sorted(filters.items()):
             column = FACETS.get(name)
             if column is None or value in (None, ""):
