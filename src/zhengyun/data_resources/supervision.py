@@ -17,7 +17,6 @@ from django.utils import timezone
 from zhengyun.core.workdays import workday_counter
 from zhengyun.data_resources.choices import (
     RequestStatus,
-    ResourceStatus,
     ShareType,
     UpdateCycle,
 )
@@ -113,7 +112,8 @@ def _count_resources(figures):
         .values("department_id")
         .annotate(
             registered=Count("pk"),
-            published=Count("pk", filter=Q(status=ResourceStatus.PUBLISHED)),
+            # Published once: a published resource being revised is a draft again.
+            published=Count("pk", filter=Q(current_version__isnull=False)),
         )
     )
     for row in counted:
@@ -136,16 +136,17 @@ def _count_requests(figures, since, today):
         provider_id__in=figures,
         due_on__isnull=False,
         answered_at__date__gte=since,
-    ).values_list("provider_id", "requested_at", "answered_at", "due_on")
+    ).values_list("provider_id", "requested_at", "answered_at", "due_on", "escalated_at")
     answered = list(answered)
     if answered:
         first = min(timezone.localdate(r[1]) for r in answered)
         count = workday_counter(first, today)
-        for provider, requested_at, answered_at, due_on in answered:
+        for provider, requested_at, answered_at, due_on, escalated_at in answered:
             f = figures[provider]
             answered_on = timezone.localdate(answered_at)
             f.answered += 1
-            f.on_time += answered_on <= due_on
+            # One escalated was late, whatever date the operator's coordination then set.
+            f.on_time += escalated_at is None and answered_on <= due_on
             f.answer_workdays += count(timezone.localdate(requested_at), answered_on)
     overdue = (
         SharingRequest.objects.filter(

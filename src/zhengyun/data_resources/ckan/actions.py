@@ -58,7 +58,12 @@ def package_search(data, base_url):
     text = "" if text.strip() in ("*:*", "*") else text
     rows = params.natural(data, "rows", default=10, ceiling=MAX_ROWS)
     start = params.natural(data, "start", default=0)
-    facet_limit = params.natural(data, "facet.limit", default=50)
+    # CKAN's -1 is "no limit"; the search counts at most its own number of values anyway.
+    facet_limit = (
+        None
+        if str(data.get("facet.limit")).strip() == "-1"
+        else params.natural(data, "facet.limit", default=50)
+    )
     facet_names = params.string_list(data, "facet.field", default=DEFAULT_FACETS)
     unknown = [name for name in facet_names if name not in FACETS]
     if unknown:
@@ -68,18 +73,18 @@ def package_search(data, base_url):
     sort = _sort(params.text(data, "sort") or RELEVANCE, text)
     filters = _filters(params.text(data, "fq"))
     if filters is None:
-        counted, version_ids = search.SearchResults([], 0, True, {}), []
+        counted, version_ids, count = search.SearchResults([], 0, True, {}), [], 0
     else:
         query = search.SearchQuery(text=text, filters=filters, open_only=True, limit=1)
         counted = search.search(query)
         if sort is None:
-            version_ids = _ranked(text, filters, start, rows)
+            version_ids, count = _ranked(text, filters, start, rows), counted.total
         else:
-            version_ids = _sorted(filters, sort, start, rows)
+            version_ids, count = _sorted(filters, sort, start, rows)
     chosen = {name: counted.facets.get(FACETS[name], [])[:facet_limit] for name in facet_names}
     shown = _facet_values(chosen)
     return {
-        "count": counted.total,
+        "count": count,
         "sort": params.text(data, "sort") or RELEVANCE,
         "results": package_dicts(version_ids, base_url),
         "facets": {
@@ -304,21 +309,22 @@ def _ranked(text, filters, start, rows):
 
 
 def _sorted(filters, sort, start, rows):
-    """A page of the open catalog in the order asked, read from the search documents so
-    that the facet filters mean what they mean in a ranked search."""
+    """A page of the open catalog in the order asked, and how many there are in all, read
+    from the search documents so that the facet filters mean what they mean in a ranked
+    search (and the count is exact however far the pages go)."""
     field, descending = sort
     documents = SearchDocument.objects.filter(open_to_public=True)
     for name, value in filters.items():
         if name == "region":  # the region and every region under it, as the engine reads it
             if not REGION_CODE.fullmatch(value):
-                return []
+                return [], 0
             prefix = subtree_prefix(value, division_code_level(value))
             documents = documents.filter(region_code__startswith=prefix)
         else:
             documents = documents.filter(**{SEARCH_FACETS[name]: value})
     order = f"-{field}" if descending else field
     page = documents.order_by(order, "code").values_list("version_id", flat=True)
-    return list(page[start : start + rows])
+    return list(page[start : start + rows]), documents.count()
 
 
 def _providers():
@@ -374,7 +380,7 @@ ACTIONS = {
 
 def _open_version(wanted):
     versions = dcat.open_versions()
-    if wanted.isdigit() and len(wanted) <= 18:
+    if wanted.isascii() and wanted.isdigit() and len(wanted) <= 18:
         found = versions.filter(resource_id=int(wanted)).first()
         if found:
             return found

@@ -24,6 +24,8 @@ def text(data, key):
         return ""
     if not isinstance(value, str):
         raise ValidationFailed({key: [_("Must be text.")]})
+    if "\x00" in value:
+        raise ValidationFailed({key: [_("Must not hold a NUL character.")]})
     if len(value) > MAX_TEXT:
         raise ValidationFailed({key: [_("At most %(n)d characters.") % {"n": MAX_TEXT}]})
     return value
@@ -76,12 +78,14 @@ def string_list(data, key, default):
         if value.lstrip().startswith("["):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise ValidationFailed({key: [_("Not a JSON list.")]}) from None
         else:
             value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationFailed({key: [_("Must be a list of texts.")]})
+    if any("\x00" in v for v in value):
+        raise ValidationFailed({key: [_("Must not hold a NUL character.")]})
     if sum(len(v) for v in value) > MAX_TEXT:
         raise ValidationFailed({key: [_("At most %(n)d characters.") % {"n": MAX_TEXT}]})
     return value
@@ -105,6 +109,8 @@ def fq_clauses(fq):
         field, value = found.groups()
         if value.startswith('"'):
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        if not value.strip():
+            raise SearchQueryError(_("The filter %(field)s needs a value.") % {"field": field})
         clauses.append((field, value))
         rest = rest[found.end() :].lstrip()
     return clauses

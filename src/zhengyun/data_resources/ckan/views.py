@@ -46,8 +46,14 @@ def _parameters(request):
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(_("JSON Error: %(error)s") % {"error": error}) from None
+    except RecursionError:
+        raise BadRequest(_("JSON Error: the body is nested too deeply")) from None
     if not isinstance(data, dict):
         raise BadRequest(_("JSON Error: the body must be a JSON object"))
+    try:  # JSON may name lone surrogates, which no database or answer can hold
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise BadRequest(_("JSON Error: the body holds text that is not Unicode")) from None
     return data
 
 

@@ -18,7 +18,13 @@ def document_for(version):
     """The unsaved search document of ``version`` (a published ``ResourceVersion``)."""
     meta = version.metadata
     department = version.department
-    items = " ".join(item["name"] for item in meta["items"])
+    # An open resource is searched by the public too, who must not learn the names of the
+    # items it withholds; every department reads those on the entry itself.
+    items = " ".join(
+        item["name"]
+        for item in meta["items"]
+        if not version.open_to_public or item["share_type"] != ShareType.NONE
+    )
     # The 项's name as the catalog's readers write it, whoever's request publishes it.
     with translation.override("zh-hans"):
         subject = str(

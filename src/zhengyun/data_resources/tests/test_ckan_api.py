@@ -4,7 +4,7 @@ and error kinds, the open part only, and every malformed call refused in CKAN's 
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from zhengyun.testing.catalog import item, published_resource
@@ -93,6 +93,9 @@ def test_a_chinese_query_finds_open_resources_with_ckan_s_facets(shelf, client, 
         {"name": org(world.department_b), "display_name": world.department_b.name, "count": 1}
     ]
 
+    # The names of withheld items are not found either.
+    assert result(client, "package_search", q="法定代表人证件号码")["count"] == 0
+
     everything = result(client, "package_search", q="*:*")
     assert everything["count"] == 2  # the population resource is not open
     assert {p["title"] for p in everything["results"]} == {
@@ -135,6 +138,16 @@ def test_filters_orders_and_pages_follow_ckan(shelf, client, world):
         "update_cycle": {"daily": 1, "monthly": 1}
     }
     assert counted["search_facets"]["update_cycle"]["items"][0]["display_name"]
+
+
+def test_a_sorted_search_counts_past_the_ranked_search_s_limit(shelf, client, monkeypatch):
+    from zhengyun.data_resources.search import engines
+
+    monkeypatch.setattr(engines, "COUNT_LIMIT", 1)
+    assert result(client, "package_search")["count"] == 1  # ranked: counted up to the limit
+    assert result(client, "package_search", sort="name asc")["count"] == 2
+    unlimited = result(client, "package_search", **{"facet.limit": "-1"})
+    assert unlimited["facets"]["res_format"]
 
 
 def test_shows_and_lists_hold_the_open_part_only(shelf, client, world):
@@ -185,7 +198,11 @@ def test_shows_and_lists_hold_the_open_part_only(shelf, client, world):
         ("package_search", {"fq": "organization"}, 400, "Search Query Error", None),
         ("package_search", {"fq": "secret:1"}, 400, "Search Query Error", None),
         ("package_search", {"fq": "res_format:a res_format:b"}, 400, "Search Query Error", None),
+        ("package_search", {"fq": 'res_format:""'}, 400, "Search Query Error", None),
+        ("package_search", {"q": "执照\x00"}, 409, "Validation Error", "q"),
         ("package_show", {}, 409, "Validation Error", "id"),
+        ("package_show", {"id": "²"}, 404, "Not Found Error", None),
+        ("package_show", {"id": "1\x00"}, 409, "Validation Error", "id"),
         ("organization_list", {"all_fields": "maybe"}, 409, "Validation Error", "all_fields"),
         ("organization_list", {"sort": "size desc"}, 409, "Validation Error", "sort"),
         ("resource_search", {"query": "url:x"}, 409, "Validation Error", "query"),
@@ -216,7 +233,8 @@ def test_json_bodies_and_query_strings_give_the_same_answer(shelf, client):
     assert posted.json()["result"] == got.json()["result"]
     form = client.post("/api/action/package_list", {"limit": "1"})
     assert form.json()["result"] == ["102001-000001"]
-    for body in (b"{", b"[1]", b"\xff"):
+    nested = b'{"q": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    for body in (b"{", b"[1]", b"\xff", nested, b'{"id": "\\ud800"}'):
         refused = client.post("/api/action/package_list", body, content_type="application/json")
         assert refused.status_code == 400 and refused.json()["error"]["__type"] == "Bad Request"
     assert client.put("/api/action/package_list").status_code == 405
@@ -261,14 +279,28 @@ KEYS = st.sampled_from(
         "organizations",
     ]
 )
-VALUES = st.one_of(
+# Lone surrogates (which JSON can name) and nested lists, besides the usual.
+TEXTS = st.one_of(
     st.text(max_size=30),
+    st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3),
+    st.sampled_from(["²", "１２", "1\x00", 'res_format:""', "*:*", "-1"]),
+)
+VALUES = st.one_of(
+    TEXTS,
     st.integers(min_value=-(10**20), max_value=10**20),
     st.booleans(),
     st.none(),
-    st.lists(st.text(max_size=8), max_size=3),
+    st.recursive(st.lists(TEXTS, max_size=3), lambda inner: st.lists(inner, max_size=2)),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
+
+
+def _surrogate_free(value):
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @settings(
@@ -280,7 +312,8 @@ def test_no_call_breaks_the_api(shelf, client, name, data, as_json):
         response = client.post(
             f"/api/action/{name}", json.dumps(data), content_type="application/json"
         )
-    else:
+    else:  # a query string cannot carry lone surrogates
+        assume(_surrogate_free(data))
         flat = {
             k: json.dumps(v) if isinstance(v, (list, dict)) else str(v)
             for k, v in data.items()

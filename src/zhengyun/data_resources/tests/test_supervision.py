@@ -97,6 +97,19 @@ def test_a_provider_s_figures_count_what_it_did(supervised, world):
     assert a.lagging == 1  # the daily resource, not the yearly one
 
 
+def test_a_resource_being_revised_stays_published_and_an_escalated_answer_is_late(
+    supervised, world
+):
+    from zhengyun.data_resources import catalog
+
+    catalog.update_resource(supervised, actor=world.staff_a, changes={"abstract": "新的摘要。"})
+    on_time = SharingRequest.objects.filter(answered_at__date=datetime.date(2026, 10, 20))
+    on_time.update(escalated_at=moment(datetime.date(2026, 10, 19)))
+    a = figures_of(world.operator)[world.department_a.name]
+    assert (a.registered, a.published) == (2, 2)
+    assert (a.answered, a.on_time) == (2, 0)  # answered by the date coordination set: late
+
+
 def test_the_period_narrows_answers_and_calls_but_not_what_stands(supervised, world):
     a = figures_of(world.operator, days=30)[world.department_a.name]
     assert (a.answered, a.on_time, a.calls, a.overdue, a.registered) == (1, 0, 2, 1, 2)
