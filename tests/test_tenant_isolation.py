@@ -560,6 +560,55 @@ def _gateway_call(world):
     )
 
 
+def _subscription(world):
+    from django.utils import timezone
+
+    from zhengyun.gateway.models import Subscription
+
+    request = _sharing_request(world)
+    return Subscription.objects.create(
+        application=request.application,
+        consumer=request.consumer,
+        provider=request.provider,
+        resource=request.resource,
+        url="https://hooks.example.gov.cn/changes",
+        created_at=timezone.now(),
+    )
+
+
+def _delivery(world):
+    from django.utils import timezone
+
+    from zhengyun.data_resources.models import ResourceChange
+    from zhengyun.gateway.models import Delivery
+
+    subscription = _subscription(world)
+    change = ResourceChange.objects.create(
+        resource=subscription.resource, kind="version", version_number=1, at=timezone.now()
+    )
+    return Delivery.objects.create(subscription=subscription, change=change)
+
+
+def _file_export(world):
+    from django.utils import timezone
+
+    from zhengyun.gateway.models import FileExport
+
+    request = _sharing_request(world)
+    return FileExport.objects.create(
+        application=request.application,
+        consumer=request.consumer,
+        provider=request.provider,
+        grant=request.grant,
+        resource_code=request.version.code,
+        version_number=1,
+        items=request.grant.items,
+        rows=3,
+        digest="0" * 64,
+        exported_at=timezone.now(),
+    )
+
+
 OWNED_BY_B = {
     "organizations.region": _region,
     "organizations.department": _department,
@@ -615,6 +664,9 @@ OWNED_BY_B = {
     "data_resources.grant": _grant,
     "data_resources.qualityobjection": _quality_objection,
     "gateway.gatewaycall": _gateway_call,
+    "gateway.subscription": _subscription,
+    "gateway.delivery": _delivery,
+    "gateway.fileexport": _file_export,
 }
 # Reference data every signed-in user may read; the test checks the model says so.
 SHARED = {

@@ -457,6 +457,13 @@ ZHENGYUN_GATEWAY_MAX_PAGE_SIZE = int(os.environ.get("ZHENGYUN_GATEWAY_MAX_PAGE_S
 ZHENGYUN_GATEWAY_REFUSALS_PER_MINUTE = int(
     os.environ.get("ZHENGYUN_GATEWAY_REFUSALS_PER_MINUTE", "120")
 )
+# Subscriptions' webhooks (R-A4): attempts before a delivery is given up (the pause between
+# them doubles from a minute to at most six hours), and how long one attempt may take.
+ZHENGYUN_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("ZHENGYUN_WEBHOOK_MAX_ATTEMPTS", "8"))
+ZHENGYUN_WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("ZHENGYUN_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Loopback and link-local addresses (this machine, cloud metadata services) are never posted
+# to, unless this is set (development and tests, with a receiver on the same machine).
+ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK = os.environ.get("ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK", "") == "1"
 
 
 # The VLAN IDs networks are given, each held by one network at a time: hosts sharing an

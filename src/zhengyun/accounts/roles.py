@@ -162,6 +162,9 @@ _SEE_CATALOG = {
     "data_resources.catalogresource": VIEW,
     "data_resources.informationitem": VIEW,
     "gateway.gatewaycall": VIEW,
+    "gateway.subscription": VIEW,
+    "gateway.delivery": VIEW,
+    "gateway.fileexport": VIEW,
     "data_resources.sharingrequest": VIEW,
     "data_resources.grant": VIEW,
     "data_resources.qualityobjection": VIEW,
@@ -171,12 +174,19 @@ _SEE_CATALOG = {
 # answers; a provider revokes its grants (change); consumers raise doubts the provider answers.
 _ASK_FOR_DATA = {
     "gateway.gatewaycall": VIEW,
+    "gateway.subscription": VIEW,
+    "gateway.delivery": VIEW,
+    "gateway.fileexport": VIEW,
     "data_resources.sharingrequest": frozenset({"view", "add", "change"}),
     "data_resources.grant": VIEW,
     "data_resources.qualityobjection": frozenset({"view", "add", "answer"}),
 }
 _ANSWER_FOR_DATA = {
     "gateway.gatewaycall": VIEW,
+    # A department's administrator subscribes its applications to what they are granted.
+    "gateway.subscription": frozenset({"view", "add", "delete"}),
+    "gateway.delivery": VIEW,
+    "gateway.fileexport": VIEW,
     "data_resources.sharingrequest": frozenset({"view", "add", "change", "answer"}),
     "data_resources.grant": frozenset({"view", "change"}),
     "data_resources.qualityobjection": frozenset({"view", "add", "answer"}),
@@ -203,6 +213,9 @@ GRANTS = {
         "data_resources.grant": VIEW,
         "data_resources.qualityobjection": VIEW,
         "gateway.gatewaycall": VIEW,
+        "gateway.subscription": VIEW,
+        "gateway.delivery": VIEW,
+        "gateway.fileexport": VIEW,
     },
     Role.SYSTEM_ADMIN: {
         **_ORG_VIEW,

@@ -19,6 +19,7 @@ from zhengyun.audit.services import diff, record, snapshot
 from zhengyun.core.exceptions import Conflict, NotFound
 from zhengyun.core.services import full_clean, service
 from zhengyun.data_resources import codes, search
+from zhengyun.data_resources.changes import record_change
 from zhengyun.data_resources.choices import (
     OPENNESS,
     Masking,
@@ -26,7 +27,12 @@ from zhengyun.data_resources.choices import (
     Sensitivity,
     ShareType,
 )
-from zhengyun.data_resources.models import CatalogResource, InformationItem, ResourceVersion
+from zhengyun.data_resources.models import (
+    CatalogResource,
+    InformationItem,
+    ResourceChange,
+    ResourceVersion,
+)
 
 MAX_ITEMS = 500
 # What the provider may set; the code, status and versions are the platform's.
@@ -192,6 +198,7 @@ def approve_resource(resource, *, actor):
     )
     search.index_version(version)
     resource.current_version = version
+    record_change(resource, ResourceChange.Kind.VERSION, version_number=version.number)
     resource.review_comment = ""
     _transition(actor, resource, ResourceStatus.PUBLISHED, "data_resources.approve_resource")
     return resource

@@ -19,9 +19,15 @@ from zhengyun.audit.services import record
 from zhengyun.core.exceptions import Conflict, NotFound
 from zhengyun.core.services import service
 from zhengyun.crypto.gm import sm3
+from zhengyun.data_resources.changes import record_change
 from zhengyun.data_resources.choices import DataType, ShareType
 from zhengyun.data_resources.data_files import FileRefused, read_table
-from zhengyun.data_resources.models import CatalogResource, DatasetRow, ResourceDataset
+from zhengyun.data_resources.models import (
+    CatalogResource,
+    DatasetRow,
+    ResourceChange,
+    ResourceDataset,
+)
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -77,6 +83,13 @@ def load_dataset(resource, *, actor, name, content):
             for number, values in enumerate(records, start=1)
         ),
         batch_size=INSERT_BATCH,
+    )
+    record_change(
+        resource,
+        ResourceChange.Kind.DATA,
+        version_number=version.number,
+        row_count=len(records),
+        digest=dataset.digest,
     )
     record(
         actor=actor,

@@ -132,3 +132,188 @@ class CallLogSeal(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("call log seals cannot be deleted")
+
+
+class Subscription(models.Model):
+    """A consumer's application asks to hear of a resource's changes at its own address
+    (R-A4): each change is posted there, signed with the platform's SM2 key, while the
+    application's grant for the resource is in force."""
+
+    application = models.ForeignKey(
+        "accounts.OidcClient",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    consumer = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("consumer department"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    provider = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("provider department"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resource = models.ForeignKey(
+        "data_resources.CatalogResource",
+        verbose_name=_("resource"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    url = models.URLField(_("callback address"), max_length=500)
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"))
+    # Ended by the consumer; kept, with its deliveries, for the record.
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    objects = RestrictedManager()
+    # The consumer subscribes and ends it; the provider sees who listens to its data.
+    scoping = Scoping(
+        sides=(
+            Side("consumer", "consumer__region__code", frozenset({"view", "add", "delete"})),
+            Side("provider", "provider__region__code", frozenset({"view"})),
+        )
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "resource", "url"], name="subscription_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.application_id} → {self.url}"
+
+
+class Delivery(models.Model):
+    """One change posted to one subscription, retried with growing pauses until the
+    address answers 2xx or the attempts run out. What was sent is not kept: the change
+    it carried is."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    subscription = models.ForeignKey(
+        Subscription,
+        verbose_name=_("subscription"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    change = models.ForeignKey(
+        "data_resources.ResourceChange",
+        verbose_name=_("change"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        sides=(
+            Side(
+                "subscription__consumer",
+                "subscription__consumer__region__code",
+                frozenset({"view"}),
+            ),
+            Side(
+                "subscription__provider",
+                "subscription__provider__region__code",
+                frozenset({"view"}),
+            ),
+        )
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "change"], name="delivery_once")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.subscription_id}/{self.change_id} {self.status}"
+
+
+class FileExport(models.Model):
+    """Bulk file exchange (R-A4): a granted application took a resource's whole data, its
+    granted items masked, as one file whose SM3 digest the platform keeps; the consumer's
+    receipt states the digest it computed on arrival, and the platform signs the receipt."""
+
+    application = models.ForeignKey(
+        "accounts.OidcClient",
+        verbose_name=_("application"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    consumer = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("consumer department"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    provider = models.ForeignKey(
+        "organizations.Department",
+        verbose_name=_("provider department"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    grant = models.ForeignKey(
+        "data_resources.Grant",
+        verbose_name=_("grant"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resource_code = models.CharField(_("resource code"), max_length=32)
+    version_number = models.PositiveIntegerField(_("version"))
+    items = models.JSONField(_("information items"))
+    rows = models.PositiveIntegerField(_("rows"))
+    digest = models.CharField(_("SM3 digest"), max_length=64)
+    exported_at = models.DateTimeField(_("exported"))
+    received_digest = models.CharField(_("SM3 digest received"), max_length=64, blank=True)
+    received_at = models.DateTimeField(_("receipt"), null=True, blank=True)
+    receipt_signature = models.CharField(_("receipt signature"), max_length=200, blank=True)
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        sides=(
+            Side("consumer", "consumer__region__code", frozenset({"view"})),
+            Side("provider", "provider__region__code", frozenset({"view"})),
+        )
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("file export")
+        verbose_name_plural = _("file exports")
+
+    def __str__(self):
+        return f"{self.resource_code} #{self.pk}"
+
+    @property
+    def intact(self):
+        """Whether the receipt's digest is the file's (None before a receipt)."""
+        return None if self.received_at is None else self.received_digest == self.digest

@@ -1,17 +1,23 @@
-"""The gateway's endpoints (R-D3, R-D4): a resource's records for an application that holds
-a grant, masked by the rules in the resource's metadata, and the metadata with the usage
-rules, readable by any registered application before it asks. Every call is logged,
-refused ones too."""
+"""The gateway's endpoints (R-D3, R-D4, R-A4): a resource's records for an application that
+holds a grant, masked by the rules in the resource's metadata; the metadata with the usage
+rules, readable by any registered application before it asks; the resource's changes after
+a cursor; its whole data as one file with a signed receipt; and the public key deliveries
+and receipts are signed with. Every call is logged, refused ones too."""
 
+import json
 import time
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from zhengyun.audit import keys
 from zhengyun.core.context import current
-from zhengyun.gateway import call_context
+from zhengyun.crypto import gm
+from zhengyun.data_resources.choices import ShareType
+from zhengyun.gateway import call_context, exports, subscriptions
 from zhengyun.gateway.access import (
     Refusal,
     application_of,
@@ -137,6 +143,124 @@ def metadata(request, code):
     )
 
 
+@csrf_exempt
+@require_GET
+def changes(request, code):
+    """``GET /gateway/v1/resources/<code>/changes?after=<cursor>&limit=<n>``: the resource's
+    changes (new versions, new data) after the cursor, oldest first, for an application
+    holding a grant; ``next_cursor`` is where the next pull starts (R-A4)."""
+    call = _Call(request, code, "changes")
+    try:
+        application = application_of(request)
+        call.caller = Caller.of(application)
+        version = current_version(code)
+        call.provider_id = version.department_id
+        grant = grant_in_force(application, version)
+        call.grant_id = grant.pk
+        if version.share_type == ShareType.NONE:
+            raise Refusal(403, "not_shared", _("The resource is no longer shared."))
+        after, limit = _cursor_query(request.GET)
+    except Refusal as refusal:
+        return call.refused(refusal)
+    found, more = subscriptions.changes_after(version.resource_id, after, limit)
+    call.records = len(found)
+    return call.answered(
+        {
+            "resource": version.code,
+            "changes": [subscriptions.change_fields(change) for change in found],
+            "next_cursor": str(found[-1].pk if found else after),
+            "more": more,
+        }
+    )
+
+
+def _cursor_query(params):
+    unknown = sorted(set(params) - {"after", "limit"})
+    if unknown:
+        raise Refusal(
+            400, "bad_request", _("Unknown parameters: %(names)s.") % {"names": ", ".join(unknown)}
+        )
+    after, limit = params.get("after", "0"), params.get("limit", str(subscriptions.MAX_CHANGES))
+    if not (after.isascii() and after.isdigit() and len(after) <= 18):
+        raise Refusal(400, "bad_request", _("The cursor is a number a pull gave back."))
+    if not (
+        limit.isascii()
+        and limit.isdigit()
+        and len(limit) <= 3
+        and 1 <= int(limit) <= subscriptions.MAX_CHANGES
+    ):
+        raise Refusal(
+            400,
+            "bad_request",
+            _("Ask for 1 to %(n)d changes at a time.") % {"n": subscriptions.MAX_CHANGES},
+        )
+    return int(after), int(limit)
+
+
+@csrf_exempt
+@require_GET
+def export(request, code):
+    """``GET /gateway/v1/resources/<code>/export[?fields=…]``: the whole data of the granted
+    items, masked, as one CSV file; its SM3 digest in ``X-Zhengyun-SM3`` and the export's
+    number, for the receipt, in ``X-Zhengyun-Export`` (R-A4)."""
+    call = _Call(request, code, "export")
+    try:
+        unknown = sorted(set(request.GET) - {"fields"})
+        if unknown:
+            raise Refusal(
+                400,
+                "bad_request",
+                _("Unknown parameters: %(names)s.") % {"names": ", ".join(unknown)},
+            )
+        context = _allowed(request, code, call)
+        query = parse_query(request.GET, context.described.items, context.grant)
+        call.items = query.items
+        throttle(context.grant.pk)
+    except Refusal as refusal:
+        return call.refused(refusal)
+    made, body = exports.export_file(context, query.items)
+    call.records = made.rows
+    call.succeeded()
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    name = f"{code.replace('/', '-')}-v{made.version_number}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Zhengyun-SM3"] = made.digest
+    response["X-Zhengyun-Export"] = str(made.pk)
+    return response
+
+
+@csrf_exempt
+@require_POST
+def receipt(request, pk):
+    """``POST /gateway/v1/exports/<id>/receipt`` with ``{"sm3": "<hex>"}``: the digest the
+    consumer computed for the file; answered with the receipt the platform signed."""
+    call = _Call(request, "", "receipt")
+    try:
+        application = application_of(request)
+        call.caller = Caller.of(application)
+        try:
+            stated = json.loads(request.body or b"{}")
+        except (ValueError, RecursionError):
+            stated = None
+        if not isinstance(stated, dict):
+            raise Refusal(400, "bad_request", _('Send a JSON object such as {"sm3": "…"}.'))
+        made = exports.confirm_receipt(pk, call.caller, stated.get("sm3"))
+    except Refusal as refusal:
+        return call.refused(refusal)
+    call.code, call.provider_id, call.grant_id = made.resource_code, made.provider_id, made.grant_id
+    return call.answered(exports.receipt_fields(made))
+
+
+@require_GET
+def signing_key(request):
+    """``GET /gateway/v1/signing-key``: the public SM2 key deliveries are signed with (PEM),
+    its fingerprint in ``X-Zhengyun-Key``."""
+    public = keys.signing_key().public_key()
+    response = HttpResponse(gm.public_key_to_pem(public), content_type="application/x-pem-file")
+    response["X-Zhengyun-Key"] = keys.fingerprint(public)
+    return response
+
+
 def _grant_terms(grant):
     return {
         "items": grant.items,
@@ -182,8 +306,11 @@ class _Call:
             response["Retry-After"] = str(refusal.context["retry_after"])
         return response
 
-    def answered(self, body):
+    def succeeded(self):
         self._log(200, "ok")
+
+    def answered(self, body):
+        self.succeeded()
         body = {"request_id": current().request_id, **body}
         return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
 

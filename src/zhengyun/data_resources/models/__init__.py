@@ -8,7 +8,7 @@ from zhengyun.data_resources.models.catalog import (
     ResourceVersion,
     SearchDocument,
 )
-from zhengyun.data_resources.models.datasets import DatasetRow, ResourceDataset
+from zhengyun.data_resources.models.datasets import DatasetRow, ResourceChange, ResourceDataset
 from zhengyun.data_resources.models.sharing import Grant, QualityObjection, SharingRequest
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Grant",
     "InformationItem",
     "QualityObjection",
+    "ResourceChange",
     "ResourceDataset",
     "ResourceVersion",
     "SearchDocument",

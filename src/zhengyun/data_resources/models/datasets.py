@@ -72,3 +72,39 @@ class DatasetRow(models.Model):
 
     def __str__(self):
         return str(self.number)
+
+
+class ResourceChange(models.Model):
+    """A change of a published resource its consumers hear of (R-A4): a new version of its
+    metadata, or new data loaded. Its id is the cursor consumers pull changes after; a
+    resource's changes are recorded under its row lock, so they commit in id order."""
+
+    class Kind(models.TextChoices):
+        VERSION = "version", _("New version")
+        DATA = "data", _("New data")
+
+    resource = models.ForeignKey(
+        "data_resources.CatalogResource",
+        verbose_name=_("resource"),
+        on_delete=models.CASCADE,
+        related_name="changes",
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind)
+    version_number = models.PositiveIntegerField(_("version"))
+    row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    digest = models.CharField(_("SM3 digest"), max_length=64, blank=True)
+    at = models.DateTimeField(_("changed"))
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        region_codes=("resource__department__region__code",), department="resource__department"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("resource change")
+        verbose_name_plural = _("resource changes")
+        indexes = [models.Index(fields=["resource", "id"])]
+
+    def __str__(self):
+        return f"{self.resource_id}#{self.pk} {self.kind}"

@@ -399,3 +399,42 @@ def test_a_regional_operator_coordinates_only_requests_to_providers_in_its_regio
     with pytest.raises(PermissionDenied):
         sharing.coordinate_sharing(request, actor=regional, note="协调", due_on=TODAY())
     assert not Notification.objects.filter(kind="sharing.overdue", recipient=regional).exists()
+
+
+def test_data_flows_back_down_from_the_province_to_a_county_like_any_grant(world):
+    """回流 (R-N4): a provincial department's resource reaches a county department's
+    application through the same request and grant, region levels aside."""
+    from zhengyun.accounts import services as accounts
+    from zhengyun.accounts.roles import Role, ScopeKind
+    from zhengyun.demo.loader import credit_code
+    from zhengyun.organizations import services as organizations
+    from zhengyun.organizations.choices import DepartmentKind
+    from zhengyun.testing.world import PASSWORD
+
+    provincial = organizations.create_department(
+        actor=world.operator,
+        name="示范省公安厅",
+        uscc=credit_code("11", world.province.code, 9),
+        region=world.province,
+        kind=DepartmentKind.GOVERNMENT,
+    )
+    people = {}
+    for username, role in (("staff_p", Role.DEPARTMENT_STAFF), ("admin_p", Role.DEPARTMENT_ADMIN)):
+        people[role] = accounts.create_user(
+            actor=world.secadmin, username=username, password=PASSWORD, department=provincial
+        )
+        accounts.assign_role(
+            actor=world.secadmin,
+            user=people[role],
+            role=role,
+            scope=ScopeKind.DEPARTMENT,
+            department=provincial,
+        )
+    resource = published_resource(world, provincial, people[Role.DEPARTMENT_STAFF])
+    request = ask(world, resource, consumer_application(world.admin_b))
+    approved = sharing.approve_sharing(
+        request, actor=people[Role.DEPARTMENT_ADMIN], items=["姓名", "公民身份号码"]
+    )
+    grant = Grant.objects.get(request=approved)
+    assert (grant.consumer, grant.provider) == (world.department_b, provincial)
+    assert grant.items == ["姓名", "公民身份号码"] and grant.revoked_at is None
