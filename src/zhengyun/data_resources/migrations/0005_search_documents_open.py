@@ -10,10 +10,19 @@ TABLE = "data_resources_searchdocument"
 
 
 def mark_open(apps, schema_editor):
+    """Open documents say so, and lose the words of the items their resource withholds."""
+    from zhengyun.data_resources.search.documents import body_terms
+
     SearchDocument = apps.get_model("data_resources", "SearchDocument")
-    SearchDocument.objects.filter(version__open_to_public=True).exclude(
-        version__share_type="none"
-    ).update(open_to_public=True)
+    opened = (
+        SearchDocument.objects.filter(version__open_to_public=True)
+        .exclude(version__share_type="none")
+        .select_related("version")
+    )
+    for document in opened:
+        document.open_to_public = True
+        document.body_terms = body_terms(document.version)
+        document.save(update_fields=["open_to_public", "body_terms"])
 
 
 class Migration(migrations.Migration):

@@ -18,6 +18,28 @@ def document_for(version):
     """The unsaved search document of ``version`` (a published ``ResourceVersion``)."""
     meta = version.metadata
     department = version.department
+    return SearchDocument(
+        version=version,
+        resource_id=version.resource_id,
+        code=version.code,
+        department=department,
+        region_code=department.region.code,
+        catalog_type=version.catalog_type,
+        classification=meta["classification"]["type"] + meta["classification"]["subject"],
+        share_type=version.share_type,
+        format=version.format,
+        update_cycle=version.update_cycle,
+        open_to_public=version.open_to_public and version.share_type != ShareType.NONE,
+        title_terms=index_terms(version.name),
+        code_terms=" ".join(version.code.split("/")),
+        body_terms=body_terms(version),
+    )
+
+
+def body_terms(version):
+    """The words a version is found by besides its name and code: its abstract, items,
+    provider, 项 and format."""
+    meta = version.metadata
     # An open resource is searched by the public too, who must not learn the names of the
     # items it withholds; every department reads those on the entry itself.
     items = " ".join(
@@ -35,22 +57,7 @@ def document_for(version):
         for part in (meta["abstract"], items, meta["provider"], subject, meta["format_detail"])
         if part
     )
-    return SearchDocument(
-        version=version,
-        resource_id=version.resource_id,
-        code=version.code,
-        department=department,
-        region_code=department.region.code,
-        catalog_type=version.catalog_type,
-        classification=meta["classification"]["type"] + meta["classification"]["subject"],
-        share_type=version.share_type,
-        format=version.format,
-        update_cycle=version.update_cycle,
-        open_to_public=version.open_to_public and version.share_type != ShareType.NONE,
-        title_terms=index_terms(version.name),
-        code_terms=" ".join(version.code.split("/")),
-        body_terms=index_terms(body),
-    )
+    return index_terms(body)
 
 
 def index_version(version, engine=None):
