@@ -189,8 +189,11 @@ class Subscription(models.Model):
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
         constraints = [
+            # Ended ones stay on record beside a new one at the same address.
             models.UniqueConstraint(
-                fields=["application", "resource", "url"], name="subscription_once"
+                fields=["application", "resource", "url"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="subscription_once",
             )
         ]
 

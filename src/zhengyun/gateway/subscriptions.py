@@ -9,21 +9,21 @@ change commits, and every minute for retries), the body signed with the platform
 (``X-Zhengyun-Signature``, verifiable with ``/gateway/v1/signing-key``). An answer other
 than 2xx, or none, is tried again after a pause that doubles from a minute to six hours,
 until ``ZHENGYUN_WEBHOOK_MAX_ATTEMPTS``; the log keeps each delivery's outcome, not what it
-carried. A delivery being posted is leased for a while, so a worker that dies mid-post
-leaves it to be posted again: deliveries come at least once, named by their id.
+carried. Each attempt is counted before it is made and the delivery leased for a while,
+so one whose worker dies mid-post is posted again by another, its attempt used up:
+deliveries come at least once, named by their id, and retries end. How a post reaches only
+the address it names is ``webhooks``'.
 """
 
 import datetime
 import ipaddress
 import json
-import socket
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,13 +36,13 @@ from zhengyun.core.services import service
 from zhengyun.crypto import gm
 from zhengyun.data_resources.choices import ShareType
 from zhengyun.data_resources.models import Grant, ResourceChange
+from zhengyun.gateway import webhooks
 from zhengyun.gateway.models import Delivery, Subscription
 
 FIRST_PAUSE = datetime.timedelta(minutes=1)
 LONGEST_PAUSE = datetime.timedelta(hours=6)
 # How long a delivery being posted is kept from other workers.
 LEASE = datetime.timedelta(minutes=5)
-BATCH = 100
 MAX_CHANGES = 100
 
 
@@ -82,10 +82,13 @@ def subscribe(resource, *, actor, application, url):
         created_by=actor,
         created_at=timezone.now(),
     )
-    Subscription.objects.filter(
-        application=application, resource=resource, url=url, cancelled_at__isnull=False
-    ).delete()  # a cancelled one at the same address gives way; its deliveries go with it
-    subscription.save()
+    try:
+        with transaction.atomic():
+            subscription.save()
+    except IntegrityError:  # the same subscription made at the same moment
+        raise Conflict(
+            _("This application already subscribes to the resource at this address.")
+        ) from None
     require(actor, "add", subscription)
     record(
         actor=actor,
@@ -113,19 +116,19 @@ def unsubscribe(subscription, *, actor):
 
 
 def address_error(url):
-    """Why ``url`` cannot take deliveries, or ``""``."""
+    """Why ``url`` cannot take deliveries, or ``""`` (its name is checked again, resolved,
+    at each post)."""
     if len(url or "") > 500:
         return _("An address of at most 500 characters.")
     try:
         URLValidator(schemes=["http", "https"])(url or "")
     except ValidationError:
         return _("Give an http or https address.")
-    parts = urlsplit(url)
     try:
-        literal = ipaddress.ip_address(parts.hostname)
+        literal = ipaddress.ip_address(urlsplit(url).hostname)
     except ValueError:
         return ""
-    return _("Deliveries are not posted to this address.") if _closed(literal) else ""
+    return _("Deliveries are not posted to this address.") if webhooks.closed(literal) else ""
 
 
 def fan_out(sender, change, **kwargs):
@@ -146,7 +149,9 @@ def fan_out(sender, change, **kwargs):
     if made:
         from zhengyun.gateway.tasks import deliver_changes_task
 
-        transaction.on_commit(deliver_changes_task)
+        # Robust: a queue that cannot take the task now fails nothing; the minute's run
+        # posts the deliveries.
+        transaction.on_commit(deliver_changes_task, robust=True)
 
 
 def changes_after(resource_id, after, limit):
@@ -161,16 +166,13 @@ def changes_after(resource_id, after, limit):
 
 
 def deliver_due(now=None):
-    """Post every delivery that is due; how many were posted (successfully or not)."""
-    posted = 0
-    while True:
-        moment = now or timezone.now()
-        batch = _claim(moment)
-        for delivery in batch:
-            _attempt(delivery, moment)
-        posted += len(batch)
-        if len(batch) < BATCH:
-            return posted
+    """Post every delivery that is due, one at a time; how many were taken up. ``now``
+    stands for the clock (tests)."""
+    taken = 0
+    while (delivery := _claim(now or timezone.now())) is not None:
+        _attempt(delivery, now)
+        taken += 1
+    return taken
 
 
 def pause_after(attempts):
@@ -188,24 +190,34 @@ def signed(body):
 
 
 def _claim(now):
+    """The next due delivery, leased to this worker, its attempt counted before it is made
+    (a worker that dies mid-post has used it up); ``None`` when none is due."""
     with transaction.atomic():
         due = Delivery.objects.filter(
             status=Delivery.Status.PENDING, next_attempt_at__lte=now
         ).order_by("next_attempt_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        batch = list(due.select_related("subscription__resource", "change")[:BATCH])
-        Delivery.objects.filter(pk__in=[d.pk for d in batch]).update(next_attempt_at=now + LEASE)
-    return batch
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        delivery = due.select_related("subscription__resource", "change").first()
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        Delivery.objects.filter(pk=delivery.pk).update(
+            next_attempt_at=now + LEASE, attempts=delivery.attempts
+        )
+    return delivery
 
 
-def _attempt(delivery, now):
+def _attempt(delivery, clock):
+    """Post ``delivery`` (claimed, its attempt counted) and record how it went."""
     subscription = delivery.subscription
     reason = _why_not(subscription)
-    if reason:
-        _finish(delivery, now, attempts=delivery.attempts, failed=True, error=reason)
+    if reason or delivery.attempts > settings.ZHENGYUN_WEBHOOK_MAX_ATTEMPTS:
+        # Not posted: the attempt counted at the claim is given back.
+        _record(delivery, clock, attempts=delivery.attempts - 1, failed=True, error=reason)
         return
-    body = json.dumps(_payload(delivery, now), ensure_ascii=False).encode()
+    body = json.dumps(_payload(delivery, clock or timezone.now()), ensure_ascii=False)
+    body = body.encode()
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "zhengyun-webhook",
@@ -213,51 +225,38 @@ def _attempt(delivery, now):
         **signed(body),
     }
     try:
-        answer = requests.post(
-            subscription.url,
-            data=body,
-            headers=headers,
-            timeout=settings.ZHENGYUN_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
+        status = webhooks.post(
+            subscription.url, body, headers, settings.ZHENGYUN_WEBHOOK_TIMEOUT_SECONDS
         )
-    except requests.RequestException as exc:
-        _retry(delivery, now, status=None, error=f"{type(exc).__name__}: {exc}")
+    except webhooks.Closed as exc:
+        _record(delivery, clock, failed=True, error=str(exc))
         return
-    if 200 <= answer.status_code < 300:
-        _finish(delivery, now, attempts=delivery.attempts + 1, status=answer.status_code)
+    except webhooks.Unreachable as exc:
+        status, error = None, str(exc)
     else:
-        _retry(delivery, now, status=answer.status_code, error=f"HTTP {answer.status_code}")
+        error = "" if 200 <= status < 300 else f"HTTP {status}"
+    if not error:
+        _record(delivery, clock, status=status)
+    elif delivery.attempts >= settings.ZHENGYUN_WEBHOOK_MAX_ATTEMPTS:
+        _record(delivery, clock, failed=True, status=status, error=error)
+    else:
+        _record(delivery, clock, status=status, error=error, retry=True)
 
 
 def _why_not(subscription):
-    """Why nothing is posted to the subscription now (ended, grant gone, address closed)."""
+    """Why nothing is posted to the subscription now (ended, grant gone, data withheld)."""
     if subscription.cancelled_at is not None:
         return "subscription ended"
+    version = subscription.resource.current_version
+    if version is None or version.share_type == ShareType.NONE:
+        return "resource not shared"
     if (
         not _granted(subscription.resource_id)
         .filter(application_id=subscription.application_id)
         .exists()
     ):
         return "no grant in force"
-    host = urlsplit(subscription.url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError):
-        return ""  # the post itself will fail and be retried: the name may resolve later
-    if any(_closed(ipaddress.ip_address(a.split("%")[0])) for a in addresses):
-        return "address not allowed"
     return ""
-
-
-def _closed(address):
-    if settings.ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK and address.is_loopback:
-        return False
-    return (
-        address.is_loopback
-        or address.is_link_local
-        or address.is_unspecified
-        or (address.is_multicast)
-    )
 
 
 def _payload(delivery, now):
@@ -272,40 +271,38 @@ def _payload(delivery, now):
 
 
 def change_fields(change):
+    """A change as consumers read it: no digest of the provider's file, which holds items
+    they were not granted."""
     return {
         "cursor": str(change.pk),
         "kind": change.kind,
         "version": change.version_number,
         "rows": change.row_count,
-        "digest": change.digest or None,
         "at": change.at.isoformat(),
     }
 
 
-def _retry(delivery, now, status, error):
-    attempts = delivery.attempts + 1
-    if attempts >= settings.ZHENGYUN_WEBHOOK_MAX_ATTEMPTS:
-        _finish(delivery, now, attempts=attempts, failed=True, status=status, error=error)
-        return
-    Delivery.objects.filter(pk=delivery.pk).update(
-        attempts=attempts,
-        last_attempt_at=now,
-        next_attempt_at=now + pause_after(attempts),
-        response_status=status,
-        error=error[:300],
-    )
-
-
-def _finish(delivery, now, *, attempts, failed=False, status=None, error=""):
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.FAILED if failed else Delivery.Status.DELIVERED,
-        attempts=attempts,
-        last_attempt_at=now,
-        next_attempt_at=None,
-        response_status=status,
-        error=error[:300],
-        delivered_at=None if failed else now,
-    )
+def _record(delivery, clock, *, attempts=None, failed=False, status=None, error="", retry=False):
+    """How the attempt went, unless another worker has taken the delivery up since (its
+    lease ran out): then that worker's outcome stands."""
+    now = clock or timezone.now()
+    outcome = {
+        "attempts": delivery.attempts if attempts is None else attempts,
+        "last_attempt_at": now,
+        "response_status": status,
+        "error": error[:300],
+    }
+    if retry:
+        outcome["next_attempt_at"] = now + pause_after(delivery.attempts)
+    else:
+        outcome.update(
+            status=Delivery.Status.FAILED if failed else Delivery.Status.DELIVERED,
+            next_attempt_at=None,
+            delivered_at=None if failed else now,
+        )
+    Delivery.objects.filter(
+        pk=delivery.pk, status=Delivery.Status.PENDING, attempts=delivery.attempts
+    ).update(**outcome)
 
 
 def _granted(resource_id):

@@ -16,7 +16,7 @@ from zhengyun.data_resources import datasets, sharing
 from zhengyun.data_resources.models import ResourceVersion
 from zhengyun.gateway import subscriptions
 from zhengyun.gateway.models import Delivery, GatewayCall, Subscription
-from zhengyun.testing.catalog import POPULATION_ROWS, population_csv
+from zhengyun.testing.catalog import POPULATION_ROWS, population_csv, resource_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_changes_are_pulled_after_a_cursor(served, call, world):
     later = call(CHANGES, after=cursor).json()
     (change,) = later["changes"]
     assert (change["kind"], change["rows"], change["version"]) == ("data", 2, 1)
-    assert change["digest"] == gm.sm3(population_csv(rows=POPULATION_ROWS[:2])).hex()
+    assert "digest" not in change  # of the provider's file, which holds items not granted
     paged = call(CHANGES, limit="1").json()
     assert len(paged["changes"]) == 1 and paged["more"] is True
     assert GatewayCall.objects.filter(operation="changes", result="ok").count() == 4
@@ -180,12 +180,12 @@ def test_an_address_that_does_not_answer_is_tried_again(served, receiver, client
     subscriptions.deliver_due()
     delivery = Delivery.objects.get()
     assert delivery.status == "pending" and delivery.attempts == 1
-    assert delivery.error.startswith("ConnectionError")
+    assert delivery.error.startswith("NewConnectionError")
 
 
-def test_nothing_is_posted_once_the_grant_or_the_subscription_ends(served, receiver, client, world):
+def test_nothing_is_posted_once_the_grant_ends(served, receiver, client, world):
     hooks = receiver(200)
-    subscription_id = subscribe(client, world, served, hooks.url).json()["id"]
+    subscribe(client, world, served, hooks.url)
     reload(world, served)
     sharing.revoke_grant(served["grant"], actor=world.admin_a, reason="停止对接。")
     subscriptions.deliver_due()
@@ -194,11 +194,65 @@ def test_nothing_is_posted_once_the_grant_or_the_subscription_ends(served, recei
     reload(world, served, rows=POPULATION_ROWS[:1])  # no grant: no delivery at all
     assert Delivery.objects.count() == 1
 
-    client.force_login(world.admin_b)
+
+def test_an_ended_subscription_or_a_withheld_resource_gets_nothing_more(
+    served, receiver, client, world
+):
+    from zhengyun.data_resources import catalog
+
+    hooks = receiver(200)
+    subscription_id = subscribe(client, world, served, hooks.url).json()["id"]
+    reload(world, served)
     assert client.delete(f"/api/v1/gateway/subscriptions/{subscription_id}/").status_code == 204
-    ended = Subscription.objects.get(pk=subscription_id)
-    assert ended.cancelled_at is not None  # kept, with its deliveries
     assert client.delete(f"/api/v1/gateway/subscriptions/{subscription_id}/").status_code == 409
+    subscriptions.deliver_due()
+    assert hooks.received == []
+    ended = Delivery.objects.get()
+    assert (ended.status, ended.error) == ("failed", "subscription ended")
+    assert Subscription.objects.get(pk=subscription_id).cancelled_at is not None  # on record
+    again = subscribe(client, world, served, hooks.url)  # a new one at the same address
+    assert again.status_code == 201 and Delivery.objects.count() == 1
+
+    reload(world, served, rows=POPULATION_ROWS[:1])
+    resource = served["resource"]
+    basis = "《中华人民共和国个人信息保护法》"
+    withheld = [
+        {**item, "share_type": "none", "legal_basis": basis} for item in resource_fields()["items"]
+    ]
+    catalog.update_resource(
+        resource,
+        actor=world.staff_a,
+        changes={
+            "share_type": "none",
+            "share_methods": [],
+            "share_conditions": "",
+            "legal_basis": basis,
+            "items": withheld,
+        },
+    )
+    catalog.submit_resource(resource, actor=world.staff_a)
+    catalog.approve_resource(resource, actor=world.operator)
+    subscriptions.deliver_due()
+    assert hooks.received == []  # the change before the withholding is not posted either
+    assert set(Delivery.objects.values_list("error", flat=True)) >= {"resource not shared"}
+
+
+def test_a_worker_that_died_mid_post_leaves_the_delivery_to_another_and_its_attempt_counted(
+    served, receiver, client, world
+):
+    hooks = receiver(200)
+    subscribe(client, world, served, hooks.url)
+    reload(world, served)
+    start = timezone.now()
+    stale = subscriptions._claim(start)  # a worker takes it up and dies before posting
+    assert subscriptions.deliver_due(start) == 0  # leased: nobody else takes it meanwhile
+    later = start + subscriptions.LEASE
+    assert subscriptions.deliver_due(later) == 1
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, len(hooks.received)) == ("delivered", 2, 1)
+    subscriptions._record(stale, later, failed=True, error="late")  # the dead worker's word
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"  # does not overwrite the later outcome
 
 
 @pytest.mark.parametrize(
@@ -208,6 +262,9 @@ def test_nothing_is_posted_once_the_grant_or_the_subscription_ends(served, recei
         ("hooks.example.gov.cn/x", "url"),
         ("http://169.254.169.254/latest", "url"),
         ("http://[::1]:8080/x", "url"),
+        ("http://[::ffff:127.0.0.1]:8080/x", "url"),
+        ("http://[::ffff:169.254.169.254]/latest", "url"),
+        ("http://100.100.100.200/latest/meta-data", "url"),
     ],
 )
 def test_an_address_that_cannot_take_deliveries_is_refused(served, client, world, url, field):
@@ -238,3 +295,17 @@ def test_only_a_granted_application_of_the_own_department_subscribes(
     assert subscribe(client, world, served, hooks.url + "2", world.staff_b).status_code == 403
     assert client.get("/api/v1/gateway/subscriptions/").json()["count"] == 1
     assert Subscription.objects.count() == 1
+
+
+def test_a_name_is_resolved_once_checked_and_posted_to_as_named(receiver, settings):
+    from zhengyun.gateway import webhooks
+
+    hooks = receiver(204)
+    named = hooks.url.replace("127.0.0.1", "localhost")
+    assert webhooks.post(named, b"{}", {"Content-Type": "application/json"}, 5) == 204
+    ((headers, _body),) = hooks.received
+    assert headers["Host"] == named.split("/")[2]
+    settings.ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK = False
+    with pytest.raises(webhooks.Closed):
+        webhooks.post(named, b"{}", {}, 5)  # localhost is loopback, whatever it is called
+    assert len(hooks.received) == 1
