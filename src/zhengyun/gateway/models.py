@@ -13,6 +13,24 @@ class AppendOnlyError(Exception):
     """Raised on an attempt to change or delete a sealed call or a seal through the ORM."""
 
 
+def _department(verbose_name, **options):
+    return models.ForeignKey(
+        "organizations.Department",
+        verbose_name=verbose_name,
+        on_delete=models.PROTECT,
+        related_name="+",
+        **options,
+    )
+
+
+def _sides(consumer_actions=frozenset({"view"})):
+    """The consumer's part (``consumer_actions``) and the provider's (it sees)."""
+    return (
+        Side("consumer", "consumer__region__code", consumer_actions),
+        Side("provider", "provider__region__code", frozenset({"view"})),
+    )
+
+
 class GatewayCall(models.Model):
     """One call to the gateway: who (the application and its department), under which
     grant, for which resource and items, how many records came back, and the result. The
@@ -32,20 +50,8 @@ class GatewayCall(models.Model):
         db_constraint=False,
         related_name="+",
     )
-    consumer = models.ForeignKey(
-        "organizations.Department",
-        verbose_name=_("consumer department"),
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    provider = models.ForeignKey(
-        "organizations.Department",
-        verbose_name=_("provider department"),
-        null=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    consumer = _department(_("consumer department"), null=True)
+    provider = _department(_("provider department"), null=True)
     grant = models.ForeignKey(
         "data_resources.Grant",
         verbose_name=_("grant"),
@@ -64,12 +70,7 @@ class GatewayCall(models.Model):
 
     objects = RestrictedManager()
     # The consumer sees its applications' calls, the provider who used its data (R-D3).
-    scoping = Scoping(
-        sides=(
-            Side("consumer", "consumer__region__code", frozenset({"view"})),
-            Side("provider", "provider__region__code", frozenset({"view"})),
-        )
-    )
+    scoping = Scoping(sides=_sides())
 
     class Meta:
         ordering = ["-id"]
@@ -145,18 +146,8 @@ class Subscription(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
     )
-    consumer = models.ForeignKey(
-        "organizations.Department",
-        verbose_name=_("consumer department"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    provider = models.ForeignKey(
-        "organizations.Department",
-        verbose_name=_("provider department"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    consumer = _department(_("consumer department"))
+    provider = _department(_("provider department"))
     resource = models.ForeignKey(
         "data_resources.CatalogResource",
         verbose_name=_("resource"),
@@ -177,12 +168,7 @@ class Subscription(models.Model):
 
     objects = RestrictedManager()
     # The consumer subscribes and ends it; the provider sees who listens to its data.
-    scoping = Scoping(
-        sides=(
-            Side("consumer", "consumer__region__code", frozenset({"view", "add", "delete"})),
-            Side("provider", "provider__region__code", frozenset({"view"})),
-        )
-    )
+    scoping = Scoping(sides=_sides(frozenset({"view", "add", "delete"})))
 
     class Meta:
         ordering = ["-id"]
@@ -272,18 +258,8 @@ class FileExport(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    consumer = models.ForeignKey(
-        "organizations.Department",
-        verbose_name=_("consumer department"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    provider = models.ForeignKey(
-        "organizations.Department",
-        verbose_name=_("provider department"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    consumer = _department(_("consumer department"))
+    provider = _department(_("provider department"))
     grant = models.ForeignKey(
         "data_resources.Grant",
         verbose_name=_("grant"),
@@ -301,12 +277,7 @@ class FileExport(models.Model):
     receipt_signature = models.CharField(_("receipt signature"), max_length=200, blank=True)
 
     objects = RestrictedManager()
-    scoping = Scoping(
-        sides=(
-            Side("consumer", "consumer__region__code", frozenset({"view"})),
-            Side("provider", "provider__region__code", frozenset({"view"})),
-        )
-    )
+    scoping = Scoping(sides=_sides())
 
     class Meta:
         ordering = ["-id"]
