@@ -12,20 +12,6 @@ from zhengyun.testing.processes import embedded_environment
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-@pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    """One migrated SQLite database the runs start from, instead of each migrating afresh."""
-    data_dir = tmp_path_factory.mktemp("migrated")
-    zhengyun = Path(sys.executable).with_name("zhengyun")
-    subprocess.run(
-        [str(zhengyun), "migrate", "--verbosity", "0"],
-        env={**embedded_environment(), "ZHENGYUN_DATA_DIR": str(data_dir)},
-        check=True,
-        timeout=300,
-    )
-    return data_dir / "zhengyun.sqlite3"
-
-
 @pytest.mark.parametrize(
     ("script", "arguments", "last_word"),
     [
@@ -39,10 +25,13 @@ def migrated(tmp_path_factory):
          "| gateway |"),
     ],
 )  # fmt: skip
-def test_a_benchmark_runs_at_a_tiny_size(migrated, script, arguments, last_word):
+def test_a_benchmark_runs_at_a_tiny_size(migrated_database_template, script, arguments, last_word):
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / script), *arguments],
-        env={**embedded_environment(), "ZHENGYUN_BENCH_MIGRATED_DB": str(migrated)},
+        env={
+            **embedded_environment(),
+            "ZHENGYUN_BENCH_MIGRATED_DB": str(migrated_database_template),
+        },
         capture_output=True,
         text=True,
         timeout=300,
