@@ -58,6 +58,30 @@ def published_resource(world, department, author, reviewer=None, **overrides):
     return catalog.approve_resource(resource, actor=reviewer or world.operator)
 
 
+def open_licences(world):
+    """Department B's business licence resource, open to the public, with one withheld
+    item (a legal representative's ID number)."""
+    return published_resource(
+        world,
+        world.department_b,
+        world.staff_b,
+        subject_code="02",
+        name="企业法人营业执照登记信息",
+        abstract="市场主体的名称、统一社会信用代码和登记机关。",
+        share_type="unconditional",
+        share_conditions="",
+        open_to_public=True,
+        open_conditions="注明数据来源。",
+        items=[
+            item("企业名称", "C", 200, share_type="unconditional"),
+            item("统一社会信用代码", "C", 18, share_type="unconditional"),
+            item(
+                "法定代表人证件号码", "C", 18, share_type="none", legal_basis="《个人信息保护法》"
+            ),
+        ],
+    )
+
+
 def consumer_application(user, name="乙区户籍核验系统"):
     """A service-to-service application registered by ``user``'s department (its admin)."""
     from zhengyun.accounts import services as accounts

@@ -5,7 +5,7 @@ import pytest
 from rdflib import RDF, Graph, Literal, URIRef, namespace
 from rdflib.compare import isomorphic
 
-from zhengyun.testing.catalog import item, published_resource
+from zhengyun.testing.catalog import open_licences, published_resource
 
 pytestmark = pytest.mark.django_db
 
@@ -17,25 +17,7 @@ FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
 @pytest.fixture
 def opened(world):
     """An open resource with one withheld item, and a conditional one not open."""
-    licences = published_resource(
-        world,
-        world.department_b,
-        world.staff_b,
-        subject_code="02",
-        name="企业法人营业执照登记信息",
-        abstract="市场主体的名称、统一社会信用代码和登记机关。",
-        share_type="unconditional",
-        share_conditions="",
-        open_to_public=True,
-        open_conditions="注明数据来源。",
-        items=[
-            item("企业名称", "C", 200, share_type="unconditional"),
-            item("统一社会信用代码", "C", 18, share_type="unconditional"),
-            item(
-                "法定代表人证件号码", "C", 18, share_type="none", legal_basis="《个人信息保护法》"
-            ),
-        ],
-    )
+    licences = open_licences(world)
     population = published_resource(world, world.department_a, world.staff_a)
     return licences, population
 
