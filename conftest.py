@@ -1,5 +1,9 @@
 """Fixtures shared by every test directory."""
 
+import contextlib
+import fcntl
+import os
+import shutil
 import subprocess
 import sys
 
@@ -57,18 +61,57 @@ def _audit_archive_per_test(settings, tmp_path):
     settings.ZHENGYUN_AUDIT_ARCHIVE_DIR = tmp_path / "audit-archive"
 
 
+@contextlib.contextmanager
+def _one_process_at_a_time(lock_file):
+    with open(lock_file, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def migrated_database_template(tmp_path_factory):
-    """An embedded database migrated once per test process, to be copied (``copy_database``),
-    never written."""
-    data = tmp_path_factory.mktemp("migrated")
-    subprocess.run(
-        [sys.executable, "-m", "zhengyun.cli", "migrate", "--no-input", "-v0"],
-        env={**embedded_environment(), "ZHENGYUN_DATA_DIR": str(data)},
-        check=True,
-        timeout=300,
-    )
+    """An embedded database migrated once per test run, to be copied (``copy_database``),
+    never written. Migrating takes longer than most tests, so the first of the parallel
+    workers to need it migrates it while the others wait for it."""
+    run_root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_root = run_root.parent  # the workers' directories share this one
+    data = run_root / "migrated"
+    with _one_process_at_a_time(run_root / "migrated.lock"):
+        if not data.exists():
+            unfinished = run_root / "migrating"
+            shutil.rmtree(unfinished, ignore_errors=True)
+            subprocess.run(
+                [sys.executable, "-m", "zhengyun.cli", "migrate", "--no-input", "-v0"],
+                env={**embedded_environment(), "ZHENGYUN_DATA_DIR": str(unfinished)},
+                check=True,
+                timeout=300,
+            )
+            unfinished.rename(data)
     return data / "zhengyun.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    # On the embedded database each worker's test database starts as a copy of the migrated
+    # template, kept (``django_db_keepdb``), so that Django only finds it current.
+    from django.db import connections
+
+    test_settings = connections["default"].settings_dict
+    if _embedded(test_settings):
+        template = request.getfixturevalue("migrated_database_template")
+        copy_database(template, test_settings["TEST"]["NAME"])
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request):
+    from django.db import connections
+
+    return request.config.getvalue("reuse_db") or _embedded(connections["default"].settings_dict)
+
+
+def _embedded(database_settings):
+    return database_settings["ENGINE"] == "django.db.backends.sqlite3"
 
 
 @pytest.fixture

@@ -184,7 +184,8 @@ def load(corpus, records, batch=20_000):
     table = SearchDocument._meta.db_table
     columns = (
         "version_id, resource_id, code, department_id, region_code, catalog_type, "
-        "classification, share_type, format, update_cycle, title_terms, code_terms, body_terms"
+        "classification, share_type, format, update_cycle, title_terms, code_terms, body_terms, "
+        "open_to_public"
     )
     regions = [
         f"99{prefecture:02d}{county:02d}" for prefecture in range(1, 7) for county in range(1, 6)
@@ -198,7 +199,7 @@ def load(corpus, records, batch=20_000):
         else:
             cursor.execute("SET session_replication_role = replica")  # no FK triggers
     rows = corpus.rows(records, regions)
-    placeholders = ", ".join(["%s"] * 13)
+    placeholders = ", ".join(["%s"] * 14)
     while True:
         chunk = [row for _, row in zip(range(batch), rows, strict=False)]
         if not chunk:
@@ -206,7 +207,7 @@ def load(corpus, records, batch=20_000):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                [row[:13] for row in chunk],
+                [(*row[:13], False) for row in chunk],  # none open to the public
             )
             cursor.executemany(
                 "INSERT INTO plain_catalog (id, name, abstract) VALUES (%s, %s, %s)",

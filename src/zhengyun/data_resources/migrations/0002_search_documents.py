@@ -3,63 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
-TABLE = "data_resources_searchdocument"
-
-
-def _fts5(name, columns):
-    """An FTS5 index over ``columns`` of the documents (external content: the words are
-    stored once, in the documents), and the triggers that keep it in step with them."""
-    listed = ", ".join(columns)
-    new = ", ".join(f"new.{column}" for column in columns)
-    old = ", ".join(f"old.{column}" for column in columns)
-    insert = f"INSERT INTO {name}(rowid, {listed}) VALUES (new.version_id, {new});"
-    delete = (
-        f"INSERT INTO {name}({name}, rowid, {listed}) VALUES ('delete', old.version_id, {old});"
-    )
-    return [
-        f"CREATE VIRTUAL TABLE {name} USING fts5({listed}, content='{TABLE}', "
-        "content_rowid='version_id', tokenize='unicode61')",
-        f"CREATE TRIGGER {name}_insert AFTER INSERT ON {TABLE} BEGIN {insert} END",
-        f"CREATE TRIGGER {name}_delete AFTER DELETE ON {TABLE} BEGIN {delete} END",
-        f"CREATE TRIGGER {name}_update AFTER UPDATE ON {TABLE} BEGIN {delete} {insert} END",
-    ]
-
-
-def _drop_fts5(name):
-    return [f"DROP TRIGGER {name}_{event}" for event in ("update", "delete", "insert")] + [
-        f"DROP TABLE {name}"
-    ]
-
-
-# SQLite: one index of every word, and one of the names' and codes' words alone, so that
-# "which resources' names hold these words" never reads the descriptions' word lists.
-SQLITE = _fts5(f"{TABLE}_fts", ["title_terms", "code_terms", "body_terms"]) + _fts5(
-    f"{TABLE}_title_fts", ["title_terms", "code_terms"]
-)
-SQLITE_REVERSE = _drop_fts5(f"{TABLE}_title_fts") + _drop_fts5(f"{TABLE}_fts")
-# PostgreSQL: generated tsvectors of the same words (already segmented, so the "simple"
-# configuration), every word and the names' and codes' alone, each under a GIN index.
-NAMED = "to_tsvector('simple', title_terms || ' ' || code_terms)"
-POSTGRES = [
-    f"ALTER TABLE {TABLE} ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
-    f"to_tsvector('simple', title_terms || ' ' || code_terms || ' ' || body_terms)) STORED",
-    f"ALTER TABLE {TABLE} ADD COLUMN title_vector tsvector GENERATED ALWAYS AS ({NAMED}) STORED",
-    f"CREATE INDEX {TABLE}_search_vector ON {TABLE} USING GIN (search_vector)",
-    f"CREATE INDEX {TABLE}_title_vector ON {TABLE} USING GIN (title_vector)",
-]
-POSTGRES_REVERSE = [
-    f"ALTER TABLE {TABLE} DROP COLUMN title_vector",
-    f"ALTER TABLE {TABLE} DROP COLUMN search_vector",
-]
-
-
-def _run(statements):
-    def run(apps, schema_editor):
-        for sql in statements.get(schema_editor.connection.vendor, ()):
-            schema_editor.execute(sql)
-
-    return run
+from zhengyun.data_resources.search import schema
 
 
 class Migration(migrations.Migration):
@@ -93,8 +37,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['version', 'department', 'classification', 'share_type', 'format', 'region_code', 'update_cycle'], name='search_document_facets'), models.Index(fields=['code'], name='data_resour_code_5e1ab4_idx'), models.Index(fields=['share_type'], name='data_resour_share_t_594fd8_idx'), models.Index(fields=['classification'], name='data_resour_classif_f6b47d_idx'), models.Index(fields=['region_code'], name='data_resour_region__715310_idx')],
             },
         ),
-        migrations.RunPython(
-            _run({"sqlite": SQLITE, "postgresql": POSTGRES}),
-            _run({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE}),
-        ),
+        migrations.RunPython(schema.create, schema.drop),
     ]
