@@ -464,6 +464,20 @@ ZHENGYUN_WEBHOOK_TIMEOUT_SECONDS = int(os.environ.get("ZHENGYUN_WEBHOOK_TIMEOUT_
 # Loopback and link-local addresses (this machine, cloud metadata services) are never posted
 # to, unless this is set (development and tests, with a receiver on the same machine).
 ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK = os.environ.get("ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK", "") == "1"
+# Providers' own services a resource's data is read from (R-D3): how long the gateway waits
+# for one, and whether one on this machine may be called (development and tests only).
+ZHENGYUN_UPSTREAM_TIMEOUT_SECONDS = int(os.environ.get("ZHENGYUN_UPSTREAM_TIMEOUT_SECONDS", "10"))
+ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK = os.environ.get("ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK", "") == "1"
+# Networks webhooks and providers' services are never reached in, beyond the loopback,
+# link-local and metadata addresses always closed: the platform's own, comma-separated.
+try:
+    ZHENGYUN_OUTBOUND_CLOSED_NETWORKS = [
+        ipaddress.ip_network(text.strip(), strict=False)
+        for text in os.environ.get("ZHENGYUN_OUTBOUND_CLOSED_NETWORKS", "").split(",")
+        if text.strip()
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"ZHENGYUN_OUTBOUND_CLOSED_NETWORKS: {exc}") from None
 
 
 # The VLAN IDs networks are given, each held by one network at a time: hosts sharing an

@@ -4,7 +4,8 @@ serve.
 The file's header names the resource's information items (any subset, in any order); every
 value is checked against its item's data type and length. A file with any mistake is
 refused whole, with the first mistakes named by row and item, and the data already loaded
-stays as it was; a good file replaces it in one transaction.
+stays as it was; a good file replaces it — or the provider's service the records were read
+from (``upstreams``) — in one transaction.
 """
 
 import datetime
@@ -27,6 +28,7 @@ from zhengyun.data_resources.models import (
     DatasetRow,
     ResourceChange,
     ResourceDataset,
+    ResourceUpstream,
 )
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -76,6 +78,7 @@ def load_dataset(resource, *, actor, name, content):
     dataset.digest = sm3(content).hex()
     dataset.loaded_at, dataset.loaded_by = timezone.now(), actor
     dataset.save()
+    ResourceUpstream.objects.filter(resource=resource).delete()  # one source of data at a time
     dataset.rows.all().delete()
     DatasetRow.objects.bulk_create(
         (

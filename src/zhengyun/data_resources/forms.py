@@ -125,6 +125,19 @@ class CatalogSearchForm(forms.Form):
         }
 
 
+class ServiceForm(forms.Form):
+    description = forms.CharField(
+        label=_("OpenAPI description"),
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=_(
+            "JSON or YAML of your service's OpenAPI 3 description: one GET operation answering "
+            "the records, each item a property named after it or titled with its name. "
+            "It replaces a loaded file."
+        ),
+    )
+
+
 class DataFileForm(forms.Form):
     file = forms.FileField(
         label=_("data file"),

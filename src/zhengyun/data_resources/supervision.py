@@ -23,6 +23,7 @@ from zhengyun.data_resources.choices import (
 from zhengyun.data_resources.models import (
     CatalogResource,
     ResourceDataset,
+    ResourceUpstream,
     ResourceVersion,
     SharingRequest,
 )
@@ -176,7 +177,7 @@ def _count_calls(figures, since):
 
 def _count_lagging(figures, today):
     """Published resources whose last update — a new version or new data — is older than
-    their declared cycle allows."""
+    their declared cycle allows; not those served from their provider's own service."""
     current = ResourceVersion.objects.filter(department_id__in=figures, is_current=True).exclude(
         update_cycle=UpdateCycle.IRREGULAR
     )
@@ -185,9 +186,17 @@ def _count_lagging(figures, today):
             "resource_id", "loaded_at"
         )
     )
+    # Records read live from the provider's own service are as fresh as the service.
+    live = set(
+        ResourceUpstream.objects.filter(resource__in=current.values("resource_id")).values_list(
+            "resource_id", flat=True
+        )
+    )
     for resource_id, department_id, cycle, published_at in current.values_list(
         "resource_id", "department_id", "update_cycle", "published_at"
     ):
+        if resource_id in live:
+            continue
         updated = max(published_at, loaded.get(resource_id, published_at))
         if (today - timezone.localdate(updated)).days > CYCLE_DAYS[cycle]:
             figures[department_id].lagging += 1

@@ -42,4 +42,9 @@ urlpatterns = [
     path("resources/<id:pk>/return/", views.resource_return, name="resource-return"),
     path("resources/<id:pk>/delete/", views.resource_delete, name="resource-delete"),
     path("resources/<id:pk>/data/", views.resource_load_data, name="resource-load-data"),
+    path(
+        "resources/<id:pk>/service/",
+        views.resource_register_service,
+        name="resource-register-service",
+    ),
 ]

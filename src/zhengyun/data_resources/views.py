@@ -20,7 +20,7 @@ from zhengyun.core.shortcuts import (
     refuse_unless_may_add,
 )
 from zhengyun.data_resources import catalog as catalog_service
-from zhengyun.data_resources import datasets, facet_labels, search
+from zhengyun.data_resources import datasets, facet_labels, search, upstreams
 from zhengyun.data_resources.choices import (
     DataType,
     Masking,
@@ -35,10 +35,16 @@ from zhengyun.data_resources.forms import (
     ItemFormSet,
     ResourceForm,
     ReturnForm,
+    ServiceForm,
     items_of,
     show_errors,
 )
-from zhengyun.data_resources.models import CatalogResource, ResourceDataset, ResourceVersion
+from zhengyun.data_resources.models import (
+    CatalogResource,
+    ResourceDataset,
+    ResourceUpstream,
+    ResourceVersion,
+)
 from zhengyun.data_resources.sharing_views import may_ask
 
 PAGE_SIZE = 50
@@ -218,7 +224,7 @@ def _saved(request, form, items, save):
 
 
 @login_required
-def resource_detail(request, pk, return_form=None, data_form=None):
+def resource_detail(request, pk, return_form=None, data_form=None, service_form=None):
     user = request.user
     resource = access_or_404(
         user, CatalogResource.objects.select_related("department", "current_version"), pk=pk
@@ -243,6 +249,10 @@ def resource_detail(request, pk, return_form=None, data_form=None):
             .filter(resource=resource)
             .first(),
             "data_form": (data_form or DataFileForm()) if may_load else None,
+            "upstream": ResourceUpstream.objects.restrict(user, "view")
+            .filter(resource=resource)
+            .first(),
+            "service_form": (service_form or ServiceForm()) if may_load else None,
         },
     )
 
@@ -302,6 +312,29 @@ def resource_load_data(request, pk):
             )
             return redirect("data_resources:resource-detail", pk)
     return resource_detail(request, pk, data_form=form)
+
+
+@login_required
+@require_POST
+def resource_register_service(request, pk):
+    """Serve the published resource's records from the provider's own service."""
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    form = ServiceForm(request.POST)
+    if form.is_valid():
+        upstream = call_service_for_form(
+            form,
+            upstreams.register_upstream,
+            resource,
+            actor=request.user,
+            description=form.cleaned_data["description"],
+        )
+        if upstream:
+            messages.success(
+                request,
+                _("The gateway now reads the records from %(url)s.") % {"url": upstream.url},
+            )
+            return redirect("data_resources:resource-detail", pk)
+    return resource_detail(request, pk, service_form=form)
 
 
 @login_required

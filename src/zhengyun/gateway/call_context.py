@@ -22,7 +22,12 @@ from oauth2_provider.models import AccessToken, Application
 
 from zhengyun.accounts.models import OidcClient
 from zhengyun.data_resources.masking import masker
-from zhengyun.data_resources.models import Grant, ResourceDataset, ResourceVersion
+from zhengyun.data_resources.models import (
+    Grant,
+    ResourceDataset,
+    ResourceUpstream,
+    ResourceVersion,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class CallContext:
     described: Described
     dataset_id: int | None
     row_count: int
+    # The provider's service the records are read from, when no file was loaded.
+    upstream: ResourceUpstream | None
 
 
 def resolve(token, code):
@@ -86,7 +93,7 @@ def resolve(token, code):
     if row is None:
         return None
     (expires, user_id, resource, client_id, registration_id, department_id, version_id,
-     version_number, published_at, grant_id, grant_items, purpose, dataset_id,
+     version_number, published_at, resource_id, grant_id, grant_items, purpose, dataset_id,
      row_count) = row  # fmt: skip
     if not _still_valid(expires, now) or user_id is not None or _restricted(resource):
         return None
@@ -101,6 +108,7 @@ def resolve(token, code):
         described=described(version_id, str(published_at)),
         dataset_id=dataset_id,
         row_count=row_count or 0,
+        upstream=None if dataset_id else _upstream(resource_id),
     )
 
 
@@ -134,6 +142,15 @@ def from_objects(application, version, grant):
         described=described(version.pk, str(version.published_at)),
         dataset_id=dataset.pk if dataset else None,
         row_count=dataset.row_count if dataset else 0,
+        upstream=None if dataset else _upstream(version.resource_id),
+    )
+
+
+def _upstream(resource_id):
+    return (
+        ResourceUpstream.objects.filter(resource_id=resource_id)
+        .only("url", "records_at", "fields")
+        .first()
     )
 
 
@@ -172,7 +189,7 @@ def _statement():
         f"t.{column(AccessToken, 'resource')}, a.{column(Application, 'client_id')}, "
         f"c.{column(OidcClient, 'id')}, c.{column(OidcClient, 'department')}, "
         f"v.{column(ResourceVersion, 'id')}, v.{column(ResourceVersion, 'number')}, "
-        f"v.{column(ResourceVersion, 'published_at')}, "
+        f"v.{column(ResourceVersion, 'published_at')}, v.{column(ResourceVersion, 'resource')}, "
         f"g.{column(Grant, 'id')}, "
         f"g.{column(Grant, 'items')}, g.{column(Grant, 'purpose')}, "
         f"d.{column(ResourceDataset, 'id')}, d.{column(ResourceDataset, 'row_count')} "

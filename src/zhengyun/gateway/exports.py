@@ -15,26 +15,23 @@ from django.utils.translation import gettext as _
 
 from zhengyun.audit import keys
 from zhengyun.crypto import gm
-from zhengyun.data_resources.models import DatasetRow
 from zhengyun.gateway.access import Refusal
 from zhengyun.gateway.models import FileExport
 
 SM3_HEX = re.compile(r"[0-9a-f]{64}")
 
 
-def export_file(context, items):
-    """The file of the resource's records with ``items`` (UTF-8 with a byte-order mark, so
-    spreadsheet programs read the Chinese), and its ``FileExport``."""
+def export_file(context, items, records):
+    """The file of ``records`` with ``items`` (UTF-8 with a byte-order mark, so spreadsheet
+    programs read the Chinese), and its ``FileExport``."""
     masks = [(item, context.described.masks.get(item)) for item in items]
     text = io.StringIO()
     out = csv.writer(text)
     out.writerow(items)
     rows = 0
-    if context.dataset_id is not None:
-        stored = DatasetRow.objects.filter(dataset_id=context.dataset_id).order_by("number")
-        for values in stored.values_list("values", flat=True).iterator(chunk_size=2000):
-            out.writerow([_cell(values.get(item), mask) for item, mask in masks])
-            rows += 1
+    for values in records:
+        out.writerow([_cell(values.get(item), mask) for item, mask in masks])
+        rows += 1
     body = ("\ufeff" + text.getvalue()).encode("utf-8")
     made = FileExport.objects.create(
         application_id=context.caller.registration_id,

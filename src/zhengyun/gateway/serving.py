@@ -1,5 +1,6 @@
 """What the gateway does for a call once it is allowed (R-D3): reading a page of a resource's
-records with the granted items, masked as the metadata declares, and logging the call.
+records with the granted items, masked as the metadata declares, and logging the call. The
+records are the provider's loaded file, or what the provider's own service answers.
 
 Both run on every call, so both are single statements prepared once: building the ORM's
 query costs more than running it (see ``benchmarks/gateway_throughput.py``). Filtered pages,
@@ -13,7 +14,9 @@ from django.db import connection
 from django.db.models.fields.json import KeyTransform
 
 from zhengyun.core.context import current
+from zhengyun.data_resources import upstreams
 from zhengyun.data_resources.models import DatasetRow
+from zhengyun.gateway.access import Refusal
 from zhengyun.gateway.models import GatewayCall
 
 LOGGED_FIELDS = (
@@ -37,10 +40,18 @@ LOGGED_FIELDS = (
 
 def read_records(context, query):
     """A page of records with the query's items, masked, and how many records match."""
-    if context.dataset_id is None:
-        return [], 0
     start = (query.page - 1) * query.page_size
-    if query.filters:
+    if context.upstream is not None:
+        filtered = [item for item, _value in query.filters]
+        found = [
+            values
+            for values in _upstream_records(context, list(dict.fromkeys(query.items + filtered)))
+            if all(values[item] == value for item, value in query.filters)
+        ]
+        total, found = len(found), found[start : start + query.page_size]
+    elif context.dataset_id is None:
+        return [], 0
+    elif query.filters:
         rows = DatasetRow.objects.filter(dataset_id=context.dataset_id)
         for number, (item, value) in enumerate(query.filters):
             alias = f"filter_{number}"
@@ -59,6 +70,26 @@ def read_records(context, query):
         {item: mask(values.get(item)) if mask else values.get(item) for item, mask in masks}
         for values in found
     ], total
+
+
+def all_records(context, items):
+    """Every record of the resource with at least ``items``, in order: read lazily from a
+    loaded file, or at once from the provider's service."""
+    if context.upstream is not None:
+        return _upstream_records(context, items)
+    if context.dataset_id is None:
+        return []
+    stored = DatasetRow.objects.filter(dataset_id=context.dataset_id).order_by("number")
+    return stored.values_list("values", flat=True).iterator(chunk_size=2000)
+
+
+def _upstream_records(context, items):
+    """The records the provider's service answers, with ``items``; a refusal saying why
+    when it fails."""
+    try:
+        return upstreams.fetch(context.upstream, context.described.items, items)
+    except upstreams.UpstreamFailed as failure:
+        raise Refusal(502, "upstream_failed", str(failure)) from None
 
 
 def log_call(

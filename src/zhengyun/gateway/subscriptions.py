@@ -12,7 +12,7 @@ until ``ZHENGYUN_WEBHOOK_MAX_ATTEMPTS``; the log keeps each delivery's outcome, 
 carried. Each attempt is counted before it is made and the delivery leased for a while,
 so one whose worker dies mid-post is posted again by another, its attempt used up:
 deliveries come at least once, named by their id, and retries end. How a post reaches only
-the address it names is ``webhooks``'.
+the address it names is ``core.outbound``'s.
 """
 
 import datetime
@@ -31,12 +31,12 @@ from zhengyun.accounts.access import require, require_some
 from zhengyun.accounts.models import OidcClient
 from zhengyun.audit import keys
 from zhengyun.audit.services import record
+from zhengyun.core import outbound
 from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
 from zhengyun.crypto import gm
 from zhengyun.data_resources.choices import ShareType
 from zhengyun.data_resources.models import Grant, ResourceChange
-from zhengyun.gateway import webhooks
 from zhengyun.gateway.models import Delivery, Subscription
 
 FIRST_PAUSE = datetime.timedelta(minutes=1)
@@ -128,7 +128,10 @@ def address_error(url):
         literal = ipaddress.ip_address(urlsplit(url).hostname)
     except ValueError:
         return ""
-    return _("Deliveries are not posted to this address.") if webhooks.closed(literal) else ""
+    allowed = settings.ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK
+    if outbound.closed(literal, allow_loopback=allowed):
+        return _("Deliveries are not posted to this address.")
+    return ""
 
 
 def fan_out(sender, change, **kwargs):
@@ -225,13 +228,11 @@ def _attempt(delivery, clock):
         **signed(body),
     }
     try:
-        status = webhooks.post(
-            subscription.url, body, headers, settings.ZHENGYUN_WEBHOOK_TIMEOUT_SECONDS
-        )
-    except webhooks.Closed as exc:
+        status = post(subscription.url, body, headers)
+    except outbound.Closed as exc:
         _record(delivery, clock, failed=True, error=str(exc))
         return
-    except webhooks.Unreachable as exc:
+    except outbound.Unreachable as exc:
         status, error = None, str(exc)
     else:
         error = "" if 200 <= status < 300 else f"HTTP {status}"
@@ -280,6 +281,20 @@ def change_fields(change):
         "rows": change.row_count,
         "at": change.at.isoformat(),
     }
+
+
+def post(url, body, headers):
+    """POST a delivery to ``url``; the answer's status (its body, at most 64 KB, is read
+    and dropped)."""
+    return outbound.request(
+        "POST",
+        url,
+        body=body,
+        headers=headers,
+        timeout=settings.ZHENGYUN_WEBHOOK_TIMEOUT_SECONDS,
+        max_answer=64 * 1024,
+        allow_loopback=settings.ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK,
+    ).status
 
 
 def _record(delivery, clock, *, attempts=None, failed=False, status=None, error="", retry=False):

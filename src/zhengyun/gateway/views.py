@@ -30,7 +30,7 @@ from zhengyun.gateway.access import (
 )
 from zhengyun.gateway.call_context import Caller
 from zhengyun.gateway.query import parse_query
-from zhengyun.gateway.serving import log_call, read_records
+from zhengyun.gateway.serving import all_records, log_call, read_records
 
 PROBLEM = "application/problem+json"
 
@@ -216,9 +216,10 @@ def export(request, code):
         query = parse_query(request.GET, context.described.items, context.grant)
         call.items = query.items
         throttle(context.grant.pk)
+        records = all_records(context, query.items)
     except Refusal as refusal:
         return call.refused(refusal)
-    made, body = exports.export_file(context, query.items)
+    made, body = exports.export_file(context, query.items, records)
     call.records = made.rows
     call.succeeded()
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")

@@ -11,6 +11,7 @@ from zhengyun.data_resources.models import (
     CatalogResource,
     InformationItem,
     ResourceDataset,
+    ResourceUpstream,
     ResourceVersion,
 )
 from zhengyun.data_resources.search.base import MAX_PAGE_SIZE
@@ -90,6 +91,20 @@ class ResourceDatasetSerializer(serializers.ModelSerializer):
             "digest",
             "loaded_at",
         ]
+        read_only_fields = fields
+
+
+class UpstreamRegistrationSerializer(serializers.Serializer):
+    description = serializers.CharField(
+        trim_whitespace=False,
+        help_text=_("The service's OpenAPI 3 description, JSON or YAML"),
+    )
+
+
+class ResourceUpstreamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResourceUpstream
+        fields = ["resource", "url", "records_at", "fields", "digest", "registered_at"]
         read_only_fields = fields
 
 

@@ -7,7 +7,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
-from zhengyun.data_resources import catalog, datasets, search
+from zhengyun.data_resources import catalog, datasets, search, upstreams
 from zhengyun.data_resources.api import serializers
 from zhengyun.data_resources.filtersets import (
     CatalogResourceFilterSet,
@@ -74,6 +74,23 @@ class CatalogResourceViewSet(ServiceModelViewSet):
             resource, actor=request.user, name=upload.name, content=upload.read()
         )
         return Response(serializers.ResourceDatasetSerializer(dataset).data)
+
+    @extend_schema(
+        request=serializers.UpstreamRegistrationSerializer,
+        responses=serializers.ResourceUpstreamSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="service")
+    def register_service(self, request, pk=None):
+        """Serve the published resource's records from the provider's own HTTP service,
+        registered with its OpenAPI description (JSON or YAML); replaces data loaded from a
+        file. The description names one GET operation answering the records."""
+        resource = self.get_object()
+        body = serializers.UpstreamRegistrationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upstream = upstreams.register_upstream(
+            resource, actor=request.user, description=body.validated_data["description"]
+        )
+        return Response(serializers.ResourceUpstreamSerializer(upstream).data)
 
 
 class ResourceVersionViewSet(RestrictedReadOnlyViewSet):

@@ -8,7 +8,12 @@ from zhengyun.data_resources.models.catalog import (
     ResourceVersion,
     SearchDocument,
 )
-from zhengyun.data_resources.models.datasets import DatasetRow, ResourceChange, ResourceDataset
+from zhengyun.data_resources.models.datasets import (
+    DatasetRow,
+    ResourceChange,
+    ResourceDataset,
+    ResourceUpstream,
+)
 from zhengyun.data_resources.models.sharing import Grant, QualityObjection, SharingRequest
 
 __all__ = [
@@ -20,6 +25,7 @@ __all__ = [
     "QualityObjection",
     "ResourceChange",
     "ResourceDataset",
+    "ResourceUpstream",
     "ResourceVersion",
     "SearchDocument",
     "SharingRequest",

@@ -1,5 +1,5 @@
-"""The data of a resource the platform holds and serves through the gateway (R-D3): the
-rows of the provider's last uploaded file, with what the file was."""
+"""The data of a resource the gateway serves (R-D3): the rows of the provider's last uploaded
+file, with what the file was, or the provider's own service the records are read from."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +45,45 @@ class ResourceDataset(models.Model):
 
     def __str__(self):
         return f"{self.resource.code}: {self.row_count}"
+
+
+class ResourceUpstream(models.Model):
+    """The provider's own HTTP service a published resource's records are read from on every
+    gateway call, instead of a loaded file, with the OpenAPI description it was registered
+    with and what the gateway took from it."""
+
+    resource = models.OneToOneField(
+        "data_resources.CatalogResource",
+        verbose_name=_("resource"),
+        on_delete=models.CASCADE,
+        related_name="upstream",
+    )
+    url = models.URLField(_("address"), max_length=500)
+    # The answer's property holding the records; empty when the answer is the records.
+    records_at = models.CharField(_("records property"), max_length=100, blank=True)
+    fields = models.JSONField(_("item properties"))  # item name → the records' property
+    description = models.TextField(_("OpenAPI description"))
+    digest = models.CharField(_("SM3 digest"), max_length=64)
+    registered_at = models.DateTimeField(_("registered"))
+    registered_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("registered by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        region_codes=("resource__department__region__code",), department="resource__department"
+    )
+
+    class Meta:
+        verbose_name = _("resource service")
+        verbose_name_plural = _("resource services")
+
+    def __str__(self):
+        return f"{self.resource.code}: {self.url}"
 
 
 class DatasetRow(models.Model):

@@ -298,14 +298,14 @@ def test_only_a_granted_application_of_the_own_department_subscribes(
 
 
 def test_a_name_is_resolved_once_checked_and_posted_to_as_named(receiver, settings):
-    from zhengyun.gateway import webhooks
+    from zhengyun.core import outbound
 
     hooks = receiver(204)
     named = hooks.url.replace("127.0.0.1", "localhost")
-    assert webhooks.post(named, b"{}", {"Content-Type": "application/json"}, 5) == 204
+    assert subscriptions.post(named, b"{}", {"Content-Type": "application/json"}) == 204
     ((headers, _body),) = hooks.received
     assert headers["Host"] == named.split("/")[2]
     settings.ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK = False
-    with pytest.raises(webhooks.Closed):
-        webhooks.post(named, b"{}", {}, 5)  # localhost is loopback, whatever it is called
+    with pytest.raises(outbound.Closed):
+        subscriptions.post(named, b"{}", {})  # localhost is loopback, whatever it is called
     assert len(hooks.received) == 1
