@@ -468,6 +468,19 @@ ZHENGYUN_WEBHOOK_ALLOW_LOOPBACK = os.environ.get("ZHENGYUN_WEBHOOK_ALLOW_LOOPBAC
 # for one, and whether one on this machine may be called (development and tests only).
 ZHENGYUN_UPSTREAM_TIMEOUT_SECONDS = int(os.environ.get("ZHENGYUN_UPSTREAM_TIMEOUT_SECONDS", "10"))
 ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK = os.environ.get("ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK", "") == "1"
+# How a provider's database is connected to for copying its table: libpq's sslmode. "require"
+# keeps the account's password off the wire in clear; "verify-full" also checks the server.
+ZHENGYUN_DEPARTMENT_DB_SSLMODE = os.environ.get("ZHENGYUN_DEPARTMENT_DB_SSLMODE", "require")
+if ZHENGYUN_DEPARTMENT_DB_SSLMODE not in (
+    "disable",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+):
+    raise ImproperlyConfigured(
+        "ZHENGYUN_DEPARTMENT_DB_SSLMODE is one of disable, prefer, require, verify-ca, verify-full."
+    )
 # Networks webhooks and providers' services are never reached in, beyond the loopback,
 # link-local and metadata addresses always closed: the platform's own, comma-separated.
 try:

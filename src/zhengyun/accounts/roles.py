@@ -155,9 +155,10 @@ _SEE_INSTANCES = {
 _OWN_CATALOG = {
     "data_resources.catalogresource": CRUD,
     "data_resources.informationitem": VIEW,
-    # The data a published resource serves, loaded by changing the resource, or the
-    # provider's service it is read from, registered the same way.
+    # The data a published resource serves, loaded by changing the resource, and the
+    # provider's table it is copied from or service it is read from, registered the same way.
     "data_resources.resourcedataset": VIEW,
+    "data_resources.resourcedatabase": VIEW,
     "data_resources.resourceupstream": VIEW,
 }
 _SEE_CATALOG = {

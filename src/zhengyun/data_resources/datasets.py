@@ -4,8 +4,9 @@ serve.
 The file's header names the resource's information items (any subset, in any order); every
 value is checked against its item's data type and length. A file with any mistake is
 refused whole, with the first mistakes named by row and item, and the data already loaded
-stays as it was; a good file replaces it — or the provider's service the records were read
-from (``upstreams``) — in one transaction.
+stays as it was; a good file replaces it — or the table it was copied from
+(``department_databases``), or the provider's service it was read from (``upstreams``) — in
+one transaction.
 """
 
 import datetime
@@ -27,6 +28,7 @@ from zhengyun.data_resources.models import (
     CatalogResource,
     DatasetRow,
     ResourceChange,
+    ResourceDatabase,
     ResourceDataset,
     ResourceUpstream,
 )
@@ -69,13 +71,43 @@ def load_dataset(resource, *, actor, name, content):
         raise ValidationError({"file": str(exc)}) from None
     items = {item["name"]: item for item in version.metadata["items"]}
     _check_header(header, items)
-    records = _records(header, rows, items)
+    records = checked_records(header, rows, items)
+    dataset = replace_data(
+        resource,
+        version,
+        header,
+        records,
+        source_name=name[:200],
+        source_format=file_format,
+        encoding=encoding,
+        digest=sm3(content).hex(),
+        actor=actor,
+    )
+    ResourceDatabase.objects.filter(resource=resource).delete()  # one source of data at a time
+    record(
+        actor=actor,
+        action="data_resources.load_dataset",
+        obj=dataset,
+        detail=f"{name[:100]} rows={len(records)} {file_format} {encoding} sm3={dataset.digest}",
+    )
+    return dataset
+
+
+def replace_data(
+    resource, version, header, records, *, source_name, source_format, encoding, digest, actor
+):
+    """Make ``records`` (checked) the data of ``resource`` (locked), in place of its data
+    and of any service it was read from; the ``ResourceDataset``."""
     dataset = ResourceDataset.objects.filter(resource=resource).first() or ResourceDataset(
         resource=resource
     )
     dataset.columns, dataset.row_count = header, len(records)
-    dataset.source_name, dataset.source_format, dataset.encoding = name[:200], file_format, encoding
-    dataset.digest = sm3(content).hex()
+    dataset.source_name, dataset.source_format, dataset.encoding = (
+        source_name,
+        source_format,
+        encoding,
+    )
+    dataset.digest = digest
     dataset.loaded_at, dataset.loaded_by = timezone.now(), actor
     dataset.save()
     ResourceUpstream.objects.filter(resource=resource).delete()  # one source of data at a time
@@ -93,12 +125,6 @@ def load_dataset(resource, *, actor, name, content):
         version_number=version.number,
         row_count=len(records),
         digest=dataset.digest,
-    )
-    record(
-        actor=actor,
-        action="data_resources.load_dataset",
-        obj=dataset,
-        detail=f"{name[:100]} rows={len(records)} {file_format} {encoding} sm3={dataset.digest}",
     )
     return dataset
 
@@ -126,11 +152,12 @@ def _check_header(header, items):
         )
 
 
-def _records(header, rows, items):
-    """The rows as item → value dicts, or ``ValidationError`` naming the first mistakes."""
+def checked_records(header, rows, items, first_row=2):
+    """The rows as item → value dicts, or ``ValidationError`` naming the first mistakes by
+    row number: in a file the header is row 1."""
     records, errors = [], []
     width = len(header)
-    for number, row in enumerate(rows, start=2):  # the header is row 1
+    for number, row in enumerate(rows, start=first_row):
         if len(row) > width and any(value is not None for value in row[width:]):
             errors.append(_("Row %(row)d has values beyond the named columns.") % {"row": number})
             continue

@@ -138,6 +138,43 @@ class ServiceForm(forms.Form):
     )
 
 
+class DatabaseSourceForm(forms.Form):
+    host = forms.CharField(label=_("database host"), max_length=253)
+    port = forms.IntegerField(label=_("port"), min_value=1, max_value=65535, initial=5432)
+    database = forms.CharField(label=_("database"), max_length=63)
+    user = forms.CharField(
+        label=_("user"), max_length=63, help_text=_("An account that may only read the table.")
+    )
+    password = forms.CharField(
+        label=_("password"), max_length=200, strip=False, widget=forms.PasswordInput
+    )
+    table = forms.CharField(
+        label=_("table"), max_length=127, help_text=_("A table or view: name or schema.name.")
+    )
+    columns = forms.CharField(
+        label=_("item columns"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "One item=column a line, for the columns not named after their items, "
+            "such as 公民身份号码=sfzh."
+        ),
+    )
+
+    def clean_columns(self):
+        mapped = {}
+        for number, line in enumerate(self.cleaned_data["columns"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            item, equals, column = line.partition("=")
+            if not equals or not item.strip() or not column.strip():
+                raise forms.ValidationError(
+                    _("Line %(n)d reads item=column, such as 公民身份号码=sfzh.") % {"n": number}
+                )
+            mapped[item.strip()] = column.strip()
+        return mapped
+
+
 class DataFileForm(forms.Form):
     file = forms.FileField(
         label=_("data file"),

@@ -35,6 +35,7 @@ from zhengyun.data_resources.datasets import stored_value
 from zhengyun.data_resources.models import (
     CatalogResource,
     ResourceChange,
+    ResourceDatabase,
     ResourceDataset,
     ResourceUpstream,
 )
@@ -92,6 +93,7 @@ def register_upstream(resource, *, actor, description):
     except UpstreamFailed as failure:
         raise _refused(str(failure)) from None
     ResourceDataset.objects.filter(resource=resource).delete()
+    ResourceDatabase.objects.filter(resource=resource).delete()
     upstream = ResourceUpstream.objects.filter(resource=resource).first() or ResourceUpstream(
         resource=resource
     )

@@ -47,4 +47,9 @@ urlpatterns = [
         views.resource_register_service,
         name="resource-register-service",
     ),
+    path(
+        "resources/<id:pk>/database/",
+        views.resource_register_database,
+        name="resource-register-database",
+    ),
 ]

@@ -20,7 +20,13 @@ from zhengyun.core.shortcuts import (
     refuse_unless_may_add,
 )
 from zhengyun.data_resources import catalog as catalog_service
-from zhengyun.data_resources import datasets, facet_labels, search, upstreams
+from zhengyun.data_resources import (
+    datasets,
+    department_databases,
+    facet_labels,
+    search,
+    upstreams,
+)
 from zhengyun.data_resources.choices import (
     DataType,
     Masking,
@@ -31,6 +37,7 @@ from zhengyun.data_resources.choices import (
 )
 from zhengyun.data_resources.forms import (
     CatalogSearchForm,
+    DatabaseSourceForm,
     DataFileForm,
     ItemFormSet,
     ResourceForm,
@@ -41,6 +48,7 @@ from zhengyun.data_resources.forms import (
 )
 from zhengyun.data_resources.models import (
     CatalogResource,
+    ResourceDatabase,
     ResourceDataset,
     ResourceUpstream,
     ResourceVersion,
@@ -224,7 +232,9 @@ def _saved(request, form, items, save):
 
 
 @login_required
-def resource_detail(request, pk, return_form=None, data_form=None, service_form=None):
+def resource_detail(
+    request, pk, return_form=None, data_form=None, service_form=None, database_form=None
+):
     user = request.user
     resource = access_or_404(
         user, CatalogResource.objects.select_related("department", "current_version"), pk=pk
@@ -253,6 +263,10 @@ def resource_detail(request, pk, return_form=None, data_form=None, service_form=
             .filter(resource=resource)
             .first(),
             "service_form": (service_form or ServiceForm()) if may_load else None,
+            "database": ResourceDatabase.objects.restrict(user, "view")
+            .filter(resource=resource)
+            .first(),
+            "database_form": (database_form or DatabaseSourceForm()) if may_load else None,
         },
     )
 
@@ -335,6 +349,30 @@ def resource_register_service(request, pk):
             )
             return redirect("data_resources:resource-detail", pk)
     return resource_detail(request, pk, service_form=form)
+
+
+@login_required
+@require_POST
+def resource_register_database(request, pk):
+    """Copy the published resource's data from a table of the provider's database."""
+    resource = access_or_404(request.user, CatalogResource.objects, pk=pk)
+    form = DatabaseSourceForm(request.POST)
+    if form.is_valid():
+        source = call_service_for_form(
+            form,
+            department_databases.register_database,
+            resource,
+            actor=request.user,
+            **form.cleaned_data,
+        )
+        if source:
+            messages.success(
+                request,
+                _("%(count)d records copied from %(table)s.")
+                % {"count": resource.dataset.row_count, "table": source.table},
+            )
+            return redirect("data_resources:resource-detail", pk)
+    return resource_detail(request, pk, database_form=form)
 
 
 @login_required

@@ -10,6 +10,7 @@ from zhengyun.data_resources.models import (
     MAX_RELATED_CODES,
     CatalogResource,
     InformationItem,
+    ResourceDatabase,
     ResourceDataset,
     ResourceUpstream,
     ResourceVersion,
@@ -105,6 +106,39 @@ class ResourceUpstreamSerializer(serializers.ModelSerializer):
     class Meta:
         model = ResourceUpstream
         fields = ["resource", "url", "records_at", "fields", "digest", "registered_at"]
+        read_only_fields = fields
+
+
+class DatabaseRegistrationSerializer(serializers.Serializer):
+    host = serializers.CharField(max_length=253)
+    port = serializers.IntegerField(min_value=1, max_value=65535, default=5432)
+    database = serializers.CharField(max_length=63)
+    user = serializers.CharField(max_length=63, help_text=_("A read-only account"))
+    password = serializers.CharField(max_length=200, trim_whitespace=False, write_only=True)
+    table = serializers.CharField(max_length=127, help_text=_("name or schema.name"))
+    columns = serializers.DictField(
+        child=serializers.CharField(max_length=63),
+        required=False,
+        default=dict,
+        help_text=_("item → column, where a column is not named after its item"),
+    )
+
+
+class ResourceDatabaseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ResourceDatabase
+        fields = [
+            "resource",
+            "host",
+            "port",
+            "database",
+            "user",
+            "table",
+            "columns",
+            "registered_at",
+            "synced_at",
+            "last_error",
+        ]
         read_only_fields = fields
 
 

@@ -7,7 +7,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from zhengyun.core.api.viewsets import RestrictedReadOnlyViewSet, ServiceModelViewSet
-from zhengyun.data_resources import catalog, datasets, search, upstreams
+from zhengyun.data_resources import (
+    catalog,
+    datasets,
+    department_databases,
+    search,
+    upstreams,
+)
 from zhengyun.data_resources.api import serializers
 from zhengyun.data_resources.filtersets import (
     CatalogResourceFilterSet,
@@ -91,6 +97,23 @@ class CatalogResourceViewSet(ServiceModelViewSet):
             resource, actor=request.user, description=body.validated_data["description"]
         )
         return Response(serializers.ResourceUpstreamSerializer(upstream).data)
+
+    @extend_schema(
+        request=serializers.DatabaseRegistrationSerializer,
+        responses=serializers.ResourceDatabaseSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="database")
+    def register_database(self, request, pk=None):
+        """Copy the published resource's data from a table of the provider's PostgreSQL
+        (or KingbaseES, openGauss, HighGo) database: now, then as often as its update
+        cycle says; replaces a loaded file or a registered service."""
+        resource = self.get_object()
+        body = serializers.DatabaseRegistrationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        source = department_databases.register_database(
+            resource, actor=request.user, **body.validated_data
+        )
+        return Response(serializers.ResourceDatabaseSerializer(source).data)
 
 
 class ResourceVersionViewSet(RestrictedReadOnlyViewSet):

@@ -11,6 +11,7 @@ from zhengyun.data_resources.models.catalog import (
 from zhengyun.data_resources.models.datasets import (
     DatasetRow,
     ResourceChange,
+    ResourceDatabase,
     ResourceDataset,
     ResourceUpstream,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "InformationItem",
     "QualityObjection",
     "ResourceChange",
+    "ResourceDatabase",
     "ResourceDataset",
     "ResourceUpstream",
     "ResourceVersion",

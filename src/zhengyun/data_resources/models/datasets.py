@@ -1,10 +1,12 @@
 """The data of a resource the gateway serves (R-D3): the rows of the provider's last uploaded
-file, with what the file was, or the provider's own service the records are read from."""
+file or copy of its database's table, with where they came from, or the provider's own
+service the records are read from."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.core.restrict import RestrictedManager, Scoping
+from zhengyun.crypto.fields import EncryptedTextField
 
 
 class ResourceDataset(models.Model):
@@ -84,6 +86,49 @@ class ResourceUpstream(models.Model):
 
     def __str__(self):
         return f"{self.resource.code}: {self.url}"
+
+
+class ResourceDatabase(models.Model):
+    """A table of the provider's own database (PostgreSQL or one speaking its protocol) a
+    published resource's data is copied from: on registering, then as often as the
+    resource's update cycle says. The copy is the resource's ``ResourceDataset``."""
+
+    resource = models.OneToOneField(
+        "data_resources.CatalogResource",
+        verbose_name=_("resource"),
+        on_delete=models.CASCADE,
+        related_name="database",
+    )
+    host = models.CharField(_("database host"), max_length=253)
+    port = models.PositiveIntegerField(_("port"), default=5432)
+    database = models.CharField(_("database"), max_length=63)
+    user = models.CharField(_("user"), max_length=63)
+    password = EncryptedTextField(_("password"), max_length=200, blank=True)
+    table = models.CharField(_("table"), max_length=127)
+    columns = models.JSONField(_("item columns"))  # item name → the table's column
+    registered_at = models.DateTimeField(_("registered"))
+    registered_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("registered by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    synced_at = models.DateTimeField(_("last copied"), null=True)
+    tried_at = models.DateTimeField(_("last tried"), null=True)
+    last_error = models.CharField(_("last copy failed"), max_length=500, blank=True)
+
+    objects = RestrictedManager()
+    scoping = Scoping(
+        region_codes=("resource__department__region__code",), department="resource__department"
+    )
+
+    class Meta:
+        verbose_name = _("resource database")
+        verbose_name_plural = _("resource databases")
+
+    def __str__(self):
+        return f"{self.resource.code}: {self.host}/{self.database}/{self.table}"
 
 
 class DatasetRow(models.Model):
