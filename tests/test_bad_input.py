@@ -45,3 +45,15 @@ def test_over_long_and_invalid_ids_in_urls_are_404(world, api_as):
     for pk in ("9" * 40, "abc", "-1", "1.5"):
         response = client.get(f"/api/v1/organizations/departments/{pk}/")
         assert response.status_code == 404, (pk, response.content)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/infrastructure/department-samples/", "/api/v1/audit/events/"]
+)
+def test_moments_with_any_offset_python_reads_filter_or_are_refused(world, api_as, path):
+    client = api_as(world.operator)
+    # PostgreSQL takes offsets up to ±15:59 only; the filter holds moments in UTC.
+    assert client.get(path, {"since": "2308-10-27T01:10:50-23:16"}).status_code == 200
+    refused = client.get(path, {"until": "0001-01-01T00:00:00+23:00"})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "until"

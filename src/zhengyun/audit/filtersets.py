@@ -4,17 +4,13 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from zhengyun.audit.models import AuditEvent
-from zhengyun.core.filters import IdFilter
+from zhengyun.core.filters import IdFilter, MomentFilter
 from zhengyun.organizations.validators import division_code_level, subtree_prefix
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="gte", label=_("From")
-    )
-    until = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="lt", label=_("Until")
-    )
+    since = MomentFilter(field_name="occurred_at", lookup_expr="gte", label=_("From"))
+    until = MomentFilter(field_name="occurred_at", lookup_expr="lt", label=_("Until"))
     actor = django_filters.CharFilter(
         field_name="actor_label", lookup_expr="iexact", label=_("Actor")
     )

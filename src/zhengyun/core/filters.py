@@ -1,8 +1,12 @@
 """Filter helpers: choices limited to what the requesting user may see, so a filter on an
-invisible object fails exactly like one on a missing object."""
+invisible object fails exactly like one on a missing object; ids and moments the databases
+take whatever the input."""
+
+import datetime
 
 import django_filters
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 def visible_to_requester(model):
@@ -33,3 +37,23 @@ class IdFilter(django_filters.NumberFilter):
     in the database driver."""
 
     field_class = IdField
+
+
+class MomentField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 moment, held in UTC: Python reads offsets up to ±23:59, PostgreSQL
+    refuses those past ±15:59."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(_("A moment between the years 1 and 9999.")) from None
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    """Filter by a moment such as 2026-11-27T08:00:00+08:00."""
+
+    field_class = MomentField

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from zhengyun.core.filters import IdFilter
+from zhengyun.core.filters import IdFilter, MomentFilter
 from zhengyun.infrastructure.choices import ReclamationStatus, Resolution
 from zhengyun.infrastructure.models import (
     DepartmentDay,
@@ -23,8 +23,8 @@ from zhengyun.infrastructure.models import (
 
 class _BucketFilterSet(django_filters.FilterSet):
     resolution = django_filters.ChoiceFilter(choices=Resolution.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="bucket", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="bucket", lookup_expr="lt")
+    since = MomentFilter(field_name="bucket", lookup_expr="gte")
+    until = MomentFilter(field_name="bucket", lookup_expr="lt")
 
 
 class HostSampleFilterSet(_BucketFilterSet):
