@@ -47,20 +47,8 @@ FALSE_WORDS = {"否", "false", "0", "n", "no", "f"}
 @service("data_resources.load_dataset", audit_refusals=True)
 def load_dataset(resource, *, actor, name, content):
     """Replace ``resource``'s data with the file ``name`` (bytes ``content``)."""
-    resource = (
-        CatalogResource.objects.select_for_update(of=("self",))
-        .select_related("current_version")
-        .filter(pk=resource.pk)
-        .first()
-    )
-    if resource is None:
-        raise NotFound()
-    require(actor, "change", resource)
-    version = resource.current_version
-    if version is None:
-        raise Conflict(_("Publish the resource before loading its data."))
-    if version.share_type == ShareType.NONE:
-        raise Conflict(_("A resource that is not shared is not served."))
+    resource = locked(resource)
+    version = served_version(resource, actor)
     if len(content) > MAX_BYTES:
         raise ValidationError(
             {"file": _("A file of at most %(mb)d MB.") % {"mb": MAX_BYTES // (1024 * 1024)}}
@@ -91,6 +79,32 @@ def load_dataset(resource, *, actor, name, content):
         detail=f"{name[:100]} rows={len(records)} {file_format} {encoding} sm3={dataset.digest}",
     )
     return dataset
+
+
+def locked(resource):
+    """``resource`` locked for a change of its data (every such change takes this lock, and
+    records the change under it), with its current version."""
+    found = (
+        CatalogResource.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .filter(pk=resource.pk)
+        .first()
+    )
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def served_version(resource, actor):
+    """The version whose data ``actor`` gives ``resource``: it must be published and shared,
+    and ``actor`` may change it."""
+    require(actor, "change", resource)
+    version = resource.current_version
+    if version is None:
+        raise Conflict(_("Publish the resource before naming where its data comes from."))
+    if version.share_type == ShareType.NONE:
+        raise Conflict(_("A resource that is not shared is not served."))
+    return version
 
 
 def replace_data(

@@ -33,11 +33,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg import sql
 
-from zhengyun.accounts.access import require
 from zhengyun.audit.models import AuditResult
 from zhengyun.audit.services import record, record_denial
 from zhengyun.core import outbound
-from zhengyun.core.exceptions import Conflict, NotFound
+from zhengyun.core.exceptions import Conflict
 from zhengyun.core.services import service
 from zhengyun.crypto.gm import sm3
 from zhengyun.data_resources import datasets
@@ -117,9 +116,8 @@ def register_database(resource, *, actor, host, port, database, user, password, 
 
 @service("data_resources.register_database", audit_refusals=True)
 def _plan(resource, *, actor, host, port, database, user, password, table, columns):
-    resource = _locked(resource)
-    require(actor, "change", resource)
-    version = _served_version(resource)
+    resource = datasets.locked(resource)
+    version = datasets.served_version(resource, actor)
     items = {item["name"]: item for item in version.metadata["items"]}
     source = ResourceDatabase(
         resource=resource,
@@ -136,7 +134,7 @@ def _plan(resource, *, actor, host, port, database, user, password, table, colum
 
 @service("data_resources.register_database", audit_refusals=True)
 def _keep(resource, plan, records, *, actor):
-    resource = _locked(resource)
+    resource = datasets.locked(resource)
     if resource.current_version_id != plan.version_id:
         raise Conflict(_("A new version was published meanwhile: register the table again."))
     source = ResourceDatabase.objects.filter(resource=resource).first() or plan.source
@@ -204,7 +202,7 @@ def _keep_copy(source_id, version_id, mapped, records, now, *, actor):
     resource_id = ResourceDatabase.objects.filter(pk=source_id).values_list("resource", flat=True)
     if not resource_id:
         return 0  # replaced by a file or a service meanwhile
-    resource = _locked(CatalogResource(pk=resource_id[0]))
+    resource = datasets.locked(CatalogResource(pk=resource_id[0]))
     source = ResourceDatabase.objects.select_for_update().filter(pk=source_id).first()
     if source is None or resource.current_version_id != version_id:
         return 0  # the next look copies it for the new version
@@ -376,27 +374,6 @@ def _cell(value, number, column):
 
 def _primary(exc):
     return (getattr(exc.diag, "message_primary", None) or "").strip()[:200]
-
-
-def _locked(resource):
-    found = (
-        CatalogResource.objects.select_for_update(of=("self",))
-        .select_related("current_version")
-        .filter(pk=resource.pk)
-        .first()
-    )
-    if found is None:
-        raise NotFound()
-    return found
-
-
-def _served_version(resource):
-    version = resource.current_version
-    if version is None:
-        raise Conflict(_("Publish the resource before naming where its data comes from."))
-    if version.share_type == ShareType.NONE:
-        raise Conflict(_("A resource that is not shared is not served."))
-    return version
 
 
 def _host(host):

@@ -23,17 +23,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from zhengyun.accounts.access import require
 from zhengyun.audit.services import record
 from zhengyun.core import outbound
-from zhengyun.core.exceptions import Conflict, NotFound
 from zhengyun.core.services import service
 from zhengyun.crypto.gm import sm3
+from zhengyun.data_resources import datasets
 from zhengyun.data_resources.changes import record_change
 from zhengyun.data_resources.choices import ShareType
 from zhengyun.data_resources.datasets import stored_value
 from zhengyun.data_resources.models import (
-    CatalogResource,
     ResourceChange,
     ResourceDatabase,
     ResourceDataset,
@@ -72,20 +70,8 @@ class Described:
 def register_upstream(resource, *, actor, description):
     """Serve ``resource``'s data from the service the OpenAPI ``description`` (JSON or YAML
     text) describes."""
-    resource = (
-        CatalogResource.objects.select_for_update(of=("self",))
-        .select_related("current_version")
-        .filter(pk=resource.pk)
-        .first()
-    )
-    if resource is None:
-        raise NotFound()
-    require(actor, "change", resource)
-    version = resource.current_version
-    if version is None:
-        raise Conflict(_("Publish the resource before registering its service."))
-    if version.share_type == ShareType.NONE:
-        raise Conflict(_("A resource that is not shared is not served."))
+    resource = datasets.locked(resource)
+    version = datasets.served_version(resource, actor)
     items = {item["name"]: item for item in version.metadata["items"]}
     described = describe(description, items)
     try:  # the service answers as described before anything it replaces goes
