@@ -52,6 +52,7 @@ MENU = [
     MenuItem(_("Resource catalog"), "data_resources:catalog"),
     MenuItem(_("Data sharing"), "data_resources:sharing", "data_resources.SharingRequest"),
     MenuItem(_("Data calls"), "gateway_console:call-list", "gateway.GatewayCall"),
+    MenuItem(_("Data exchange"), "gateway_console:exchange", "gateway.Subscription"),
     MenuItem(_("Sharing supervision"), "data_resources:supervision", "organizations.Department"),
     MenuItem(_("Open government data"), "open_data:portal"),
     MenuItem(

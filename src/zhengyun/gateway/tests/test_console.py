@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from zhengyun.data_resources.models import ResourceDataset
+from zhengyun.gateway.models import Subscription
 from zhengyun.testing.catalog import population_csv
 
 pytestmark = pytest.mark.django_db
@@ -35,3 +36,41 @@ def test_the_provider_loads_a_gbk_file_and_sees_who_read_it(world, client, serve
     client.force_login(world.staff_b)
     mine = client.get("/data/calls/", {"side": "provider"})
     assert list(mine.context["page"]) == []
+
+
+def test_a_consumer_subscribes_and_ends_it_in_the_console_and_the_provider_sees_it(
+    world, client, served
+):
+    client.force_login(world.admin_b)
+    page = client.get("/data/calls/exchange/")
+    assert page.status_code == 200 and "数据交换" in page.content.decode()
+    form = {
+        "application": served["client"].pk,
+        "code": "101001/000001",
+        "url": "https://hr.example.gov.cn/hooks/population",
+    }
+
+    unknown = client.post("/data/calls/exchange/subscribe/", {**form, "code": "999999/000001"})
+    assert "没有该代码的已发布资源" in unknown.content.decode()
+    assert not Subscription.objects.exists()
+    made = client.post("/data/calls/exchange/subscribe/", form)
+
+    assert made.status_code == 302
+    subscription = Subscription.objects.get()
+    client.force_login(world.staff_a)
+    provider_view = client.get("/data/calls/exchange/").content.decode()
+    assert "https://hr.example.gov.cn/hooks/population" in provider_view
+    assert client.post(
+        f"/data/calls/exchange/subscriptions/{subscription.pk}/end/"
+    ).status_code in (
+        302,
+        403,
+        404,
+    )
+    subscription.refresh_from_db()
+    assert subscription.cancelled_at is None  # the provider cannot end the consumer's subscription
+
+    client.force_login(world.admin_b)
+    client.post(f"/data/calls/exchange/subscriptions/{subscription.pk}/end/")
+    subscription.refresh_from_db()
+    assert subscription.cancelled_at is not None
