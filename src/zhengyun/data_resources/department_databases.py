@@ -206,10 +206,16 @@ def _keep_copy(source_id, version_id, mapped, records, now, *, actor):
     source = ResourceDatabase.objects.select_for_update().filter(pk=source_id).first()
     if source is None or resource.current_version_id != version_id:
         return 0  # the next look copies it for the new version
-    _replace(resource, source, mapped, records, actor)
+    dataset = _replace(resource, source, mapped, records, actor)
     source.synced_at = source.tried_at = now
     source.last_error = ""
     source.save(update_fields=["synced_at", "tried_at", "last_error"])
+    record(
+        actor=actor,
+        action="data_resources.copy_database",
+        obj=source,
+        detail=f"{dataset.source_name} rows={dataset.row_count} sm3={dataset.digest}",
+    )
     return 1
 
 

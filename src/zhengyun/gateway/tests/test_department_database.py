@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from psycopg import sql
 
+from zhengyun.audit.models import AuditEvent, AuditResult
 from zhengyun.data_resources import datasets, department_databases
 from zhengyun.data_resources.models import (
     ResourceChange,
@@ -103,6 +104,8 @@ def test_the_worker_copies_again_as_the_update_cycle_says(served, department_dat
     later = timezone.now() + datetime.timedelta(days=1, minutes=1)
     assert department_databases.copy_due(now=later) == 1
     assert ResourceDataset.objects.get(resource=served["resource"]).row_count == 4
+    copied = AuditEvent.objects.filter(action="data_resources.copy_database").get()
+    assert (copied.result, "rows=4" in copied.detail) == (AuditResult.SUCCESS, True)
     source.refresh_from_db()
     assert source.last_error == ""
 
@@ -234,8 +237,6 @@ def test_a_refused_registration_keeps_the_table_registered_before(
 def test_a_failed_copy_is_tried_again_within_the_hour_and_says_nothing_of_the_password(
     served, department_database, world
 ):
-    from zhengyun.audit.models import AuditEvent
-
     register(served, world, department_database)
     run_sql(department_database, "ALTER TABLE rk.huji RENAME TO huji_old")
     failed_at = timezone.now() + datetime.timedelta(days=1)
