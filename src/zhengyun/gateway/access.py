@@ -6,12 +6,12 @@ for people; the view logs it and answers with it.
 """
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
 from zhengyun.accounts.models import OidcClient
+from zhengyun.core import counters
 from zhengyun.data_resources.choices import ShareType
 from zhengyun.data_resources.models import Grant, ResourceVersion
 
@@ -117,13 +117,13 @@ def throttle(grant_id):
         ("minute", now.strftime("%Y%m%d%H%M"), settings.ZHENGYUN_GATEWAY_CALLS_PER_MINUTE, 60),
         ("day", now.strftime("%Y%m%d"), settings.ZHENGYUN_GATEWAY_CALLS_PER_DAY, 86400),
     )
-    for kind, window, limit, seconds in windows:
-        key = f"gateway:{grant_id}:{window}"
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the window's first call (or its key expired): start counting
-            cache.add(key, 0, seconds * 2)
-            count = cache.incr(key)
+    counts = counters.count(
+        [
+            (f"gateway:{grant_id}:{window}", seconds * 2)
+            for _kind, window, _limit, seconds in windows
+        ]
+    )
+    for (kind, _window, limit, seconds), count in zip(windows, counts, strict=True):
         if count > limit:
             retry = seconds - (now.second if kind == "minute" else into_day)
             if kind == "minute":
@@ -147,11 +147,7 @@ def refusals_over_limit(source):
     """Count a refused call from the address ``source``; how many of this minute's refusals
     from it are past ``ZHENGYUN_GATEWAY_REFUSALS_PER_MINUTE`` (0 while within)."""
     key = f"gateway-refused:{source}:{timezone.localtime().strftime('%Y%m%d%H%M')}"
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.add(key, 0, 120)
-        count = cache.incr(key)
+    [count] = counters.count([(key, 120)])
     return max(0, count - settings.ZHENGYUN_GATEWAY_REFUSALS_PER_MINUTE)
 
 

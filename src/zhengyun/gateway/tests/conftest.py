@@ -3,11 +3,10 @@
 import uuid
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache import caches
 
 from zhengyun.accounts import services as accounts
 from zhengyun.data_resources import datasets, sharing
-from zhengyun.gateway import access
 from zhengyun.testing.catalog import ask, population_csv, published_resource
 from zhengyun.testing.gateway import token_for
 
@@ -19,8 +18,8 @@ def served(world, monkeypatch):
     """A's population resource with data; B's application granted 姓名 and 公民身份号码 of
     the three items it asked for."""
     # Each test counts its own calls: fresh test databases hand out the same grant ids,
-    # and a cache shared by parallel test processes would add them up.
-    monkeypatch.setattr(access, "cache", LocMemCache(f"gateway-{uuid.uuid4()}", {}))
+    # and a cache shared by parallel test processes (Redis) would add them up.
+    monkeypatch.setattr(caches["default"], "key_prefix", f"gateway-{uuid.uuid4()}")
     resource = published_resource(world, world.department_a, world.staff_a)
     datasets.load_dataset(resource, actor=world.staff_a, name="人口.csv", content=population_csv())
     client, secret = accounts.register_oidc_client(
