@@ -19,12 +19,13 @@ $(VENV)/.installed: $(BIN)/python requirements/lock.txt pyproject.toml
 
 # libvirt-python in the test lock builds against Debian's libvirt-dev, installed first when we
 # may (on CI we must). Without it the rest is installed and the libvirt tests say what is missing.
-# HAProxy, which the load-balancer driver's tests run, and nftables, whose `nft -c` checks the
-# network edge's rulesets, are installed the same way.
+# HAProxy, which the load-balancer driver's tests run, nftables, whose `nft -c` checks the
+# network edge's rulesets, and wrk, the gateway benchmark's load, are installed the same way.
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test-lock.txt
 	@scripts/install-libvirt.sh
 	@scripts/install-haproxy.sh
 	@scripts/install-nftables.sh
+	@scripts/install-wrk.sh
 	@if pkg-config --exists libvirt 2>/dev/null; then \
 		$(BIN)/pip install --quiet -r requirements/test-lock.txt && touch $@; \
 	else \

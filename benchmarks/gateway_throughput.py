@@ -2,23 +2,30 @@
 against the same web stack serving a static 20-record JSON answer.
 
     python benchmarks/gateway_throughput.py [--clients 50] [--seconds 10] [--rounds 3]
+        [--workers 2] [--load wrk|python]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gateway_bench python benchmarks/...
 
-One ``zhengyun serve`` process (waitress, its default eight threads) serves both: the
-gateway's ``/gateway/v1/resources/<code>/records?page_size=20`` with a client-credentials
-token, whose every call checks the token and the grant, counts the grant's rate, masks two
-items and logs the call; and ``/bench/static-records``, a view added for this benchmark
-only (``gateway_bench_urls``) that returns the same body built once, through the same
-middleware. This process is the load: ``--clients`` threads on kept-alive connections,
-the two endpoints in alternating rounds of ``--seconds``. The table gives the median
-throughput and the latency percentiles of all rounds. The issue's figures: the gateway
-at least half the static answer's throughput, p99 under 50 ms at 50 clients.
+One ``zhengyun serve`` (waitress, eight threads in each of ``--workers`` processes) serves
+both: the gateway's ``/gateway/v1/resources/<code>/records?page_size=20`` with a
+client-credentials token, whose every call checks the token and the grant, counts the
+grant's rate, masks two items and logs the call; and ``/bench/static-records``, a view
+added for this benchmark only (``gateway_bench_urls``) that returns the same body built
+once, through the same middleware. The load is wrk (``--clients`` connections kept alive,
+two threads; ``scripts/install-wrk.sh``) or, with ``--load python``, as many threads of this
+process. The two endpoints alternate in rounds of ``--seconds``. The table gives the median
+throughput, the latency percentiles (wrk: the median of the rounds'; python: over all
+requests) and the server's CPU time per request, which the machine's other load disturbs
+less than throughput. Several workers count rate limits in Redis: ``REDIS_URL``, else
+the local server. The issue's figures: the gateway at least half the static answer's
+throughput, p99 under 50 ms at 50 clients.
 """
 
 import argparse
 import http.client
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,7 +84,8 @@ def token(port, client_id, secret):
 
 
 def load(port, path, headers, clients, seconds):
-    """Requests a second and latencies (ms) of ``clients`` threads for ``seconds``."""
+    """Requests a second, their latencies (ms) and how many were made by ``clients``
+    threads in ``seconds``."""
     latencies, failures = [], []
     stop = time.perf_counter() + seconds
 
@@ -103,7 +111,37 @@ def load(port, path, headers, clients, seconds):
         thread.join()
     if failures:
         sys.exit(f"{len(failures)} requests failed to {path}: {sorted(set(failures))[:5]}")
-    return len(latencies) / (time.perf_counter() - began), latencies
+    return len(latencies) / (time.perf_counter() - began), latencies, len(latencies)
+
+
+def load_wrk(port, path, headers, clients, seconds):
+    """Requests a second, the p50 and p99 latencies (ms) and the requests that wrk made."""
+    command = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        sys.exit(f"requests to {path} failed:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    made = int(re.search(r"(\d+) requests in", out).group(1))
+    return rate, [_wrk_ms(out, "50%"), _wrk_ms(out, "99%")], made
+
+
+def _wrk_ms(out, label):
+    value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def cpu_seconds(pid):
+    """CPU time (user and system) of the server process and its workers so far."""
+    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    ticks = 0
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(samples, pct):
@@ -116,7 +154,12 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--load", choices=("wrk", "python"), default="wrk")
     args = parser.parse_args()
+    if args.load == "wrk" and shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: scripts/install-wrk.sh, or --load python")
 
     os.environ["ZHENGYUN_DATA_DIR"] = tempfile.mkdtemp(prefix="zhengyun-bench-gateway-")
     os.environ["DJANGO_SETTINGS_MODULE"] = "gateway_bench_settings"
@@ -125,6 +168,9 @@ def main():
     os.environ["ZHENGYUN_GATEWAY_CALLS_PER_MINUTE"] = "100000000"
     os.environ["ZHENGYUN_GATEWAY_CALLS_PER_DAY"] = "1000000000"
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    if args.workers > 1:
+        os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+        os.environ["ZHENGYUN_CACHE_PREFIX"] = f"bench-gateway-{os.getpid()}"
     url = os.environ.get("DATABASE_URL", "")
     admin = None
     if url.startswith("postgres"):
@@ -148,7 +194,8 @@ def main():
         port = free_port()
         zhengyun = str(Path(sys.executable).parent / "zhengyun")
         server = subprocess.Popen(
-            [zhengyun, "serve", "--port", str(port)],
+            [zhengyun, "serve", "--port", str(port), "--workers", str(args.workers)]
+            + ["--threads", str(args.threads)],
             env=os.environ.copy(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -163,28 +210,43 @@ def main():
         check.request("GET", targets["gateway"][0], headers=bearer)
         sample = json.loads(check.getresponse().read())
         assert len(sample["records"]) == 20 and "*" in sample["records"][0]["姓名"], sample
+        run = load_wrk if args.load == "wrk" else load
         for name in targets:  # warm both up
-            load(port, *targets[name], args.clients, min(2, args.seconds))
+            run(port, *targets[name], args.clients, min(2, args.seconds))
         rates = {name: [] for name in targets}
         latencies = {name: [] for name in targets}
+        cpu = {name: [] for name in targets}
         for _ in range(args.rounds):
             for name, (path, headers) in targets.items():
-                rate, times = load(port, path, headers, args.clients, args.seconds)
+                before = cpu_seconds(server.pid)
+                rate, times, made = run(port, path, headers, args.clients, args.seconds)
+                cpu[name].append((cpu_seconds(server.pid) - before) / made)
                 rates[name].append(rate)
-                latencies[name].extend(times)
+                latencies[name].append(times)
         static = statistics.median(rates["static"])
+        static_cpu = statistics.median(cpu["static"])
         print(
-            f"{vendor}, one server process (8 threads), {args.clients} clients, "
+            f"{vendor}, {args.workers} server process(es) of {args.threads} threads, "
+            f"{args.load} load, {args.clients} clients, "
             f"{args.rounds} rounds of {args.seconds:g} s each"
         )
         print()
-        print("| answer | requests/s (median) | of static | p50 ms | p99 ms |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print(
+            "| answer | requests/s (median) | of static | p50 ms | p99 ms "
+            "| server CPU ms a request | static's CPU of this |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name in ("static", "gateway"):
-            rate = statistics.median(rates[name])
+            rate, used = statistics.median(rates[name]), statistics.median(cpu[name])
+            if args.load == "wrk":
+                p50 = statistics.median(times[0] for times in latencies[name])
+                p99 = statistics.median(times[1] for times in latencies[name])
+            else:
+                every = [ms for times in latencies[name] for ms in times]
+                p50, p99 = percentile(every, 50), percentile(every, 99)
             print(
-                f"| {name} | {rate:,.0f} | {rate / static:.0%} | "
-                f"{percentile(latencies[name], 50):.1f} | {percentile(latencies[name], 99):.1f} |"
+                f"| {name} | {rate:,.0f} | {rate / static:.0%} | {p50:.1f} | {p99:.1f} "
+                f"| {used * 1000:.2f} | {static_cpu / used:.0%} |"
             )
     finally:
         if server is not None:

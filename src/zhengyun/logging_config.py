@@ -47,6 +47,9 @@ def logging_settings(level):
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.server": {"level": "WARNING"},
+            # Waitress warns once per request while all its threads are busy: under load that
+            # is a line per request, and formatting them slows the very requests it counts.
+            "waitress.queue": {"level": "ERROR"},
             # A handler of our own stops Huey's worker from adding its plain-text one.
             "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
         },

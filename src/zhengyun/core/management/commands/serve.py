@@ -1,11 +1,16 @@
-"""``zhengyun serve``: the web console and API on waitress (a production WSGI server)."""
+"""``zhengyun serve``: the web console and API on waitress (a production WSGI server), in one
+process or, with ``--workers``, in several sharing one socket (``core.prefork``)."""
 
 import gc
 import os
 import signal
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 from waitress import serve
+
+from zhengyun.core import prefork
 
 
 def _stop(signum, frame):
@@ -20,37 +25,65 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("ZHENGYUN_WEB_WORKERS", "1")),
+            help="Web processes sharing the port; more than one needs REDIS_URL.",
+        )
+        parser.add_argument(
             "--trusted-proxy",
             default=os.environ.get("ZHENGYUN_TRUSTED_PROXY", ""),
             help="Address of the TLS gateway whose X-Forwarded-* headers are believed.",
         )
 
-    def handle(self, *args, host, port, threads, trusted_proxy, **options):
+    def handle(self, *args, host, port, threads, workers, trusted_proxy, **options):
         from zhengyun.wsgi import application
 
-        # Everything loaded so far lives for the whole process: keep it out of the garbage
-        # collector's full passes, which otherwise add tens of ms to some requests.
-        gc.freeze()
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
+        if workers > 1 and settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+            # Rate limits, quotas and throttles are counted in the cache: in each process's
+            # own memory, every worker would allow the whole limit again.
+            raise CommandError("Several web workers share their counts in Redis: set REDIS_URL.")
 
-        signal.signal(signal.SIGTERM, _stop)
         # Behind the region's TLS gateway, believe its X-Forwarded-* headers and no one else's.
-        proxy = (
-            {
-                "trusted_proxy": trusted_proxy,
-                "trusted_proxy_headers": "x-forwarded-proto x-forwarded-for",
-            }
-            if trusted_proxy
-            else {}
+        options = {
+            "threads": threads,
+            "ident": "zhengyun",
+            "clear_untrusted_proxy_headers": True,
+        }
+        if trusted_proxy:
+            options["trusted_proxy"] = trusted_proxy
+            options["trusted_proxy_headers"] = "x-forwarded-proto x-forwarded-for"
+
+        if workers == 1:
+            self._run(application, host=host, port=port, **options)
+            return
+        sock = prefork.listening_socket(host, port)
+        # Workers must not share the parent's database connections (none should be open).
+        connections.close_all()
+        self._freeze()
+        status = prefork.supervise(
+            lambda: self._run(application, quiet=True, sockets=[sock], **options),
+            workers,
+            self.stderr.write,
         )
+        if status:
+            raise CommandError("A web worker could not start.", returncode=status)
+        self.stdout.write("web server stopped")
+
+    def _run(self, application, quiet=False, **options):
+        self._freeze()
+        signal.signal(signal.SIGTERM, _stop)
         try:
-            serve(
-                application,
-                host=host,
-                port=port,
-                threads=threads,
-                ident="zhengyun",
-                clear_untrusted_proxy_headers=True,
-                **proxy,
-            )
+            serve(application, **options)
         except KeyboardInterrupt:
-            self.stdout.write("web server stopped")
+            if not quiet:
+                self.stdout.write("web server stopped")
+
+    @staticmethod
+    def _freeze():
+        # Everything loaded so far lives for the whole process: keep it out of the garbage
+        # collector's full passes, which otherwise add tens of ms to some requests. Before
+        # forking it also spares the workers copying those pages when the collector walks them.
+        gc.freeze()
