@@ -5,18 +5,24 @@ however many threads it has. Binding the socket first and forking the workers af
 the kernel hand each new connection to whichever worker accepts it, on every core. The
 parent only supervises: a worker that dies is replaced, SIGTERM or SIGINT stops them all
 (each finishes what it is answering), and a worker that exits by itself right after
-starting stops everything, since a new one would exit the same way.
+starting stops everything, since a new one would exit the same way. Workers stop when the
+parent dies, however it dies, so none keeps the port unsupervised.
 """
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
+import sys
 import time
+import traceback
 
 # A worker exiting by itself sooner than this failed to start, not at some request.
 START_SECONDS = 5
 GRACE_SECONDS = 15
+STOPS = {signal.SIGTERM, signal.SIGINT}
+PR_SET_PDEATHSIG = 1  # Linux's prctl option: a signal to get when the parent dies
 
 
 def listening_socket(host, port):
@@ -37,17 +43,15 @@ def supervise(run_worker, workers, say):
         stopping = True
 
     def spawn():
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            status = 0
-            try:
-                run_worker()
-            except BaseException:  # noqa: BLE001 - the parent reads the status
-                status = 1
-            os._exit(status)
-        children[pid] = time.monotonic()
+        # A stop signal arriving while forking waits until each side has its own handlers.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _work(run_worker)
+            children[pid] = time.monotonic()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -59,7 +63,9 @@ def supervise(run_worker, workers, say):
         if not pid:
             time.sleep(0.2)
             continue
-        started = children.pop(pid)
+        started = children.pop(pid, None)
+        if started is None:  # not a worker: an orphan adopted when running as PID 1
+            continue
         code = os.waitstatus_to_exitcode(status)
         if code >= 0 and time.monotonic() - started < START_SECONDS:
             say(f"web worker {pid} exited on starting (status {code}); stopping")
@@ -67,9 +73,36 @@ def supervise(run_worker, workers, say):
             break
         how = f"was killed by signal {-code}" if code < 0 else f"exited (status {code})"
         say(f"web worker {pid} {how}; starting another")
-        spawn()
+        if not stopping:
+            spawn()
     _stop_all(children)
     return 1 if failed else 0
+
+
+def _work(run_worker):
+    """The worker's whole life, in the forked child; never returns."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _stop_with_parent()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
+    status = 0
+    try:
+        run_worker()
+    except BaseException:  # noqa: BLE001 - the parent reads the status, the log the trace
+        traceback.print_exc()
+        status = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)
+
+
+def _stop_with_parent():
+    # Linux only; elsewhere a worker outlives a parent killed outright.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() == 1:  # the parent died before the request was made
+        os._exit(0)
 
 
 def _stop_all(children):
