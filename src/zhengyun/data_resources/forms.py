@@ -136,6 +136,16 @@ class ServiceForm(forms.Form):
             "It replaces a loaded file."
         ),
     )
+    credential = forms.CharField(
+        label=_("credential"),
+        required=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_(
+            "The API key or bearer token your service asks for, as its description's security "
+            "says. Left empty, the one given before is kept."
+        ),
+    )
 
 
 class DatabaseSourceForm(forms.Form):

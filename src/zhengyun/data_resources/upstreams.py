@@ -10,6 +10,11 @@ with its name. The gateway takes at most ``MAX_RECORDS`` records and ``MAX_ANSWE
 and checks every value against its item's data type, so a service answering outside its
 description is a clear refusal, never a wrong answer. Registering a service replaces the
 data loaded from a file, and loading a file replaces the service.
+
+A service that asks for a credential says so in its description (``security`` with an API
+key in a header, or an HTTP bearer token); the provider gives the credential when
+registering, it is kept encrypted, sent in that header on every call and shown to nobody;
+registered again without it, the service keeps it only while it stays at the same place.
 """
 
 import json
@@ -26,6 +31,7 @@ from django.utils.translation import gettext as _
 from zhengyun.audit.services import record
 from zhengyun.core import outbound
 from zhengyun.core.services import service
+from zhengyun.crypto import envelope
 from zhengyun.crypto.gm import sm3
 from zhengyun.data_resources import datasets
 from zhengyun.data_resources.changes import record_change
@@ -43,6 +49,13 @@ MAX_ANSWER = 4 * 1024 * 1024
 MAX_RECORDS = 10_000
 MAX_URL = 500
 MAX_NAME = 100
+MAX_CREDENTIAL = 2000
+# Printable ASCII with single inner spaces: what a header carries safely everywhere.
+CREDENTIAL = re.compile(r"[\x21-\x7e]+( [\x21-\x7e]+)*")
+# RFC 9110's token: what a header's name is made of.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+# Headers the connection itself needs: a credential named like one would break the call.
+RESERVED_HEADERS = {"host", "accept", "content-length", "connection", "transfer-encoding"}
 MAX_REFERENCES = 16  # $ref followed in a row before a description is taken for looping
 OPENAPI_VERSION = re.compile(r"3\.[01]\.\d+")
 SCALARS = (str, int, float, bool, type(None))
@@ -64,18 +77,22 @@ class Described:
     url: str
     records_at: str  # the answer's property holding the records; "" for the answer itself
     fields: dict  # item name → property name
+    credential_header: str = ""  # the header the service takes a credential in; "" for none
+    credential_prefix: str = ""  # "Bearer " for an HTTP bearer token
 
 
 @service("data_resources.register_upstream", audit_refusals=True)
-def register_upstream(resource, *, actor, description):
+def register_upstream(resource, *, actor, description, credential=""):
     """Serve ``resource``'s data from the service the OpenAPI ``description`` (JSON or YAML
-    text) describes."""
+    text) describes. ``credential``: what the service asks for, when its description says
+    it asks; left empty, the one given for the service before is kept."""
     resource = datasets.locked(resource)
     version = datasets.served_version(resource, actor)
     items = {item["name"]: item for item in version.metadata["items"]}
     described = describe(description, items)
+    credential = _credential(described, credential, resource)
     try:  # the service answers as described before anything it replaces goes
-        fetch(described, items, wanted=list(described.fields))
+        fetch(described, items, wanted=list(described.fields), credential=credential)
     except UpstreamFailed as failure:
         raise _refused(str(failure)) from None
     ResourceDataset.objects.filter(resource=resource).delete()
@@ -85,6 +102,9 @@ def register_upstream(resource, *, actor, description):
     )
     upstream.url, upstream.records_at = described.url, described.records_at
     upstream.fields = described.fields
+    upstream.credential_header = described.credential_header
+    upstream.credential_prefix = described.credential_prefix
+    upstream.credential = credential
     upstream.description = description
     upstream.digest = sm3(description.encode()).hex()
     upstream.registered_at, upstream.registered_by = timezone.now(), actor
@@ -123,13 +143,22 @@ def describe(text, items):
             )
             % {"url": MAX_URL, "name": MAX_NAME}
         )
-    return Described(url=url, records_at=records_at, fields=_fields(record, items, document))
+    header, prefix = _credential_scheme(operation, document)
+    return Described(
+        url=url,
+        records_at=records_at,
+        fields=_fields(record, items, document),
+        credential_header=header,
+        credential_prefix=prefix,
+    )
 
 
-def fetch(upstream, items, wanted):
+def fetch(upstream, items, wanted, credential):
     """The service's records as dicts of the ``wanted`` items, each value checked and stored
     as a file's would be; ``UpstreamFailed`` saying why there are none. ``upstream`` names
-    the service (``url``, ``records_at``, ``fields``); ``items``: the version's, by name."""
+    the service (``url``, ``records_at``, ``fields``, ``credential_header`` and
+    ``_prefix``); ``items``: the version's, by name; ``credential``: what is sent in that
+    header."""
     unmapped = [item for item in wanted if item not in upstream.fields]
     if unmapped:  # shared since a later version: the description says nothing of them yet
         raise UpstreamFailed(
@@ -139,11 +168,14 @@ def fetch(upstream, items, wanted):
             )
             % {"items": "、".join(unmapped)}
         )
+    headers = {"Accept": "application/json"}
+    if upstream.credential_header:
+        headers[upstream.credential_header] = upstream.credential_prefix + credential
     try:
         answer = outbound.request(
             "GET",
             upstream.url,
-            headers={"Accept": "application/json"},
+            headers=headers,
             timeout=settings.ZHENGYUN_UPSTREAM_TIMEOUT_SECONDS,
             max_answer=MAX_ANSWER,
             allow_loopback=settings.ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK,
@@ -276,6 +308,93 @@ def _records_operation(document):
     return path, operation
 
 
+def _credential_scheme(operation, document):
+    """The header the service takes its credential in and what precedes it there, from the
+    security the operation (or else the whole description) requires; empty when none."""
+    requirements = operation.get("security", document.get("security")) or []
+    if not isinstance(requirements, list):
+        raise _refused(_("The description's security is a list of requirements."))
+    if {} in requirements:  # the service also answers without a credential
+        return "", ""
+    schemes = _mapping(_at(document, "components", "securitySchemes")) or {}
+    for requirement in requirements:
+        if not isinstance(requirement, dict) or len(requirement) != 1:
+            continue
+        scheme = _follow(schemes.get(next(iter(requirement))), document)
+        if not isinstance(scheme, dict):
+            continue
+        if scheme.get("type") == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+            return "Authorization", "Bearer "
+        name = scheme.get("name")
+        if scheme.get("type") == "apiKey" and scheme.get("in") == "header" and _text(name):
+            if not HEADER_NAME.fullmatch(name) or name.lower() in RESERVED_HEADERS:
+                raise _refused(
+                    _("The API key's header cannot be called %(name)s.") % {"name": name[:100]}
+                )
+            return name, ""
+    if requirements:
+        raise _refused(
+            _(
+                "The service asks for a credential the gateway cannot send: it sends an API "
+                "key in a header or an HTTP bearer token."
+            )
+        )
+    return "", ""
+
+
+def _credential(described, credential, resource):
+    """The credential to keep for the service: the one given, else the one kept before for
+    the same place; a refusal when the description and the credential do not go together."""
+    if not described.credential_header:
+        if credential:
+            raise _refused(
+                _(
+                    "The description says the service takes no credential: give none, or "
+                    "describe how it takes one (components.securitySchemes)."
+                ),
+                "credential",
+            )
+        return ""
+    if described.credential_prefix and credential.lower().startswith("bearer "):
+        credential = credential[len("bearer ") :].strip()  # pasted with its scheme
+    if not credential:
+        credential = _kept_credential(described, resource)
+    if not credential:
+        raise _refused(
+            _("The service asks for a credential in its %(header)s header: give it.")
+            % {"header": described.credential_header},
+            "credential",
+        )
+    if (
+        len(credential) > MAX_CREDENTIAL
+        or not CREDENTIAL.fullmatch(credential)
+        or envelope.is_encrypted(credential)
+    ):
+        raise _refused(
+            _(
+                "A credential is at most %(n)d characters: letters, digits and ASCII "
+                "punctuation, on one line."
+            )
+            % {"n": MAX_CREDENTIAL},
+            "credential",
+        )
+    return credential
+
+
+def _kept_credential(described, resource):
+    """The credential given before, when the service is still at the same place (scheme,
+    host and port) and takes it the same way: it is never sent anywhere else."""
+    kept = ResourceUpstream.objects.filter(resource=resource).first()
+    if kept is None or not kept.credential:
+        return ""
+    same = (
+        urlsplit(kept.url)[:2] == urlsplit(described.url)[:2]
+        and kept.credential_header == described.credential_header
+        and kept.credential_prefix == described.credential_prefix
+    )
+    return kept.credential if same else ""
+
+
 def _records_schema(schema, document):
     """Where the records are in the answer, and one record's schema."""
     if schema.get("type") == "array":
@@ -388,5 +507,5 @@ def _text(value):
     return value if isinstance(value, str) and value and not UNPRINTABLE.search(value) else None
 
 
-def _refused(message):
-    return ValidationError({"description": message})
+def _refused(message, field="description"):
+    return ValidationError({field: message})

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from zhengyun.accounts.access import can, may_any
@@ -328,6 +329,7 @@ def resource_load_data(request, pk):
     return resource_detail(request, pk, data_form=form)
 
 
+@sensitive_post_parameters("credential")
 @login_required
 @require_POST
 def resource_register_service(request, pk):
@@ -341,6 +343,7 @@ def resource_register_service(request, pk):
             resource,
             actor=request.user,
             description=form.cleaned_data["description"],
+            credential=form.cleaned_data["credential"],
         )
         if upstream:
             messages.success(
@@ -351,6 +354,7 @@ def resource_register_service(request, pk):
     return resource_detail(request, pk, service_form=form)
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_POST
 def resource_register_database(request, pk):

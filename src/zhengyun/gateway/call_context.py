@@ -149,7 +149,7 @@ def from_objects(application, version, grant):
 def _upstream(resource_id):
     return (
         ResourceUpstream.objects.filter(resource_id=resource_id)
-        .only("url", "records_at", "fields")
+        .only("url", "records_at", "fields", "credential_header", "credential_prefix", "credential")
         .first()
     )
 

@@ -87,7 +87,9 @@ def _upstream_records(context, items):
     """The records the provider's service answers, with ``items``; a refusal saying why
     when it fails."""
     try:
-        return upstreams.fetch(context.upstream, context.described.items, items)
+        return upstreams.fetch(
+            context.upstream, context.described.items, items, context.upstream.credential
+        )
     except upstreams.UpstreamFailed as failure:
         raise Refusal(502, "upstream_failed", str(failure)) from None
 

@@ -100,12 +100,31 @@ class UpstreamRegistrationSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text=_("The service's OpenAPI 3 description, JSON or YAML"),
     )
+    credential = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        write_only=True,
+        max_length=2000,
+        help_text=_(
+            "The API key or bearer token the description's security asks for; "
+            "left out, the one given before is kept"
+        ),
+    )
 
 
 class ResourceUpstreamSerializer(serializers.ModelSerializer):
     class Meta:
         model = ResourceUpstream
-        fields = ["resource", "url", "records_at", "fields", "digest", "registered_at"]
+        fields = [
+            "resource",
+            "url",
+            "records_at",
+            "fields",
+            "credential_header",
+            "digest",
+            "registered_at",
+        ]
         read_only_fields = fields
 
 

@@ -94,7 +94,10 @@ class CatalogResourceViewSet(ServiceModelViewSet):
         body = serializers.UpstreamRegistrationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         upstream = upstreams.register_upstream(
-            resource, actor=request.user, description=body.validated_data["description"]
+            resource,
+            actor=request.user,
+            description=body.validated_data["description"],
+            credential=body.validated_data["credential"],
         )
         return Response(serializers.ResourceUpstreamSerializer(upstream).data)
 

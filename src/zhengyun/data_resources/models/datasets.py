@@ -64,6 +64,11 @@ class ResourceUpstream(models.Model):
     # The answer's property holding the records; empty when the answer is the records.
     records_at = models.CharField(_("records property"), max_length=100, blank=True)
     fields = models.JSONField(_("item properties"))  # item name → the records' property
+    # Where the service takes its credential, as its description says; empty when it takes
+    # none. The credential itself is kept encrypted and shown to nobody.
+    credential_header = models.CharField(_("credential header"), max_length=100, blank=True)
+    credential_prefix = models.CharField(_("credential prefix"), max_length=16, blank=True)
+    credential = EncryptedTextField(_("credential"), max_length=2000, blank=True)
     description = models.TextField(_("OpenAPI description"))
     digest = models.CharField(_("SM3 digest"), max_length=64)
     registered_at = models.DateTimeField(_("registered"))

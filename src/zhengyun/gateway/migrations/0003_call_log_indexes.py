@@ -9,11 +9,11 @@ SQLite, Django would otherwise copy the whole table once per field.
 import django.db.models.deletion
 from django.db import migrations, models
 
-DROPPED = [
-    "gateway_gatewaycall_application_id_c0606982",
-    "gateway_gatewaycall_provider_id_97a83ac4",
-    "gateway_gatewaycall_hash_d0832018",
-    "gateway_gatewaycall_hash_d0832018_like",  # PostgreSQL's pattern index of a char field
+DROPPED = [  # name, column: the column the index is made again on, when undone
+    ("gateway_gatewaycall_application_id_c0606982", "application_id"),
+    ("gateway_gatewaycall_provider_id_97a83ac4", "provider_id"),
+    ("gateway_gatewaycall_hash_d0832018", "hash"),
+    ("gateway_gatewaycall_hash_d0832018_like", None),  # PostgreSQL's pattern index of a char
 ]
 
 
@@ -62,9 +62,12 @@ class Migration(migrations.Migration):
             ],
             database_operations=[
                 migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{name}"', reverse_sql=migrations.RunSQL.noop
+                    f'DROP INDEX IF EXISTS "{name}"',
+                    reverse_sql=f'CREATE INDEX "{name}" ON "gateway_gatewaycall" ("{column}")'
+                    if column
+                    else migrations.RunSQL.noop,
                 )
-                for name in DROPPED
+                for name, column in DROPPED
             ],
         ),
         migrations.AddIndex(

@@ -39,3 +39,14 @@ def call(client, served):
         return client.get(path, params, HTTP_AUTHORIZATION=f"Bearer {token}")
 
     return get
+
+
+@pytest.fixture
+def service(settings):
+    """A provider's HTTP service on this machine (``test_upstream_service.Service``)."""
+    from zhengyun.gateway.tests.test_upstream_service import Service
+
+    settings.ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK = True
+    running = Service()
+    yield running
+    running.close()

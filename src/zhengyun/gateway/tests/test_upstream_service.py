@@ -49,15 +49,24 @@ PEOPLE = [
 
 class Service:
     """A provider's HTTP service on this machine: answers ``GET /api/people`` with
-    ``status`` and ``body`` and counts the calls."""
+    ``status`` and ``body`` (or 401 without the ``required`` header) and counts the calls."""
 
     def __init__(self):
         self.status, self.body, self.calls = 200, json.dumps({"data": PEOPLE}).encode(), 0
+        self.required = None  # (header, value) a call must carry, else 401
+        self.seen = []  # each call's headers
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 service.calls += 1
+                service.seen.append(dict(self.headers))
+                required = service.required
+                if required and self.headers.get(required[0]) != required[1]:
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(service.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(service.body)))
@@ -74,14 +83,6 @@ class Service:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def service(settings):
-    settings.ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK = True
-    running = Service()
-    yield running
-    running.close()
 
 
 def description(url):
@@ -495,4 +496,4 @@ def test_an_item_shared_after_the_service_was_registered_is_refused_until_it_is_
     items = {"新信息项": {"name": "新信息项", "data_type": "C", "length": 10}}
 
     with pytest.raises(upstreams.UpstreamFailed, match="新信息项"):
-        upstreams.fetch(upstream, items, wanted=["新信息项"])
+        upstreams.fetch(upstream, items, wanted=["新信息项"], credential="")
