@@ -47,24 +47,24 @@ class Command(BaseCommand):
             raise CommandError("Several web workers share their counts in Redis: set REDIS_URL.")
 
         # Behind the region's TLS gateway, believe its X-Forwarded-* headers and no one else's.
-        options = {
+        waitress_options = {
             "threads": threads,
             "ident": "zhengyun",
             "clear_untrusted_proxy_headers": True,
         }
         if trusted_proxy:
-            options["trusted_proxy"] = trusted_proxy
-            options["trusted_proxy_headers"] = "x-forwarded-proto x-forwarded-for"
+            waitress_options["trusted_proxy"] = trusted_proxy
+            waitress_options["trusted_proxy_headers"] = "x-forwarded-proto x-forwarded-for"
 
         if workers == 1:
-            self._run(application, host=host, port=port, **options)
+            self._run(application, host=host, port=port, **waitress_options)
             return
         sock = prefork.listening_socket(host, port)
         # Workers must not share the parent's database connections (none should be open).
         connections.close_all()
         self._freeze()
         status = prefork.supervise(
-            lambda: self._run(application, quiet=True, sockets=[sock], **options),
+            lambda: self._run(application, quiet=True, sockets=[sock], **waitress_options),
             workers,
             self.stderr.write,
         )
@@ -72,11 +72,11 @@ class Command(BaseCommand):
             raise CommandError("A web worker could not start.", returncode=status)
         self.stdout.write("web server stopped")
 
-    def _run(self, application, quiet=False, **options):
+    def _run(self, application, quiet=False, **waitress_options):
         self._freeze()
         signal.signal(signal.SIGTERM, _stop)
         try:
-            serve(application, **options)
+            serve(application, **waitress_options)
         except KeyboardInterrupt:
             if not quiet:
                 self.stdout.write("web server stopped")
