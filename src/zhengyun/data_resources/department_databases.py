@@ -235,16 +235,20 @@ def _replace(resource, source, mapped, records, actor):
     """Make ``records`` the data of ``resource`` (locked), unless they are the data it
     holds already; the ``ResourceDataset``."""
     digest = sm3(json.dumps(records, ensure_ascii=False, sort_keys=True).encode()).hex()
+    source_name = f"{source.host}:{source.port}/{source.database}/{source.table}"[:200]
     held = ResourceDataset.objects.filter(resource=resource, digest=digest).first()
-    if held is not None:
-        return held  # nothing new: no rows rewritten, no change announced
+    if held is not None:  # nothing new: no rows rewritten, no change announced
+        if held.source_name != source_name:  # the same records, now from another table
+            held.source_name = source_name
+            held.save(update_fields=["source_name"])
+        return held
     version = resource.current_version
     return datasets.replace_data(
         resource,
         version,
         [item for item, _column in mapped],
         records,
-        source_name=f"{source.host}:{source.port}/{source.database}/{source.table}"[:200],
+        source_name=source_name,
         source_format="database",
         encoding="",
         digest=digest,

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import yaml
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -66,7 +66,14 @@ YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when b
 
 
 class UpstreamFailed(Exception):
-    """The provider's service gave no records this time; the message says why."""
+    """The provider's service gave no records this time; the message says why, and
+    ``field`` which part of a registration is at fault: ``None`` for the service itself
+    (down, or answering an error), else ``"description"`` (naming an address not called,
+    or not saying what the service answers) or ``"credential"``."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ def register_upstream(resource, *, actor, description, credential=""):
     try:  # the service answers as described before anything it replaces goes
         fetch(described, items, wanted=list(described.fields), credential=credential)
     except UpstreamFailed as failure:
-        raise _refused(str(failure)) from None
+        raise _refused(str(failure), failure.field or NON_FIELD_ERRORS) from None
     ResourceDataset.objects.filter(resource=resource).delete()
     ResourceDatabase.objects.filter(resource=resource).delete()
     upstream = ResourceUpstream.objects.filter(resource=resource).first() or ResourceUpstream(
@@ -181,9 +188,17 @@ def fetch(upstream, items, wanted, credential):
             allow_loopback=settings.ZHENGYUN_UPSTREAM_ALLOW_LOOPBACK,
         )
     except outbound.Closed:
-        raise UpstreamFailed(_("The provider's service is at an address not called.")) from None
+        raise UpstreamFailed(
+            _("The provider's service is at an address not called."), "description"
+        ) from None
     except outbound.Unreachable:
         raise UpstreamFailed(_("The provider's service did not answer.")) from None
+    if answer.status in (401, 403) and upstream.credential_header:
+        raise UpstreamFailed(
+            _("The provider's service refused the credential (status %(status)d).")
+            % {"status": answer.status},
+            "credential",
+        )
     if answer.status != 200:
         raise UpstreamFailed(
             _("The provider's service answered with status %(status)d.") % {"status": answer.status}
@@ -200,7 +215,9 @@ def fetch(upstream, items, wanted, credential):
     if upstream.records_at:
         found = found.get(upstream.records_at) if isinstance(found, dict) else None
     if not isinstance(found, list):
-        raise UpstreamFailed(_("The provider's service did not answer a list of records."))
+        raise UpstreamFailed(
+            _("The provider's service did not answer a list of records."), "description"
+        )
     if len(found) > MAX_RECORDS:
         raise UpstreamFailed(
             _("The provider's service answered more than %(n)d records.") % {"n": MAX_RECORDS}
@@ -229,7 +246,8 @@ def _record(number, values, wanted, items):
 def _outside(number, problem):
     return UpstreamFailed(
         _("The provider's service answered outside its description: record %(n)d, %(problem)s.")
-        % {"n": number + 1, "problem": problem}
+        % {"n": number + 1, "problem": problem},
+        "description",
     )
 
 

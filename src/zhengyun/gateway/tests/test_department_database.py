@@ -260,6 +260,18 @@ def test_a_copy_the_same_as_the_data_held_announces_nothing(served, department_d
     assert ResourceChange.objects.count() == changes
 
 
+def test_the_same_records_from_another_table_name_that_table(served, department_database, world):
+    register(served, world, department_database)
+    run_sql(department_database, "CREATE TABLE rk.huji_2026 AS TABLE rk.huji")
+    changes = ResourceChange.objects.count()
+
+    register(served, world, department_database, table="rk.huji_2026")
+
+    dataset = ResourceDataset.objects.get(resource=served["resource"])
+    assert dataset.source_name.endswith(f"/{department_database}/rk.huji_2026")
+    assert ResourceChange.objects.count() == changes  # the data itself did not change
+
+
 def test_an_unexpected_failure_is_logged_and_stops_nothing(
     served, department_database, world, monkeypatch
 ):

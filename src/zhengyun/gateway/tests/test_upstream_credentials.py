@@ -123,7 +123,7 @@ def test_a_credential_missing_wrong_or_not_described_is_refused(served, service,
     text = secured(service.url, API_KEY)
 
     assert "X-Api-Key" in refusal(served, world, text)["credential"][0]
-    assert "401" in refusal(served, world, text, "wrong")["description"][0]
+    assert "401" in refusal(served, world, text, "wrong")["credential"][0]
     for unsendable in ("two\nlines", "x" * 2001, "密钥", "zy1:looks-encrypted"):
         assert "凭据" in refusal(served, world, text, unsendable)["credential"][0]
     plain = yaml.safe_dump(description(service.url), allow_unicode=True)

@@ -425,6 +425,44 @@ def test_a_service_that_is_down_or_on_a_closed_address_is_refused(
     assert "地址" in call().json()["title"]
 
 
+REGISTRATION_FAILURES = {
+    "status 500": (_answer(500), None),
+    "not JSON": (_answer(body=b"<html>busy</html>"), None),
+    "no list of records": (_answer(body=b'{"data": {"xm": "x"}}'), "description"),
+    "a property missing": (_answer(body=_person(drop="xm")), "description"),
+}
+
+
+@pytest.mark.parametrize("set_up, field", REGISTRATION_FAILURES.values(), ids=REGISTRATION_FAILURES)
+def test_a_registration_failure_is_told_against_what_the_provider_must_mend(
+    served, service, world, api_as, set_up, field
+):
+    """A service that is down or answers an error is no fault of the description; one
+    answering otherwise than described is."""
+    set_up(service)
+    path = f"/api/v1/data/resources/{served['resource'].pk}/service/"
+    text = yaml.safe_dump(description(service.url), allow_unicode=True)
+
+    refused = api_as(world.staff_a).post(path, {"description": text}, format="json")
+
+    assert refused.status_code == 400
+    assert [error["field"] for error in refused.json()["errors"]] == [field]
+    assert not ResourceUpstream.objects.exists()
+
+
+def test_a_service_down_at_registration_is_a_form_error_not_the_descriptions(
+    served, service, world, client
+):
+    service.close()
+    client.force_login(world.staff_a)
+    text = yaml.safe_dump(description(service.url), allow_unicode=True)
+
+    page = client.post(f"/data/resources/{served['resource'].pk}/service/", {"description": text})
+
+    assert page.context["service_form"].non_field_errors() == ["提供方服务未响应。"]
+    assert not page.context["service_form"].errors.get("description")
+
+
 def test_the_api_registers_a_service_for_the_provider_only(
     served, service, world, api_as, settings
 ):
