@@ -26,6 +26,7 @@ from zhengyun.data_resources.search.base import (
     SearchEngine,
     SearchResults,
 )
+from zhengyun.data_resources.search.schema import FACET_WORDS, OPEN_WORD
 from zhengyun.data_resources.search.segment import query_terms
 from zhengyun.organizations.validators import division_code_level, subtree_prefix
 
@@ -60,7 +61,7 @@ class _SqlEngine(SearchEngine):
         else:
             words = query_terms(text)
             if words:
-                matched, named = self._match(words)
+                matched, named, filters, filter_params = self._words(words, query)
             else:
                 matched, named = (f"{DOCUMENTS} d", [], [], NEWEST_FIRST), None
         limit = max(1, min(query.limit, MAX_PAGE_SIZE))
@@ -99,23 +100,23 @@ class _SqlEngine(SearchEngine):
         )
         return [row[0] for row in cursor.fetchall()]
 
-    def _count(self, cursor, matched, filters, filter_params, query, textual):
-        """``(total, whether exact, facets)`` over the first ``COUNT_LIMIT`` matches found."""
+    def _words(self, words, query):
+        """A word query's tiers, matched and named, and the filters checked beside them."""
+        return (*self._match(words), *self._filters(query.filters, query.open_only))
+
+    def _count(self, cursor, matched, filters, filter_params, query, textual, in_order=False):
+        """``(total, whether exact, facets)`` over the first ``COUNT_LIMIT`` matches found
+        (in ``matched``'s order when ``in_order``)."""
         source, conditions, params, order = matched
         columns = ", ".join(f"d.{column}" for column in ["version_id", *FACETS.values()])
-        ordered = f"ORDER BY {order} " if self.counted_in_order or order == "d.code" else ""
+        in_order = in_order or self.counted_in_order or order == "d.code"
+        ordered = f"ORDER BY {order} " if in_order else ""
         # One match beyond the limit says whether there are more.
         first = (
             f"SELECT {columns} FROM {source} WHERE {_all(conditions + filters)} "  # noqa: S608
             f"{ordered}LIMIT {COUNT_LIMIT + 1}"
         )
-        groups = "".join(
-            f" UNION ALL SELECT * FROM (SELECT '{name}' AS facet, CAST({column} AS TEXT) AS "  # noqa: S608
-            f"value, COUNT(*) AS n FROM counted GROUP BY {column} ORDER BY n DESC, value "
-            f"LIMIT {MAX_FACET_VALUES}) f{number}"
-            for number, (name, column) in enumerate(FACETS.items())
-            if query.facets
-        )
+        groups = f" UNION ALL {self._facet_counts()}" if query.facets else ""
         rows = self._read_matches(
             cursor,
             f"WITH m AS MATERIALIZED ({first}), counted AS (SELECT * FROM m "  # noqa: S608
@@ -131,6 +132,17 @@ class _SqlEngine(SearchEngine):
             else:
                 facets.setdefault(name, []).append((str(value), count))
         return min(total, COUNT_LIMIT), total <= COUNT_LIMIT, facets
+
+    @staticmethod
+    def _facet_counts():
+        """A query of ``(facet, value, count)`` rows over the ``counted`` matches: each
+        facet's ``MAX_FACET_VALUES`` most frequent values."""
+        return " UNION ALL ".join(
+            f"SELECT * FROM (SELECT '{name}' AS facet, CAST({column} AS TEXT) AS value, "  # noqa: S608
+            f"COUNT(*) AS n FROM counted GROUP BY {column} ORDER BY n DESC, value "
+            f"LIMIT {MAX_FACET_VALUES}) f{number}"
+            for number, (name, column) in enumerate(FACETS.items())
+        )
 
     def _read_matches(self, cursor, sql, params, textual):
         cursor.execute(sql, params)
@@ -180,51 +192,108 @@ def _fts(table, phrases):
 class PostgresEngine(_SqlEngine):
     """PostgreSQL full-text search over generated vectors of the documents' words (the
     ``simple`` configuration: the words are jieba's already), every word in one, names'
-    and codes' in another, each under a GIN index.
+    and codes' in another, each under a GIN index, each also holding a word per facet
+    value (and per start of the region's code) so that filters are matched with the words
+    (``schema.FACET_WORDS``).
 
-    The planner guesses how many rows a word query matches from each word alone, and a
-    wrong guess is costly either way: walking the primary key backwards for the newest
-    matches reads the whole table when they are rare, and fetching every match to sort it
-    reads most of it when they are common. So a page first asks the GIN index whether the
-    matches are few (``FEW``), then takes the plan that suits; the count reads matches in
-    any order through the GIN index, stopping at the limit.
+    A GIN index yields every match at once, unordered: cheap when matches are few, tens of
+    milliseconds for a word in a fifth of the catalog. Walking the primary key backwards
+    yields the newest matches first and stops when it has enough: cheap when matches are
+    many, the whole table when they are rare. So a page, and the count, walk the newest
+    rows when a sample of them says enough matches lie there, but never more than a
+    bounded number of them (``PAGE_WALK``, ``COUNT_WALK``), and ask the GIN index when the
+    sample says otherwise or the walk falls short: a wrong guess costs that bounded walk,
+    never the table.
     """
 
-    FEW = 2000
+    SAMPLE = 2000
+    PAGE_WALK = 20_000
+    COUNT_WALK = 60_000
     counted_in_order = False
 
-    def _match(self, words):
+    def _match(self, words, facets=""):
         # The words through the same parser as the documents' (so "2.0" stays one word),
         # all required; plainto_tsquery reads no operators, so no text is a syntax error.
-        query = " ".join(words)
-        return _vector("search_vector", query), _vector("title_vector", query)
+        # The facet words are this module's, checked (``_facet_query``).
+        query = "plainto_tsquery('simple', %s)" + (" && %s::tsquery" if facets else "")
+        params = [" ".join(words), *([facets] if facets else [])]
+        return _vector("search_vector", query, params), _vector("title_vector", query, params)
+
+    def _words(self, words, query):
+        facets = _facet_query(query.filters, query.open_only)
+        if facets is None:  # a filter no document can match
+            return *self._match(words), ["1 = 0"], []
+        return *self._match(words, facets), [], []
 
     def _page(self, cursor, tier, filters, filter_params, wanted):
         source, conditions, params, order = tier
-        where = _all(conditions + filters)
         if order != NEWEST_FIRST or not conditions:  # a code range, or filters alone
             return super()._page(cursor, tier, filters, filter_params, wanted)
-        few = (
-            self._planned(
+        where, params = _all(conditions + filters), [*params, *filter_params]
+        if self._expected(cursor, where, params, self.PAGE_WALK) >= 2 * wanted:
+            rows = self._planned(
                 cursor,
-                GIN_ONLY,
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM {source} WHERE {where} "  # noqa: S608
-                f"LIMIT {self.FEW}) probe",
-                [*params, *filter_params],
-            )[0][0]
-            < self.FEW
-        )
+                NEWEST_BY_KEY,
+                f"SELECT d.version_id FROM {_newest(self.PAGE_WALK)} "  # noqa: S608
+                f"WHERE {where} ORDER BY {order} LIMIT %s",
+                [*params, wanted],
+            )
+            if len(rows) == wanted:
+                return [row[0] for row in rows]
         rows = self._planned(
             cursor,
-            GIN_ONLY if few else NEWEST_BY_KEY,
+            GIN_ONLY,
             f"SELECT d.version_id FROM {source} WHERE {where} "  # noqa: S608
             f"ORDER BY {order} LIMIT %s",
-            [*params, *filter_params, wanted],
+            [*params, wanted],
         )
         return [row[0] for row in rows]
 
+    def _count(self, cursor, matched, filters, filter_params, query, textual, in_order=False):
+        source, conditions, params, order = matched
+        where = _all(conditions + filters)
+        walk = textual and self._expected(
+            cursor, where, [*params, *filter_params], self.COUNT_WALK
+        ) >= 1.2 * (COUNT_LIMIT + 1)
+        if walk:
+            newest = (_newest(self.COUNT_WALK), conditions, params, order)
+            counted = super()._count(
+                cursor, newest, filters, filter_params, query, textual=False, in_order=True
+            )
+            if not counted[1]:  # more than the limit: the walk went far enough
+                return counted
+        return super()._count(cursor, matched, filters, filter_params, query, textual)
+
+    @staticmethod
+    def _facet_counts():
+        # Every facet in one pass over the matches (grouping sets), where a query per
+        # facet reads them six times; the facet is the one column each set groups by.
+        columns = list(FACETS.values())
+        facet = " ".join(
+            f"WHEN GROUPING({column}) = 0 THEN '{name}'" for name, column in FACETS.items()
+        )
+        value = ", ".join(f"CAST({column} AS TEXT)" for column in columns)
+        sets = ", ".join(f"({column})" for column in columns)
+        return (
+            "SELECT facet, value, n FROM (SELECT facet, value, n, ROW_NUMBER() OVER "  # noqa: S608
+            "(PARTITION BY facet ORDER BY n DESC, value) AS rank FROM "
+            f"(SELECT CASE {facet} END AS facet, COALESCE({value}) AS value, COUNT(*) AS n "
+            f"FROM counted GROUP BY GROUPING SETS ({sets})) grouped) ranked "
+            f"WHERE rank <= {MAX_FACET_VALUES}"
+        )
+
+    def _expected(self, cursor, where, params, newest):
+        """How many of the ``newest`` rows are expected to match ``where``, from how many
+        of the newest ``SAMPLE`` do. (The planner's estimate takes words for independent,
+        and a catalog's are not: 统一 社会 信用 代码 come together.)"""
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {_newest(self.SAMPLE)} WHERE {where}",  # noqa: S608
+            params,
+        )
+        return cursor.fetchone()[0] * newest / self.SAMPLE
+
     def _read_matches(self, cursor, sql, params, textual):
-        if not textual:  # filters or a code range alone: the planner knows those well
+        if not textual:  # filters, a code range or the newest rows: the planner knows those
             return super()._read_matches(cursor, sql, params, textual)
         return self._planned(cursor, GIN_ONLY, sql, params)
 
@@ -250,15 +319,40 @@ class PostgresEngine(_SqlEngine):
 GIN_ONLY = (("enable_seqscan", "off"), ("enable_indexscan", "off"), ("work_mem", "'64MB'"))
 # The newest matches by walking the primary key backwards: for many matches.
 NEWEST_BY_KEY = (("enable_bitmapscan", "off"),)
+# A facet value as a facet word holds it: what the documents' columns hold, no quote.
+FACET_VALUE = re.compile(r"[0-9A-Za-z_-]{1,40}")
 
 
-def _vector(column, query):
-    return (
-        f"{DOCUMENTS} d",
-        [f"d.{column} @@ plainto_tsquery('simple', %s)"],
-        [query],
-        NEWEST_FIRST,
-    )
+def _facet_query(filters, open_only):
+    """The filters as a ``tsquery`` of facet words ("" for none), or ``None`` when a value
+    cannot be one that documents hold."""
+    words = [f"'{OPEN_WORD}'"] if open_only else []
+    for name, value in sorted(filters.items()):
+        column = FACETS.get(name)
+        if column is None or value in (None, ""):
+            continue
+        value = str(value)
+        if name == "region":  # the region and every region under it, by their codes' start
+            if not re.fullmatch(r"[0-9]{6}", value):
+                return None
+            prefix = subtree_prefix(value, division_code_level(value))
+            if prefix:
+                words.append(f"'{FACET_WORDS[column]}{prefix}'")
+        elif FACET_VALUE.fullmatch(value):
+            words.append(f"'{FACET_WORDS[column]}{value}'")
+        else:
+            return None
+    return " & ".join(words)
+
+
+def _newest(rows):
+    """The newest ``rows`` documents, as a source read in the primary key's order."""
+    columns = ", ".join(["version_id", *FACETS.values(), "search_vector", "title_vector"])
+    return f"(SELECT {columns} FROM {DOCUMENTS} ORDER BY version_id DESC LIMIT {rows}) d"  # noqa: S608
+
+
+def _vector(column, query, params):
+    return (f"{DOCUMENTS} d", [f"d.{column} @@ ({query})"], params, NEWEST_FIRST)
 
 
 def _all(conditions):
