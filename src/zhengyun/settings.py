@@ -408,6 +408,7 @@ SPECTACULAR_SETTINGS = {
         "RuleDirectionEnum": "zhengyun.infrastructure.choices.RuleDirection",
         "EtherTypeEnum": "zhengyun.infrastructure.choices.EtherType",
         "RuleProtocolEnum": "zhengyun.infrastructure.choices.RuleProtocol",
+        "DatabaseProtocolEnum": "zhengyun.data_resources.models.ResourceDatabase.Protocol",
         "PlanStatusEnum": "zhengyun.infrastructure.choices.PlanStatus",
         "MoveStatusEnum": "zhengyun.infrastructure.choices.MoveStatus",
         "WindowDaysEnum": "zhengyun.infrastructure.choices.WindowDays",

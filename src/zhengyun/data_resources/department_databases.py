@@ -1,37 +1,30 @@
 """Copying a published resource's data from a table of its provider's own database (R-D3,
-R-A4): PostgreSQL, or a database speaking its protocol (KingbaseES, openGauss, HighGo), as
-most departments' systems keep their records in.
+R-A4): one speaking PostgreSQL's protocol (PostgreSQL, KingbaseES, openGauss, HighGo) or
+MySQL's (MySQL, MariaDB, OceanBase, TiDB), as most departments' systems keep their records in.
 
-The provider names the database, an account that may only read, the table (or view), and
-which column holds each shared item — by default the column named after the item.
-Registering copies the table at once, so a source that cannot be read is refused with what is
-wrong and changes nothing; after that the worker copies it again as often as the resource's
-update cycle says. Every value is checked as a file's would be (``datasets``); a copy with any
-mistake keeps the data before it and says why on the resource's page, and is tried again
-after at most an hour. A copy the same as the data already held changes nothing.
+The provider names the protocol, the database, an account that may only read, the table (or
+view), and which column holds each shared item — by default the column named after the
+item. Registering copies the table at once, so a source that cannot be read is refused with
+what is wrong and changes nothing; after that the worker copies it again as often as the
+resource's update cycle says. Every value is checked as a file's would be (``datasets``); a
+copy with any mistake keeps the data before it and says why on the resource's page, and is
+tried again after at most an hour. A copy the same as the data already held changes nothing.
 
 The table is read outside the platform's own transactions (a slow database never holds the
-platform's locks), in a stable order, streamed up to the file limits, over a connection that
-is read-only on the database's side too, ends each statement after ``STATEMENT_SECONDS``,
-reaches only an address webhooks could (``core.outbound``), and uses no credentials but the
-account's own.
+platform's locks), at an address webhooks could reach (``core.outbound``), read-only and
+bounded as ``database_protocols`` says.
 """
 
 import datetime
 import json
 import logging
-import os
 import re
-import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 
-import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from psycopg import sql
 
 from zhengyun.audit.models import AuditResult
 from zhengyun.audit.services import record, record_denial
@@ -41,13 +34,11 @@ from zhengyun.core.services import service
 from zhengyun.crypto.gm import sm3
 from zhengyun.data_resources import datasets
 from zhengyun.data_resources.choices import ShareType, UpdateCycle
+from zhengyun.data_resources.database_protocols import DEFAULT_PORTS, SourceFailed, read
 from zhengyun.data_resources.models import CatalogResource, ResourceDatabase, ResourceDataset
 
 log = logging.getLogger(__name__)
 
-CONNECT_SECONDS = 10
-STATEMENT_SECONDS = 60
-FETCH_ROWS = 2000
 NAME = re.compile(r"[^\x00-\x1f\x7f\"]{1,63}")
 HOST = re.compile(r"[A-Za-z0-9.\-:]{1,253}")
 # How long a copy stays fresh: the update cycle's length, an hour for real-time resources.
@@ -63,16 +54,6 @@ FRESH = {
 # The worker looks every ten minutes: a copy due within the next look is made at this one.
 TICK = datetime.timedelta(minutes=10)
 RETRY = datetime.timedelta(hours=1)
-VALUES = (str, int, float, bool, Decimal, datetime.date, datetime.time, uuid.UUID)
-
-
-class SourceFailed(Exception):
-    """The table could not be read, or held what its items do not take; ``field`` is the
-    registration's field the problem is with."""
-
-    def __init__(self, field, message):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
@@ -85,13 +66,26 @@ class Plan:
     mapped: list  # (item, column)
 
 
-def register_database(resource, *, actor, host, port, database, user, password, table, columns):
+def register_database(
+    resource,
+    *,
+    actor,
+    host,
+    database,
+    user,
+    password,
+    table,
+    columns,
+    port=None,
+    protocol="postgresql",
+):
     """Copy ``resource``'s data from ``table`` of the provider's database, now and then as
     its update cycle says. ``columns``: item → column where a column is not named after
-    its item."""
+    its item; ``protocol``: "postgresql" or "mysql"; ``port``: by default the protocol's."""
     plan = _plan(
         resource,
         actor=actor,
+        protocol=protocol,
         host=host,
         port=port,
         database=database,
@@ -115,14 +109,16 @@ def register_database(resource, *, actor, host, port, database, user, password, 
 
 
 @service("data_resources.register_database", audit_refusals=True)
-def _plan(resource, *, actor, host, port, database, user, password, table, columns):
+def _plan(resource, *, actor, protocol, host, port, database, user, password, table, columns):
     resource = datasets.locked(resource)
     version = datasets.served_version(resource, actor)
     items = {item["name"]: item for item in version.metadata["items"]}
+    protocol = _protocol(protocol)
     source = ResourceDatabase(
         resource=resource,
+        protocol=protocol,
         host=_host(host),
-        port=_port(port),
+        port=_port(port, protocol),
         database=_name(database, "database"),
         user=_name(user, "user"),
         password=_password(password),
@@ -138,7 +134,7 @@ def _keep(resource, plan, records, *, actor):
     if resource.current_version_id != plan.version_id:
         raise Conflict(_("A new version was published meanwhile: register the table again."))
     source = ResourceDatabase.objects.filter(resource=resource).first() or plan.source
-    for field in ("host", "port", "database", "user", "password", "table", "columns"):
+    for field in ("protocol", "host", "port", "database", "user", "password", "table", "columns"):
         setattr(source, field, getattr(plan.source, field))
     dataset = _replace(resource, source, plan.mapped, records, actor)
     now = timezone.now()
@@ -276,114 +272,13 @@ def _read(source, columns):
         raise SourceFailed("host", _("The database is at an address not called.")) from None
     except outbound.Unreachable:
         raise SourceFailed("host", _("The database's host name does not resolve.")) from None
-    try:
-        connection = psycopg.connect(**_connection_parameters(source, address))
-    except psycopg.Error:
-        # One message for every way connecting fails: the platform is no probe of the
-        # extranet's ports and passwords.
-        raise SourceFailed(
-            "host",
-            _("Could not connect and sign in: check the address, the account and its password."),
-        ) from None
-    with connection:
-        try:
-            return _rows(connection, source.table, columns)
-        except psycopg.errors.UndefinedTable:
-            raise SourceFailed(
-                "table",
-                _("The database has no table %(table)s the account may see.")
-                % {"table": source.table},
-            ) from None
-        except psycopg.errors.UndefinedColumn as exc:
-            raise SourceFailed(
-                "columns",
-                _("The table lacks a column: %(message)s") % {"message": _primary(exc)},
-            ) from None
-        except psycopg.errors.InsufficientPrivilege:
-            raise SourceFailed("user", _("The account may not read the table.")) from None
-        except psycopg.Error as exc:
-            raise SourceFailed(
-                "table",
-                _("The database could not read the table (SQLSTATE %(code)s).")
-                % {"code": exc.sqlstate or "?"},
-            ) from None
+    return read(source, address, columns)
 
 
-def _connection_parameters(source, address):
-    return {
-        "host": source.host,
-        "hostaddr": address,  # the address checked, not whatever the name says later
-        "port": source.port,
-        "dbname": source.database,
-        "user": source.user,
-        "password": source.password,
-        # The account's own password only: never the worker's password file, Kerberos
-        # tickets or client certificates.
-        "passfile": os.devnull,
-        "gssencmode": "disable",
-        "sslmode": settings.ZHENGYUN_DEPARTMENT_DB_SSLMODE,
-        "connect_timeout": CONNECT_SECONDS,
-        "keepalives": 1,
-        "keepalives_idle": 30,
-        "keepalives_interval": 10,
-        "keepalives_count": 3,
-        "application_name": "zhengyun-copy",
-        # Read-only and bounded on the database's side, whatever the account may do; times
-        # in the platform's zone, as a file's would be.
-        "options": "-c default_transaction_read_only=on "
-        f"-c statement_timeout={STATEMENT_SECONDS * 1000} -c TimeZone={settings.TIME_ZONE}",
-    }
-
-
-def _rows(connection, table, columns):
-    schema, _dot, name = table.rpartition(".")
-    statement = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-        sql.SQL(", ").join(sql.Identifier(column) for column in columns),
-        sql.Identifier(schema, name) if schema else sql.Identifier(name),
-        sql.SQL(", ").join(sql.SQL(str(position)) for position in range(1, len(columns) + 1)),
-    )
-    rows, size = [], 0
-    with connection.cursor(name="zhengyun_copy") as cursor:  # streamed, not read whole
-        cursor.itersize = FETCH_ROWS
-        cursor.execute(statement)
-        for row in cursor:
-            if len(rows) == datasets.MAX_ROWS:
-                raise SourceFailed(
-                    "table", _("The table has more than %(n)d rows.") % {"n": datasets.MAX_ROWS}
-                )
-            cells = [
-                _cell(value, len(rows) + 1, column)
-                for value, column in zip(row, columns, strict=True)
-            ]
-            size += sum(len(cell) if isinstance(cell, str) else 8 for cell in cells)
-            if size > datasets.MAX_BYTES:
-                raise SourceFailed(
-                    "table",
-                    _("The table holds more than %(mb)d MB.")
-                    % {"mb": datasets.MAX_BYTES // (1024 * 1024)},
-                )
-            rows.append(cells)
-    return rows
-
-
-def _cell(value, number, column):
-    if value is None:
-        return None
-    if not isinstance(value, VALUES):
-        raise SourceFailed(
-            "columns",
-            _("Row %(row)d, column %(column)s: not a single value.")
-            % {"row": number, "column": column},
-        )
-    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
-        return timezone.make_naive(value)
-    if isinstance(value, uuid.UUID | datetime.time):
-        return str(value)
-    return value
-
-
-def _primary(exc):
-    return (getattr(exc.diag, "message_primary", None) or "").strip()[:200]
+def _protocol(protocol):
+    if protocol not in ResourceDatabase.Protocol.values:
+        raise ValidationError({"protocol": _("The database's protocol: postgresql or mysql.")})
+    return protocol
 
 
 def _host(host):
@@ -392,7 +287,9 @@ def _host(host):
     return host.strip()
 
 
-def _port(port):
+def _port(port, protocol):
+    if port is None:
+        return DEFAULT_PORTS[protocol]
     if not (isinstance(port, int) and 1 <= port <= 65535):
         raise ValidationError({"port": _("A port from 1 to 65535.")})
     return port

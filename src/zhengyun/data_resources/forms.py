@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhengyun.data_resources.catalog import ITEM_FIELDS, RESOURCE_FIELDS
 from zhengyun.data_resources.choices import ResourceFormat, ShareMethod, ShareType, UpdateCycle
-from zhengyun.data_resources.models import CatalogResource, InformationItem
+from zhengyun.data_resources.models import CatalogResource, InformationItem, ResourceDatabase
 
 # Blank rows offered below a record's items, for adding some.
 EXTRA_ITEM_ROWS = 3
@@ -149,8 +149,19 @@ class ServiceForm(forms.Form):
 
 
 class DatabaseSourceForm(forms.Form):
+    protocol = forms.ChoiceField(
+        label=_("database protocol"),
+        choices=ResourceDatabase.Protocol.choices,
+        initial=ResourceDatabase.Protocol.POSTGRESQL,
+    )
     host = forms.CharField(label=_("database host"), max_length=253)
-    port = forms.IntegerField(label=_("port"), min_value=1, max_value=65535, initial=5432)
+    port = forms.IntegerField(
+        label=_("port"),
+        min_value=1,
+        max_value=65535,
+        required=False,
+        help_text=_("Left empty: 5432 for PostgreSQL, 3306 for MySQL."),
+    )
     database = forms.CharField(label=_("database"), max_length=63)
     user = forms.CharField(
         label=_("user"), max_length=63, help_text=_("An account that may only read the table.")

@@ -129,8 +129,18 @@ class ResourceUpstreamSerializer(serializers.ModelSerializer):
 
 
 class DatabaseRegistrationSerializer(serializers.Serializer):
+    protocol = serializers.ChoiceField(
+        choices=ResourceDatabase.Protocol.choices, default=ResourceDatabase.Protocol.POSTGRESQL
+    )
     host = serializers.CharField(max_length=253)
-    port = serializers.IntegerField(min_value=1, max_value=65535, default=5432)
+    port = serializers.IntegerField(
+        min_value=1,
+        max_value=65535,
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text=_("by default 5432 for PostgreSQL, 3306 for MySQL"),
+    )
     database = serializers.CharField(max_length=63)
     user = serializers.CharField(max_length=63, help_text=_("A read-only account"))
     password = serializers.CharField(max_length=200, trim_whitespace=False, write_only=True)
@@ -148,6 +158,7 @@ class ResourceDatabaseSerializer(serializers.ModelSerializer):
         model = ResourceDatabase
         fields = [
             "resource",
+            "protocol",
             "host",
             "port",
             "database",

@@ -107,9 +107,10 @@ class CatalogResourceViewSet(ServiceModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="database")
     def register_database(self, request, pk=None):
-        """Copy the published resource's data from a table of the provider's PostgreSQL
-        (or KingbaseES, openGauss, HighGo) database: now, then as often as its update
-        cycle says; replaces a loaded file or a registered service."""
+        """Copy the published resource's data from a table of the provider's database —
+        PostgreSQL's protocol (PostgreSQL, KingbaseES, openGauss, HighGo) or MySQL's (MySQL,
+        MariaDB, OceanBase, TiDB): now, then as often as its update cycle says; replaces a
+        loaded file or a registered service."""
         resource = self.get_object()
         body = serializers.DatabaseRegistrationSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -94,15 +94,25 @@ class ResourceUpstream(models.Model):
 
 
 class ResourceDatabase(models.Model):
-    """A table of the provider's own database (PostgreSQL or one speaking its protocol) a
-    published resource's data is copied from: on registering, then as often as the
-    resource's update cycle says. The copy is the resource's ``ResourceDataset``."""
+    """A table of the provider's own database (one speaking PostgreSQL's protocol or
+    MySQL's) a published resource's data is copied from: on registering, then as often as
+    the resource's update cycle says. The copy is the resource's ``ResourceDataset``."""
+
+    class Protocol(models.TextChoices):
+        POSTGRESQL = "postgresql", _("PostgreSQL (also KingbaseES, openGauss, HighGo)")
+        MYSQL = "mysql", _("MySQL (also MariaDB, OceanBase, TiDB)")
 
     resource = models.OneToOneField(
         "data_resources.CatalogResource",
         verbose_name=_("resource"),
         on_delete=models.CASCADE,
         related_name="database",
+    )
+    protocol = models.CharField(
+        _("database protocol"),
+        max_length=16,
+        choices=Protocol,
+        default=Protocol.POSTGRESQL,
     )
     host = models.CharField(_("database host"), max_length=253)
     port = models.PositiveIntegerField(_("port"), default=5432)

@@ -204,6 +204,7 @@ def test_the_console_registers_a_table_and_shows_what_was_copied(
     client.force_login(world.staff_a)
     form = {
         **SERVER,
+        "protocol": "postgresql",
         "database": department_database,
         "password": "secret",
         "table": "rk.huji",
