@@ -10,6 +10,7 @@ Each way of failing is a ``SourceFailed`` naming the registration's field at fau
 """
 
 import datetime
+import logging
 import os
 import socket
 import ssl
@@ -23,9 +24,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg import sql
-from pymysql.constants import CR
 
 from zhengyun.data_resources import datasets
+
+log = logging.getLogger(__name__)
 
 CONNECT_SECONDS = 10
 STATEMENT_SECONDS = 60
@@ -37,6 +39,8 @@ MYSQL_NO_TABLE = 1146
 MYSQL_NO_COLUMN = 1054
 MYSQL_TABLE_DENIED = 1142
 MYSQL_COLUMN_DENIED = 1143
+# A session setting the server does not know, or takes no value of.
+MYSQL_UNSUPPORTED = (1193, 1235)
 
 
 class SourceFailed(Exception):
@@ -152,12 +156,16 @@ def _postgresql_rows(connection, table, columns):
 
 def _read_mysql(source, address, columns):
     try:
-        connection = _mysql_connection(source, address)
-    except (pymysql.Error, OSError):
+        connection = _mysql_connect(source, address)
+    except Exception:  # noqa: BLE001 - the driver raises more than its own errors
+        # (an auth plugin it lacks, a server answering out of protocol): still no probe.
+        log.info("connecting to a MySQL-protocol database failed", exc_info=True)
         raise _cannot_connect() from None
     try:
         _mysql_session(connection)
         return _mysql_rows(connection, source.table, columns)
+    except SourceFailed:
+        raise
     except pymysql.Error as exc:
         code = exc.args[0] if exc.args else "?"
         # MySQL tells an account no more of a table it may not read than of one missing.
@@ -168,43 +176,33 @@ def _read_mysql(source, address, columns):
         if code == MYSQL_COLUMN_DENIED:
             raise _not_allowed() from None
         raise _unreadable(code) from None
-    except OSError:  # the connection dropped, or a statement outlasted the read timeout
-        raise _unreadable("timeout") from None
+    except Exception:  # noqa: BLE001 - as above: a refusal, never a crash of the caller
+        log.info("reading a MySQL-protocol table failed", exc_info=True)
+        raise _unreadable("?") from None
     finally:
         if connection.open:
-            connection.close()  # never drains a stream left unread: it just hangs up
+            connection.close()
 
 
-def _mysql_connection(source, address):
-    mode = settings.ZHENGYUN_DEPARTMENT_DB_SSLMODE
-    try:
-        return _mysql_connect(source, address, _mysql_tls(mode))
-    except pymysql.err.OperationalError as exc:
-        # The driver refuses a server offering no TLS before signing in; "prefer" then
-        # goes on in clear, as libpq does.
-        if mode != "prefer" or exc.args[0] != CR.CR_SSL_CONNECTION_ERROR:
-            raise
-    return _mysql_connect(source, address, None)
-
-
-def _mysql_connect(source, address, tls):
+def _mysql_connect(source, address):
     connection = pymysql.connect(
         host=source.host,  # the name a certificate is checked against
         port=source.port,
         user=source.user,
-        password=source.password,
+        # Sent as UTF-8, as servers store it (the driver would take Latin-1).
+        password=source.password.encode(),
         database=source.database,
         charset="utf8mb4",
         connect_timeout=CONNECT_SECONDS,
         read_timeout=STATEMENT_SECONDS,  # the bound on any server, whatever it supports
         write_timeout=STATEMENT_SECONDS,
-        ssl=tls,
         autocommit=True,
         defer_connect=True,
         # No option files, never a local file sent at the server's asking, and never
         # the password in clear.
         local_infile=False,
         auth_plugin_map=dict.fromkeys(("mysql_clear_password", "dialog"), _ClearPassword),
+        **_mysql_tls(settings.ZHENGYUN_DEPARTMENT_DB_SSLMODE),
     )
     sock = socket.create_connection((address, source.port), CONNECT_SECONDS)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
@@ -223,29 +221,40 @@ class _ClearPassword:
 
 
 def _mysql_tls(mode):
-    """The TLS context for ``ZHENGYUN_DEPARTMENT_DB_SSLMODE``, read as libpq reads its
-    sslmode; ``None`` for none."""
+    """The driver's TLS arguments for ``ZHENGYUN_DEPARTMENT_DB_SSLMODE``, read as libpq
+    reads its sslmode: none; TLS when the server offers it (the driver's default); TLS
+    required, unverified; TLS with the server's certificate checked against the system's
+    authorities, and for "verify-full" its name too. Only the last two keep an impostor
+    from learning the password: the unverified modes are for a network already trusted."""
     if mode == "disable":
-        return None
+        return {"ssl_disabled": True}
+    if mode == "prefer":
+        return {}
     context = ssl.create_default_context()
     context.check_hostname = mode == "verify-full"
-    if mode in ("prefer", "require"):
+    if mode == "require":
         context.verify_mode = ssl.CERT_NONE
-    return context
+    return {"ssl": context}
 
 
 def _mysql_session(connection):
     offset = timezone.now().astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).strftime("%z")
     with connection.cursor() as cursor:
-        # Read-only whatever the account may do; times in the platform's zone, as a file's
-        # would be.
-        cursor.execute("SET SESSION TRANSACTION READ ONLY")
+        # Times in the platform's zone, as a file's would be.
         cursor.execute("SET time_zone = %s", [f"{offset[:3]}:{offset[3:]}"])
-        # Statements bounded on the server too, where it says how.
+        # Read-only whatever the account may do, and statements bounded on the server too,
+        # where the server knows how (TiDB takes no read-only sessions, MySQL before 5.7.8
+        # no statement time): the account's own rights and the socket's timeout still hold.
         if "mariadb" in connection.get_server_info().lower():
-            cursor.execute(f"SET SESSION max_statement_time = {STATEMENT_SECONDS}")
+            limit = f"SET SESSION max_statement_time = {STATEMENT_SECONDS}"
         else:
-            cursor.execute(f"SET SESSION max_execution_time = {STATEMENT_SECONDS * 1000}")
+            limit = f"SET SESSION max_execution_time = {STATEMENT_SECONDS * 1000}"
+        for statement in ("SET SESSION TRANSACTION READ ONLY", limit):
+            try:
+                cursor.execute(statement)
+            except pymysql.err.MySQLError as exc:
+                if not exc.args or exc.args[0] not in MYSQL_UNSUPPORTED:
+                    raise
 
 
 def _mysql_rows(connection, table, columns):
@@ -253,8 +262,13 @@ def _mysql_rows(connection, table, columns):
     name = ".".join(_mysql_name(part) for part in table.split("."))
     order = ", ".join(str(position) for position in range(1, len(columns) + 1))
     cursor = connection.cursor(pymysql.cursors.SSCursor)  # streamed, not read whole
-    cursor.execute(f"SELECT {listed} FROM {name} ORDER BY {order}")  # noqa: S608 - quoted names
-    return _collect(_batches(cursor), columns)
+    try:
+        cursor.execute(f"SELECT {listed} FROM {name} ORDER BY {order}")  # noqa: S608 - quoted
+        return _collect(_batches(cursor), columns)
+    finally:
+        # Let go of, not closed: closing would read the rest of the table first, where
+        # hanging up the connection stops the server sending it.
+        cursor.connection = None
 
 
 def _batches(cursor):

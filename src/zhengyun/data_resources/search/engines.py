@@ -214,10 +214,24 @@ class PostgresEngine(_SqlEngine):
     def _match(self, words, facets=""):
         # The words through the same parser as the documents' (so "2.0" stays one word),
         # all required; plainto_tsquery reads no operators, so no text is a syntax error.
-        # The facet words are this module's, checked (``_facet_query``).
-        query = "plainto_tsquery('simple', %s)" + (" && %s::tsquery" if facets else "")
-        params = [" ".join(words), *([facets] if facets else [])]
-        return _vector("search_vector", query, params), _vector("title_vector", query, params)
+        # The facet words are this module's, checked (``_facet_query``). Words the parser
+        # finds no lexeme in (½, ①) make an empty query, which matches nothing alone but
+        # would leave the facet words matching everything: so it must not be empty.
+        text = " ".join(words)
+        if not facets:
+            query, params, guard = "plainto_tsquery('simple', %s)", [text], []
+        else:
+            query, params = "plainto_tsquery('simple', %s) && %s::tsquery", [text, facets]
+            guard = ["numnode(plainto_tsquery('simple', %s)) > 0"]
+        return tuple(
+            (
+                f"{DOCUMENTS} d",
+                [*guard, f"d.{column} @@ ({query})"],
+                [text] * len(guard) + params,
+                NEWEST_FIRST,
+            )
+            for column in ("search_vector", "title_vector")
+        )
 
     def _words(self, words, query):
         facets = _facet_query(query.filters, query.open_only)
@@ -338,6 +352,10 @@ def _facet_query(filters, open_only):
             prefix = subtree_prefix(value, division_code_level(value))
             if prefix:
                 words.append(f"'{FACET_WORDS[column]}{prefix}'")
+        elif name == "provider":  # a department's id, however written: 007 is 7
+            if not re.fullmatch(r"[0-9]{1,18}", value):
+                return None
+            words.append(f"'{FACET_WORDS[column]}{int(value)}'")
         elif FACET_VALUE.fullmatch(value):
             words.append(f"'{FACET_WORDS[column]}{value}'")
         else:
@@ -349,10 +367,6 @@ def _newest(rows):
     """The newest ``rows`` documents, as a source read in the primary key's order."""
     columns = ", ".join(["version_id", *FACETS.values(), "search_vector", "title_vector"])
     return f"(SELECT {columns} FROM {DOCUMENTS} ORDER BY version_id DESC LIMIT {rows}) d"  # noqa: S608
-
-
-def _vector(column, query, params):
-    return (f"{DOCUMENTS} d", [f"d.{column} @@ ({query})"], params, NEWEST_FIRST)
 
 
 def _all(conditions):

@@ -46,6 +46,8 @@ SQLITE_REVERSE = _drop_fts5(f"{TABLE}_title_fts") + _drop_fts5(f"{TABLE}_fts")
 # Since migration 0010 both also hold a word per facet value (FACET_WORDS), so that a
 # search's filters are matched inside the GIN index with its words: a filter checked
 # beside it would read every row of the value (a fifth of the catalog for a format).
+# PostgreSQL will not alter the type of a column a generated one reads: changing a facet
+# column's type means dropping the vectors first (``POSTGRES_REVERSE``) and adding them after.
 FACET_WORDS = {  # column → the word's prefix; no search word starts with "~"
     "department_id": "~p",
     "classification": "~c",

@@ -26,8 +26,13 @@ COUNT_LIMIT = 60
 # Word → the share of documents holding it: common, middling and rare words.
 WORDS = {"人口": 0.7, "登记": 0.4, "企业": 0.25, "许可": 0.1, "渔船": 0.03, "户籍": 0.5}
 FRESH, FRESH_WORD = 12, "渔船"  # the newest documents all hold it, few older ones
-QUERIES = [
+QUERIES = [  # words, filters, and whether only resources open to the public count
     ("人口", {}),
+    ("人口", {}, True),
+    ("登记 企业", {"format": "database"}, True),
+    ("½", {"share_type": "conditional"}),  # a word PostgreSQL finds no lexeme in
+    ("½", {}, True),
+    ("户籍", {"provider": "0PROVIDER"}),  # a department's id with a leading zero
     ("人口 户籍", {}),
     ("登记", {"format": "database"}),
     ("人口", {"share_type": "conditional", "update_cycle": "daily"}),
@@ -86,7 +91,7 @@ def documents(world):
                 share_type=rng.choice(["conditional", "unconditional"]),
                 format=rng.choice(["database", "spreadsheet", "api"]),
                 update_cycle=rng.choice(["daily", "monthly"]),
-                open_to_public=False,
+                open_to_public=rng.random() < 0.3,
                 title_terms=" ".join(title) or "目录",
                 code_terms=f"101 {number:06d}",
                 body_terms=" ".join(body) or "信息",
@@ -98,19 +103,21 @@ def documents(world):
             "id": row.version_id,
             "named": set(row.title_terms.split()) | set(row.code_terms.split()),
             "words": set(f"{row.title_terms} {row.code_terms} {row.body_terms}".split()),
+            "open": row.open_to_public,
             **{name: str(getattr(row, column)) for name, column in FACETS.items()},
         }
         for row in rows
     ]
 
 
-def plain_reading(documents, words, filters, offset, limit):
+def plain_reading(documents, words, filters, open_only, offset, limit):
     """What the search must answer, from every document."""
     matches = [
         document
         for document in documents
         if set(words) <= document["words"]
         and all(_holds(document, name, value) for name, value in filters.items())
+        and (document["open"] or not open_only)
     ]
     newest = sorted(matches, key=lambda document: -document["id"])
     named = [document for document in newest if set(words) <= document["named"]]
@@ -127,6 +134,8 @@ def plain_reading(documents, words, filters, offset, limit):
 
 
 def _holds(document, name, value):
+    if name == "provider":
+        return value.isdigit() and int(document[name]) == int(value)
     if name != "region":
         return document[name] == value
     if len(value) != 6:
@@ -154,17 +163,19 @@ def test_every_plan_finds_what_reading_every_document_finds(
     monkeypatch.setattr(engines, "COUNT_LIMIT", COUNT_LIMIT)
     for name, value in plan.items():
         monkeypatch.setattr(engines.PostgresEngine, name, value)
-    for text, filters in QUERIES:
-        filters = {
-            name: {
-                "REGION": world.department_b.region.code,
-                "PROVIDER": str(world.department_a.pk),
-            }.get(value, value)
-            for name, value in filters.items()
-        }
-        found = search.search(SearchQuery(text=text, filters=filters, offset=offset))
+    named = {
+        "REGION": world.department_b.region.code,
+        "PROVIDER": str(world.department_a.pk),
+        "0PROVIDER": f"0{world.department_a.pk}",
+    }
+    for text, filters, *open_only in QUERIES:
+        filters = {name: named.get(value, value) for name, value in filters.items()}
+        open_only = bool(open_only)
+        found = search.search(
+            SearchQuery(text=text, filters=filters, open_only=open_only, offset=offset)
+        )
         page, total, exact, facets = plain_reading(
-            documents, text.split(), filters, offset, limit=20
+            documents, text.split(), filters, open_only, offset, limit=20
         )
 
         assert (found.version_ids, found.total, found.exact) == (page, total, exact), text
