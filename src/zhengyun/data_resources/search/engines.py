@@ -26,7 +26,7 @@ from zhengyun.data_resources.search.base import (
     SearchEngine,
     SearchResults,
 )
-from zhengyun.data_resources.search.schema import FACET_WORDS, OPEN_WORD
+from zhengyun.data_resources.search.schema import FACET_WORDS, SQLITE_FACET_LETTERS
 from zhengyun.data_resources.search.segment import query_terms
 from zhengyun.organizations.validators import division_code_level, subtree_prefix
 
@@ -42,6 +42,8 @@ NEWEST_FIRST = "d.version_id DESC"
 
 
 class _SqlEngine(SearchEngine):
+    facet_prefixes: dict  # facet column → the prefix of its words in the engine's index
+
     def search(self, query):
         text = query.text.strip()
         if CODE_QUERY.fullmatch(text):
@@ -101,8 +103,12 @@ class _SqlEngine(SearchEngine):
         return [row[0] for row in cursor.fetchall()]
 
     def _words(self, words, query):
-        """A word query's tiers, matched and named, and the filters checked beside them."""
-        return (*self._match(words), *self._filters(query.filters, query.open_only))
+        """A word query's tiers, matched and named, and the filters checked beside them:
+        none, as the filters are words of the index too (``facet_prefixes``)."""
+        facets = _facet_words(query.filters, query.open_only, self.facet_prefixes)
+        if facets is None:  # a filter no document can match
+            return *self._match(words, []), ["1 = 0"], []
+        return *self._match(words, facets), [], []
 
     def _count(self, cursor, matched, filters, filter_params, query, textual, in_order=False):
         """``(total, whether exact, facets)`` over the first ``COUNT_LIMIT`` matches found
@@ -171,20 +177,37 @@ class _SqlEngine(SearchEngine):
 
 
 class Fts5Engine(_SqlEngine):
-    """SQLite FTS5: every word in one index, names' and codes' in another; matches read in
-    the indexes' own row order, newest first, with no sort of them all."""
+    """SQLite FTS5: every word in one index, names' and codes' in another, each also
+    holding a word per facet value (``schema.SQLITE_FACET_LETTERS``) so that filters are
+    matched with the words; matches read in the indexes' own row order, newest first, with
+    no sort of them all."""
 
-    def _match(self, words):
-        # Each word quoted, so nothing in a query is read as FTS5 syntax.
-        phrases = " ".join('"' + word.replace('"', '""') + '"' for word in words)
-        return _fts(FTS_TABLE, phrases), _fts(TITLE_FTS_TABLE, phrases)
+    facet_prefixes = SQLITE_FACET_LETTERS
+
+    def _match(self, words, facets):
+        # Each word quoted, so nothing in a query is read as FTS5 syntax; the query's words
+        # in the words' columns, the facet words in theirs, so neither meets the other.
+        phrases = " ".join(_quoted(word) for word in words)
+        if facets:
+            facet_terms = " ".join(_quoted(word.replace("_", "")) for word in facets)
+            filters = f" AND {{facet_terms}} : ({facet_terms})"
+        else:
+            filters = ""
+        return (
+            _fts(FTS_TABLE, f"{{title_terms code_terms body_terms}} : ({phrases}){filters}"),
+            _fts(TITLE_FTS_TABLE, f"{{title_terms code_terms}} : ({phrases}){filters}"),
+        )
 
 
-def _fts(table, phrases):
+def _quoted(word):
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _fts(table, expression):
     return (
         f"{table} JOIN {DOCUMENTS} d ON d.version_id = {table}.rowid",
         [f"{table} MATCH %s"],
-        [phrases],
+        [expression],
         f"{table}.rowid DESC",
     )
 
@@ -211,17 +234,20 @@ class PostgresEngine(_SqlEngine):
     COUNT_WALK = 60_000
     counted_in_order = False
 
-    def _match(self, words, facets=""):
+    facet_prefixes = FACET_WORDS
+
+    def _match(self, words, facets):
         # The words through the same parser as the documents' (so "2.0" stays one word),
         # all required; plainto_tsquery reads no operators, so no text is a syntax error.
-        # The facet words are this module's, checked (``_facet_query``). Words the parser
+        # The facet words are this module's, checked (``_facet_words``). Words the parser
         # finds no lexeme in (½, ①) make an empty query, which matches nothing alone but
         # would leave the facet words matching everything: so it must not be empty.
         text = " ".join(words)
         if not facets:
             query, params, guard = "plainto_tsquery('simple', %s)", [text], []
         else:
-            query, params = "plainto_tsquery('simple', %s) && %s::tsquery", [text, facets]
+            query = "plainto_tsquery('simple', %s) && %s::tsquery"
+            params = [text, " & ".join(f"'{word}'" for word in facets)]
             guard = ["numnode(plainto_tsquery('simple', %s)) > 0"]
         return tuple(
             (
@@ -232,12 +258,6 @@ class PostgresEngine(_SqlEngine):
             )
             for column in ("search_vector", "title_vector")
         )
-
-    def _words(self, words, query):
-        facets = _facet_query(query.filters, query.open_only)
-        if facets is None:  # a filter no document can match
-            return *self._match(words), ["1 = 0"], []
-        return *self._match(words, facets), [], []
 
     def _page(self, cursor, tier, filters, filter_params, wanted):
         source, conditions, params, order = tier
@@ -337,10 +357,11 @@ NEWEST_BY_KEY = (("enable_bitmapscan", "off"),)
 FACET_VALUE = re.compile(r"[0-9A-Za-z_-]{1,40}")
 
 
-def _facet_query(filters, open_only):
-    """The filters as a ``tsquery`` of facet words ("" for none), or ``None`` when a value
-    cannot be one that documents hold."""
-    words = [f"'{OPEN_WORD}'"] if open_only else []
+def _facet_words(filters, open_only, prefixes):
+    """The filters as facet words, each a column's prefix (``prefixes``, the open word
+    under ``open_to_public``) and a value as documents hold it ([] for none); ``None`` when
+    a value cannot be one that documents hold."""
+    words = [prefixes["open_to_public"] + "1"] if open_only else []
     for name, value in sorted(filters.items()):
         column = FACETS.get(name)
         if column is None or value in (None, ""):
@@ -349,18 +370,17 @@ def _facet_query(filters, open_only):
         if name == "region":  # the region and every region under it, by their codes' start
             if not re.fullmatch(r"[0-9]{6}", value):
                 return None
-            prefix = subtree_prefix(value, division_code_level(value))
-            if prefix:
-                words.append(f"'{FACET_WORDS[column]}{prefix}'")
+            value = subtree_prefix(value, division_code_level(value))
+            if not value:
+                continue  # the whole country
         elif name == "provider":  # a department's id, however written: 007 is 7
             if not re.fullmatch(r"[0-9]{1,18}", value):
                 return None
-            words.append(f"'{FACET_WORDS[column]}{int(value)}'")
-        elif FACET_VALUE.fullmatch(value):
-            words.append(f"'{FACET_WORDS[column]}{value}'")
-        else:
+            value = str(int(value))
+        elif not FACET_VALUE.fullmatch(value):
             return None
-    return " & ".join(words)
+        words.append(prefixes[column] + value)
+    return words
 
 
 def _newest(rows):

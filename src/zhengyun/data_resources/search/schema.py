@@ -41,6 +41,51 @@ SQLITE = _fts5(f"{TABLE}_fts", ["title_terms", "code_terms", "body_terms"]) + _f
     f"{TABLE}_title_fts", ["title_terms", "code_terms"]
 )
 SQLITE_REVERSE = _drop_fts5(f"{TABLE}_title_fts") + _drop_fts5(f"{TABLE}_fts")
+# Since migration 0012 both also index ``facet_terms``, a generated column of a word per
+# facet value (and per start of the region's code), so filters are matched in the index
+# with the words, as on PostgreSQL. A word is the facet's letter and the value without
+# underscores, which FTS5's tokenizer would cut at; searches name the column, so no word
+# of a query meets them. The column is virtual (computed when read, stored nowhere) and
+# unknown to Django: a table rebuild would drop it with the triggers.
+SQLITE_FACET_LETTERS = {
+    "department_id": "p",
+    "classification": "c",
+    "share_type": "s",
+    "format": "f",
+    "region_code": "r",
+    "update_cycle": "u",
+    "open_to_public": "o",
+}
+_SQLITE_FACET_VALUES = {
+    "region_code": [f"substr(region_code, 1, {n})" for n in (2, 4, 6)] + ["region_code"],
+}
+_SQLITE_FACET_TERMS = " || ' ' || ".join(
+    f"'{letter}' || replace({value}, '_', '')"
+    for column, letter in SQLITE_FACET_LETTERS.items()
+    for value in _SQLITE_FACET_VALUES.get(column, [column])
+)
+_FTS_TABLES = {
+    f"{TABLE}_fts": ["title_terms", "code_terms", "body_terms"],
+    f"{TABLE}_title_fts": ["title_terms", "code_terms"],
+}
+
+
+def _sqlite_facets(with_facets):
+    statements = SQLITE_REVERSE.copy()
+    if with_facets:
+        statements.append(
+            f"ALTER TABLE {TABLE} ADD COLUMN facet_terms text "
+            f"GENERATED ALWAYS AS ({_SQLITE_FACET_TERMS}) VIRTUAL"
+        )
+    extra = ["facet_terms"] if with_facets else []
+    for name, columns in _FTS_TABLES.items():
+        statements += _fts5(name, columns + extra)
+        statements.append(f"INSERT INTO {name}({name}) VALUES ('rebuild')")  # noqa: S608
+    if not with_facets:
+        statements.append(f"ALTER TABLE {TABLE} DROP COLUMN facet_terms")
+    return statements
+
+
 # PostgreSQL: generated tsvectors of the same words (already segmented, so the "simple"
 # configuration), every word and the names' and codes' alone, each under a GIN index.
 # Since migration 0010 both also hold a word per facet value (FACET_WORDS), so that a
@@ -55,9 +100,8 @@ FACET_WORDS = {  # column → the word's prefix; no search word starts with "~"
     "format": "~f",
     "region_code": "~r",
     "update_cycle": "~u",
-    "open_to_public": "~o",
+    "open_to_public": "~o",  # ~o1: open to the public
 }
-OPEN_WORD = "~o1"  # open to the public
 # A region's words: its code and the codes' starts of the province, prefecture and county
 # it lies in, so a region's subtree is one word (a prefix query would read every word
 # starting so, unskipped).
@@ -113,3 +157,5 @@ create = _run({"sqlite": SQLITE, "postgresql": POSTGRES})
 drop = _run({"sqlite": SQLITE_REVERSE, "postgresql": POSTGRES_REVERSE})
 add_facet_words = _run({"postgresql": POSTGRES_REVERSE + _vectors(with_facets=True)})
 remove_facet_words = _run({"postgresql": POSTGRES_REVERSE + _vectors(with_facets=False)})
+add_sqlite_facet_words = _run({"sqlite": _sqlite_facets(with_facets=True)})
+remove_sqlite_facet_words = _run({"sqlite": _sqlite_facets(with_facets=False)})

@@ -36,6 +36,7 @@ QUERIES = [  # words, filters, and whether only resources open to the public cou
     ("人口 户籍", {}),
     ("登记", {"format": "database"}),
     ("人口", {"share_type": "conditional", "update_cycle": "daily"}),
+    ("登记", {"update_cycle": "real_time"}),  # a value FTS5's tokenizer would cut
     ("企业 许可", {}),
     ("渔船", {}),
     ("户籍", {"region": "REGION"}),
@@ -90,7 +91,7 @@ def documents(world):
                 classification=rng.choice(["101", "102", "203"]),
                 share_type=rng.choice(["conditional", "unconditional"]),
                 format=rng.choice(["database", "spreadsheet", "api"]),
-                update_cycle=rng.choice(["daily", "monthly"]),
+                update_cycle=rng.choice(["daily", "real_time"]),
                 open_to_public=rng.random() < 0.3,
                 title_terms=" ".join(title) or "目录",
                 code_terms=f"101 {number:06d}",
