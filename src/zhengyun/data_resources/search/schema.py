@@ -37,9 +37,11 @@ def _drop_fts5(name):
 
 # SQLite: one index of every word, and one of the names' and codes' words alone, so that
 # "which resources' names hold these words" never reads the descriptions' word lists.
-SQLITE = _fts5(f"{TABLE}_fts", ["title_terms", "code_terms", "body_terms"]) + _fts5(
-    f"{TABLE}_title_fts", ["title_terms", "code_terms"]
-)
+_FTS_TABLES = {
+    f"{TABLE}_fts": ["title_terms", "code_terms", "body_terms"],
+    f"{TABLE}_title_fts": ["title_terms", "code_terms"],
+}
+SQLITE = [statement for name, columns in _FTS_TABLES.items() for statement in _fts5(name, columns)]
 SQLITE_REVERSE = _drop_fts5(f"{TABLE}_title_fts") + _drop_fts5(f"{TABLE}_fts")
 # Since migration 0012 both also index ``facet_terms``, a generated column of a word per
 # facet value (and per start of the region's code), so filters are matched in the index
@@ -64,10 +66,6 @@ _SQLITE_FACET_TERMS = " || ' ' || ".join(
     for column, letter in SQLITE_FACET_LETTERS.items()
     for value in _SQLITE_FACET_VALUES.get(column, [column])
 )
-_FTS_TABLES = {
-    f"{TABLE}_fts": ["title_terms", "code_terms", "body_terms"],
-    f"{TABLE}_title_fts": ["title_terms", "code_terms"],
-}
 
 
 def _sqlite_facets(with_facets):
