@@ -110,37 +110,36 @@ def grant_in_force(application, version):
 
 
 def throttle(grant_id):
-    """Count the call against the grant's rate per minute and quota per day."""
+    """Count the call against the grant's rate per minute and quota per day; a refused call
+    is not counted."""
     now = timezone.localtime()
-    into_day = now.hour * 3600 + now.minute * 60 + now.second
-    windows = (
-        ("minute", now.strftime("%Y%m%d%H%M"), settings.ZHENGYUN_GATEWAY_CALLS_PER_MINUTE, 60),
-        ("day", now.strftime("%Y%m%d"), settings.ZHENGYUN_GATEWAY_CALLS_PER_DAY, 86400),
+    minute = (
+        f"gateway:{grant_id}:minute:{now.strftime('%Y%m%d%H%M')}",
+        120,
+        settings.ZHENGYUN_GATEWAY_CALLS_PER_MINUTE,
     )
-    counts = counters.count(
-        [
-            (f"gateway:{grant_id}:{window}", seconds * 2)
-            for _kind, window, _limit, seconds in windows
-        ]
+    day = (
+        f"gateway:{grant_id}:day:{now.strftime('%Y%m%d')}",
+        86400 * 2,
+        settings.ZHENGYUN_GATEWAY_CALLS_PER_DAY,
     )
-    for (kind, _window, limit, seconds), count in zip(windows, counts, strict=True):
-        if count > limit:
-            retry = seconds - (now.second if kind == "minute" else into_day)
-            if kind == "minute":
-                raise Refusal(
-                    429,
-                    "rate_limited",
-                    _("Too many calls this minute under this grant; wait and call again."),
-                    grant_id=grant_id,
-                    retry_after=max(1, retry),
-                )
-            raise Refusal(
-                429,
-                "quota_exhausted",
-                _("This grant's calls for today are used up."),
-                grant_id=grant_id,
-                retry_after=max(1, retry),
-            )
+    exceeded = counters.admit([minute, day])
+    if exceeded is minute:
+        raise Refusal(
+            429,
+            "rate_limited",
+            _("Too many calls this minute under this grant; wait and call again."),
+            grant_id=grant_id,
+            retry_after=60 - now.second,
+        )
+    if exceeded is day:
+        raise Refusal(
+            429,
+            "quota_exhausted",
+            _("This grant's calls for today are used up."),
+            grant_id=grant_id,
+            retry_after=max(1, 86400 - (now.hour * 3600 + now.minute * 60 + now.second)),
+        )
 
 
 def refusals_over_limit(source):

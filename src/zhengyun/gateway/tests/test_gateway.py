@@ -148,6 +148,15 @@ def test_calls_beyond_the_rate_are_refused_until_the_next_minute(served, call, s
     assert limited.json()["code"] == "rate_limited" and int(limited["Retry-After"]) >= 1
 
 
+def test_calls_beyond_the_day_s_quota_are_refused_and_not_counted(served, call, settings):
+    settings.ZHENGYUN_GATEWAY_CALLS_PER_DAY = 2
+    assert [call().status_code for _ in range(3)] == [200, 200, 429]
+    exhausted = call()
+    assert exhausted.json()["code"] == "quota_exhausted" and int(exhausted["Retry-After"]) >= 1
+    settings.ZHENGYUN_GATEWAY_CALLS_PER_DAY = 3  # the refused calls used none of it
+    assert [call().status_code for _ in range(2)] == [200, 429]
+
+
 def _execute(sql, params):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
