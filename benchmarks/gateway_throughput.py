@@ -185,6 +185,8 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
+    from zhengyun.gateway.models import GatewayCall
+
     server = None
     try:
         call_command("migrate", verbosity=0)
@@ -211,8 +213,10 @@ def main():
         sample = json.loads(check.getresponse().read())
         assert len(sample["records"]) == 20 and "*" in sample["records"][0]["姓名"], sample
         run = load_wrk if args.load == "wrk" else load
+        answered = 1  # gateway calls, to be found in the call log
         for name in targets:  # warm both up
-            run(port, *targets[name], args.clients, min(2, args.seconds))
+            made = run(port, *targets[name], args.clients, min(2, args.seconds))[2]
+            answered += made if name == "gateway" else 0
         rates = {name: [] for name in targets}
         latencies = {name: [] for name in targets}
         cpu = {name: [] for name in targets}
@@ -221,6 +225,7 @@ def main():
                 before = cpu_seconds(server.pid)
                 rate, times, made = run(port, path, headers, args.clients, args.seconds)
                 cpu[name].append((cpu_seconds(server.pid) - before) / made)
+                answered += made if name == "gateway" else 0
                 rates[name].append(rate)
                 latencies[name].append(times)
         static = statistics.median(rates["static"])
@@ -248,6 +253,14 @@ def main():
                 f"| {name} | {rate:,.0f} | {rate / static:.0%} | {p50:.1f} | {p99:.1f} "
                 f"| {used * 1000:.2f} | {static_cpu / used:.0%} |"
             )
+        server.terminate()  # its call journals are flushed as it stops
+        server.wait(timeout=60)
+        logged = GatewayCall.objects.filter(status=200).count()
+        # wrk counts the answers it read; a round's last calls may be answered unread.
+        unread = args.clients * (args.rounds + 1)
+        print(f"\ncalls logged: {logged:,} for {answered:,} answers read")
+        if not answered <= logged <= answered + unread:
+            sys.exit("the call log does not hold every call answered")
     finally:
         if server is not None:
             server.terminate()

@@ -4,10 +4,11 @@ published resource and a grant in force.
 A call that is allowed needs the token's application and department, the resource's current
 version, the application's grant in force and the resource's data. Looked up one by one
 through the ORM that is six queries, each costing more to build than to run; here it is one
-statement, prepared once. Whatever it does not find — an unknown or expired token, a token
-restricted to another audience, no grant in force — goes to ``access``, which uses the OAuth
-library's own validation and says exactly why the call is refused. Versions never change
-once published, so what a version's metadata says about its items is read once per process.
+statement, built once and on PostgreSQL prepared once per connection (``core.prepared``).
+Whatever it does not find — an unknown or expired token, a token restricted to another
+audience, no grant in force — goes to ``access``, which uses the OAuth library's own
+validation and says exactly why the call is refused. Versions never change once published,
+so what a version's metadata says about its items is read once per process.
 """
 
 import datetime
@@ -21,6 +22,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
 from zhengyun.accounts.models import OidcClient
+from zhengyun.core import prepared
 from zhengyun.data_resources.masking import masker
 from zhengyun.data_resources.models import (
     Grant,
@@ -85,13 +87,12 @@ def resolve(token, code):
     not as a granted call needs it."""
     now = timezone.now()
     today = timezone.localdate(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _statement(), [code, today, today, hashlib.sha256(token.encode()).hexdigest()]
-        )
-        row = cursor.fetchone()
-    if row is None:
+    rows = prepared.fetch(
+        _statement(), [code, today, today, hashlib.sha256(token.encode()).hexdigest()]
+    )
+    if not rows:
         return None
+    [row] = rows
     (expires, user_id, resource, client_id, registration_id, department_id, version_id,
      version_number, published_at, resource_id, grant_id, grant_items, purpose, dataset_id,
      row_count) = row  # fmt: skip

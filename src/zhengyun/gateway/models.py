@@ -101,6 +101,21 @@ class GatewayCall(models.Model):
         return datetime.datetime.fromtimestamp(self.at_us / 1_000_000, tz=datetime.UTC)
 
 
+class CallJournalMark(models.Model):
+    """How far into a served process's call journal its calls have been added to the log:
+    written with each batch, so the journal of a process that died is added from there."""
+
+    name = models.CharField(_("journal file"), max_length=200, unique=True)
+    offset = models.BigIntegerField(_("offset"))
+
+    class Meta:
+        verbose_name = _("call journal mark")
+        verbose_name_plural = _("call journal marks")
+
+    def __str__(self):
+        return f"{self.name}@{self.offset}"
+
+
 class CallLogHead(models.Model):
     """The chain's end: the last sealed call's sequence number and hash (one row)."""
 

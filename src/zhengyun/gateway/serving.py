@@ -13,9 +13,11 @@ import json
 from django.db import connection
 from django.db.models.fields.json import KeyTransform
 
+from zhengyun.core import prepared
 from zhengyun.core.context import current
 from zhengyun.data_resources import upstreams
 from zhengyun.data_resources.models import DatasetRow
+from zhengyun.gateway import calljournal
 from zhengyun.gateway.access import Refusal
 from zhengyun.gateway.models import GatewayCall
 
@@ -62,9 +64,8 @@ def read_records(context, query):
         ]
     else:
         total = context.row_count
-        with connection.cursor() as cursor:
-            cursor.execute(_page_statement(), [context.dataset_id, query.page_size, start])
-            found = [_json(values) for (values,) in cursor.fetchall()]
+        page = prepared.fetch(_page_statement(), [context.dataset_id, query.page_size, start])
+        found = [_json(values) for (values,) in page]
     masks = [(item, context.described.masks.get(item)) for item in query.items]
     return [
         {item: mask(values.get(item)) if mask else values.get(item) for item, mask in masks}
@@ -108,7 +109,8 @@ def log_call(
     status,
     result,
 ):
-    """Add a call to the log, unsealed: the call log's sealer chains and signs it.
+    """Add a call to the log, unsealed: the call log's sealer chains and signs it. A served
+    process adds it through its journal (``calljournal``).
     ``caller`` is None when the token named no application; ``client_id`` then says what
     is known."""
     values = (
@@ -128,8 +130,14 @@ def log_call(
         "",
         "",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_statement(), values)
+    if not calljournal.append(values):
+        with connection.cursor() as cursor:
+            insert_calls(cursor, [values])
+
+
+def insert_calls(cursor, rows):
+    """Insert log entries, each given as its values in ``LOGGED_FIELDS`` order."""
+    cursor.executemany(_insert_statement(), rows)
 
 
 def _json(value):

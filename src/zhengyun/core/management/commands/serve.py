@@ -11,6 +11,7 @@ from django.db import connections
 from waitress import serve
 
 from zhengyun.core import prefork
+from zhengyun.gateway import calljournal
 
 
 def _stop(signum, frame):
@@ -75,11 +76,14 @@ class Command(BaseCommand):
     def _run(self, application, quiet=False, **waitress_options):
         self._freeze()
         signal.signal(signal.SIGTERM, _stop)
+        calljournal.start()
         try:
             serve(application, **waitress_options)
         except KeyboardInterrupt:
             if not quiet:
                 self.stdout.write("web server stopped")
+        finally:
+            calljournal.stop()
 
     @staticmethod
     def _freeze():

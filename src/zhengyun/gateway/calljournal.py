@@ -1,0 +1,253 @@
+"""The call journal of a served process (R-D3): each call's log entry is appended to a file
+before the call is answered, and a thread of the same process adds what was appended to the
+call log in batches.
+
+Inserting each entry in its own transaction cost a served call about a fifth of its time
+(``benchmarks/gateway_throughput.py``): a commit per call, and on SQLite each commit empties
+the page cache of the process's other connections. Here a call appends one line to its
+process's journal (one ``write``, no fsync: the entry outlives the process, as one committed
+to SQLite in WAL mode at ``synchronous=NORMAL`` does) and the flusher inserts the lines
+appended since its last pass in one transaction, which also records how far into the file
+it has read (``CallJournalMark``). A process holds a lock on its file while it lives. A file
+nobody holds belongs to a process that died: the next flusher on the same data directory
+to look adds its lines from the recorded offset and removes it, so a crash neither loses an
+entry nor adds one twice.
+
+Only a served process (``zhengyun serve``) keeps a journal; elsewhere — tests, commands,
+the worker — ``serving.log_call`` inserts the entry at once.
+"""
+
+import fcntl
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
+
+from zhengyun.gateway.models import CallJournalMark
+
+logger = logging.getLogger("zhengyun.gateway")
+
+INTERVAL = 0.2  # seconds between the flusher's passes
+ORPHANS_EVERY = 300  # passes between looks for the files of processes that died
+ROTATE_AT = 16 * 1024 * 1024  # bytes read after which the flusher starts a new file
+READ_MOST = 4 * 1024 * 1024  # bytes a pass reads at most
+
+_journal = None
+
+
+def append(values):
+    """Add one call's log entry (the values ``serving.log_call`` inserts) to the journal;
+    False when there is none to add it to."""
+    journal = _journal
+    return journal is not None and journal.append(values)
+
+
+def start():
+    """Keep this process's calls in a journal from now on; first add what processes that
+    died left behind."""
+    global _journal
+    _journal = Journal(settings.DATA_DIR / "call-journal")
+    _journal.start()
+
+
+def stop():
+    """Flush what is left, remove this process's file and go back to inserting each call."""
+    global _journal
+    journal, _journal = _journal, None
+    if journal is not None:
+        journal.stop()
+
+
+class Journal:
+    def __init__(self, path):
+        path.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()  # between writers and a change of file
+        self._closed = False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="call-journal", daemon=True)
+        self._file = self._new_file()
+
+    def start(self):
+        try:
+            self.recover_orphans()
+        except DatabaseError:
+            logger.exception("the calls of stopped processes wait for the database")
+        self._thread.start()
+
+    def stop(self):
+        with self._lock:
+            self._closed = True
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        try:
+            self._retire(self._file)
+        except DatabaseError:
+            logger.exception("the calls left in %s wait for the next start", self._file.name)
+        finally:
+            self._file.close()
+
+    def append(self, values):
+        line = json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n"
+        data = line.encode()
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                written = os.write(self._file.fd, data)
+            except OSError:
+                written = -1
+            if written != len(data):
+                # A full disk, say: nothing more is written to the file, so the flusher,
+                # which reads whole lines only, never reads a part of one.
+                self._closed = True
+                logger.error("the call journal is full: calls are inserted one by one")
+                return False
+        return True
+
+    def _run(self):
+        passes = 0
+        while not self._stopped.wait(INTERVAL):
+            passes += 1
+            try:
+                self.flush()
+                if passes % ORPHANS_EVERY == 0:
+                    self.recover_orphans()
+            except Exception:  # the thread must outlive any one pass: the lines wait
+                logger.exception("the call journal could not be flushed")
+                connection.close()
+        connection.close()
+
+    def flush(self):
+        """Add the lines appended since the last pass; start a new file once this one is
+        long and read."""
+        current = self._file
+        _add(current)
+        if current.offset >= ROTATE_AT:
+            with self._lock:
+                self._file = self._new_file()
+            try:
+                self._retire(current)
+            finally:  # left unread, it is another process's orphan to the next look
+                current.close()
+
+    def recover_orphans(self):
+        for path in sorted(self.path.glob("*.jsonl")):
+            if path.name == self._file.name:
+                continue
+            try:
+                orphan = _File.open_orphan(path)
+            except OSError:  # its process lives, or another flusher holds it
+                continue
+            if orphan is None:
+                continue
+            logger.warning("adding the calls a stopped process left in %s", path.name)
+            try:
+                self._retire(orphan)
+            finally:
+                orphan.close()
+
+    def _retire(self, journal_file):
+        """Add the rest of a file nobody writes to any more, then remove it."""
+        while _add(journal_file):
+            pass
+        # Removed before its mark: a crash between the two leaves a mark of no file, never
+        # a file whose lines would be added again from the start.
+        os.unlink(journal_file.path)
+        if journal_file.offset:
+            CallJournalMark.objects.filter(name=journal_file.name).delete()
+
+    def _new_file(self):
+        name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:12]}.jsonl"
+        return _File.create(self.path / name)
+
+
+class _File:
+    """One process's journal file, locked by whoever reads or writes it."""
+
+    def __init__(self, path, fd, offset):
+        self.path, self.name, self.fd, self.offset = path, path.name, fd, offset
+
+    @classmethod
+    def create(cls, path):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return cls(path, fd, 0)
+
+    @classmethod
+    def open_orphan(cls, path):
+        """The file of a process that died, locked; None when another flusher has just
+        added and removed it. OSError when its process still holds it."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_nlink == 0:
+                os.close(fd)
+                return None
+            marks = CallJournalMark.objects.filter(name=path.name)
+            return cls(path, fd, marks.values_list("offset", flat=True).first() or 0)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def read_lines(self):
+        """The whole lines after the offset (at most ``READ_MOST`` bytes) and where they end."""
+        with open(self.path, "rb") as reader:
+            reader.seek(self.offset)
+            chunk = reader.read(READ_MOST)
+        end = chunk.rfind(b"\n") + 1
+        return chunk[:end].splitlines(), self.offset + end
+
+    def close(self):
+        os.close(self.fd)
+
+
+def _add(journal_file):
+    """Insert the file's next lines and record where they end, in one transaction; whether
+    there were any."""
+    lines, end = journal_file.read_lines()
+    if not lines:
+        return False
+    entries, at = [], journal_file.offset  # (values, where its line ends)
+    for line in lines:
+        at += len(line) + 1
+        try:
+            entries.append((tuple(json.loads(line)), at))
+        except ValueError:  # not written by ``append``: kept, not lost, and not retried
+            _keep(journal_file, line.decode(errors="replace"), "is not a journal line")
+    try:
+        _insert(journal_file, [values for values, _end in entries], end)
+    except IntegrityError:
+        # A call the database refuses (its grant removed before the call was added, say)
+        # fails the batch when its commit checks the deferred constraints: one at a time.
+        for values, line_end in entries:
+            try:
+                _insert(journal_file, [values], line_end)
+            except IntegrityError as exc:
+                _keep(journal_file, json.dumps(values, ensure_ascii=False), f"was refused: {exc}")
+                _insert(journal_file, [], line_end)
+    journal_file.offset = end
+    return True
+
+
+def _insert(journal_file, rows, end):
+    from zhengyun.gateway.serving import insert_calls  # which logs through this module
+
+    with transaction.atomic():
+        if rows:
+            with connection.cursor() as cursor:
+                insert_calls(cursor, rows)
+        CallJournalMark.objects.update_or_create(name=journal_file.name, defaults={"offset": end})
+
+
+def _keep(journal_file, line, problem):
+    kept_in = journal_file.path.with_suffix(".rejected")
+    logger.error("a logged call that %s is kept in %s", problem, kept_in)
+    with open(kept_in, "a", encoding="utf-8") as kept:
+        kept.write(line + "\n")

@@ -1,0 +1,134 @@
+"""A served process's call journal (R-D3): calls answered are in the journal before their
+answer leaves, reach the call log in batches, and a process that dies loses none of them
+and adds none twice."""
+
+import json
+import os
+import signal
+
+import pytest
+
+from zhengyun.gateway import calljournal, calllog
+from zhengyun.gateway.models import CallJournalMark, GatewayCall
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def journal(tmp_path, monkeypatch):
+    """This process's journal, flushed by the test rather than by its thread."""
+    kept = calljournal.Journal(tmp_path)
+    monkeypatch.setattr(calljournal, "_journal", kept)
+    return kept
+
+
+def _lines(path):
+    return path.read_bytes().splitlines()
+
+
+def test_answered_calls_are_journaled_then_added_to_the_log_in_one_pass(journal, call):
+    answers = [call(), call(page_size="1"), call(fields="婚姻状况")]
+    assert [a.status_code for a in answers] == [200, 200, 400]
+    assert not GatewayCall.objects.exists()
+    assert len(_lines(journal._file.path)) == 3
+
+    journal.flush()
+    logged = list(GatewayCall.objects.order_by("id"))
+    assert [c.request_id for c in logged] == [a.json()["request_id"] for a in answers]
+    assert [(c.status, c.records) for c in logged] == [(200, 3), (200, 1), (400, 0)]
+    assert logged[0].items == ["姓名", "公民身份号码"]
+    mark = CallJournalMark.objects.get()
+    assert mark.offset == journal._file.path.stat().st_size
+    journal.flush()  # nothing new: nothing added again
+    assert GatewayCall.objects.count() == 3
+    assert calllog.verify().intact
+
+
+def test_stopping_adds_the_rest_and_leaves_no_file(journal, call, tmp_path):
+    call()
+    call()
+    journal.stop()
+    assert GatewayCall.objects.count() == 2
+    assert not list(tmp_path.iterdir()) and not CallJournalMark.objects.exists()
+    assert call().status_code == 200  # a stopped journal takes nothing: the call is inserted
+    assert GatewayCall.objects.count() == 3
+
+
+def _entry(served, request_id):
+    grant = served["grant"]
+    return (
+        1_700_000_000_000_000,
+        request_id,
+        served["client"].application.client_id,
+        served["client"].pk,
+        grant.consumer_id,
+        grant.provider_id,
+        grant.pk,
+        "101001/000001",
+        "records",
+        json.dumps(["姓名"]),
+        1,
+        200,
+        "ok",
+        "",
+        "",
+    )
+
+
+def _die_after_journaling(directory, entries):
+    """Journal ``entries`` in a child process that is then killed, as a crash would."""
+    pid = os.fork()
+    if pid == 0:  # the child touches no database
+        dying = calljournal.Journal(directory)
+        for values in entries:
+            dying.append(values)
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    [left] = [p for p in directory.glob("*.jsonl") if p.name.split("-")[-2] == str(pid)]
+    return left
+
+
+def test_the_calls_of_a_process_that_died_are_added_once(journal, served, tmp_path):
+    entries = [_entry(served, f"dead-{n}") for n in range(3)]
+    left = _die_after_journaling(tmp_path, entries)
+    # The dead process had added its first call before it died.
+    first_end = len(_lines(left)[0]) + 1
+    calljournal._insert(calljournal._File(left, -1, 0), entries[:1], first_end)
+    # A process still alive keeps its file, locked, to itself.
+    living = calljournal.Journal(tmp_path)
+    living.append(_entry(served, "alive"))
+
+    journal.recover_orphans()
+    logged = GatewayCall.objects.order_by("id").values_list("request_id", flat=True)
+    assert list(logged) == ["dead-0", "dead-1", "dead-2"]
+    assert not left.exists() and not CallJournalMark.objects.filter(name=left.name).exists()
+    assert living._file.path.exists()
+
+    journal.recover_orphans()  # looked at again: nothing added twice
+    assert GatewayCall.objects.count() == 3
+    living.stop()
+    assert "alive" in GatewayCall.objects.values_list("request_id", flat=True)
+
+
+def test_a_line_that_is_not_a_journal_entry_is_kept_aside(journal, call, tmp_path):
+    call()
+    os.write(journal._file.fd, b"{not json\n")
+    call()
+    journal.flush()
+    assert GatewayCall.objects.count() == 2
+    kept = journal._file.path.with_suffix(".rejected")
+    assert kept.read_text() == "{not json\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_the_database_refuses_is_kept_aside_and_the_rest_added(journal, served, tmp_path):
+    refused = (*_entry(served, "no-such-grant")[:6], 10**9, *_entry(served, "")[7:])
+    journal.append(_entry(served, "before"))
+    journal.append(refused)
+    journal.append(_entry(served, "after"))
+    journal.flush()
+    logged = GatewayCall.objects.order_by("id").values_list("request_id", flat=True)
+    assert list(logged) == ["before", "after"]
+    kept = journal._file.path.with_suffix(".rejected").read_text()
+    assert json.loads(kept)[1] == "no-such-grant"
+    assert CallJournalMark.objects.get().offset == journal._file.path.stat().st_size
