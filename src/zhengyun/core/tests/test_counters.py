@@ -98,7 +98,7 @@ def test_threads_of_a_process_admit_no_more_than_the_limit(shared):
 def test_far_from_its_limit_a_process_counts_calls_in_leases(shared, monkeypatch):
     trips = []
     add = counters._add_in_redis
-    monkeypatch.setattr(counters, "_add_in_redis", lambda *a: trips.append(1) or add(*a))
+    monkeypatch.setattr(counters, "_add_in_redis", lambda *a, **k: trips.append(1) or add(*a, **k))
     process = counters.Leases()
     windows = [("grant:11:minute", 120, 100_000), ("grant:11:day", 172800, 1_000_000)]
     assert all(process.admit(shared, windows) is None for _ in range(320))
@@ -115,3 +115,12 @@ def test_a_process_idle_while_others_used_the_window_takes_only_what_is_left(sha
     while process.admit(shared, [(key, 120, 3000)]) is None:
         admitted += 1
     assert admitted == 32 + 10
+
+
+def test_a_lease_belongs_to_its_cache_s_counter_not_to_a_name(shared):
+    process = counters.Leases()
+    other = _redis_cache(f"counters-{uuid.uuid4()}")
+    window = [("grant:13:day", 172800, 3000)]
+    assert process.admit(shared, window) is None  # leased 32 under the first prefix
+    assert process.admit(other, window) is None
+    assert other.get("grant:13:day") == 32  # its own lease, not the first one's

@@ -7,6 +7,7 @@ import os
 import signal
 
 import pytest
+from django.db import OperationalError
 
 from zhengyun.gateway import calljournal, calllog
 from zhengyun.gateway.models import CallJournalMark, GatewayCall
@@ -19,7 +20,8 @@ def journal(tmp_path, monkeypatch):
     """This process's journal, flushed by the test rather than by its thread."""
     kept = calljournal.Journal(tmp_path)
     monkeypatch.setattr(calljournal, "_journal", kept)
-    return kept
+    yield kept
+    kept._file.close()
 
 
 def _lines(path):
@@ -51,6 +53,24 @@ def test_stopping_adds_the_rest_and_leaves_no_file(journal, call, tmp_path):
     assert GatewayCall.objects.count() == 2
     assert not list(tmp_path.iterdir()) and not CallJournalMark.objects.exists()
     assert call().status_code == 200  # a stopped journal takes nothing: the call is inserted
+    assert GatewayCall.objects.count() == 3
+
+
+def test_a_pass_that_failed_after_its_commit_adds_nothing_twice(journal, call, monkeypatch):
+    call()
+    call()
+    insert = calljournal._insert
+
+    def committed_then_lost(*args):  # the connection drops as the commit is answered
+        insert(*args)
+        monkeypatch.setattr(calljournal, "_insert", insert)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(calljournal, "_insert", committed_then_lost)
+    with pytest.raises(OperationalError):
+        journal.flush()
+    call()
+    journal.flush()
     assert GatewayCall.objects.count() == 3
 
 

@@ -83,6 +83,10 @@ class Command(BaseCommand):
             if not quiet:
                 self.stdout.write("web server stopped")
         finally:
+            # A second signal (Ctrl-C reaches the whole group, then the parent's SIGTERM)
+            # must not cut the journal's last pass short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             calljournal.stop()
 
     @staticmethod
