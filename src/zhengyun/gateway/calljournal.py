@@ -90,6 +90,10 @@ class Journal:
         self._stopped.set()
         if self._thread.is_alive():
             self._thread.join(timeout=STOP_WAIT)
+        if self._thread.is_alive():  # its pass hangs: the file waits for the next start
+            logger.error("the call journal %s waits for the next start", self._file.name)
+            self._file.close()
+            return
         try:
             self._retire(self._file)
         except DatabaseError:
