@@ -15,10 +15,11 @@ to look adds its lines from the recorded offset and removes it, so a process tha
 loses no entry and none is added twice.
 
 Only a served process (``zhengyun serve``) keeps a journal; elsewhere — tests, commands,
-the worker — ``serving.log_call`` inserts the entry at once.
+the worker — ``add`` inserts the entry at once.
 """
 
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ import uuid
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from zhengyun.gateway.models import CallJournalMark
+from zhengyun.gateway.models import CallJournalMark, GatewayCall
 
 logger = logging.getLogger("zhengyun.gateway")
 
@@ -39,14 +40,47 @@ ROTATE_AT = 16 * 1024 * 1024  # bytes read after which the flusher starts a new 
 READ_MOST = 4 * 1024 * 1024  # bytes a pass reads at most
 STOP_WAIT = 30  # seconds a stopping process waits for the flusher's pass to end
 
+LOGGED_FIELDS = (
+    "at_us",
+    "request_id",
+    "client_id",
+    "application",
+    "consumer",
+    "provider",
+    "grant",
+    "resource_code",
+    "operation",
+    "items",
+    "records",
+    "status",
+    "result",
+    "prev_hash",
+    "hash",
+)
+
 _journal = None
 
 
-def append(values):
-    """Add one call's log entry (the values ``serving.log_call`` inserts) to the journal;
-    False when there is none to add it to."""
+def add(values):
+    """Log one call, given as its values in ``LOGGED_FIELDS`` order: in this process's
+    journal when it keeps one, else inserted at once."""
     journal = _journal
-    return journal is not None and journal.append(values)
+    if journal is None or not journal.append(values):
+        with connection.cursor() as cursor:
+            insert_calls(cursor, [values])
+
+
+def insert_calls(cursor, rows):
+    """Insert log entries, each given as its values in ``LOGGED_FIELDS`` order."""
+    cursor.executemany(_insert_statement(), rows)
+
+
+@functools.cache
+def _insert_statement():
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(GatewayCall._meta.get_field(n).column) for n in LOGGED_FIELDS)
+    marks = ", ".join(["%s"] * len(LOGGED_FIELDS))
+    return f"INSERT INTO {quote(GatewayCall._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
 
 
 def start():
@@ -167,8 +201,9 @@ class Journal:
 
     def _retire(self, journal_file):
         """Add the rest of a file nobody writes to any more, then remove it."""
-        while _add(journal_file):
-            pass
+        more = True
+        while more:
+            more = _add(journal_file)
         # Removed before its mark: a crash between the two leaves a mark of no file, never
         # a file whose lines would be added again from the start.
         os.unlink(journal_file.path)
@@ -282,8 +317,6 @@ def _add_one_by_one(journal_file, entries):
 
 
 def _insert(journal_file, rows, end):
-    from zhengyun.gateway.serving import insert_calls  # which logs through this module
-
     with transaction.atomic():
         if rows:
             with connection.cursor() as cursor:

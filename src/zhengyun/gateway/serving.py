@@ -2,9 +2,10 @@
 records with the granted items, masked as the metadata declares, and logging the call. The
 records are the provider's loaded file, or what the provider's own service answers.
 
-Both run on every call, so both are single statements prepared once: building the ORM's
-query costs more than running it (see ``benchmarks/gateway_throughput.py``). Filtered pages,
-the rarer case, go through the ORM's JSON lookups.
+Both run on every call: the page is one statement, built once (building the ORM's query
+costs more than running it, see ``benchmarks/gateway_throughput.py``) and prepared on
+PostgreSQL; the log entry goes through ``calljournal``. Filtered pages, the rarer case, go
+through the ORM's JSON lookups.
 """
 
 import functools
@@ -19,25 +20,6 @@ from zhengyun.data_resources import upstreams
 from zhengyun.data_resources.models import DatasetRow
 from zhengyun.gateway import calljournal
 from zhengyun.gateway.access import Refusal
-from zhengyun.gateway.models import GatewayCall
-
-LOGGED_FIELDS = (
-    "at_us",
-    "request_id",
-    "client_id",
-    "application",
-    "consumer",
-    "provider",
-    "grant",
-    "resource_code",
-    "operation",
-    "items",
-    "records",
-    "status",
-    "result",
-    "prev_hash",
-    "hash",
-)
 
 
 def read_records(context, query):
@@ -130,14 +112,7 @@ def log_call(
         "",
         "",
     )
-    if not calljournal.append(values):
-        with connection.cursor() as cursor:
-            insert_calls(cursor, [values])
-
-
-def insert_calls(cursor, rows):
-    """Insert log entries, each given as its values in ``LOGGED_FIELDS`` order."""
-    cursor.executemany(_insert_statement(), rows)
+    calljournal.add(values)
 
 
 def _json(value):
@@ -153,11 +128,3 @@ def _page_statement():
         f"WHERE {quote(field('dataset').column)} = %s "
         f"ORDER BY {quote(field('number').column)} LIMIT %s OFFSET %s"
     )
-
-
-@functools.cache
-def _insert_statement():
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(GatewayCall._meta.get_field(n).column) for n in LOGGED_FIELDS)
-    marks = ", ".join(["%s"] * len(LOGGED_FIELDS))
-    return f"INSERT INTO {quote(GatewayCall._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
