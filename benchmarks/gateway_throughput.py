@@ -130,7 +130,10 @@ def load_wrk(port, path, headers, clients, seconds):
 
 
 def _wrk_ms(out, label):
-    value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE).groups()
+    found = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+    if found is None:
+        sys.exit(f"wrk's output gives no {label} latency:\n{out}")
+    value, unit = found.groups()
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 

@@ -71,6 +71,19 @@ def parse_query(params, described, grant):
     return Query(items=items, filters=filters, page=page, page_size=size)
 
 
+def likely_page(params):
+    """The (page_size, offset) of the records a call's parameters plainly ask for, read
+    before its grant is known so that the page can be fetched with it; None when they
+    filter or name no valid page. ``parse_query`` still decides what the call may read."""
+    if "filter" in params:
+        return None
+    page, size = params.get("page", "1"), params.get("page_size", "20")
+    largest = settings.ZHENGYUN_GATEWAY_MAX_PAGE_SIZE
+    if not (_in_range(page, 1, MAX_PAGE) and _in_range(size, 1, largest)):
+        return None
+    return int(size), (int(page) - 1) * int(size)
+
+
 def _require_granted(items, granted, described, grant):
     unknown = [name for name in items if name not in described]
     if unknown:
@@ -93,8 +106,12 @@ def _require_granted(items, granted, described, grant):
         )
 
 
+def _in_range(text, least, most):
+    return text.isascii() and text.isdigit() and len(text) <= 9 and least <= int(text) <= most
+
+
 def _whole(text, least, most, name, grant):
-    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not least <= int(text) <= most:
+    if not _in_range(text, least, most):
         raise _bad(
             _("%(name)s is a whole number from %(least)d to %(most)d.")
             % {"name": name, "least": least, "most": most},

@@ -2,10 +2,11 @@
 records with the granted items, masked as the metadata declares, and logging the call. The
 records are the provider's loaded file, or what the provider's own service answers.
 
-Both run on every call: the page is one statement, built once (building the ORM's query
-costs more than running it, see ``benchmarks/gateway_throughput.py``) and prepared on
-PostgreSQL; the log entry goes through ``calljournal``. Filtered pages, the rarer case, go
-through the ORM's JSON lookups.
+Both run on every call: the page is most often read with the call's lookup
+(``call_context``), else by one statement, built once (building the ORM's query costs more
+than running it, see ``benchmarks/gateway_throughput.py``) and prepared on PostgreSQL; the
+log entry goes through ``calljournal``. Filtered pages, the rarer case, go through the ORM's
+JSON lookups.
 """
 
 import functools
@@ -44,6 +45,8 @@ def read_records(context, query):
         found = rows.order_by("number").values_list("values", flat=True)[
             start : start + query.page_size
         ]
+    elif context.prefetched is not None and context.prefetched[0] == (query.page_size, start):
+        total, found = context.row_count, context.prefetched[1]
     else:
         total = context.row_count
         page = prepared.fetch(_page_statement(), [context.dataset_id, query.page_size, start])

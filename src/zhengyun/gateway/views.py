@@ -29,7 +29,7 @@ from zhengyun.gateway.access import (
     too_many_refusals,
 )
 from zhengyun.gateway.call_context import Caller
-from zhengyun.gateway.query import parse_query
+from zhengyun.gateway.query import likely_page, parse_query
 from zhengyun.gateway.serving import all_records, log_call, read_records
 
 PROBLEM = "application/problem+json"
@@ -42,7 +42,7 @@ def records(request, code):
     at a time, optionally filtered by exact values of granted items."""
     call = _Call(request, code, "records")
     try:
-        context = _allowed(request, code, call)
+        context = _allowed(request, code, call, likely_page(request.GET))
         query = parse_query(request.GET, context.described.items, context.grant)
         call.items = query.items
         throttle(context.grant.pk)
@@ -63,11 +63,12 @@ def records(request, code):
     )
 
 
-def _allowed(request, code, call):
+def _allowed(request, code, call, window=None):
     """The call's context when its application holds a grant in force for the resource:
-    found in one query in the common case, else by the checks that say what is wrong."""
+    found in one query in the common case, else by the checks that say what is wrong.
+    ``window``: the page of records to read with it, as ``call_context.resolve`` takes."""
     token = _bearer(request)
-    context = call_context.resolve(token, code) if token else None
+    context = call_context.resolve(token, code, window) if token else None
     if context is None:
         application = application_of(request)
         call.caller = Caller.of(application)

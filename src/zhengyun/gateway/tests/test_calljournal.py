@@ -2,6 +2,7 @@
 answer leaves, reach the call log in batches, and a process that dies loses none of them
 and adds none twice."""
 
+import errno
 import json
 import os
 import signal
@@ -25,7 +26,8 @@ def journal(tmp_path, monkeypatch):
 
 
 def _lines(path):
-    return path.read_bytes().splitlines()
+    """The lines copied into a journal file: zeros follow them up to its size."""
+    return path.read_bytes().partition(b"\0")[0].splitlines()
 
 
 def test_answered_calls_are_journaled_then_added_to_the_log_in_one_pass(journal, call):
@@ -40,7 +42,11 @@ def test_answered_calls_are_journaled_then_added_to_the_log_in_one_pass(journal,
     assert [(c.status, c.records) for c in logged] == [(200, 3), (200, 1), (400, 0)]
     assert logged[0].items == ["姓名", "公民身份号码"]
     mark = CallJournalMark.objects.get()
-    assert mark.offset == journal._file.path.stat().st_size
+    assert (
+        mark.offset
+        == journal._file.end
+        == sum(len(line) + 1 for line in _lines(journal._file.path))
+    )
     journal.flush()  # nothing new: nothing added again
     assert GatewayCall.objects.count() == 3
     assert calllog.verify().intact
@@ -132,7 +138,7 @@ def test_the_calls_of_a_process_that_died_are_added_once(journal, served, tmp_pa
 
 def test_a_line_that_is_not_a_journal_entry_is_kept_aside(journal, call, tmp_path):
     call()
-    os.write(journal._file.fd, b"{not json\n")
+    journal._file.put(b"{not json\n")
     call()
     journal.flush()
     assert GatewayCall.objects.count() == 2
@@ -151,4 +157,47 @@ def test_a_call_the_database_refuses_is_kept_aside_and_the_rest_added(journal, s
     assert list(logged) == ["before", "after"]
     kept = journal._file.path.with_suffix(".rejected").read_text()
     assert json.loads(kept)[1] == "no-such-grant"
-    assert CallJournalMark.objects.get().offset == journal._file.path.stat().st_size
+    assert CallJournalMark.objects.get().offset == journal._file.end
+
+
+def test_a_full_file_is_added_and_removed_and_calls_go_on_in_a_new_one(
+    journal, served, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(calljournal, "CAPACITY", 1000)  # a few entries a file
+    first = journal._file
+    for n in range(8):
+        assert journal.append(_entry(served, f"call-{n}"))
+    assert journal._full[0] is first and journal._file is not first
+    journal.flush()
+    logged = GatewayCall.objects.order_by("id").values_list("request_id", flat=True)
+    assert list(logged) == [f"call-{n}" for n in range(8)]
+    assert not first.path.exists() and not CallJournalMark.objects.filter(name=first.name).exists()
+    assert journal._file.path.exists() and not journal._full
+
+
+def test_with_no_room_for_a_new_file_calls_are_inserted_one_by_one(journal, served, monkeypatch):
+    monkeypatch.setattr(calljournal, "CAPACITY", 1000)
+
+    def full_disk(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full_disk)
+    added = [n for n in range(8) if journal.append(_entry(served, f"call-{n}"))]
+    assert 0 < len(added) < 8
+    assert not journal.append(_entry(served, "later"))  # the caller inserts it at once
+    assert list(journal.path.glob("*.new")) == []  # no half-made file left
+
+
+def test_a_line_a_process_was_copying_as_it_died_is_not_added_in_part(journal, served, tmp_path):
+    entries = [_entry(served, f"dead-{n}") for n in range(2)]
+    left = _die_after_journaling(tmp_path, entries)
+    # A copy of a third line cut short: its start and its end, the middle never copied.
+    with open(left, "r+b") as dead:
+        dead.seek(sum(len(line) + 1 for line in _lines(left)))
+        dead.write(b'[1700000000000000,"dead-2","')
+        dead.seek(100, os.SEEK_CUR)
+        dead.write(b'"ok","",""]\n')
+    journal.recover_orphans()
+    logged = GatewayCall.objects.order_by("id").values_list("request_id", flat=True)
+    assert list(logged) == ["dead-0", "dead-1"]
+    assert not left.exists() and not left.with_suffix(".rejected").exists()

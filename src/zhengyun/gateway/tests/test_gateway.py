@@ -12,10 +12,10 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from zhengyun.accounts import services as accounts
-from zhengyun.data_resources import sharing
+from zhengyun.data_resources import datasets, sharing
 from zhengyun.gateway import calllog
 from zhengyun.gateway.models import GatewayCall
-from zhengyun.testing.catalog import ask, item, resource_fields
+from zhengyun.testing.catalog import ask, item, population_csv, resource_fields
 from zhengyun.testing.gateway import token_for
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +61,23 @@ def test_a_filter_on_an_unmasked_item_finds_one_record_and_pages_are_bounded(
         RECORDS, {"filter": "出生日期:1985-12-12"}, HTTP_AUTHORIZATION=f"Bearer {token}"
     ).json()
     assert (found["count"], found["records"]) == (1, [{"姓名": "欧***", "出生日期": "1985-12-12"}])
+
+
+def test_pages_read_with_the_lookup_keep_the_file_s_order(world, served, call):
+    """The page is read in the statement that finds the call's grant (SQLite hands its rows
+    back in no set order), so it is checked against the file, records 10 and on included."""
+    rows = [
+        (f"居民{n}", f"11010119900307{n:04d}", "13800000000", "示范省", "1990-03-07")
+        for n in range(1, 26)
+    ]
+    datasets.load_dataset(
+        served["resource"], actor=world.staff_a, name="人口.csv", content=population_csv(rows=rows)
+    )
+    pages = [call(page=str(n), page_size="10").json() for n in (1, 2, 3, 4)]
+    assert [page["count"] for page in pages] == [25] * 4
+    read = [record["公民身份号码"] for page in pages for record in page["records"]]
+    assert read == [f"110101********{n:04d}" for n in range(1, 26)]
+    assert [len(page["records"]) for page in pages] == [10, 10, 5, 0]
 
 
 @pytest.mark.parametrize(
